@@ -1,0 +1,2 @@
+namespace VqVae.Functional;
+internal static class Placeholder { }

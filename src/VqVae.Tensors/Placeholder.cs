@@ -1,0 +1,2 @@
+namespace VqVae.Tensors;
+internal static class Placeholder { }
