@@ -1,2 +1,0 @@
-namespace VqVae.Tensors;
-internal static class Placeholder { }
