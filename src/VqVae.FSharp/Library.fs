@@ -1,0 +1,2 @@
+/// Idiomatic F# surface over the C# core (to be filled in).
+module VqVae.FSharp.Library
