@@ -1,0 +1,80 @@
+namespace VqVae.Tensors;
+
+/// <summary>
+/// An immutable, counter-based random key (JAX style): every draw is a pure function of the key
+/// and an index, so results are the same on every run, machine and thread count.
+/// Derive independent keys with <see cref="Split"/> or <see cref="Fold"/> instead of reusing one.
+/// </summary>
+/// <example><code>
+/// var (k1, k2) = Rng.Seed(42).Split();
+/// float[] u = k1.Uniform(10, -1f, 1f);
+/// </code></example>
+public readonly record struct Rng(ulong Key)
+{
+    /// <summary>A key from an integer seed.</summary>
+    public static Rng Seed(long seed) => new(Mix((ulong)seed ^ 0x9E3779B97F4A7C15UL));
+
+    /// <summary>A key derived from this one and a number (for per-step or per-item keys).</summary>
+    public Rng Fold(long data) => new(Mix(Key ^ Mix((ulong)data + 0xD1B54A32D192ED03UL)));
+
+    /// <summary>Two independent keys derived from this one.</summary>
+    public (Rng, Rng) Split() => (Fold(1), Fold(2));
+
+    /// <summary>The i-th 64 random bits of this key.</summary>
+    public ulong Bits(long i) => Mix(Key + Mix((ulong)i * 0xBF58476D1CE4E5B9UL + 1UL));
+
+    /// <summary>The i-th uniform float in [0, 1) (24 random bits).</summary>
+    public float UniformAt(long i) => (Bits(i) >> 40) * (1f / (1 << 24));
+
+    /// <summary>An integer uniform in [0, n) from the i-th draw.</summary>
+    public int IntAt(long i, int n)
+    {
+        if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), n, "n must be positive.");
+        return (int)(((Bits(i) >> 32) * (ulong)n) >> 32);
+    }
+
+    /// <summary><paramref name="count"/> floats uniform in [lo, hi).</summary>
+    public float[] Uniform(int count, float lo, float hi)
+    {
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be non-negative.");
+        var r = new float[count];
+        for (int i = 0; i < count; i++) r[i] = lo + (hi - lo) * UniformAt(i);
+        return r;
+    }
+
+    /// <summary><paramref name="count"/> floats from N(mean, std²) by Box–Muller.</summary>
+    public float[] Normal(int count, float mean = 0f, float std = 1f)
+    {
+        if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be non-negative.");
+        var r = new float[count];
+        for (int i = 0; i < count; i += 2)
+        {
+            double u1 = ((Bits(i) >> 11) + 1.0) / (1UL << 53), u2 = (Bits(i + 1) >> 11) / (double)(1UL << 53);
+            double rad = Math.Sqrt(-2.0 * Math.Log(u1));
+            r[i] = (float)(mean + std * rad * Math.Cos(2 * Math.PI * u2));
+            if (i + 1 < count) r[i + 1] = (float)(mean + std * rad * Math.Sin(2 * Math.PI * u2));
+        }
+        return r;
+    }
+
+    /// <summary>A permutation of 0..n-1 (Fisher–Yates driven by this key).</summary>
+    public int[] Permutation(int n)
+    {
+        var p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = IntAt(i, i + 1);
+            (p[i], p[j]) = (p[j], p[i]);
+        }
+        return p;
+    }
+
+    // SplitMix64 finaliser: a strong 64-bit mixing function.
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}
