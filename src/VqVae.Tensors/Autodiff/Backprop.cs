@@ -1,0 +1,53 @@
+namespace VqVae.Tensors;
+
+/// <summary>Reverse-mode sweep: each node once, in reverse topological order, adjoints summed.</summary>
+internal static class Backprop
+{
+    /// <summary>Adjoints of every leaf the output reaches (a leaf it does not reach is absent).</summary>
+    internal static Dictionary<Node, Tensor> Run(Tensor output, Tensor seed)
+    {
+        var adj = new Dictionary<Node, Tensor>(ReferenceEqualityComparer.Instance);
+        if (output.Node is null) return adj;
+        var order = TopologicalOrder(output.Node);
+        adj[output.Node] = seed;
+        using var _ = NoGradScope.Begin();
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var node = order[i];
+            if (node.Backward is null || !adj.TryGetValue(node, out var g)) continue;
+            adj.Remove(node); // intermediate adjoints are not needed once passed on
+            var grads = node.Backward(g);
+            for (int p = 0; p < node.Parents.Length; p++)
+            {
+                var parent = node.Parents[p];
+                var gp = grads[p];
+                if (parent.Node is null || gp is null) continue;
+                if (!ShapeUtil.SameShape(gp.Raw.Shape, parent.Raw.Shape))
+                    throw new InvalidOperationException($"internal error: backward of '{node.Op}' gave shape {ShapeUtil.Format(gp.Raw.Shape)} for an input of shape {ShapeUtil.Format(parent.Raw.Shape)}.");
+                adj[parent.Node] = adj.TryGetValue(parent.Node, out var acc) ? acc + gp : gp;
+            }
+        }
+        return adj;
+    }
+
+    // Post-order DFS without recursion (graphs can be deep): parents come before children.
+    private static List<Node> TopologicalOrder(Node root)
+    {
+        var order = new List<Node>();
+        var seen = new HashSet<Node>(ReferenceEqualityComparer.Instance) { root };
+        var stack = new Stack<(Node Node, int Next)>();
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (node, next) = stack.Pop();
+            if (next < node.Parents.Length)
+            {
+                stack.Push((node, next + 1));
+                var p = node.Parents[next].Node;
+                if (p is not null && seen.Add(p)) stack.Push((p, 0));
+            }
+            else order.Add(node);
+        }
+        return order;
+    }
+}

@@ -1,0 +1,196 @@
+using System.Numerics.Tensors;
+
+namespace VqVae.Tensors.Backend.Cpu;
+
+/// <summary>
+/// The CPU backend: a float[] in row-major order. The array is never written after construction
+/// (reshape shares it), so immutability holds without copies.
+/// </summary>
+public sealed partial class CpuRawTensor : RawTensor
+{
+    internal readonly float[] Data;
+    private readonly int[] shape;
+
+    /// <summary>Wraps <paramref name="data"/> (ownership passes to the tensor).</summary>
+    public CpuRawTensor(float[] data, int[] shape)
+    {
+        if (data.Length != ShapeUtil.Size(shape))
+            throw new ArgumentException($"data has {data.Length} values but shape {ShapeUtil.Format(shape)} needs {ShapeUtil.Size(shape)}.", nameof(data));
+        Data = data;
+        this.shape = shape;
+    }
+
+    /// <inheritdoc/>
+    public override int[] Shape => shape;
+    /// <inheritdoc/>
+    public override int Length => Data.Length;
+    /// <inheritdoc/>
+    public override float[] ToArray() => (float[])Data.Clone();
+    /// <inheritdoc/>
+    public override float At(int flatIndex) => Data[flatIndex];
+    /// <summary>Read-only view of the values.</summary>
+    public ReadOnlySpan<float> Span => Data;
+
+    private static float[] Cpu(RawTensor t) => t is CpuRawTensor c ? c.Data
+        : throw new ArgumentException($"expected a CPU tensor, got {t.GetType().Name}: mixing backends is not supported.");
+
+    private static CpuRawTensor Make(float[] d, int[] s) => new(d, s);
+
+    /// <inheritdoc/>
+    public override RawTensor Unary(UnaryOp op)
+    {
+        var x = Data; var r = new float[x.Length];
+        switch (op)
+        {
+            case UnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
+            case UnaryOp.Exp: TensorPrimitives.Exp(x, r); break;
+            case UnaryOp.Log: TensorPrimitives.Log(x, r); break;
+            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, r); break;
+            case UnaryOp.Abs: TensorPrimitives.Abs(x, r); break;
+            case UnaryOp.Relu: TensorPrimitives.Max(x, 0f, r); break;
+            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, r); break;
+            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, r); break;
+            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, r); break;
+            case UnaryOp.Sign: for (int i = 0; i < x.Length; i++) r[i] = float.IsNaN(x[i]) ? float.NaN : MathF.Sign(x[i]); break;
+            case UnaryOp.Step: for (int i = 0; i < x.Length; i++) r[i] = x[i] > 0f ? 1f : 0f; break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
+        }
+        return Make(r, shape);
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor Clamp(float lo, float hi)
+    {
+        var r = new float[Data.Length];
+        TensorPrimitives.Max(Data, lo, r);
+        TensorPrimitives.Min(r, hi, r);
+        return Make(r, shape);
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor InRange(float lo, float hi)
+    {
+        var r = new float[Data.Length];
+        for (int i = 0; i < r.Length; i++) r[i] = Data[i] >= lo && Data[i] <= hi ? 1f : 0f;
+        return Make(r, shape);
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor BinaryScalar(BinaryOp op, float s, bool scalarOnLeft)
+    {
+        var x = Data; var r = new float[x.Length];
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(x, s, r); break;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(x, s, r); break;
+            case BinaryOp.Sub:
+                if (scalarOnLeft) TensorPrimitives.Subtract(s, x, r); else TensorPrimitives.Subtract(x, s, r);
+                break;
+            case BinaryOp.Div:
+                if (scalarOnLeft) TensorPrimitives.Divide(s, x, r); else TensorPrimitives.Divide(x, s, r);
+                break;
+            case BinaryOp.Pow:
+                if (scalarOnLeft) TensorPrimitives.Pow(s, x, r);
+                else if (s == 2f) TensorPrimitives.Multiply(x, x, r);
+                else TensorPrimitives.Pow(x, s, r);
+                break;
+            default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
+        }
+        return Make(r, shape);
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor Binary(BinaryOp op, RawTensor other)
+    {
+        var a = Data; var b = Cpu(other);
+        var os = ShapeUtil.Broadcast(op.ToString(), shape, other.Shape);
+        var r = new float[ShapeUtil.Size(os)];
+        if (ShapeUtil.SameShape(shape, other.Shape)) { SpanOp(op, a, b, r); return Make(r, os); }
+        if (a.Length == 1 && ShapeUtil.SameShape(os, other.Shape)) { ScalarOp(op, a[0], b, r, true); return Make(r, os); }
+        if (b.Length == 1 && ShapeUtil.SameShape(os, shape)) { ScalarOp(op, b[0], a, r, false); return Make(r, os); }
+        BroadcastOp(op, a, shape, b, other.Shape, r, os);
+        return Make(r, os);
+    }
+
+    private static void SpanOp(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> r)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(a, b, r); break;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, r); break;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, r); break;
+            case BinaryOp.Div: TensorPrimitives.Divide(a, b, r); break;
+            case BinaryOp.Pow: TensorPrimitives.Pow(a, b, r); break;
+        }
+    }
+
+    private static void ScalarOp(BinaryOp op, float s, ReadOnlySpan<float> x, Span<float> r, bool scalarOnLeft)
+    {
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(x, s, r); break;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(x, s, r); break;
+            case BinaryOp.Sub: if (scalarOnLeft) TensorPrimitives.Subtract(s, x, r); else TensorPrimitives.Subtract(x, s, r); break;
+            case BinaryOp.Div: if (scalarOnLeft) TensorPrimitives.Divide(s, x, r); else TensorPrimitives.Divide(x, s, r); break;
+            case BinaryOp.Pow: if (scalarOnLeft) TensorPrimitives.Pow(s, x, r); else TensorPrimitives.Pow(x, s, r); break;
+        }
+    }
+
+    // General broadcasting: walk the output's outer index, and run the innermost dimension as one
+    // span op (both operands contiguous, or one of them a repeated scalar).
+    private static void BroadcastOp(BinaryOp op, float[] a, int[] sa, float[] b, int[] sb, float[] r, int[] os)
+    {
+        int rank = os.Length;
+        var stA = BroadcastStrides(sa, os); var stB = BroadcastStrides(sb, os);
+        int inner = rank == 0 ? 1 : os[rank - 1];
+        int ia = rank == 0 ? 0 : stA[rank - 1], ib = rank == 0 ? 0 : stB[rank - 1];
+        int outer = r.Length / Math.Max(inner, 1);
+        var idx = new int[Math.Max(rank - 1, 0)];
+        int offA = 0, offB = 0;
+        Span<float> one = stackalloc float[1];
+        for (int o = 0; o < outer; o++)
+        {
+            var dst = r.AsSpan(o * inner, inner);
+            if (ia == 1 && ib == 1) SpanOp(op, a.AsSpan(offA, inner), b.AsSpan(offB, inner), dst);
+            else if (ia == 1) ScalarOp(op, b[offB], a.AsSpan(offA, inner), dst, false);
+            else if (ib == 1) ScalarOp(op, a[offA], b.AsSpan(offB, inner), dst, true);
+            else { SpanOp(op, a.AsSpan(offA, 1), b.AsSpan(offB, 1), one); dst.Fill(one[0]); }
+            for (int d = rank - 2; d >= 0; d--)
+            {
+                idx[d]++; offA += stA[d]; offB += stB[d];
+                if (idx[d] < os[d]) break;
+                offA -= stA[d] * os[d]; offB -= stB[d] * os[d]; idx[d] = 0;
+            }
+        }
+    }
+
+    // Strides of a shape broadcast into a larger one: 0 where the dimension is repeated.
+    private static int[] BroadcastStrides(int[] s, int[] os)
+    {
+        var st = ShapeUtil.Strides(s);
+        var r = new int[os.Length];
+        int off = os.Length - s.Length;
+        for (int i = 0; i < s.Length; i++) r[i + off] = s[i] == 1 && os[i + off] != 1 ? 0 : st[i];
+        return r;
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor Expand(int[] os)
+    {
+        var r = new float[ShapeUtil.Size(os)];
+        if (Data.Length == 1) { r.AsSpan().Fill(Data[0]); return Make(r, os); }
+        var zeros = new float[1];
+        BroadcastOp(BinaryOp.Add, Data, shape, zeros, [], r, os);
+        return Make(r, os);
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor Reshape(int[] s) => Make(Data, s);
+
+    /// <inheritdoc/>
+    public override bool HasNonFinite()
+    {
+        foreach (var v in Data) if (!float.IsFinite(v)) return true;
+        return false;
+    }
+}

@@ -1,0 +1,75 @@
+using VqVae.Tensors.Backend.Cpu;
+
+namespace VqVae.Tensors.Backend;
+
+#pragma warning disable CS1591 // enum members are named for what they compute
+/// <summary>Elementwise binary operations of the raw layer.</summary>
+public enum BinaryOp { Add, Sub, Mul, Div, Pow }
+
+/// <summary>Elementwise unary operations of the raw layer.</summary>
+public enum UnaryOp { Neg, Exp, Log, Sqrt, Abs, Relu, Sigmoid, Tanh, Sign, Step, Square }
+#pragma warning restore CS1591
+
+/// <summary>
+/// The backend seam (after DiffSharp's RawTensor): immutable float32 storage plus raw kernels,
+/// no autodiff. The AD layer (<see cref="VqVae.Tensors.Tensor"/>) only talks to this class, so another backend
+/// (libtorch, CUDA) can come later without touching AD or model code. Arguments arrive already
+/// validated by the AD layer; raw tensors never change after construction.
+/// </summary>
+public abstract class RawTensor
+{
+    /// <summary>The dimensions (do not mutate).</summary>
+    public abstract int[] Shape { get; }
+    /// <summary>Number of elements.</summary>
+    public abstract int Length { get; }
+    /// <summary>A copy of the values, row-major.</summary>
+    public abstract float[] ToArray();
+    /// <summary>Element at a flat row-major index.</summary>
+    public abstract float At(int flatIndex);
+
+    /// <summary>A raw tensor on the default backend holding <paramref name="data"/> (not copied: the caller hands it over).</summary>
+    public static RawTensor Create(float[] data, int[] shape) => new CpuRawTensor(data, shape);
+
+    /// <summary>Broadcasting binary op; the caller has checked the shapes broadcast.</summary>
+    public abstract RawTensor Binary(BinaryOp op, RawTensor other);
+    /// <summary>Binary op with a scalar on the left or right.</summary>
+    public abstract RawTensor BinaryScalar(BinaryOp op, float scalar, bool scalarOnLeft);
+    /// <summary>Elementwise unary op.</summary>
+    public abstract RawTensor Unary(UnaryOp op);
+    /// <summary>Values clamped to [lo, hi].</summary>
+    public abstract RawTensor Clamp(float lo, float hi);
+    /// <summary>1 where lo ≤ x ≤ hi, else 0 (the clamp's derivative mask).</summary>
+    public abstract RawTensor InRange(float lo, float hi);
+    /// <summary>Sum over the given (sorted, distinct) dimensions.</summary>
+    public abstract RawTensor Sum(int[] dims, bool keepDim);
+    /// <summary>Broadcast to a larger shape (materialised).</summary>
+    public abstract RawTensor Expand(int[] shape);
+    /// <summary>Same values, another shape of equal size (shares storage: both are immutable).</summary>
+    public abstract RawTensor Reshape(int[] shape);
+    /// <summary>Dimensions reordered: output dim i is input dim perm[i].</summary>
+    public abstract RawTensor Permute(int[] perm);
+    /// <summary>op(this)[m,k] · op(b)[k,n] for 2-D tensors.</summary>
+    public abstract RawTensor MatMul(RawTensor b, bool transA, bool transB);
+    /// <summary>2-D convolution forward with optional bias.</summary>
+    public abstract RawTensor Conv2d(RawTensor weight, RawTensor? bias, ConvGeometry g);
+    /// <summary>This is dy [N,Cout,Ho,Wo]; returns dx [N,Cin,H,W].</summary>
+    public abstract RawTensor Conv2dBackwardInput(RawTensor weight, ConvGeometry g);
+    /// <summary>This is x [N,Cin,H,W]; returns dw [Cout,Cin,Kh,Kw].</summary>
+    public abstract RawTensor Conv2dBackwardWeight(RawTensor dy, ConvGeometry g);
+    /// <summary>Rows of this [K,D] table at the given indices: [M,D].</summary>
+    public abstract RawTensor GatherRows(int[] indices);
+    /// <summary>This is [M,D]; adds row i into row indices[i] of a zero [rows,D] table.</summary>
+    public abstract RawTensor ScatterAddRows(int[] indices, int rows);
+    /// <summary>Index of the smallest value in each row of this [N,K] (ties → lowest index).</summary>
+    public abstract int[] ArgMinRows();
+    /// <summary>For each row of this [N,D], the index of the nearest row of codebook [K,D] in squared L2 (ties → lowest).</summary>
+    public abstract int[] NearestRows(RawTensor codebook);
+    /// <summary>A [N,k] one-hot matrix of the indices.</summary>
+    public abstract RawTensor OneHot(int[] indices, int k);
+    /// <summary>Rows [start, start+count) along dimension 0.</summary>
+    public abstract RawTensor Narrow0(int start, int count);
+    /// <summary>Concatenation along dimension 0 (shapes agree beyond dimension 0).</summary>
+    public abstract RawTensor Cat0(IReadOnlyList<RawTensor> parts);
+    /// <summary>True if any value is NaN or infinite.</summary>
+    public abstract bool HasNonFinite();
+}

@@ -1,0 +1,68 @@
+using VqVae.Tensors.Backend.Cpu;
+
+namespace VqVae.Tensors;
+
+// Matrix multiply and convolutions, all on the GEMM-based kernels.
+public sealed partial class Tensor
+{
+    /// <summary>Matrix product of 2-D tensors [m,k]·[k,n].</summary>
+    public static Tensor MatMul(Tensor a, Tensor b) => MatMulT(a, b, false, false);
+
+    /// <summary>Matrix product with this on the left.</summary>
+    public Tensor MatMul(Tensor b) => MatMul(this, b);
+
+    /// <summary>op(a)·op(b), where op transposes when asked (no transposed copy is made).</summary>
+    public static Tensor MatMulT(Tensor a, Tensor b, bool transA, bool transB)
+    {
+        ArgumentNullException.ThrowIfNull(a); ArgumentNullException.ThrowIfNull(b);
+        if (a.Rank != 2) throw new ArgumentException($"matmul: a must be 2-D, got shape {ShapeUtil.Format(a.Raw.Shape)}.", nameof(a));
+        if (b.Rank != 2) throw new ArgumentException($"matmul: b must be 2-D, got shape {ShapeUtil.Format(b.Raw.Shape)}.", nameof(b));
+        int ka = transA ? a.Raw.Shape[0] : a.Raw.Shape[1], kb = transB ? b.Raw.Shape[1] : b.Raw.Shape[0];
+        if (ka != kb) throw new ArgumentException($"matmul: inner dimensions differ: a is {ShapeUtil.Format(a.Raw.Shape)}{(transA ? "ᵀ" : "")}, b is {ShapeUtil.Format(b.Raw.Shape)}{(transB ? "ᵀ" : "")} ({ka} vs {kb}).", nameof(b));
+        return Record("matmul", a.Raw.MatMul(b.Raw, transA, transB), [a, b], dy =>
+        [
+            IfTracked(a, () => transA ? MatMulT(b.NoDiff(), dy, transB, true) : MatMulT(dy, b.NoDiff(), false, !transB)),
+            IfTracked(b, () => transB ? MatMulT(dy, a.NoDiff(), true, transA) : MatMulT(a.NoDiff(), dy, !transA, false)),
+        ]);
+    }
+
+    /// <summary>2-D convolution, NCHW, weight [Cout,Cin,Kh,Kw] (PyTorch layout), square stride/padding/dilation.</summary>
+    /// <example><code>var y = Tensor.Conv2d(x, w, b, stride: 2, padding: 1);</code></example>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int dilation = 1) =>
+        Conv2d(input, weight, bias, stride, stride, padding, padding, dilation, dilation);
+
+    /// <summary>2-D convolution with separate height and width parameters.</summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, int strideH, int strideW, int padH, int padW, int dilationH, int dilationW)
+    {
+        var g = ConvChecks.Forward("conv2d", input, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW);
+        var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
+        return Record("conv2d", input.Raw.Conv2d(weight.Raw, bias?.Raw, g), inputs, dy =>
+        [
+            IfTracked(input, () => new Tensor(dy.Raw.Conv2dBackwardInput(weight.Raw, g))),
+            IfTracked(weight, () => new Tensor(input.Raw.Conv2dBackwardWeight(dy.Raw, g))),
+            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => dy.Sum([0, 2, 3]))],
+        ]);
+    }
+
+    /// <summary>2-D transposed convolution, NCHW, weight [Cin,Cout,Kh,Kw] (PyTorch layout).</summary>
+    /// <example><code>var up = Tensor.ConvTranspose2d(x, w, b, stride: 2, padding: 1);  // 7×7 → 14×14 for 4×4 kernels</code></example>
+    public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1) =>
+        ConvTranspose2d(input, weight, bias, stride, stride, padding, padding, outputPadding, outputPadding, dilation, dilation);
+
+    /// <summary>2-D transposed convolution with separate height and width parameters.</summary>
+    public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias, int strideH, int strideW, int padH, int padW,
+        int outputPadH, int outputPadW, int dilationH, int dilationW)
+    {
+        // g is the forward convolution whose adjoint this is: its input is our output.
+        var g = ConvChecks.Transposed(input, weight, bias, strideH, strideW, padH, padW, outputPadH, outputPadW, dilationH, dilationW);
+        var y = input.Raw.Conv2dBackwardInput(weight.Raw, g);
+        if (bias is not null) y = y.Binary(Backend.BinaryOp.Add, bias.Raw.Reshape([1, g.Cin, 1, 1]));
+        var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
+        return Record("convTranspose2d", y, inputs, dy =>
+        [
+            IfTracked(input, () => new Tensor(dy.Raw.Conv2d(weight.Raw, null, g))),
+            IfTracked(weight, () => new Tensor(dy.Raw.Conv2dBackwardWeight(input.Raw, g))),
+            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => dy.Sum([0, 2, 3]))],
+        ]);
+    }
+}
