@@ -9,6 +9,10 @@ open VqVae.Tensors.Tests.Generators
 
 let private n = 40
 
+let private assertClose (expected: float[]) (actual: float32[]) =
+    Array.iteri2 (fun i (e: float) (v: float32) ->
+        if abs (e - float v) > 1e-5 * (1.0 + abs e) then failwithf "element %d: expected %g, got %g" i e v) expected actual
+
 let private convInputs (c: ConvCase) =
     let x = uniform c.Seed 0 -1f 1f [| c.N; c.Cin; c.H; c.W |]
     let w = uniform c.Seed 1 -1f 1f [| c.Cout; c.Cin; c.Kh; c.Kw |]
@@ -66,7 +70,7 @@ let ``conv2d values match a naive loop`` () =
         let y = conv c x w b
         Assert.Equal<int[]>([| c.N; c.Cout; c.Ho; c.Wo |], y.Shape)
         let expected = convReference c x w b
-        Array.iter2 (fun (e: float) (v: float32) -> Assert.True(abs (e - float v) <= 1e-5 * (1.0 + abs e), $"{e} vs {v} in {c}")) expected (y.ToArray()))
+        assertClose expected (y.ToArray()))
 
 // ---------------------------------------------------------------- transposed
 
@@ -131,4 +135,4 @@ let ``convTranspose2d values match a naive loop`` () =
         let y = convT c x w b
         Assert.Equal<int[]>([| c.N; c.Cout; c.Ho; c.Wo |], y.Shape)
         let expected = convTReference c x w b
-        Array.iter2 (fun (e: float) (v: float32) -> Assert.True(abs (e - float v) <= 1e-5 * (1.0 + abs e), $"{e} vs {v} in {c}")) expected (y.ToArray()))
+        assertClose expected (y.ToArray()))

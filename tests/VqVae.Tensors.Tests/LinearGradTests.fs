@@ -70,4 +70,5 @@ let ``matMulT values match a naive loop`` () =
         let y = Tensor.MatMulT(a, b, c.TransA, c.TransB)
         Assert.Equal<int[]>([| c.M; c.N |], y.Shape)
         let expected = reference c a b
-        Array.iter2 (fun (e: float) (v: float32) -> Assert.True(abs (e - float v) <= 1e-5 * (1.0 + abs e), $"{e} vs {v}")) expected (y.ToArray()))
+        Array.iteri2 (fun i (e: float) (v: float32) ->
+            if abs (e - float v) > 1e-5 * (1.0 + abs e) then failwithf "element %d: expected %g, got %g" i e v) expected (y.ToArray()))
