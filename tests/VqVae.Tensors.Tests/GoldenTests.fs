@@ -30,11 +30,18 @@ let private assertMatches (what: string) (expected: Tensor) (actual: Tensor | nu
         if abs (e[i] - a[i]) > tol then
             failwithf "%s: element %d is %g, PyTorch has %g (tolerance %g)" what i a[i] e[i] tol
 
-type private ConvMeta =
-    { stride: int[]; padding: int[]; dilation: int[]; bias: bool; output_padding: int[] | null }
+/// A case's hyper-parameters from the file's metadata (pairs are [height, width]).
+type ConvMeta = { Stride: int[]; Padding: int[]; Dilation: int[]; OutputPadding: int[]; Bias: bool }
 
 let private meta (f: SafeTensorsFile) (case: int) =
-    JsonSerializer.Deserialize<ConvMeta>(f.Metadata[$"case{case}"]) |> nonNull
+    use doc = JsonDocument.Parse(f.Metadata[$"case{case}"])
+    let root = doc.RootElement
+    let pair (name: string) =
+        match root.TryGetProperty(name) with
+        | true, v -> v.EnumerateArray() |> Seq.map (fun e -> e.GetInt32()) |> Seq.toArray
+        | _ -> [| 0; 0 |]
+    { Stride = pair "stride"; Padding = pair "padding"; Dilation = pair "dilation"
+      OutputPadding = pair "output_padding"; Bias = root.GetProperty("bias").GetBoolean() }
 
 let private convCase (file: string) (case: int) (op: Tensor -> Tensor -> (Tensor | null) -> ConvMeta -> Tensor) =
     let f = load file
@@ -42,32 +49,32 @@ let private convCase (file: string) (case: int) (op: Tensor -> Tensor -> (Tensor
     let k = sprintf "case%d/%s" case
     let x, w, gy = tensor f (k "x"), tensor f (k "w"), tensor f (k "gy")
     let ys = f.Contains(k "b")
-    Assert.Equal(m.bias, ys)
+    Assert.Equal(m.Bias, ys)
     // value
-    let b = tensor f (if m.bias then k "b" else k "y") // the second is never used
-    assertMatches (k "y") (tensor f (k "y")) (op x w (if m.bias then b else null) m)
+    let b = tensor f (if m.Bias then k "b" else k "y") // the second is never used
+    assertMatches (k "y") (tensor f (k "y")) (op x w (if m.Bias then b else null) m)
     // gradients of sum(y·gy)
-    let inputs = if m.bias then [| x; w; b |] else [| x; w |]
+    let inputs = if m.Bias then [| x; w; b |] else [| x; w |]
     let struct (_, g) =
-        Grad.ValueAndGrad(Func<Tensor[], Tensor>(fun ts -> (op ts[0] ts[1] (if m.bias then ts[2] else null) m * gy).Sum()), inputs)
+        Grad.ValueAndGrad(Func<Tensor[], Tensor>(fun ts -> (op ts[0] ts[1] (if m.Bias then ts[2] else null) m * gy).Sum()), inputs)
     assertMatches (k "gx") (tensor f (k "gx")) g[0]
     assertMatches (k "gw") (tensor f (k "gw")) g[1]
-    if m.bias then assertMatches (k "gb") (tensor f (k "gb")) g[2]
+    if m.Bias then assertMatches (k "gb") (tensor f (k "gb")) g[2]
 
 [<Theory>]
 [<InlineData 0>] [<InlineData 1>] [<InlineData 2>] [<InlineData 3>]
 [<InlineData 4>] [<InlineData 5>] [<InlineData 6>] [<InlineData 7>]
 let ``conv2d matches PyTorch`` (case: int) =
     convCase "conv2d.safetensors" case (fun x w b m ->
-        Tensor.Conv2d(x, w, b, m.stride[0], m.stride[1], m.padding[0], m.padding[1], m.dilation[0], m.dilation[1]))
+        Tensor.Conv2d(x, w, b, m.Stride[0], m.Stride[1], m.Padding[0], m.Padding[1], m.Dilation[0], m.Dilation[1]))
 
 [<Theory>]
 [<InlineData 0>] [<InlineData 1>] [<InlineData 2>] [<InlineData 3>]
 [<InlineData 4>] [<InlineData 5>] [<InlineData 6>] [<InlineData 7>]
 let ``convTranspose2d matches PyTorch`` (case: int) =
     convCase "conv_transpose2d.safetensors" case (fun x w b m ->
-        let op = nonNull m.output_padding
-        Tensor.ConvTranspose2d(x, w, b, m.stride[0], m.stride[1], m.padding[0], m.padding[1], op[0], op[1], m.dilation[0], m.dilation[1]))
+        let op = m.OutputPadding
+        Tensor.ConvTranspose2d(x, w, b, m.Stride[0], m.Stride[1], m.Padding[0], m.Padding[1], op[0], op[1], m.Dilation[0], m.Dilation[1]))
 
 [<Fact>]
 let ``the fixture files hold 8 cases each`` () =
