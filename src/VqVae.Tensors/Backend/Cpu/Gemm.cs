@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
@@ -125,8 +123,8 @@ public static unsafe class Gemm
             if (rows <= 0 || cols <= 0) return;
             int mr = Kern.MR, nr = Kern.NR;
             int bSlivers = (cols + nr - 1) / nr;
-            float* bPack = Buffers.B(KC * bSlivers * nr);
-            float* aPack = Buffers.A(KC * mr);
+            float* bPack = Scratch.Get(Scratch.GemmB, (long)KC * bSlivers * nr);
+            float* aPack = Scratch.Get(Scratch.GemmA, KC * mr);
             float* scratch = stackalloc float[mr * nr];
 
             for (int p0 = 0; p0 < K; p0 += KC)
@@ -153,28 +151,6 @@ public static unsafe class Gemm
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>Per-thread packing buffers, pinned and 64-byte aligned, grown on demand and reused.</summary>
-    private static class Buffers
-    {
-        [ThreadStatic] private static float[]? a, b;
-        [ThreadStatic] private static nint aBase, bBase;
-
-        public static float* A(int size) => Get(ref a, ref aBase, size);
-        public static float* B(int size) => Get(ref b, ref bBase, size);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static float* Get(ref float[]? arr, ref nint aligned, int size)
-        {
-            if (arr is null || arr.Length < size + 16)
-            {
-                arr = GC.AllocateUninitializedArray<float>(size + 16, pinned: true);
-                nint p = (nint)Unsafe.AsPointer(ref arr[0]);
-                aligned = (p + 63) & ~(nint)63;
-            }
-            return (float*)aligned;
         }
     }
 }
