@@ -137,3 +137,18 @@ let ``conv kernels reject spans too short and bad geometry, naming the argument`
     name "dy" (fun () -> ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan y.[1..], Span w))
     name "dw" (fun () -> ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan y, Span w.[1..]))
     name "g.StrideH" (fun () -> ConvKernels.Forward(ConvGeometry(2, 3, 5, 5, 4, 3, 3, 0, 1, 1, 1, 1, 1, 5, 5), ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan<float32>.Empty, Span y))
+
+[<Fact>]
+let ``all three kernels match the reference when the batch spans several image groups`` () =
+    for g in [ geometry 20 2 9 9 3 3 3 1 1 1 1 1 1; geometry 9 3 16 16 5 4 4 2 2 1 1 1 1; geometry 7 1 20 20 2 3 3 1 1 0 0 2 2 ] do
+        let xs, ws, ys = sizes g
+        let x, w, dy, bias = randomArray 1 xs, randomArray 2 ws, randomArray 3 ys, randomArray 4 g.Cout
+        for t in [ 1; 2 ] do
+            withThreads t (fun () ->
+                let y, dx, dw = Array.create ys nanf, Array.create xs nanf, Array.create ws nanf
+                ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan bias, Span y)
+                ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
+                ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan dy, Span dw)
+                let e, s = convForwardRef g x w bias in assertClose "Forward" 1e-5 e s y
+                let e, s = convBackwardInputRef g dy w in assertClose "BackwardInput" 1e-5 e s dx
+                let e, s = convBackwardWeightRef g x dy in assertClose "BackwardWeight" 1e-5 e s dw)
