@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
@@ -99,6 +100,7 @@ public static unsafe class ConvKernels
         private readonly int nb = GroupSize(g);
         public int Groups => g.N == 0 ? 0 : (g.N + nb - 1) / nb;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int group)
         {
             int n0 = group * nb, count = Math.Min(nb, g.N - n0);
@@ -148,6 +150,7 @@ public static unsafe class ConvKernels
     }
 
     /// <summary>dyg[Cout, count·pix] ← images n0..n0+count−1 of dy[N,Cout,pix] side by side.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void GatherOutput(ConvGeometry g, float* dy, int n0, int count, float* dyg)
     {
         int pix = g.Ho * g.Wo;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
@@ -116,6 +117,7 @@ public static unsafe class Gemm
         public float Alpha, Beta;
         public float* A, B, C;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Tile(int t)
         {
             int i0 = (t % MTiles) * RowsPerTile, j0 = (t / MTiles) * ColsPerTile;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
@@ -18,6 +19,7 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>cols[r, 0..Ho·Wo) for image x ([Cin,H,W]); zero where the window hangs over padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Lower(ConvGeometry g, float* x, float* cols, long ld)
     {
         int ho = g.Ho, wo = g.Wo;
@@ -50,6 +52,7 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>dx ([Cin,H,W], already zeroed) += the adjoint of <see cref="Lower"/> applied to cols.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Raise(ConvGeometry g, float* cols, long ld, float* dx)
     {
         int wo = g.Wo;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Numerics;
 
@@ -60,6 +61,7 @@ public static unsafe class NearestCode
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float SquaredNorm(ReadOnlySpan<float> v)
     {
         float s = 0f;
@@ -81,6 +83,7 @@ public static unsafe class NearestCode
 
     private sealed class Job(float* z, int n, int d, float* eT, float* eNorm, int k, int* indices)
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Block(int b)
         {
             int i0 = b * RowBlock, rows = Math.Min(RowBlock, n - i0);
@@ -96,6 +99,7 @@ public static unsafe class NearestCode
     }
 
     /// <summary>argmin_j (zn + eNorm[j]) + dots[j], lowest index on ties.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int RowArgmin(float zn, float* dots, float* eNorm, int k)
     {
         int w = Vector<float>.Count, j = 0;
