@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Buffers;
+
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
@@ -24,11 +26,20 @@ public static unsafe class ConvKernels
         Checks.Length(w.Length, (long)g.Cout * g.Cin * g.Kh * g.Kw, nameof(w), $"weight [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
         if (!bias.IsEmpty) Checks.Length(bias.Length, g.Cout, nameof(bias), $"bias [{g.Cout}]");
         Checks.Length(y.Length, (long)g.N * g.Cout * g.Ho * g.Wo, nameof(y), $"output [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
-        fixed (float* px = x, pw = w, pb = bias, py = y)
+        // The weight is the GEMM's A for every image group: pack it once for all of them.
+        var kern = GemmKernels.For(GemmIsa.Auto);
+        int k = g.Cin * g.Kh * g.Kw;
+        float[] packed = ArrayPool<float>.Shared.Rent((int)Math.Max(1, Gemm.PackedASize(kern, g.Cout, k)));
+        try
         {
-            var job = new ForwardJob(g, px, pw, bias.IsEmpty ? null : pb, py);
-            Threading.For(job.Groups, true, job.Run);
+            fixed (float* px = x, pw = w, pb = bias, py = y, pa = packed)
+            {
+                Gemm.PackAllA(kern, false, g.Cout, k, 1f, pw, k, pa);
+                var job = new ForwardJob(g, px, pw, bias.IsEmpty ? null : pb, py, pa);
+                Threading.For(job.Groups, true, job.Run);
+            }
         }
+        finally { ArrayPool<float>.Shared.Return(packed); }
     }
 
     /// <summary>dx[N,Cin,H,W] = adjoint of Forward applied to dy[N,Cout,Ho,Wo]. Overwrites dx.</summary>
@@ -38,11 +49,20 @@ public static unsafe class ConvKernels
         Checks.Length(dy.Length, (long)g.N * g.Cout * g.Ho * g.Wo, nameof(dy), $"output gradient [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
         Checks.Length(w.Length, (long)g.Cout * g.Cin * g.Kh * g.Kw, nameof(w), $"weight [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
         Checks.Length(dx.Length, (long)g.N * g.Cin * g.H * g.W, nameof(dx), $"input gradient [{g.N},{g.Cin},{g.H},{g.W}]");
-        fixed (float* pdy = dy, pw = w, pdx = dx)
+        // wᵀ is the GEMM's A for every image group: pack it once for all of them.
+        var kern = GemmKernels.For(GemmIsa.Auto);
+        int k = g.Cin * g.Kh * g.Kw;
+        float[] packed = ArrayPool<float>.Shared.Rent((int)Math.Max(1, Gemm.PackedASize(kern, k, g.Cout)));
+        try
         {
-            var job = new BackwardInputJob(g, pdy, pw, pdx);
-            Threading.For(job.Groups, true, job.Run);
+            fixed (float* pdy = dy, pw = w, pdx = dx, pa = packed)
+            {
+                Gemm.PackAllA(kern, true, k, g.Cout, 1f, pw, k, pa);
+                var job = new BackwardInputJob(g, pdy, pw, pdx, pa);
+                Threading.For(job.Groups, true, job.Run);
+            }
         }
+        finally { ArrayPool<float>.Shared.Return(packed); }
     }
 
     /// <summary>dw[Cout,Cin,Kh,Kw] = gradient of Forward's output · dy with respect to w. Overwrites dw.</summary>
@@ -95,7 +115,7 @@ public static unsafe class ConvKernels
         return (int)Math.Min(nb, maxByMemory);
     }
 
-    private sealed class ForwardJob(ConvGeometry g, float* x, float* w, float* bias, float* y)
+    private sealed class ForwardJob(ConvGeometry g, float* x, float* w, float* bias, float* y, float* packedW)
     {
         private readonly int nb = GroupSize(g);
         public int Groups => g.N == 0 ? 0 : (g.N + nb - 1) / nb;
@@ -111,7 +131,7 @@ public static unsafe class ConvKernels
             float* acc = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
             for (int j = 0; j < count; j++)
                 Im2Col.Lower(g, x + (n0 + j) * inSize, cols + j * pix, ld);
-            Gemm.Run(GemmKernels.For(GemmIsa.Auto), false, false, g.Cout, ld, k, 1f, w, k, cols, ld, 0f, acc, ld, parallel: false);
+            Gemm.Run(GemmKernels.For(GemmIsa.Auto), false, false, g.Cout, ld, k, 1f, w, k, cols, ld, 0f, acc, ld, parallel: false, packedA: packedW);
             for (int j = 0; j < count; j++)
             {
                 float* yn = y + (n0 + j) * outSize;
@@ -126,7 +146,7 @@ public static unsafe class ConvKernels
         }
     }
 
-    private sealed class BackwardInputJob(ConvGeometry g, float* dy, float* w, float* dx)
+    private sealed class BackwardInputJob(ConvGeometry g, float* dy, float* w, float* dx, float* packedWt)
     {
         private readonly int nb = GroupSize(g);
         public int Groups => g.N == 0 ? 0 : (g.N + nb - 1) / nb;
@@ -135,17 +155,16 @@ public static unsafe class ConvKernels
         {
             int n0 = group * nb, count = Math.Min(nb, g.N - n0);
             int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
-            long inSize = (long)g.Cin * g.H * g.W, outSize = (long)g.Cout * pix;
+            long inSize = (long)g.Cin * g.H * g.W;
             new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
             if (pix == 0) return;
             float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
             float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
             GatherOutput(g, dy, n0, count, dyg);
             // dcols[K, ld] = wᵀ[K, Cout] · dyg[Cout, ld]
-            Gemm.Run(GemmKernels.For(GemmIsa.Auto), true, false, k, ld, g.Cout, 1f, w, k, dyg, ld, 0f, cols, ld, parallel: false);
+            Gemm.Run(GemmKernels.For(GemmIsa.Auto), true, false, k, ld, g.Cout, 1f, w, k, dyg, ld, 0f, cols, ld, parallel: false, packedA: packedWt);
             for (int j = 0; j < count; j++)
                 Im2Col.Raise(g, cols + j * pix, ld, dx + (n0 + j) * inSize);
-            _ = outSize;
         }
     }
 
