@@ -1,0 +1,43 @@
+namespace VqVae.Tensors.IO;
+
+/// <summary>
+/// Writes files atomically: the bytes go to a temporary file in the same folder, which then
+/// replaces the target in one rename, so a reader never sees a half-written file and a crash
+/// mid-write leaves the old file intact.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Writes the file at <paramref name="path"/> through <paramref name="write"/>, atomically.</summary>
+    /// <example><code>AtomicFile.Write("out.bin", s => s.Write(bytes));</code></example>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(write);
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full) ?? throw new ArgumentException($"'{path}' has no parent folder.", nameof(path));
+        Directory.CreateDirectory(dir);
+        // Same folder as the target: File.Move is then a rename on one file system, not a copy.
+        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/>, atomically.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        byte[] copy = bytes.ToArray();
+        Write(path, s => s.Write(copy));
+    }
+}
