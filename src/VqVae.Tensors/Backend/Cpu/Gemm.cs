@@ -1,8 +1,25 @@
+using System.Runtime.CompilerServices;
+
 namespace VqVae.Tensors.Backend.Cpu;
 
-/// <summary>Single-precision matrix multiply on row-major data (placeholder: to be replaced by the packed kernel).</summary>
-public static class Gemm
+/// <summary>
+/// Single-precision matrix multiply on row-major data: a packed, cache-blocked GEMM
+/// (BLIS-style loop nest) around register-blocked SIMD micro-kernels.
+/// </summary>
+/// <remarks>
+/// Determinism: K is cut into fixed <see cref="KC"/>-sized chunks, each summed by one FMA chain per
+/// element and added to C in chunk order. Threads only ever split the M×N output into disjoint
+/// tiles, so the bits of C depend on neither the thread count nor scheduling (only on the
+/// micro-kernel family, see <see cref="GemmIsa"/>).
+/// </remarks>
+public static unsafe class Gemm
 {
+    /// <summary>Depth of one packed panel: an A sliver (MR×KC) stays in L1, a B block in L2.</summary>
+    internal const int KC = 384;
+
+    /// <summary>Below this many multiply-adds a GEMM runs on the calling thread.</summary>
+    internal const long ParallelThreshold = 1L << 16;
+
     /// <summary>
     /// C = alpha·op(A)·op(B) + beta·C, row-major. op(A) is [m,k], op(B) is [k,n], C is [m,n].
     /// With transA, A is stored [k,m] (lda ≥ m); otherwise [m,k] (lda ≥ k). Likewise B.
@@ -10,15 +27,154 @@ public static class Gemm
     /// </summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc) =>
+        Sgemm(GemmIsa.Auto, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    /// <summary>
+    /// <see cref="Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int)"/>
+    /// with an explicit micro-kernel family (for tests and benchmarks); throws if this CPU lacks it.
+    /// </summary>
+    public static void Sgemm(GemmIsa isa, bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc)
     {
+        if (!GemmKernels.Supported(isa))
+            throw new ArgumentException($"This CPU does not support the {isa} kernels.", nameof(isa));
+        Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        fixed (float* pa = a, pb = b, pc = c)
+            Run(GemmKernels.For(isa), transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc,
+                parallel: (long)m * n * k >= ParallelThreshold);
+    }
+
+    /// <summary>Which micro-kernel family <see cref="GemmIsa.Auto"/> picks on this CPU.</summary>
+    public static GemmIsa BestIsa => GemmKernels.Best;
+
+    internal static void Validate(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
+    {
+        Checks.NonNegative(m, nameof(m));
+        Checks.NonNegative(n, nameof(n));
+        Checks.NonNegative(k, nameof(k));
+        if (transA) Checks.Matrix(a.Length, k, m, lda, nameof(a), nameof(lda));
+        else Checks.Matrix(a.Length, m, k, lda, nameof(a), nameof(lda));
+        if (transB) Checks.Matrix(b.Length, n, k, ldb, nameof(b), nameof(ldb));
+        else Checks.Matrix(b.Length, k, n, ldb, nameof(b), nameof(ldb));
+        Checks.Matrix(c.Length, m, n, ldc, nameof(c), nameof(ldc));
+    }
+
+    /// <summary>Unchecked GEMM on raw pointers; the callers (conv kernels) have validated sizes.</summary>
+    internal static void Run(GemmKernels.Kernel kern, bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel)
+    {
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0f)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+
+        // Output tiles: at most NCmax columns (the packed B block, KC×NC, should sit in L2);
+        // rows split further only to give every worker enough tiles. Tiles are multiples of MR/NR
+        // from the origin, so the register-tile grid is the same however the work is divided.
+        int mr = kern.MR, nr = kern.NR;
+        int ncMax = Math.Max(nr, 256 / nr * nr);
+        int nTiles = (n + ncMax - 1) / ncMax;
+        int slivers = (m + mr - 1) / mr;
+        int workers = parallel ? Math.Max(1, Threading.Threads) : 1;
+        int mTiles = workers == 1 ? 1 : Math.Min(slivers, Math.Max(1, (8 * workers + nTiles - 1) / nTiles));
+        int sliversPerTile = (slivers + mTiles - 1) / mTiles;
+        mTiles = (slivers + sliversPerTile - 1) / sliversPerTile;
+        int ncTile = Math.Min(ncMax, (n + nr - 1) / nr * nr);
+
+        var job = new Job
+        {
+            Kern = kern, TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha,
+            A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc,
+            RowsPerTile = sliversPerTile * mr, ColsPerTile = ncTile, MTiles = mTiles,
+        };
+        int tiles = mTiles * nTiles;
+        if (workers == 1 || tiles == 1)
+            for (int t = 0; t < tiles; t++) job.Tile(t);
+        else
+            Threading.For(tiles, true, job.Tile);
+    }
+
+    private static void ScaleC(int m, int n, float beta, float* c, int ldc)
+    {
         for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
+        {
+            var row = new Span<float>(c + (long)i * ldc, n);
+            if (beta == 0f) row.Clear();
+            else if (beta != 1f) for (int j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+
+    /// <summary>One GEMM call's operands; <see cref="Tile"/> computes one output tile over all of K.</summary>
+    private sealed class Job
+    {
+        public GemmKernels.Kernel Kern;
+        public bool TransA, TransB;
+        public int M, N, K, Lda, Ldb, Ldc, RowsPerTile, ColsPerTile, MTiles;
+        public float Alpha, Beta;
+        public float* A, B, C;
+
+        public void Tile(int t)
+        {
+            int i0 = (t % MTiles) * RowsPerTile, j0 = (t / MTiles) * ColsPerTile;
+            int rows = Math.Min(RowsPerTile, M - i0), cols = Math.Min(ColsPerTile, N - j0);
+            if (rows <= 0 || cols <= 0) return;
+            int mr = Kern.MR, nr = Kern.NR;
+            int bSlivers = (cols + nr - 1) / nr;
+            float* bPack = Buffers.B(KC * bSlivers * nr);
+            float* aPack = Buffers.A(KC * mr);
+            float* scratch = stackalloc float[mr * nr];
+
+            for (int p0 = 0; p0 < K; p0 += KC)
             {
-                float s = 0;
-                for (int p = 0; p < k; p++)
-                    s += (transA ? a[p * lda + i] : a[i * lda + p]) * (transB ? b[j * ldb + p] : b[p * ldb + j]);
-                c[i * ldc + j] = beta == 0 ? alpha * s : alpha * s + beta * c[i * ldc + j];
+                int kc = Math.Min(KC, K - p0);
+                int mode = p0 > 0 || Beta == 1f ? 1 : Beta == 0f ? 0 : 2;
+                GemmPacking.PackB(TransB, B, Ldb, j0, cols, p0, kc, nr, bPack);
+                for (int i = 0; i < rows; i += mr)
+                {
+                    int h = Math.Min(mr, rows - i);
+                    GemmPacking.PackA(TransA, A, Lda, i0 + i, h, p0, kc, mr, Alpha, aPack);
+                    float* cRow = C + (long)(i0 + i) * Ldc + j0;
+                    for (int j = 0; j < cols; j += nr)
+                    {
+                        int w = Math.Min(nr, cols - j);
+                        float* bs = bPack + (long)(j / nr) * kc * nr;
+                        if (h == mr && w == nr)
+                            Kern.Run(kc, aPack, bs, cRow + j, Ldc, mode, Beta);
+                        else
+                        {
+                            Kern.Run(kc, aPack, bs, scratch, nr, 0, 0f);
+                            GemmKernels.Merge(scratch, nr, cRow + j, Ldc, h, w, mode, Beta);
+                        }
+                    }
+                }
             }
+        }
+    }
+
+    /// <summary>Per-thread packing buffers, pinned and 64-byte aligned, grown on demand and reused.</summary>
+    private static class Buffers
+    {
+        [ThreadStatic] private static float[]? a, b;
+        [ThreadStatic] private static nint aBase, bBase;
+
+        public static float* A(int size) => Get(ref a, ref aBase, size);
+        public static float* B(int size) => Get(ref b, ref bBase, size);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static float* Get(ref float[]? arr, ref nint aligned, int size)
+        {
+            if (arr is null || arr.Length < size + 16)
+            {
+                arr = GC.AllocateUninitializedArray<float>(size + 16, pinned: true);
+                nint p = (nint)Unsafe.AsPointer(ref arr[0]);
+                aligned = (p + 63) & ~(nint)63;
+            }
+            return (float*)aligned;
+        }
     }
 }

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using VqVae.Tensors.Backend.Cpu;
+
+namespace VqVae.Bench;
+
+/// <summary>
+/// Stopwatch timings (median of a few reps) printed as GFLOP/s, for reading figures in seconds:
+/// <c>dotnet run -c Release --project bench/VqVae.Bench -- quick [gemm|conv|nearest]</c>.
+/// </summary>
+public static class Quick
+{
+    /// <summary>Runs the selected groups (all when none given).</summary>
+    public static void Run(string[] args)
+    {
+        bool all = args.Length == 0;
+        bool Want(string s) => all || args.Contains(s);
+        Console.WriteLine($"GEMM kernel family: {Gemm.BestIsa}; processors: {Environment.ProcessorCount}");
+        if (Want("gemm")) GemmFigures();
+        if (Want("conv")) ConvFigures();
+        if (Want("nearest")) NearestFigures();
+    }
+
+    private static double Median(int reps, Action body)
+    {
+        body(); // warm-up (JIT, buffers)
+        var ts = new double[reps];
+        for (int r = 0; r < reps; r++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            body();
+            ts[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        Array.Sort(ts);
+        return ts[reps / 2];
+    }
+
+    private static void GemmFigures()
+    {
+        foreach (int size in new[] { 2048 })
+        {
+            var p = new GemmProblem(size, size, size);
+            foreach (int threads in new[] { 1, 2 })
+            {
+                Threading.Threads = threads;
+                double s = Median(threads == 1 ? 3 : 5, p.Run);
+                Console.WriteLine($"gemm {size}³ threads={threads}: {s * 1e3,8:F1} ms {p.Flops / s / 1e9,7:F1} GFLOP/s ({100 * p.Flops / s / 1e9 / 218,4:F0}% of 218)");
+            }
+        }
+        Threading.Threads = Environment.ProcessorCount;
+    }
+
+    private static void ConvFigures()
+    {
+        Threading.Threads = 2;
+        foreach (var layer in ConvLayers.All)
+        {
+            var p = new ConvProblem(layer);
+            foreach (var (name, run) in new (string, Action)[] { ("fwd", p.Forward), ("bwd-in", p.BackwardInput), ("bwd-w", p.BackwardWeight) })
+            {
+                double s = Median(7, run);
+                Console.WriteLine($"{layer.Name,-5} {name,-7}: {s * 1e3,7:F2} ms {layer.Geometry.Flops / s / 1e9,7:F1} GFLOP/s");
+            }
+        }
+        Threading.Threads = Environment.ProcessorCount;
+    }
+
+    private static void NearestFigures()
+    {
+        Threading.Threads = 2;
+        var p = new NearestProblem(64 * 49, 64, 512);
+        double s = Median(9, p.Run);
+        Console.WriteLine($"nearest n={p.N} d={p.D} k={p.K}: {s * 1e3,7:F2} ms");
+        Threading.Threads = Environment.ProcessorCount;
+    }
+}
