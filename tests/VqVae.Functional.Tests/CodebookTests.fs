@@ -4,7 +4,8 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
-open VqVae.Functional.Codebook
+open VqVae.Functional
+open VqVae.Functional.Codebooks
 open VqVae.Functional.Tests.TrainingHelpers
 
 [<Fact>]
@@ -36,7 +37,7 @@ let ``dead-code restart moves exactly the dead codes onto batch rows and resets 
         let rng = Rng.Seed(int64 seed)
         let k, d, n = 4 + seed % 8, 1 + seed % 3, 1 + seed % 20
         let codebook = tensor (rng.Fold 1L) -1f 1f [| k; d |]
-        let ema = EmaStatistics(tensor (rng.Fold 2L) 1f 5f [| k |], tensor (rng.Fold 3L) -1f 1f [| k; d |])
+        let ema = EmaState(tensor (rng.Fold 2L) 1f 5f [| k |], tensor (rng.Fold 3L) -1f 1f [| k; d |])
         let rows = tensor (rng.Fold 4L) 5f 6f [| n; d |] // far from every code, so a moved code is visible
         let idx = Array.init 30 (fun i -> (rng.Fold 5L).IntAt(int64 i, k))
         let usage = (CodeUsage.Empty k).Add idx
@@ -50,11 +51,11 @@ let ``dead-code restart moves exactly the dead codes onto batch rows and resets 
             if Array.contains c restarted then
                 Assert.Contains(code, rowsList)
                 Assert.Equal(1f, ema'.ClusterSize.ToArray()[c])
-                Assert.Equal<float32[]>(code, ema'.EmbedSum.ToArray()[c * d .. c * d + d - 1])
+                Assert.Equal<float32[]>(code, ema'.EmaW.ToArray()[c * d .. c * d + d - 1])
             else
                 Assert.Equal<float32[]>(e0[c * d .. c * d + d - 1], code)
                 Assert.Equal(ema.ClusterSize.ToArray()[c], ema'.ClusterSize.ToArray()[c])
-                Assert.Equal<float32[]>(ema.EmbedSum.ToArray()[c * d .. c * d + d - 1], ema'.EmbedSum.ToArray()[c * d .. c * d + d - 1])
+                Assert.Equal<float32[]>(ema.EmaW.ToArray()[c * d .. c * d + d - 1], ema'.EmaW.ToArray()[c * d .. c * d + d - 1])
         // Distinct rows while there are enough of them.
         let picked = restarted |> Array.map (fun c -> e1[c * d .. c * d + d - 1]) |> Array.distinct
         Assert.Equal(min n restarted.Length, picked.Length))

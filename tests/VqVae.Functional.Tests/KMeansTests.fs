@@ -5,7 +5,8 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
-open VqVae.Functional.Codebook
+open VqVae.Functional
+open VqVae.Functional.Codebooks
 open VqVae.Functional.Tests.TrainingHelpers
 
 /// n rows in `blobs` tight clusters around well-separated centres.

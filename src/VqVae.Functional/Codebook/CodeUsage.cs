@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
 
-namespace VqVae.Functional.Codebook;
+namespace VqVae.Functional.Codebooks;
 
 /// <summary>
 /// How often each code was chosen, accumulated over an epoch. Immutable: <see cref="Add"/>

@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional.Codebook;
+namespace VqVae.Functional.Codebooks;
 
 /// <summary>
 /// Dead-code restart on plain tensors: codes unused over an epoch are moved onto randomly drawn
@@ -17,14 +17,14 @@ public static class DeadCodes
     /// <example><code>
     /// var (codebook2, ema2, restarted) = DeadCodes.Restart(codebook, ema, zeRows, usage, rng);
     /// </code></example>
-    public static (Tensor Codebook, EmaStatistics? Ema, int[] Restarted) Restart(Tensor codebook, EmaStatistics? ema, Tensor rows, CodeUsage usage, Rng rng)
+    public static (Tensor Codebook, EmaState? Ema, int[] Restarted) Restart(Tensor codebook, EmaState? ema, Tensor rows, CodeUsage usage, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(codebook); ArgumentNullException.ThrowIfNull(rows); ArgumentNullException.ThrowIfNull(usage);
         if (codebook.Rank != 2) throw new ArgumentException($"deadCodeRestart: codebook must be [K,D], got [{string.Join(",", codebook.Shape)}].", nameof(codebook));
         int k = codebook.Shape[0], d = codebook.Shape[1];
         if (usage.Codes != k) throw new ArgumentException($"deadCodeRestart: usage counts {usage.Codes} codes, the codebook has {k}.", nameof(usage));
         if (rows.Rank != 2 || rows.Shape[1] != d || rows.Shape[0] == 0) throw new ArgumentException($"deadCodeRestart: rows must be [N,{d}] with N ≥ 1, got [{string.Join(",", rows.Shape)}].", nameof(rows));
-        if (ema is not null && ema.Codes != k) throw new ArgumentException($"deadCodeRestart: EMA statistics hold {ema.Codes} codes, the codebook has {k}.", nameof(ema));
+        if (ema is not null && ema.ClusterSize.Shape[0] != k) throw new ArgumentException($"deadCodeRestart: EMA statistics hold {ema.ClusterSize.Shape[0]} codes, the codebook has {k}.", nameof(ema));
 
         var dead = usage.DeadCodes;
         if (dead.Length == 0) return (codebook, ema, dead);
@@ -41,12 +41,12 @@ public static class DeadCodes
         if (ema is null) return (newCodebook, null, dead);
 
         var size = ema.ClusterSize.ToArray();
-        var sum = ema.EmbedSum.ToArray();
+        var sum = ema.EmaW.ToArray();
         foreach (var c in dead)
         {
             size[c] = 1f;
             Array.Copy(e, c * d, sum, c * d, d);
         }
-        return (newCodebook, new EmaStatistics(Tensor.FromArray(size, k), Tensor.FromArray(sum, k, d)), dead);
+        return (newCodebook, new EmaState(Tensor.FromArray(size, k), Tensor.FromArray(sum, k, d)), dead);
     }
 }

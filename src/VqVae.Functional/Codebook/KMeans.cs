@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional.Codebook;
+namespace VqVae.Functional.Codebooks;
 
 /// <summary>
 /// k-means for codebook initialisation: k-means++ seeding (Arthur and Vassilvitskii 2007) then
