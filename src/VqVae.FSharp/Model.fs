@@ -21,19 +21,16 @@ module VqVaeConfig =
     let tryByName (name: string) : Result<VqVaeConfig, string> =
         try Ok(VqVaeConfig.ByName name) with :? System.ArgumentException as e -> Error e.Message
 
-    let private copy (c: VqVaeConfig) hidden k d beta quantizer =
-        VqVaeConfig(c.Channels, hidden, k, d, beta, c.Reconstruction, quantizer, c.ResidualLayers, c.Preset,
-                    c.EmaDecay, c.EmaEpsilon, c.Architecture, c.ResidualHidden)
     /// The config with h hidden channels.
-    let withHidden h (c: VqVaeConfig) = copy c h c.CodebookSize c.CodeDim c.Beta c.Quantizer
+    let withHidden (h: int) (c: VqVaeConfig) = c.With(hidden = h)
     /// The config with K codes.
-    let withCodebookSize k (c: VqVaeConfig) = copy c c.Hidden k c.CodeDim c.Beta c.Quantizer
+    let withCodebookSize (k: int) (c: VqVaeConfig) = c.With(codebookSize = k)
     /// The config with code dimension D.
-    let withCodeDim d (c: VqVaeConfig) = copy c c.Hidden c.CodebookSize d c.Beta c.Quantizer
+    let withCodeDim (d: int) (c: VqVaeConfig) = c.With(codeDim = d)
     /// The config with commitment weight β.
-    let withBeta beta (c: VqVaeConfig) = copy c c.Hidden c.CodebookSize c.CodeDim beta c.Quantizer
+    let withBeta (beta: float32) (c: VqVaeConfig) = c.With(beta = beta)
     /// The config with the EMA codebook (no codebook gradient; EMA cluster statistics instead).
-    let withEma (c: VqVaeConfig) = copy c c.Hidden c.CodebookSize c.CodeDim c.Beta QuantizerKind.Ema
+    let withEma (c: VqVaeConfig) = c.With(quantizer = QuantizerKind.Ema)
 
 /// The named loss terms of a forward pass.
 [<RequireQualifiedAccess>]

@@ -107,6 +107,20 @@ public sealed record VqVaeConfig(
     /// <summary>The output activation of the decoder: Sigmoid for <see cref="Architecture.Reference"/>, none otherwise.</summary>
     public bool SigmoidOutput => Architecture == Architecture.Reference;
 
+    /// <summary>A copy with the given fields replaced (C#'s <c>with</c> for F# and other callers: name only what changes).</summary>
+    /// <example><code>let cfg = VqVaeConfig.Mnist.With(beta = 0.37f, codebookSize = 256)   // F#</code></example>
+    public VqVaeConfig With(int? channels = null, int? hidden = null, int? codebookSize = null, int? codeDim = null, float? beta = null,
+        ReconstructionLoss? reconstruction = null, QuantizerKind? quantizer = null, int? residualLayers = null, string? preset = null,
+        float? emaDecay = null, float? emaEpsilon = null, Architecture? architecture = null, int? residualHidden = null) =>
+        this with
+        {
+            Channels = channels ?? Channels, Hidden = hidden ?? Hidden, CodebookSize = codebookSize ?? CodebookSize,
+            CodeDim = codeDim ?? CodeDim, Beta = beta ?? Beta, Reconstruction = reconstruction ?? Reconstruction,
+            Quantizer = quantizer ?? Quantizer, ResidualLayers = residualLayers ?? ResidualLayers, Preset = preset ?? Preset,
+            EmaDecay = emaDecay ?? EmaDecay, EmaEpsilon = emaEpsilon ?? EmaEpsilon, Architecture = architecture ?? Architecture,
+            ResidualHidden = residualHidden ?? ResidualHidden,
+        };
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad field, its allowed range and its value.</summary>
     public VqVaeConfig Validate()
     {
