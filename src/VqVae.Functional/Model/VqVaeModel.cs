@@ -46,6 +46,11 @@ public sealed record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Codebook Co
         return this with { Encoder = enc, Codebook = cb, Ema = ema, Decoder = dec };
     }
 
+    /// <summary>A copy with the given parts replaced (C#'s <c>with</c> for F# callers).</summary>
+    /// <example><code>let m2 = model.With(codebook = Codebook(newCodes))   // F#</code></example>
+    public VqVaeModel With(VqVaeConfig? config = null, Encoder? encoder = null, Codebook? codebook = null, Decoder? decoder = null, EmaState? ema = null) =>
+        this with { Config = config ?? Config, Encoder = encoder ?? Encoder, Codebook = codebook ?? Codebook, Decoder = decoder ?? Decoder, Ema = ema ?? Ema };
+
     /// <summary>Every leaf name with its group, in the tree's order.</summary>
     public IReadOnlyList<(string Name, ParameterGroup Group)> Groups()
     {
