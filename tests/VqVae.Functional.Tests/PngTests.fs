@@ -157,6 +157,15 @@ let ``decodes RGB rows written with each filter type`` (filter: int) =
     Assert.Equal<byte[]>(Array.concat rows, img.Pixels)
 
 [<Fact>]
+let ``Paeth breaks ties toward the left, then the upper neighbour`` () =
+    // Upper-left c = 100. Left a = 80, above b = 110: p = 90, |p−a| = |p−c| = 10 → a.
+    // Left a = 110, above b = 80: p = 90, |p−b| = |p−c| = 10 < |p−a| → b.
+    for (a, b) in [ (80, 110); (110, 80) ] do
+        let rows = [| [| 100uy; byte b |]; [| byte a; 42uy |] |]
+        let img = Png.Decode(png [ ihdr 2 2 8 0 0; chunk "IDAT" (imageData 1 [ 4 ] rows) ])
+        Assert.Equal<byte[]>(Array.concat rows, img.Pixels)
+
+[<Fact>]
 let ``decodes mixed filters across rows for grey and RGBA, split over many IDAT chunks`` () =
     for (ch, colorType) in [ (1, 0); (4, 6) ] do
         let w, h = 9, 11
