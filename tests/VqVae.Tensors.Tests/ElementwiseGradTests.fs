@@ -1,0 +1,162 @@
+/// Finite-difference properties of the elementwise ops: tensor⊗tensor with broadcasting of random
+/// compatible shapes, tensor⊗scalar on both sides, and every unary op (inputs kept away from kinks).
+module VqVae.Tensors.Tests.ElementwiseGradTests
+
+open Xunit
+open VqVae.Tensors
+open VqVae.Tensors.Tests.Generators
+
+let private n = 40
+
+/// Binary op over a broadcast pair: a in [alo, ahi), b from makeB.
+let private binary (op: Tensor -> Tensor -> Tensor) (makeA: PairCase -> Tensor) (makeB: PairCase -> Tensor) =
+    check n pairCase (fun c ->
+        let a, b = makeA c, makeB c
+        FiniteDiff.check (fun ts -> op ts[0] ts[1]) [| a; b |])
+
+let private plain lo hi (c: PairCase) = uniform c.Seed 0 lo hi c.A
+let private plainB lo hi (c: PairCase) = uniform c.Seed 1 lo hi c.B
+let private nonZeroB (c: PairCase) = awayFromZero c.Seed 1 0.5f 2f c.B
+
+[<Fact>]
+let ``add with broadcasting`` () = binary (+) (plain -2f 2f) (plainB -2f 2f)
+
+[<Fact>]
+let ``sub with broadcasting`` () = binary (-) (plain -2f 2f) (plainB -2f 2f)
+
+[<Fact>]
+let ``mul with broadcasting`` () = binary (*) (plain -2f 2f) (plainB -2f 2f)
+
+[<Fact>]
+let ``div with broadcasting`` () = binary (/) (plain -2f 2f) nonZeroB
+
+[<Fact>]
+let ``pow tensor to tensor with broadcasting`` () =
+    binary (fun a b -> Tensor.Pow(a, b)) (plain 0.5f 2f) (plainB -2f 2f)
+
+[<Fact>]
+let ``broadcast results have the broadcast shape and the right values`` () =
+    // the forward of a broadcasting op against an index-by-index reference
+    check n pairCase (fun c ->
+        let a, b = plain -2f 2f c, plainB -2f 2f c
+        let y = a * b + a
+        let r = max c.A.Length c.B.Length
+        let at (s: int[]) i = if i < r - s.Length then 1 else s[i - (r - s.Length)]
+        let outShape = Array.init r (fun i -> max (at c.A i) (at c.B i))
+        Assert.Equal<int[]>(outShape, y.Shape)
+        let ya = y.ToArray()
+        let aa, ba = a.ToArray(), b.ToArray()
+        let flat (s: int[]) (idx: int[]) =
+            // index into a broadcast operand: leading dims dropped, size-1 dims pinned to 0
+            let off = r - s.Length
+            let mutable f = 0
+            for i in 0 .. s.Length - 1 do f <- f * s[i] + (if s[i] = 1 then 0 else idx[i + off])
+            f
+        for k in 0 .. ya.Length - 1 do
+            let idx = Array.zeroCreate r
+            let mutable rest = k
+            for i in r - 1 .. -1 .. 0 do
+                idx[i] <- rest % outShape[i]
+                rest <- rest / outShape[i]
+            let va, vb = aa[flat c.A idx], ba[flat c.B idx]
+            Assert.Equal(va * vb + va, ya[k]))
+
+// ---------------------------------------------------------------- scalar on either side
+
+let private scalarOp (op: Tensor -> Tensor) (make: ShapeCase -> Tensor) =
+    check n (shapeCase 0 3 3) (fun c -> FiniteDiff.check1 op (make c))
+
+let private values (c: ShapeCase) = uniform c.Seed 0 -2f 2f c.Shape
+let private nonZero (c: ShapeCase) = awayFromZero c.Seed 0 0.5f 2f c.Shape
+let private positive (c: ShapeCase) = uniform c.Seed 0 0.5f 2f c.Shape
+
+[<Fact>]
+let ``tensor plus scalar`` () = scalarOp (fun t -> t + 1.5f) values
+
+[<Fact>]
+let ``scalar plus tensor`` () = scalarOp (fun t -> 1.5f + t) values
+
+[<Fact>]
+let ``tensor minus scalar`` () = scalarOp (fun t -> t - 0.7f) values
+
+[<Fact>]
+let ``scalar minus tensor`` () = scalarOp (fun t -> 0.7f - t) values
+
+[<Fact>]
+let ``tensor times scalar`` () = scalarOp (fun t -> t * -2.5f) values
+
+[<Fact>]
+let ``scalar times tensor`` () = scalarOp (fun t -> -2.5f * t) values
+
+[<Fact>]
+let ``tensor divided by scalar`` () = scalarOp (fun t -> t / 3f) values
+
+[<Fact>]
+let ``scalar divided by tensor`` () = scalarOp (fun t -> 3f / t) nonZero
+
+[<Fact>]
+let ``pow with scalar exponents`` () =
+    for p in [ 2f; 3f; 0.5f; -1.5f; 1.7f ] do
+        scalarOp (fun t -> t ** p) positive
+    // the p = 2 fast path must also hold for negative bases
+    scalarOp (fun t -> Tensor.Pow(t, 2f)) values
+
+[<Fact>]
+let ``scalar ops compute the right values`` () =
+    let t = Tensor.FromArray([| 1f; -2f; 4f |], 3)
+    Assert.Equal<float32[]>([| 3f; 0f; 6f |], (t + 2f).ToArray())
+    Assert.Equal<float32[]>([| 1f; 4f; -2f |], (2f - t).ToArray())
+    Assert.Equal<float32[]>([| 2f; -1f; 0.5f |], (2f / t).ToArray())
+    Assert.Equal<float32[]>([| 0.5f; -1f; 2f |], (t / 2f).ToArray())
+    Assert.Equal<float32[]>([| 1f; 4f; 16f |], (t ** 2f).ToArray())
+    Assert.Equal<float32[]>([| -1f; 2f; -4f |], (-t).ToArray())
+
+// ---------------------------------------------------------------- unary
+
+[<Fact>]
+let ``neg gradient`` () = scalarOp (fun t -> -t) values
+
+[<Fact>]
+let ``exp gradient`` () = scalarOp exp values
+
+[<Fact>]
+let ``log gradient`` () = scalarOp log positive
+
+[<Fact>]
+let ``sqrt gradient`` () = scalarOp sqrt positive
+
+[<Fact>]
+let ``abs gradient away from zero`` () = scalarOp abs nonZero
+
+[<Fact>]
+let ``tanh gradient`` () = scalarOp tanh values
+
+[<Fact>]
+let ``sigmoid gradient`` () = scalarOp (fun t -> Tensor.Sigmoid t) values
+
+[<Fact>]
+let ``relu gradient away from zero`` () = scalarOp (fun t -> Tensor.Relu t) nonZero
+
+[<Fact>]
+let ``square gradient`` () = scalarOp (fun t -> t.Square()) values
+
+[<Fact>]
+let ``clamp gradient away from the bounds`` () =
+    check n (shapeCase 0 3 3) (fun c ->
+        let x = avoiding c.Seed 0 -2f 2f [ -0.8f; 1.1f ] 0.05f c.Shape
+        FiniteDiff.check1 (fun t -> t.Clamp(-0.8f, 1.1f)) x)
+
+[<Fact>]
+let ``unary ops compute the right values`` () =
+    let t = Tensor.FromArray([| -1f; 0.5f; 2f |], 3)
+    let close (expected: float[]) (actual: Tensor) =
+        Array.iter2 (fun (e: float) (a: float32) -> Assert.Equal(e, float a, 5)) expected (actual.ToArray())
+    close [| exp -1.0; exp 0.5; exp 2.0 |] (exp t)
+    close [| tanh -1.0; tanh 0.5; tanh 2.0 |] (tanh t)
+    close [| 1.0 / (1.0 + exp 1.0); 1.0 / (1.0 + exp -0.5); 1.0 / (1.0 + exp -2.0) |] (Tensor.Sigmoid t)
+    close [| 0.0; 0.5; 2.0 |] (Tensor.Relu t)
+    close [| 1.0; 0.5; 2.0 |] (abs t)
+    close [| 1.0; 0.25; 4.0 |] (t.Square())
+    close [| -0.5; 0.5; 1.0 |] (t.Clamp(-0.5f, 1f))
+    close [| log 0.5; log 2.0 |] (log (Tensor.FromArray([| 0.5f; 2f |], 2)))
+    close [| sqrt 0.5; sqrt 2.0 |] (sqrt (Tensor.FromArray([| 0.5f; 2f |], 2)))

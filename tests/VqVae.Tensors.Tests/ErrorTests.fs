@@ -1,0 +1,205 @@
+/// Bad shapes and arguments give an ArgumentException (or a subclass) whose message names the op,
+/// the argument, and the expected and actual values; never an IndexOutOfRange or NullReference.
+module VqVae.Tensors.Tests.ErrorTests
+
+open System
+open FsCheck
+open FsCheck.FSharp
+open Xunit
+open VqVae.Tensors
+open VqVae.Tensors.Tests.Generators
+
+/// Asserts f throws an ArgumentException (or subclass) whose message contains every fragment.
+let private throwsArg (fragments: string list) (f: unit -> 'a) =
+    let e = Assert.ThrowsAny<ArgumentException>(fun () -> f () |> ignore)
+    for s in fragments do Assert.Contains(s, e.Message)
+    e
+
+let private z (shape: int list) = Tensor.Zeros(List.toArray shape)
+
+// ---------------------------------------------------------------- conv2d
+
+[<Fact>]
+let ``conv2d: input of the wrong rank`` () =
+    let e = throwsArg [ "conv2d"; "input"; "[N,Cin,H,W]"; "[3,5,5]" ] (fun () -> Tensor.Conv2d(z [ 3; 5; 5 ], z [ 2; 3; 3; 3 ]))
+    Assert.Equal("input", e.ParamName)
+
+[<Fact>]
+let ``conv2d: weight of the wrong rank`` () =
+    throwsArg [ "conv2d"; "weight"; "[2,3,3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3 ])) |> ignore
+
+[<Fact>]
+let ``conv2d: channel mismatch`` () =
+    let e = throwsArg [ "conv2d"; "weight"; "[Cout,3,Kh,Kw]"; "3 channels"; "[2,4,3,3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 4; 3; 3 ]))
+    Assert.Equal("weight", e.ParamName)
+
+[<Fact>]
+let ``conv2d: bad bias`` () =
+    throwsArg [ "conv2d"; "bias"; "[2]"; "[3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3; 3 ], z [ 3 ])) |> ignore
+    throwsArg [ "conv2d"; "bias"; "[2]"; "[1,2]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3; 3 ], z [ 1; 2 ])) |> ignore
+
+[<Fact>]
+let ``conv2d: kernel larger than the padded input`` () =
+    throwsArg [ "conv2d"; "5×5"; "4×4"; "[1,1,4,4]" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 5; 5 ])) |> ignore
+    // the dilation makes a 3×3 kernel span 5
+    throwsArg [ "conv2d"; "dilation 2" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], dilation = 2)) |> ignore
+
+[<Fact>]
+let ``conv2d: stride 0, negative padding, dilation 0`` () =
+    let e = throwsArg [ "conv2d"; "stride"; "≥ 1"; "(0," ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], stride = 0))
+    Assert.IsType<ArgumentOutOfRangeException>(e) |> ignore
+    throwsArg [ "conv2d"; "padding"; "(1,-1)" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], null, 1, 1, 1, -1, 1, 1)) |> ignore
+    throwsArg [ "conv2d"; "dilation"; "(0,1)" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], null, 1, 1, 0, 0, 0, 1)) |> ignore
+
+[<Fact>]
+let ``conv2d: null input or weight`` () =
+    Assert.Throws<ArgumentNullException>(fun () -> Tensor.Conv2d(Unchecked.defaultof<Tensor>, z [ 1; 1; 3; 3 ]) |> ignore) |> ignore
+    Assert.Throws<ArgumentNullException>(fun () -> Tensor.Conv2d(z [ 1; 1; 3; 3 ], Unchecked.defaultof<Tensor>) |> ignore) |> ignore
+
+// ---------------------------------------------------------------- convTranspose2d
+
+[<Fact>]
+let ``convTranspose2d: output padding not below stride or dilation`` () =
+    let e = throwsArg [ "convTranspose2d"; "outputPadding"; "(2,0)"; "stride (2,2)"; "dilation (1,1)" ] (fun () ->
+        Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], null, 2, 2, 0, 0, 2, 0, 1, 1))
+    Assert.Equal("outputPadding", e.ParamName)
+    throwsArg [ "outputPadding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], outputPadding = 1)) |> ignore
+    throwsArg [ "outputPadding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], outputPadding = -1)) |> ignore
+
+[<Fact>]
+let ``convTranspose2d: output padding allowed by the dilation alone`` () =
+    // stride 1, dilation 2: output padding 1 is fine (PyTorch's rule)
+    let y = Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], outputPadding = 1, dilation = 2)
+    Assert.Equal<int[]>([| 1; 1; 8; 8 |], y.Shape)
+
+[<Fact>]
+let ``convTranspose2d: channel mismatch, bad bias, wrong rank, too much padding`` () =
+    throwsArg [ "convTranspose2d"; "weight"; "[2,Cout,Kh,Kw]"; "[3,1,3,3]" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 2; 3; 3 ], z [ 3; 1; 3; 3 ])) |> ignore
+    throwsArg [ "convTranspose2d"; "bias"; "[4]"; "[2]" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 2; 3; 3 ], z [ 2; 4; 3; 3 ], z [ 2 ])) |> ignore
+    throwsArg [ "convTranspose2d"; "input"; "[2,3,3]" ] (fun () -> Tensor.ConvTranspose2d(z [ 2; 3; 3 ], z [ 2; 4; 3; 3 ])) |> ignore
+    throwsArg [ "convTranspose2d"; "padding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 1; 1 ], z [ 1; 1; 1; 1 ], padding = 1)) |> ignore
+    throwsArg [ "convTranspose2d"; "stride" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 1; 1 ], z [ 1; 1; 1; 1 ], stride = 0)) |> ignore
+
+// ---------------------------------------------------------------- linear, elementwise, shape
+
+[<Fact>]
+let ``matmul: inner dimensions differ`` () =
+    throwsArg [ "matmul"; "[2,3]"; "[4,5]"; "3 vs 4" ] (fun () -> Tensor.MatMul(z [ 2; 3 ], z [ 4; 5 ])) |> ignore
+    throwsArg [ "matmul"; "[3,2]ᵀ"; "[4,5]" ] (fun () -> Tensor.MatMulT(z [ 3; 2 ], z [ 4; 5 ], true, false)) |> ignore
+    throwsArg [ "matmul"; "a must be 2-D"; "[2,3,4]" ] (fun () -> Tensor.MatMul(z [ 2; 3; 4 ], z [ 4; 5 ])) |> ignore
+    throwsArg [ "matmul"; "b must be 2-D"; "[4]" ] (fun () -> Tensor.MatMul(z [ 2; 4 ], z [ 4 ])) |> ignore
+
+[<Fact>]
+let ``broadcasting mismatch names both shapes`` () =
+    throwsArg [ "add"; "[2,3]"; "[4]"; "3 vs 4" ] (fun () -> z [ 2; 3 ] + z [ 4 ]) |> ignore
+    throwsArg [ "mul"; "[2,3]"; "[3,3]" ] (fun () -> z [ 2; 3 ] * z [ 3; 3 ]) |> ignore
+    throwsArg [ "sub" ] (fun () -> z [ 2 ] - z [ 3 ]) |> ignore
+    throwsArg [ "div" ] (fun () -> z [ 2 ] / z [ 3 ]) |> ignore
+    throwsArg [ "pow" ] (fun () -> Tensor.Pow(z [ 2 ], z [ 3 ])) |> ignore
+
+[<Fact>]
+let ``reshape: size mismatch and bad -1`` () =
+    throwsArg [ "reshape"; "[4,2]"; "8"; "[2,3]"; "6" ] (fun () -> (z [ 2; 3 ]).Reshape(4, 2)) |> ignore
+    throwsArg [ "reshape"; "-1" ] (fun () -> (z [ 2; 3 ]).Reshape(-1, -1)) |> ignore
+    throwsArg [ "reshape"; "[-1,4]"; "6" ] (fun () -> (z [ 2; 3 ]).Reshape(-1, 4)) |> ignore
+    throwsArg [ "reshape" ] (fun () -> (z [ 2; 3 ]).Reshape(-2, -3)) |> ignore
+
+[<Fact>]
+let ``permute: not a permutation, wrong length, dim out of range`` () =
+    throwsArg [ "permute"; "permutation"; "[0,0,1]" ] (fun () -> (z [ 2; 3; 4 ]).Permute(0, 0, 1)) |> ignore
+    throwsArg [ "permute"; "3 dimensions"; "[2,3,4]"; "[1,0]" ] (fun () -> (z [ 2; 3; 4 ]).Permute(1, 0)) |> ignore
+    throwsArg [ "permute"; "perm"; "3" ] (fun () -> (z [ 2; 3; 4 ]).Permute(0, 1, 3)) |> ignore
+    throwsArg [ "transpose"; "dim1"; "5" ] (fun () -> (z [ 2; 3 ]).Transpose(0, 5)) |> ignore
+
+[<Fact>]
+let ``expand: not a broadcast of the shape`` () =
+    throwsArg [ "expand"; "[2,3]"; "[2,4]" ] (fun () -> (z [ 2; 3 ]).Expand(2, 4)) |> ignore
+    throwsArg [ "expand"; "[2,3]"; "[3]" ] (fun () -> (z [ 2; 3 ]).Expand(3)) |> ignore
+
+[<Fact>]
+let ``sum and mean: dims out of range or repeated`` () =
+    throwsArg [ "sum"; "dims"; "[-2, 1]"; "3" ] (fun () -> (z [ 2; 3 ]).Sum(3)) |> ignore
+    throwsArg [ "sum"; "distinct"; "[0,-2]" ] (fun () -> (z [ 2; 3 ]).Sum([| 0; -2 |])) |> ignore
+    throwsArg [ "mean"; "dims" ] (fun () -> (z [ 2; 3 ]).Mean(-3)) |> ignore
+    throwsArg [ "sumToShape"; "[2,3]"; "[4]" ] (fun () -> (z [ 2; 3 ]).SumToShape([| 4 |])) |> ignore
+
+[<Fact>]
+let ``narrow out of range`` () =
+    let e = throwsArg [ "narrow"; "[2, 5)"; "[0, 4)"; "[4,3]" ] (fun () -> (z [ 4; 3 ]).Narrow(2, 3))
+    Assert.IsType<ArgumentOutOfRangeException>(e) |> ignore
+    throwsArg [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(-1, 1)) |> ignore
+    throwsArg [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(0, -1)) |> ignore
+
+[<Fact>]
+let ``cat: parts that disagree beyond dim 0`` () =
+    throwsArg [ "cat"; "parts[1]"; "[2,4]"; "[*,3]" ] (fun () -> Tensor.Cat([| z [ 1; 3 ]; z [ 2; 4 ] |])) |> ignore
+    throwsArg [ "cat"; "at least one" ] (fun () -> Tensor.Cat([||])) |> ignore
+    throwsArg [ "cat"; "scalars" ] (fun () -> Tensor.Cat([| z []; z [] |])) |> ignore
+
+[<Fact>]
+let ``fromArray and clamp arguments`` () =
+    throwsArg [ "fromArray"; "5 values"; "[2,3]"; "6" ] (fun () -> Tensor.FromArray(Array.zeroCreate 5, 2, 3)) |> ignore
+    throwsArg [ "fromArray"; "non-negative"; "[-1,2]" ] (fun () -> Tensor.FromArray([||], -1, 2)) |> ignore
+    throwsArg [ "clamp"; "lo = 2"; "hi = 1" ] (fun () -> (z [ 2 ]).Clamp(2f, 1f)) |> ignore
+
+// ---------------------------------------------------------------- indices
+
+[<Fact>]
+let ``gather index out of range`` () =
+    let e = throwsArg [ "gatherRows"; "indices[1] = 5"; "[0, 3]" ] (fun () -> (z [ 4; 2 ]).GatherRows([| 0; 5 |]))
+    Assert.IsType<ArgumentOutOfRangeException>(e) |> ignore
+    throwsArg [ "gatherRows"; "indices[0] = -1" ] (fun () -> (z [ 4; 2 ]).GatherRows([| -1 |])) |> ignore
+    throwsArg [ "gatherRows"; "2-D"; "[4]" ] (fun () -> (z [ 4 ]).GatherRows([| 0 |])) |> ignore
+
+[<Fact>]
+let ``scatterAddRows: index out of range and wrong count`` () =
+    throwsArg [ "scatterAddRows"; "indices[0] = 3"; "[0, 2]" ] (fun () -> (z [ 1; 2 ]).ScatterAddRows([| 3 |], 3)) |> ignore
+    throwsArg [ "scatterAddRows"; "expected 2 indices"; "got 1" ] (fun () -> (z [ 2; 2 ]).ScatterAddRows([| 0 |], 3)) |> ignore
+    throwsArg [ "scatterAddRows"; "rows" ] (fun () -> (z [ 1; 2 ]).ScatterAddRows([| 0 |], -1)) |> ignore
+
+[<Fact>]
+let ``oneHot and nearestRows arguments`` () =
+    throwsArg [ "oneHot"; "indices[0] = 3"; "[0, 2]" ] (fun () -> Tensor.OneHot([| 3 |], 3)) |> ignore
+    throwsArg [ "oneHot"; "k" ] (fun () -> Tensor.OneHot([| 0 |], 0)) |> ignore
+    throwsArg [ "nearestRows"; "codebook"; "[K,3]"; "[4,2]" ] (fun () -> (z [ 5; 3 ]).NearestRows(z [ 4; 2 ])) |> ignore
+    throwsArg [ "nearestRows"; "NaN" ] (fun () -> (Tensor.Full(nan |> float32, 2, 3)).NearestRows(z [ 4; 3 ])) |> ignore
+
+[<Fact>]
+let ``indexer: wrong arity and out of range`` () =
+    throwsArg [ "index"; "2 indices"; "[2,3]"; "got 1" ] (fun () -> (z [ 2; 3 ]).[1]) |> ignore
+    throwsArg [ "index"; "position 1"; "[0, 2]"; "got 3" ] (fun () -> (z [ 2; 3 ]).[1, 3]) |> ignore
+
+// ---------------------------------------------------------------- fuzz: only argument exceptions
+
+/// Runs f and accepts success or an ArgumentException naming the op; anything else fails the property.
+let private onlyArgumentErrors (op: string) (f: unit -> Tensor) =
+    try f () |> ignore
+    with
+    | :? ArgumentException as e when e.Message.Contains(op) -> ()
+    | e -> failwithf "%s threw %s: %s" op (e.GetType().Name) e.Message
+
+let private genDims = Gen.arrayOf (Gen.choose (0, 4)) |> Gen.map (Array.truncate 5)
+let private genSmall = Gen.choose (-1, 3)
+
+[<Fact>]
+let ``conv2d and convTranspose2d with arbitrary arguments throw only argument errors`` () =
+    let g = Gen.zip3 (Gen.zip3 genDims genDims (Gen.optionOf genDims)) (Gen.arrayOfLength 6 genSmall) (Gen.arrayOfLength 2 genSmall)
+    check 300 (Arb.fromGen g) (fun ((xs, ws, bs), hp, op) ->
+        let b: Tensor | null = match bs with Some s -> Tensor.Zeros(s) | None -> null
+        onlyArgumentErrors "conv2d" (fun () -> Tensor.Conv2d(Tensor.Zeros(xs), Tensor.Zeros(ws), b, hp[0], hp[1], hp[2], hp[3], hp[4], hp[5]))
+        onlyArgumentErrors "convTranspose2d" (fun () ->
+            Tensor.ConvTranspose2d(Tensor.Zeros(xs), Tensor.Zeros(ws), b, hp[0], hp[1], hp[2], hp[3], op[0], op[1], hp[4], hp[5])))
+
+[<Fact>]
+let ``shape ops with arbitrary arguments throw only argument errors`` () =
+    let g = Gen.zip3 genDims genDims (Gen.arrayOf (Gen.choose (-5, 5)))
+    check 300 (Arb.fromGen g) (fun (a, b, ints) ->
+        let x, y = Tensor.Zeros(a), Tensor.Zeros(b)
+        onlyArgumentErrors "matmul" (fun () -> Tensor.MatMul(x, y))
+        onlyArgumentErrors "add" (fun () -> x + y)
+        onlyArgumentErrors "reshape" (fun () -> x.Reshape(ints))
+        onlyArgumentErrors "permute" (fun () -> x.Permute(ints))
+        onlyArgumentErrors "expand" (fun () -> x.Expand(b))
+        onlyArgumentErrors "sum" (fun () -> x.Sum(ints))
+        if a.Length > 0 && ints.Length >= 2 then onlyArgumentErrors "narrow" (fun () -> x.Narrow(ints[0], ints[1]))
+        if a.Length = 2 then onlyArgumentErrors "gatherRows" (fun () -> x.GatherRows(ints)))

@@ -1,0 +1,74 @@
+/// Finite-difference properties of MatMul and MatMulT (all four transpose combinations), plus a
+/// forward check against a naive triple loop.
+module VqVae.Tensors.Tests.LinearGradTests
+
+open FsCheck
+open FsCheck.FSharp
+open Xunit
+open VqVae.Tensors
+open VqVae.Tensors.Tests.Generators
+
+/// Sizes of op(a)[m,k]·op(b)[k,n].
+type MatCase = { M: int; K: int; N: int; TransA: bool; TransB: bool; Seed: int }
+
+let private matCase =
+    let g = gen {
+        let! m = Gen.choose (1, 5)
+        let! k = Gen.choose (1, 5)
+        let! n = Gen.choose (1, 5)
+        let! ta = Gen.elements [ false; true ]
+        let! tb = Gen.elements [ false; true ]
+        let! seed = Gen.choose (0, 1000000)
+        return { M = m; K = k; N = n; TransA = ta; TransB = tb; Seed = seed } }
+    Arb.fromGenShrink (g, fun c ->
+        seq {
+            if c.M > 1 then yield { c with M = c.M - 1 }
+            if c.K > 1 then yield { c with K = c.K - 1 }
+            if c.N > 1 then yield { c with N = c.N - 1 }
+        })
+
+let private operands (c: MatCase) =
+    let a = uniform c.Seed 0 -2f 2f (if c.TransA then [| c.K; c.M |] else [| c.M; c.K |])
+    let b = uniform c.Seed 1 -2f 2f (if c.TransB then [| c.N; c.K |] else [| c.K; c.N |])
+    a, b
+
+/// op(a)·op(b) by a naive loop in double.
+let private reference (c: MatCase) (a: Tensor) (b: Tensor) =
+    Array.init (c.M * c.N) (fun ij ->
+        let i, j = ij / c.N, ij % c.N
+        let mutable s = 0.0
+        for p in 0 .. c.K - 1 do
+            let av = if c.TransA then a[p, i] else a[i, p]
+            let bv = if c.TransB then b[j, p] else b[p, j]
+            s <- s + float av * float bv
+        s)
+
+[<Fact>]
+let ``matMul gradient`` () =
+    check 40 matCase (fun c ->
+        let a, b = operands { c with TransA = false; TransB = false }
+        FiniteDiff.check (fun ts -> Tensor.MatMul(ts[0], ts[1])) [| a; b |]
+        FiniteDiff.check (fun ts -> ts[0].MatMul(ts[1])) [| a; b |])
+
+[<Fact>]
+let ``matMulT gradient, all transpose combinations`` () =
+    check 60 matCase (fun c ->
+        let a, b = operands c
+        FiniteDiff.check (fun ts -> Tensor.MatMulT(ts[0], ts[1], c.TransA, c.TransB)) [| a; b |])
+
+[<Fact>]
+let ``matMulT gradient with only one side tracked`` () =
+    check 30 matCase (fun c ->
+        let a, b = operands c
+        FiniteDiff.check1 (fun t -> Tensor.MatMulT(t, b, c.TransA, c.TransB)) a
+        FiniteDiff.check1 (fun t -> Tensor.MatMulT(a, t, c.TransA, c.TransB)) b)
+
+[<Fact>]
+let ``matMulT values match a naive loop`` () =
+    check 60 matCase (fun c ->
+        let a, b = operands c
+        let y = Tensor.MatMulT(a, b, c.TransA, c.TransB)
+        Assert.Equal<int[]>([| c.M; c.N |], y.Shape)
+        let expected = reference c a b
+        Array.iteri2 (fun i (e: float) (v: float32) ->
+            if abs (e - float v) > 1e-5 * (1.0 + abs e) then failwithf "element %d: expected %g, got %g" i e v) expected (y.ToArray()))

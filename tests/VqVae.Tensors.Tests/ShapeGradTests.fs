@@ -1,0 +1,108 @@
+/// Finite-difference properties of the shape ops (Reshape, Expand, Permute, Transpose, T, Narrow, Cat)
+/// plus forward checks that they move the values where they should.
+module VqVae.Tensors.Tests.ShapeGradTests
+
+open FsCheck
+open FsCheck.FSharp
+open Xunit
+open VqVae.Tensors
+open VqVae.Tensors.Tests.Generators
+
+let private n = 40
+
+[<Fact>]
+let ``reshape to a random shape of the same size, with and without -1`` () =
+    check n (shapeCase 0 4 3) (fun c ->
+        let x = uniform c.Seed 0 -2f 2f c.Shape
+        let len = x.Length
+        // factor the size into a random-ish target shape: [d, len/d] for the smallest divisor d > 1
+        let d = seq { 2 .. len } |> Seq.tryFind (fun d -> len % d = 0) |> Option.defaultValue 1
+        FiniteDiff.check1 (fun t -> t.Reshape(d, len / d)) x
+        FiniteDiff.check1 (fun t -> t.Reshape(-1, d)) x
+        FiniteDiff.check1 (fun t -> t.Reshape(len)) x
+        Assert.Equal<float32[]>(x.ToArray(), x.Reshape(-1).ToArray()))
+
+[<Fact>]
+let ``expand to a broadcast shape`` () =
+    check n pairCase (fun c ->
+        let big = (uniform c.Seed 0 -1f 1f c.A + uniform c.Seed 1 -1f 1f c.B).Shape
+        let x = uniform c.Seed 2 -2f 2f c.A
+        Assert.Equal<int[]>(big, x.Expand(big).Shape)
+        FiniteDiff.check1 (fun t -> t.Expand(big)) x)
+
+/// A shape and a permutation of its dimensions.
+type PermCase = { Shape: int[]; Perm: int[]; Seed: int }
+
+let private permCase =
+    let g = gen {
+        let! s = genShape 1 4 4
+        let! p = Gen.shuffle [| 0 .. s.Length - 1 |]
+        let! seed = Gen.choose (0, 1000000)
+        return { Shape = s; Perm = p; Seed = seed } }
+    Arb.fromGenShrink (g, fun c ->
+        seq { for i in 0 .. c.Shape.Length - 1 do if c.Shape[i] > 1 then yield { c with Shape = Array.updateAt i (c.Shape[i] - 1) c.Shape } })
+
+[<Fact>]
+let ``permute by a random permutation`` () =
+    check n permCase (fun c ->
+        let x = uniform c.Seed 0 -2f 2f c.Shape
+        let y = x.Permute(c.Perm)
+        Assert.Equal<int[]>(c.Perm |> Array.map (fun p -> c.Shape[p]), y.Shape)
+        // forward: y[i0..] = x[idx] with idx[perm[k]] = i_k
+        let ys = y.Shape
+        let total = y.Length
+        for flat in 0 .. total - 1 do
+            let outIdx = Array.zeroCreate ys.Length
+            let mutable rest = flat
+            for k in ys.Length - 1 .. -1 .. 0 do
+                outIdx[k] <- rest % ys[k]
+                rest <- rest / ys[k]
+            let inIdx = Array.zeroCreate ys.Length
+            for k in 0 .. ys.Length - 1 do inIdx[c.Perm[k]] <- outIdx[k]
+            Assert.Equal(x[inIdx], y[outIdx])
+        FiniteDiff.check1 (fun t -> t.Permute(c.Perm)) x)
+
+[<Fact>]
+let ``transpose of two random dims`` () =
+    check n permCase (fun c ->
+        let x = uniform c.Seed 0 -2f 2f c.Shape
+        let d0, d1 = c.Perm[0], c.Perm[c.Perm.Length - 1]
+        FiniteDiff.check1 (fun t -> t.Transpose(d0, d1 - c.Shape.Length)) x)
+
+[<Fact>]
+let ``T of a matrix`` () =
+    check n (shapeCase 2 2 4) (fun c ->
+        let x = uniform c.Seed 0 -2f 2f c.Shape
+        Assert.Equal(x[0, c.Shape[1] - 1], x.T[c.Shape[1] - 1, 0])
+        FiniteDiff.check1 (fun t -> t.T) x)
+
+[<Fact>]
+let ``narrow a random row range`` () =
+    check n (shapeCase 1 3 4) (fun c ->
+        let x = uniform c.Seed 0 -2f 2f c.Shape
+        let rows = c.Shape[0]
+        let rng = Rng.Seed(int64 c.Seed)
+        let start = rng.IntAt(0L, rows)
+        let count = 1 + rng.IntAt(1L, rows - start)
+        let y = x.Narrow(start, count)
+        let inner = x.Length / rows
+        Assert.Equal<float32[]>(x.ToArray()[start * inner .. (start + count) * inner - 1], y.ToArray())
+        FiniteDiff.check1 (fun t -> t.Narrow(start, count)) x)
+
+[<Fact>]
+let ``cat of several parts`` () =
+    check n (shapeCase 1 3 3) (fun c ->
+        let rest = c.Shape[1..]
+        let rng = Rng.Seed(int64 c.Seed)
+        let parts = Array.init (1 + rng.IntAt(0L, 3)) (fun i -> uniform c.Seed (i + 1) -2f 2f (Array.append [| 1 + rng.IntAt(int64 (i + 1), 3) |] rest))
+        let y = Tensor.Cat(parts)
+        Assert.Equal<float32[]>(parts |> Array.collect (fun p -> p.ToArray()), y.ToArray())
+        FiniteDiff.check (fun ts -> Tensor.Cat(ts)) parts)
+
+[<Fact>]
+let ``cat with an untracked part gives gradients to the tracked ones`` () =
+    let a = Tensor.FromArray([| 1f; 2f |], 1, 2)
+    let b = Tensor.FromArray([| 3f; 4f; 5f; 6f |], 2, 2)
+    let weights = Tensor.FromArray([| 1f; 2f; 3f; 4f; 5f; 6f |], 3, 2)
+    let struct (_, g) = Grad.ValueAndGrad(System.Func<_, _>(fun (t: Tensor) -> (Tensor.Cat([| a; t |]) * weights).Sum()), b)
+    Assert.Equal<float32[]>([| 3f; 4f; 5f; 6f |], (nonNull g).ToArray())
