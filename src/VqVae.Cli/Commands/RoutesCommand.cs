@@ -33,7 +33,8 @@ internal static class RoutesCommand
     {
         static string Cell(double? norm) => norm is { } v ? v.ToString("0.000e+00", CultureInfo.InvariantCulture) : "—";
         var table = new Table()
-            .Title(string.Create(CultureInfo.InvariantCulture, $"‖grad‖ per term and group (β = {cfg.Beta}, batch [{string.Join(",", x.Shape)}])"))
+            .Title("‖grad‖ by loss term and parameter group")
+            .Caption(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"β = {cfg.Beta}, batch [{string.Join(",", x.Shape)}]; — = not reached")))
             .AddColumns("term", "encoder", "codebook", "decoder");
         foreach (var c in table.Columns.Skip(1)) c.RightAligned();
         foreach (var row in matrix.Rows) table.AddRow(row.Term, Cell(row.Encoder), Cell(row.Codebook), Cell(row.Decoder));
