@@ -1,85 +1,182 @@
+using System.Runtime.CompilerServices;
+using System.Buffers;
+
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
-/// Raw 2-D convolution kernels, NCHW, PyTorch weight layout [Cout,Cin,Kh,Kw].
-/// (Placeholder: straightforward loops, to be replaced by GEMM-based kernels.)
+/// 2-D convolution kernels, NCHW, PyTorch weight layout [Cout,Cin,Kh,Kw], lowered onto
+/// <see cref="Gemm"/>: a group of images is unfolded side by side into one column matrix
+/// (K = Cin·Kh·Kw rows, G·Ho·Wo columns) so each GEMM is wide enough for the register tiles.
 /// The three kernels also give the transposed convolution: its forward is BackwardInput,
 /// its input gradient is Forward, its weight gradient is BackwardWeight with the roles swapped.
 /// </summary>
-public static class ConvKernels
+/// <remarks>
+/// Determinism: Forward and BackwardInput write each image from one GEMM whose reduction (over K,
+/// resp. Cout) is fixed, so grouping and threads do not change bits. BackwardWeight reduces over
+/// the batch in fixed-size image groups taken in order (the group size depends on the geometry
+/// only), each group's GEMM split over output tiles, never over its reduction.
+/// </remarks>
+public static unsafe class ConvKernels
 {
     /// <summary>y[N,Cout,Ho,Wo] = conv(x[N,Cin,H,W], w) + bias (bias may be empty). Overwrites y.</summary>
     public static void Forward(ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
     {
-        for (int n = 0; n < g.N; n++)
-        for (int co = 0; co < g.Cout; co++)
-        for (int oh = 0; oh < g.Ho; oh++)
-        for (int ow = 0; ow < g.Wo; ow++)
+        Validate(g);
+        Checks.Length(x.Length, (long)g.N * g.Cin * g.H * g.W, nameof(x), $"input [{g.N},{g.Cin},{g.H},{g.W}]");
+        Checks.Length(w.Length, (long)g.Cout * g.Cin * g.Kh * g.Kw, nameof(w), $"weight [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
+        if (!bias.IsEmpty) Checks.Length(bias.Length, g.Cout, nameof(bias), $"bias [{g.Cout}]");
+        Checks.Length(y.Length, (long)g.N * g.Cout * g.Ho * g.Wo, nameof(y), $"output [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
+        // The weight is the GEMM's A for every image group: pack it once for all of them.
+        var kern = GemmKernels.For(GemmIsa.Auto);
+        int k = g.Cin * g.Kh * g.Kw;
+        float[] packed = ArrayPool<float>.Shared.Rent((int)Math.Max(1, Gemm.PackedASize(kern, g.Cout, k)));
+        try
         {
-            float s = bias.IsEmpty ? 0f : bias[co];
-            for (int ci = 0; ci < g.Cin; ci++)
-            for (int kh = 0; kh < g.Kh; kh++)
+            fixed (float* px = x, pw = w, pb = bias, py = y, pa = packed)
             {
-                int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
-                if ((uint)ih >= (uint)g.H) continue;
-                for (int kw = 0; kw < g.Kw; kw++)
-                {
-                    int iw = ow * g.StrideW - g.PadW + kw * g.DilationW;
-                    if ((uint)iw >= (uint)g.W) continue;
-                    s += x[((n * g.Cin + ci) * g.H + ih) * g.W + iw] * w[((co * g.Cin + ci) * g.Kh + kh) * g.Kw + kw];
-                }
+                Gemm.PackAllA(kern, false, g.Cout, k, 1f, pw, k, pa);
+                var job = new ForwardJob(g, px, pw, bias.IsEmpty ? null : pb, py, pa);
+                Threading.For(job.Groups, true, job.Run);
             }
-            y[((n * g.Cout + co) * g.Ho + oh) * g.Wo + ow] = s;
         }
+        finally { ArrayPool<float>.Shared.Return(packed); }
     }
 
     /// <summary>dx[N,Cin,H,W] = adjoint of Forward applied to dy[N,Cout,Ho,Wo]. Overwrites dx.</summary>
     public static void BackwardInput(ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
     {
-        dx.Clear();
-        for (int n = 0; n < g.N; n++)
-        for (int co = 0; co < g.Cout; co++)
-        for (int oh = 0; oh < g.Ho; oh++)
-        for (int ow = 0; ow < g.Wo; ow++)
+        Validate(g);
+        Checks.Length(dy.Length, (long)g.N * g.Cout * g.Ho * g.Wo, nameof(dy), $"output gradient [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
+        Checks.Length(w.Length, (long)g.Cout * g.Cin * g.Kh * g.Kw, nameof(w), $"weight [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
+        Checks.Length(dx.Length, (long)g.N * g.Cin * g.H * g.W, nameof(dx), $"input gradient [{g.N},{g.Cin},{g.H},{g.W}]");
+        // wᵀ is the GEMM's A for every image group: pack it once for all of them.
+        var kern = GemmKernels.For(GemmIsa.Auto);
+        int k = g.Cin * g.Kh * g.Kw;
+        float[] packed = ArrayPool<float>.Shared.Rent((int)Math.Max(1, Gemm.PackedASize(kern, k, g.Cout)));
+        try
         {
-            float d = dy[((n * g.Cout + co) * g.Ho + oh) * g.Wo + ow];
-            for (int ci = 0; ci < g.Cin; ci++)
-            for (int kh = 0; kh < g.Kh; kh++)
+            fixed (float* pdy = dy, pw = w, pdx = dx, pa = packed)
             {
-                int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
-                if ((uint)ih >= (uint)g.H) continue;
-                for (int kw = 0; kw < g.Kw; kw++)
-                {
-                    int iw = ow * g.StrideW - g.PadW + kw * g.DilationW;
-                    if ((uint)iw >= (uint)g.W) continue;
-                    dx[((n * g.Cin + ci) * g.H + ih) * g.W + iw] += d * w[((co * g.Cin + ci) * g.Kh + kh) * g.Kw + kw];
-                }
+                Gemm.PackAllA(kern, true, k, g.Cout, 1f, pw, k, pa);
+                var job = new BackwardInputJob(g, pdy, pw, pdx, pa);
+                Threading.For(job.Groups, true, job.Run);
             }
         }
+        finally { ArrayPool<float>.Shared.Return(packed); }
     }
 
     /// <summary>dw[Cout,Cin,Kh,Kw] = gradient of Forward's output · dy with respect to w. Overwrites dw.</summary>
     public static void BackwardWeight(ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
     {
-        dw.Clear();
-        for (int n = 0; n < g.N; n++)
-        for (int co = 0; co < g.Cout; co++)
-        for (int oh = 0; oh < g.Ho; oh++)
-        for (int ow = 0; ow < g.Wo; ow++)
+        Validate(g);
+        Checks.Length(x.Length, (long)g.N * g.Cin * g.H * g.W, nameof(x), $"input [{g.N},{g.Cin},{g.H},{g.W}]");
+        Checks.Length(dy.Length, (long)g.N * g.Cout * g.Ho * g.Wo, nameof(dy), $"output gradient [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
+        Checks.Length(dw.Length, (long)g.Cout * g.Cin * g.Kh * g.Kw, nameof(dw), $"weight gradient [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
+        fixed (float* px = x, pdy = dy, pdw = dw)
+            WeightGradient.Run(g, px, pdy, pdw);
+    }
+
+    internal static void Validate(ConvGeometry g)
+    {
+        ArgumentNullException.ThrowIfNull(g);
+        Checks.NonNegative(g.N, "g.N");
+        Checks.Positive(g.Cin, "g.Cin");
+        Checks.NonNegative(g.H, "g.H");
+        Checks.NonNegative(g.W, "g.W");
+        Checks.Positive(g.Cout, "g.Cout");
+        Checks.Positive(g.Kh, "g.Kh");
+        Checks.Positive(g.Kw, "g.Kw");
+        Checks.Positive(g.StrideH, "g.StrideH");
+        Checks.Positive(g.StrideW, "g.StrideW");
+        Checks.NonNegative(g.PadH, "g.PadH");
+        Checks.NonNegative(g.PadW, "g.PadW");
+        Checks.Positive(g.DilationH, "g.DilationH");
+        Checks.Positive(g.DilationW, "g.DilationW");
+        Checks.NonNegative(g.Ho, "g.Ho");
+        Checks.NonNegative(g.Wo, "g.Wo");
+        if ((long)g.Cin * g.Kh * g.Kw > int.MaxValue / 4 || (long)g.Ho * g.Wo > int.MaxValue / 4)
+            throw new ArgumentException($"Convolution geometry too large: {g}.", nameof(g));
+    }
+
+    /// <summary>
+    /// Images per GEMM for Forward/BackwardInput: wide enough (≈512 columns) for the register tiles,
+    /// small enough for the column matrix to stay near cache, and enough groups to feed every worker.
+    /// Only affects speed, never bits.
+    /// </summary>
+    internal static int GroupSize(ConvGeometry g)
+    {
+        long pix = (long)g.Ho * g.Wo, rows = (long)g.Cin * g.Kh * g.Kw;
+        if (g.N == 0 || pix == 0) return 1;
+        int threads = Threading.Threads;
+        long groups = Math.Max((g.N * pix + 511) / 512, threads);
+        groups = (groups + threads - 1) / threads * threads;
+        int nb = (int)Math.Max(1, (g.N + groups - 1) / groups);
+        long maxByMemory = Math.Max(1, (1L << 21) / Math.Max(1, rows * pix));
+        return (int)Math.Min(nb, maxByMemory);
+    }
+
+    private sealed class ForwardJob(ConvGeometry g, float* x, float* w, float* bias, float* y, float* packedW)
+    {
+        private readonly int nb = GroupSize(g);
+        public int Groups => g.N == 0 ? 0 : (g.N + nb - 1) / nb;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run(int group)
         {
-            float d = dy[((n * g.Cout + co) * g.Ho + oh) * g.Wo + ow];
-            for (int ci = 0; ci < g.Cin; ci++)
-            for (int kh = 0; kh < g.Kh; kh++)
+            int n0 = group * nb, count = Math.Min(nb, g.N - n0);
+            int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
+            long inSize = (long)g.Cin * g.H * g.W, outSize = (long)g.Cout * pix;
+            if (pix == 0) return;
+            float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
+            float* acc = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
+            for (int j = 0; j < count; j++)
+                Im2Col.Lower(g, x + (n0 + j) * inSize, cols + j * pix, ld);
+            Gemm.Run(GemmKernels.For(GemmIsa.Auto), false, false, g.Cout, ld, k, 1f, w, k, cols, ld, 0f, acc, ld, parallel: false, packedA: packedW);
+            for (int j = 0; j < count; j++)
             {
-                int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
-                if ((uint)ih >= (uint)g.H) continue;
-                for (int kw = 0; kw < g.Kw; kw++)
+                float* yn = y + (n0 + j) * outSize;
+                for (int co = 0; co < g.Cout; co++)
                 {
-                    int iw = ow * g.StrideW - g.PadW + kw * g.DilationW;
-                    if ((uint)iw >= (uint)g.W) continue;
-                    dw[((co * g.Cin + ci) * g.Kh + kh) * g.Kw + kw] += d * x[((n * g.Cin + ci) * g.H + ih) * g.W + iw];
+                    var src = new ReadOnlySpan<float>(acc + (long)co * ld + j * pix, pix);
+                    var dst = new Span<float>(yn + (long)co * pix, pix);
+                    if (bias == null) src.CopyTo(dst);
+                    else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[co], dst);
                 }
             }
         }
+    }
+
+    private sealed class BackwardInputJob(ConvGeometry g, float* dy, float* w, float* dx, float* packedWt)
+    {
+        private readonly int nb = GroupSize(g);
+        public int Groups => g.N == 0 ? 0 : (g.N + nb - 1) / nb;
+
+        public void Run(int group)
+        {
+            int n0 = group * nb, count = Math.Min(nb, g.N - n0);
+            int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
+            long inSize = (long)g.Cin * g.H * g.W;
+            new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
+            if (pix == 0) return;
+            float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
+            float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
+            GatherOutput(g, dy, n0, count, dyg);
+            // dcols[K, ld] = wᵀ[K, Cout] · dyg[Cout, ld]
+            Gemm.Run(GemmKernels.For(GemmIsa.Auto), true, false, k, ld, g.Cout, 1f, w, k, dyg, ld, 0f, cols, ld, parallel: false, packedA: packedWt);
+            for (int j = 0; j < count; j++)
+                Im2Col.Raise(g, cols + j * pix, ld, dx + (n0 + j) * inSize);
+        }
+    }
+
+    /// <summary>dyg[Cout, count·pix] ← images n0..n0+count−1 of dy[N,Cout,pix] side by side.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GatherOutput(ConvGeometry g, float* dy, int n0, int count, float* dyg)
+    {
+        int pix = g.Ho * g.Wo;
+        long ld = (long)count * pix, outSize = (long)g.Cout * pix;
+        for (int j = 0; j < count; j++)
+            for (int co = 0; co < g.Cout; co++)
+                new ReadOnlySpan<float>(dy + (n0 + j) * outSize + (long)co * pix, pix)
+                    .CopyTo(new Span<float>(dyg + co * ld + (long)j * pix, pix));
     }
 }

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
@@ -64,7 +63,7 @@ public static unsafe class Gemm
 
     /// <summary>Unchecked GEMM on raw pointers; the callers (conv kernels) have validated sizes.</summary>
     internal static void Run(GemmKernels.Kernel kern, bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, float* packedA = null)
     {
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f)
@@ -90,13 +89,32 @@ public static unsafe class Gemm
         {
             Kern = kern, TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha,
             A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc,
-            RowsPerTile = sliversPerTile * mr, ColsPerTile = ncTile, MTiles = mTiles,
+            RowsPerTile = sliversPerTile * mr, ColsPerTile = ncTile, MTiles = mTiles, PackedA = packedA,
         };
         int tiles = mTiles * nTiles;
         if (workers == 1 || tiles == 1)
             for (int t = 0; t < tiles; t++) job.Tile(t);
         else
             Threading.For(tiles, true, job.Tile);
+    }
+
+    /// <summary>Floats needed to hold op(A)[m,k] packed for every K chunk (see <see cref="PackAllA"/>).</summary>
+    internal static long PackedASize(GemmKernels.Kernel kern, int m, int k) => (long)((m + kern.MR - 1) / kern.MR) * kern.MR * k;
+
+    /// <summary>
+    /// Packs all of alpha·op(A) once, for an A reused by many GEMMs (a conv weight across image groups):
+    /// chunk p0 starts at slivers·MR·p0, sliver s of it at s·MR·kc; exactly what <see cref="Job.Tile"/> would pack.
+    /// </summary>
+    internal static void PackAllA(GemmKernels.Kernel kern, bool transA, int m, int k, float alpha, float* a, int lda, float* dst)
+    {
+        int mr = kern.MR;
+        long rowsPadded = (long)((m + mr - 1) / mr) * mr;
+        for (int p0 = 0; p0 < k; p0 += KC)
+        {
+            int kc = Math.Min(KC, k - p0);
+            for (int i = 0; i < m; i += mr)
+                GemmPacking.PackA(transA, a, lda, i, Math.Min(mr, m - i), p0, kc, mr, alpha, dst + rowsPadded * p0 + (long)i * kc);
+        }
     }
 
     private static void ScaleC(int m, int n, float beta, float* c, int ldc)
@@ -116,8 +134,9 @@ public static unsafe class Gemm
         public bool TransA, TransB;
         public int M, N, K, Lda, Ldb, Ldc, RowsPerTile, ColsPerTile, MTiles;
         public float Alpha, Beta;
-        public float* A, B, C;
+        public float* A, B, C, PackedA;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Tile(int t)
         {
             int i0 = (t % MTiles) * RowsPerTile, j0 = (t / MTiles) * ColsPerTile;
@@ -125,8 +144,8 @@ public static unsafe class Gemm
             if (rows <= 0 || cols <= 0) return;
             int mr = Kern.MR, nr = Kern.NR;
             int bSlivers = (cols + nr - 1) / nr;
-            float* bPack = Buffers.B(KC * bSlivers * nr);
-            float* aPack = Buffers.A(KC * mr);
+            float* bPack = Scratch.Get(Scratch.GemmB, (long)KC * bSlivers * nr);
+            float* aPack = Scratch.Get(Scratch.GemmA, KC * mr);
             float* scratch = stackalloc float[mr * nr];
 
             for (int p0 = 0; p0 < K; p0 += KC)
@@ -137,44 +156,24 @@ public static unsafe class Gemm
                 for (int i = 0; i < rows; i += mr)
                 {
                     int h = Math.Min(mr, rows - i);
-                    GemmPacking.PackA(TransA, A, Lda, i0 + i, h, p0, kc, mr, Alpha, aPack);
+                    float* ap = aPack;
+                    if (PackedA != null) ap = PackedA + (long)((M + mr - 1) / mr) * mr * p0 + (long)(i0 + i) * kc;
+                    else GemmPacking.PackA(TransA, A, Lda, i0 + i, h, p0, kc, mr, Alpha, aPack);
                     float* cRow = C + (long)(i0 + i) * Ldc + j0;
                     for (int j = 0; j < cols; j += nr)
                     {
                         int w = Math.Min(nr, cols - j);
                         float* bs = bPack + (long)(j / nr) * kc * nr;
                         if (h == mr && w == nr)
-                            Kern.Run(kc, aPack, bs, cRow + j, Ldc, mode, Beta);
+                            Kern.Run(kc, ap, bs, cRow + j, Ldc, mode, Beta);
                         else
                         {
-                            Kern.Run(kc, aPack, bs, scratch, nr, 0, 0f);
+                            Kern.Run(kc, ap, bs, scratch, nr, 0, 0f);
                             GemmKernels.Merge(scratch, nr, cRow + j, Ldc, h, w, mode, Beta);
                         }
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>Per-thread packing buffers, pinned and 64-byte aligned, grown on demand and reused.</summary>
-    private static class Buffers
-    {
-        [ThreadStatic] private static float[]? a, b;
-        [ThreadStatic] private static nint aBase, bBase;
-
-        public static float* A(int size) => Get(ref a, ref aBase, size);
-        public static float* B(int size) => Get(ref b, ref bBase, size);
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static float* Get(ref float[]? arr, ref nint aligned, int size)
-        {
-            if (arr is null || arr.Length < size + 16)
-            {
-                arr = GC.AllocateUninitializedArray<float>(size + 16, pinned: true);
-                nint p = (nint)Unsafe.AsPointer(ref arr[0]);
-                aligned = (p + 63) & ~(nint)63;
-            }
-            return (float*)aligned;
         }
     }
 }

@@ -55,6 +55,7 @@ internal static unsafe class GemmKernels
     };
 
     /// <summary>Merges a scratch tile t[rows, cols] (row stride ld) into C exactly as the kernels' stores do.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Merge(float* t, int ldt, float* c, int ldc, int rows, int cols, int mode, float beta)
     {
         for (int i = 0; i < rows; i++)
@@ -90,6 +91,7 @@ internal static unsafe class GemmKernels
     }
 
     /// <summary>AVX-512 tile: 8 rows × 48 columns (3 zmm per row, 24 accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Avx512_8x48(int kc, float* a, float* b, float* c, int ldc, int mode, float beta)
     {
         Vector512<float> c00 = default, c01 = default, c02 = default; Vector512<float> c10 = default, c11 = default, c12 = default; Vector512<float> c20 = default, c21 = default, c22 = default; Vector512<float> c30 = default, c31 = default, c32 = default; Vector512<float> c40 = default, c41 = default, c42 = default; Vector512<float> c50 = default, c51 = default, c52 = default; Vector512<float> c60 = default, c61 = default, c62 = default; Vector512<float> c70 = default, c71 = default, c72 = default;
@@ -117,6 +119,7 @@ internal static unsafe class GemmKernels
     }
 
     /// <summary>AVX2+FMA tile: 6 rows × 16 columns (2 ymm per row, 12 accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Avx2_6x16(int kc, float* a, float* b, float* c, int ldc, int mode, float beta)
     {
         Vector256<float> c00 = default, c01 = default; Vector256<float> c10 = default, c11 = default; Vector256<float> c20 = default, c21 = default; Vector256<float> c30 = default, c31 = default; Vector256<float> c40 = default, c41 = default; Vector256<float> c50 = default, c51 = default;
@@ -140,6 +143,7 @@ internal static unsafe class GemmKernels
     }
 
     /// <summary>Portable tile: 4 rows × 2 vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Portable_4x2v(int kc, float* a, float* b, float* c, int ldc, int mode, float beta)
     {
         int w = Vector<float>.Count, nr = 2 * w;

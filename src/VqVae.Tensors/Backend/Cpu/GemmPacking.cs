@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
@@ -8,6 +9,7 @@ namespace VqVae.Tensors.Backend.Cpu;
 internal static unsafe class GemmPacking
 {
     /// <summary>Packs rows i0..i0+rows−1 (rows ≤ mr) of op(A), columns p0..p0+kc−1, scaled by alpha.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(bool transA, float* a, int lda, int i0, int rows, int p0, int kc, int mr, float alpha, float* dst)
     {
         if (rows < mr)
@@ -36,6 +38,7 @@ internal static unsafe class GemmPacking
     }
 
     /// <summary>Packs columns j0..j0+cols−1 of op(B), rows p0..p0+kc−1, into ceil(cols/nr) slivers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(bool transB, float* b, int ldb, int j0, int cols, int p0, int kc, int nr, float* dst)
     {
         for (int s = 0; s * nr < cols; s++)

@@ -1,0 +1,52 @@
+using VqVae.Tensors;
+
+namespace VqVae.Functional.Codebooks;
+
+/// <summary>
+/// Dead-code restart on plain tensors: codes unused over an epoch are moved onto randomly drawn
+/// encoder outputs, and their EMA statistics (if any) are reset to match. Used codes are untouched.
+/// </summary>
+public static class DeadCodes
+{
+    /// <summary>
+    /// The codebook (and EMA statistics) with every code that <paramref name="usage"/> never saw
+    /// replaced by a random row of <paramref name="rows"/>. Rows are drawn without replacement while
+    /// there are enough, then with replacement. A restarted code's EMA count becomes 1 and its sum the
+    /// new code, so the next EMA step starts from the new value with the weight of one row.
+    /// </summary>
+    /// <example><code>
+    /// var (codebook2, ema2, restarted) = DeadCodes.Restart(codebook, ema, zeRows, usage, rng);
+    /// </code></example>
+    public static (Tensor Codebook, EmaState? Ema, int[] Restarted) Restart(Tensor codebook, EmaState? ema, Tensor rows, CodeUsage usage, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(codebook); ArgumentNullException.ThrowIfNull(rows); ArgumentNullException.ThrowIfNull(usage);
+        if (codebook.Rank != 2) throw new ArgumentException($"deadCodeRestart: codebook must be [K,D], got [{string.Join(",", codebook.Shape)}].", nameof(codebook));
+        int k = codebook.Shape[0], d = codebook.Shape[1];
+        if (usage.Codes != k) throw new ArgumentException($"deadCodeRestart: usage counts {usage.Codes} codes, the codebook has {k}.", nameof(usage));
+        if (rows.Rank != 2 || rows.Shape[1] != d || rows.Shape[0] == 0) throw new ArgumentException($"deadCodeRestart: rows must be [N,{d}] with N ≥ 1, got [{string.Join(",", rows.Shape)}].", nameof(rows));
+        if (ema is not null && ema.ClusterSize.Shape[0] != k) throw new ArgumentException($"deadCodeRestart: EMA statistics hold {ema.ClusterSize.Shape[0]} codes, the codebook has {k}.", nameof(ema));
+
+        var dead = usage.DeadCodes;
+        if (dead.Length == 0) return (codebook, ema, dead);
+        int n = rows.Shape[0];
+        var perm = rng.Permutation(n);
+        var x = rows.ToArray();
+        var e = codebook.ToArray();
+        for (int j = 0; j < dead.Length; j++)
+        {
+            int r = j < n ? perm[j] : rng.Fold(1).IntAt(j, n);
+            Array.Copy(x, r * d, e, dead[j] * d, d);
+        }
+        var newCodebook = Tensor.FromArray(e, k, d);
+        if (ema is null) return (newCodebook, null, dead);
+
+        var size = ema.ClusterSize.ToArray();
+        var sum = ema.EmaW.ToArray();
+        foreach (var c in dead)
+        {
+            size[c] = 1f;
+            Array.Copy(e, c * d, sum, c * d, d);
+        }
+        return (newCodebook, new EmaState(Tensor.FromArray(size, k), Tensor.FromArray(sum, k, d)), dead);
+    }
+}

@@ -1,0 +1,43 @@
+using VqVae.Tensors;
+
+namespace VqVae.Functional;
+
+/// <summary>The encoder: images [B,C,H,W] → latents z_e [B,D,H/4,W/4]. Leaves <c>0.weight</c>, … (prefixed <c>encoder.</c> in the model).</summary>
+public sealed record Encoder(Sequential Layers) : IParameterTree<Encoder>
+{
+    /// <summary>Evaluation-mode forward pass.</summary>
+    public Tensor Apply(Tensor x) => Layers.Apply(x);
+
+    /// <summary>Training-mode forward pass and the encoder with updated buffers.</summary>
+    public (Tensor Output, Encoder Encoder) Train(Tensor x)
+    {
+        var (y, l) = Layers.Train(x);
+        return (y, ReferenceEquals(l, Layers) ? this : new Encoder(l));
+    }
+
+    /// <inheritdoc/>
+    public void Flatten(TreeWriter writer) => Layers.Flatten(writer);
+
+    /// <inheritdoc/>
+    public Encoder Unflatten(TreeReader reader) => new(Layers.Unflatten(reader));
+}
+
+/// <summary>The decoder: latents [B,D,h,w] → reconstructions [B,C,4h,4w]. Leaves <c>0.weight</c>, … (prefixed <c>decoder.</c> in the model).</summary>
+public sealed record Decoder(Sequential Layers) : IParameterTree<Decoder>
+{
+    /// <summary>Evaluation-mode forward pass.</summary>
+    public Tensor Apply(Tensor z) => Layers.Apply(z);
+
+    /// <summary>Training-mode forward pass and the decoder with updated buffers.</summary>
+    public (Tensor Output, Decoder Decoder) Train(Tensor z)
+    {
+        var (y, l) = Layers.Train(z);
+        return (y, ReferenceEquals(l, Layers) ? this : new Decoder(l));
+    }
+
+    /// <inheritdoc/>
+    public void Flatten(TreeWriter writer) => Layers.Flatten(writer);
+
+    /// <inheritdoc/>
+    public Decoder Unflatten(TreeReader reader) => new(Layers.Unflatten(reader));
+}

@@ -1,0 +1,66 @@
+using VqVae.Tensors;
+
+namespace VqVae.Functional.Optim;
+
+/// <summary>
+/// Adam with PyTorch's semantics (<c>torch.optim.Adam</c>, not AdamW): weight decay is added to the
+/// gradient; the moments are bias-corrected per leaf by how many updates that leaf has had; ε is
+/// added after the square root of the corrected second moment:
+/// <c>p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)</c>.
+/// State moments: [0] = first moment m, [1] = second moment v.
+/// </summary>
+/// <example><code>
+/// var adam = Adam.Create(1e-3f);
+/// var state = adam.Init(model);
+/// var (model2, state2) = adam.Update(grads, state, model);
+/// </code></example>
+public sealed record Adam : IOptimizer
+{
+    /// <summary>Step size.</summary>
+    public float LearningRate { get; }
+    /// <summary>Decay of the first moment.</summary>
+    public float Beta1 { get; }
+    /// <summary>Decay of the second moment.</summary>
+    public float Beta2 { get; }
+    /// <summary>Added to the denominator after the square root.</summary>
+    public float Epsilon { get; }
+    /// <summary>L2 penalty added to the gradient (<c>g + wd·p</c>).</summary>
+    public float WeightDecay { get; }
+
+    /// <summary>Adam with the given hyperparameters (PyTorch's defaults).</summary>
+    public Adam(float learningRate, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f)
+    {
+        Check.NonNegative("adam", nameof(learningRate), learningRate);
+        Check.InUnit("adam", nameof(beta1), beta1);
+        Check.InUnit("adam", nameof(beta2), beta2);
+        Check.NonNegative("adam", nameof(epsilon), epsilon);
+        Check.NonNegative("adam", nameof(weightDecay), weightDecay);
+        (LearningRate, Beta1, Beta2, Epsilon, WeightDecay) = (learningRate, beta1, beta2, epsilon, weightDecay);
+    }
+
+    /// <summary>Adam with the given hyperparameters (PyTorch's defaults). F#: <c>Adam.Create 1e-3f</c>.</summary>
+    public static Adam Create(float learningRate, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f) =>
+        new(learningRate, beta1, beta2, epsilon, weightDecay);
+
+    /// <inheritdoc/>
+    public OptimizerState<T> Init<T>(T parameters) where T : IParameterTree<T> => OptimizerState<T>.Zeros(parameters, 2);
+
+    /// <inheritdoc/>
+    public (T Parameters, OptimizerState<T> State) Update<T>(T gradients, OptimizerState<T> state, T parameters) where T : IParameterTree<T>
+    {
+        if (state is { Moments.Length: not 2 }) throw new ArgumentException($"adam: expected a state with 2 moment trees, got {state.Moments.Length} (made by another optimizer?).", nameof(state));
+        return LeafUpdate.Apply("adam", gradients, state, parameters, Rule);
+    }
+
+    private (Tensor, Tensor[]) Rule(Tensor p, Tensor g, Tensor[] mv, int leafStep)
+    {
+        if (WeightDecay != 0f) g = g + p * WeightDecay;
+        var m = mv[0] * Beta1 + g * (1f - Beta1);
+        var v = mv[1] * Beta2 + g.Square() * (1f - Beta2);
+        int t = leafStep + 1;
+        float bc1 = (float)(1 - Math.Pow(Beta1, t));
+        float sqrtBc2 = (float)Math.Sqrt(1 - Math.Pow(Beta2, t));
+        var denom = v.Sqrt() / sqrtBc2 + Epsilon;
+        return (p - m / denom * (LearningRate / bc1), [m, v]);
+    }
+}

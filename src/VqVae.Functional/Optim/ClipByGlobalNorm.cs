@@ -1,0 +1,50 @@
+using VqVae.Tensors;
+
+namespace VqVae.Functional.Optim;
+
+/// <summary>
+/// Gradient clipping by global norm, as <c>torch.nn.utils.clip_grad_norm_</c> (L2) but pure:
+/// the norm is taken over all non-null leaves together; when it exceeds <see cref="MaxNorm"/>
+/// every leaf is scaled by <c>MaxNorm / (norm + 1e-6)</c>. Null leaves stay null.
+/// </summary>
+/// <example><code>
+/// var (clipped, norm) = new ClipByGlobalNorm(1f).Apply(grads);
+/// </code></example>
+public sealed record ClipByGlobalNorm
+{
+    /// <summary>The largest global norm let through.</summary>
+    public float MaxNorm { get; }
+
+    /// <summary>A clip to <paramref name="maxNorm"/> (&gt; 0).</summary>
+    public ClipByGlobalNorm(float maxNorm)
+    {
+        if (!(maxNorm > 0f) || float.IsInfinity(maxNorm)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, $"clipByGlobalNorm: maxNorm must be finite and > 0, got {maxNorm}.");
+        MaxNorm = maxNorm;
+    }
+
+    /// <summary>A clip to <paramref name="maxNorm"/>.</summary>
+    public static ClipByGlobalNorm Create(float maxNorm) => new(maxNorm);
+
+    /// <summary>The clipped gradients and the global norm before clipping.</summary>
+    public (T Gradients, double Norm) Apply<T>(T gradients) where T : IParameterTree<T>
+    {
+        double norm = Tree.GlobalNorm(gradients);
+        // Same coefficient as PyTorch; below the threshold the gradients are returned as they are.
+        double coef = MaxNorm / (norm + 1e-6);
+        if (coef >= 1.0) return (gradients, norm);
+        using var _ = NoGradScope.Begin();
+        return (Tree.Map(gradients, g => g * (float)coef), norm);
+    }
+}
+
+/// <summary>An optimizer that first clips the gradients by global norm, then applies <see cref="Inner"/>.</summary>
+/// <example><code>IOptimizer opt = new Clipped(Adam.Create(1e-3f), new ClipByGlobalNorm(1f));</code></example>
+public sealed record Clipped(IOptimizer Inner, ClipByGlobalNorm Clip) : IOptimizer
+{
+    /// <inheritdoc/>
+    public OptimizerState<T> Init<T>(T parameters) where T : IParameterTree<T> => Inner.Init(parameters);
+
+    /// <inheritdoc/>
+    public (T Parameters, OptimizerState<T> State) Update<T>(T gradients, OptimizerState<T> state, T parameters) where T : IParameterTree<T> =>
+        Inner.Update(Clip.Apply(gradients).Gradients, state, parameters);
+}

@@ -1,2 +1,0 @@
-namespace VqVae.Functional;
-internal static class Placeholder { }

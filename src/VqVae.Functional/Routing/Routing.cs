@@ -1,0 +1,63 @@
+using VqVae.Tensors;
+
+namespace VqVae.Functional;
+
+/// <summary>
+/// Gradient routing of a VQ-VAE (DESIGN §8): which loss term reaches which parameter group, exactly
+/// (a group is reached when some leaf gets a non-null gradient, not when a gradient is ≈ 0).
+/// </summary>
+/// <example><code>
+/// var r = Routing.Reach(m => VqVae.LossTerms(cfg, m, x).Codebook, model);
+/// // r == new GroupReach(Encoder: false, Codebook: true, Decoder: false)
+/// Console.WriteLine(Routing.Matrix(cfg, model, x));
+/// </code></example>
+public static class Routing
+{
+    /// <summary>Which groups the scalar <paramref name="f"/> reaches at <paramref name="model"/>.</summary>
+    public static GroupReach Reach(Func<VqVaeModel, Tensor> f, VqVaeModel model)
+    {
+        ArgumentNullException.ThrowIfNull(f); ArgumentNullException.ThrowIfNull(model);
+        var (_, g) = Grad.ValueAndGrad(f, model);
+        return ReachOf(model, g);
+    }
+
+    /// <summary>Which groups have a non-null leaf in the gradient tree <paramref name="gradients"/> of <paramref name="model"/>.</summary>
+    public static GroupReach ReachOf(VqVaeModel model, VqVaeModel gradients)
+    {
+        var norms = GroupNorms(model, gradients);
+        return new(norms.Encoder is not null, norms.Codebook is not null, norms.Decoder is not null);
+    }
+
+    /// <summary>The routing matrix of the four loss terms at (model, x): one backward pass per term.</summary>
+    public static RoutingMatrix Matrix(VqVaeConfig config, VqVaeModel model, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(model);
+        var rows = LossTerms.Names.Select(term =>
+        {
+            var (_, g) = Grad.ValueAndGrad(m => VqVae.LossTerms(config, m, x).Term(term), model);
+            var (e, c, d) = GroupNorms(model, g);
+            return new RoutingRow(term, e, c, d);
+        }).ToArray();
+        return new RoutingMatrix(rows);
+    }
+
+    /// <summary>Global gradient norm per group, null for a group none of whose leaves is reached (buffers are ignored).</summary>
+    public static (double? Encoder, double? Codebook, double? Decoder) GroupNorms(VqVaeModel model, VqVaeModel gradients)
+    {
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(gradients);
+        var groups = model.Groups();
+        var leaves = Tree.Leaves(gradients);
+        if (leaves.Count != groups.Count) throw new ArgumentException($"routing: the gradient tree has {leaves.Count} leaves, the model {groups.Count}.", nameof(gradients));
+        double?[] sums = new double?[3];
+        for (int i = 0; i < leaves.Count; i++)
+        {
+            int slot = groups[i].Group switch { ParameterGroup.Encoder => 0, ParameterGroup.Codebook => 1, ParameterGroup.Decoder => 2, _ => -1 };
+            if (slot < 0 || leaves[i].Value is not { } g) continue;
+            double s = 0;
+            foreach (var v in g.ToArray()) s += (double)v * v;
+            sums[slot] = (sums[slot] ?? 0) + s;
+        }
+        return (Sqrt(sums[0]), Sqrt(sums[1]), Sqrt(sums[2]));
+        static double? Sqrt(double? s) => s is { } v ? Math.Sqrt(v) : null;
+    }
+}

@@ -1,0 +1,50 @@
+using VqVae.Functional.Codebooks;
+using VqVae.Tensors;
+
+namespace VqVae.Functional.Training;
+
+/// <summary>Codebook health operations at the level of a whole model: encoder rows, k-means initialisation, dead-code restart.</summary>
+public static class CodebookOps
+{
+    /// <summary>Encoder outputs of <paramref name="batches"/> as channel-last rows [N,D] (evaluation mode, no tape).</summary>
+    public static Tensor EncoderRows(VqVaeModel model, IEnumerable<Tensor> batches)
+    {
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(batches);
+        using var _ = NoGradScope.Begin();
+        var parts = batches.Select(x =>
+        {
+            var ze = VqVae.Encode(model, x);
+            return ze.Permute(0, 2, 3, 1).Reshape(-1, ze.Shape[1]);
+        }).ToArray();
+        if (parts.Length == 0) throw new ArgumentException("encoderRows: no batches were given.", nameof(batches));
+        return parts.Length == 1 ? parts[0] : Tensor.Cat(parts);
+    }
+
+    /// <summary>
+    /// The model with its codebook set by k-means on <paramref name="rows"/> (see <see cref="KMeans.Init"/>),
+    /// and with an EMA quantizer the EMA statistics restarted from it (<see cref="Ema.UnitCounts"/>).
+    /// </summary>
+    /// <example><code>var m2 = CodebookOps.KMeansInit(model, CodebookOps.EncoderRows(model, batches), Rng.Seed(1));</code></example>
+    public static VqVaeModel KMeansInit(VqVaeModel model, Tensor rows, Rng rng, int iterations = 10)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var codebook = KMeans.Init(rows, model.Codebook.Size, rng, iterations);
+        return model with { Codebook = new Codebook(codebook), Ema = model.Ema is null ? null : Ema.UnitCounts(codebook) };
+    }
+
+    /// <summary>
+    /// The model with every code that <paramref name="usage"/> never saw moved onto a random row of
+    /// <paramref name="rows"/> (encoder outputs of a batch) and its EMA statistics reset
+    /// (see <see cref="DeadCodes.Restart"/>). Used codes and every other leaf are untouched.
+    /// </summary>
+    /// <example><code>
+    /// var run = Trainer.Run(adam, model, epoch);
+    /// var revived = CodebookOps.DeadCodeRestart(run.Model, CodebookOps.EncoderRows(run.Model, [x]), run.Usage, Rng.Seed(7));
+    /// </code></example>
+    public static VqVaeModel DeadCodeRestart(VqVaeModel model, Tensor rows, CodeUsage usage, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var (codebook, ema, restarted) = DeadCodes.Restart(model.Codebook.Embedding, model.Ema, rows, usage, rng);
+        return restarted.Length == 0 ? model : model with { Codebook = new Codebook(codebook), Ema = ema };
+    }
+}

@@ -1,0 +1,77 @@
+using System.Collections.Immutable;
+using VqVae.Functional.Optim;
+using VqVae.Tensors;
+
+namespace VqVae.Functional.Training;
+
+/// <summary>The outcome of <see cref="Recipes.PretrainKMeansEma"/>: each phase's result.</summary>
+/// <param name="Pretrained">The model after autoencoder pretraining (codebook untouched).</param>
+/// <param name="PretrainLosses">Reconstruction loss of each pretraining step.</param>
+/// <param name="Initialised">The pretrained model with its codebook set by k-means on encoder outputs.</param>
+/// <param name="Training">The EMA training run from <paramref name="Initialised"/>.</param>
+public sealed record RecipeResult(VqVaeModel Pretrained, ImmutableArray<float> PretrainLosses, VqVaeModel Initialised, TrainResult Training);
+
+/// <summary>Training recipes composed from the pure pieces (steps, optimizers, k-means, EMA).</summary>
+public static class Recipes
+{
+    /// <summary>
+    /// Pretrain encoder and decoder without quantization (recon of decoder(encoder(x))) for
+    /// <paramref name="pretrainSteps"/>, k-means-initialise the codebook from encoder outputs of the
+    /// batches, then train with the EMA quantizer for <paramref name="trainSteps"/>. Each phase
+    /// starts a fresh state of <paramref name="optimizer"/>. The model's config must use
+    /// <see cref="QuantizerKind.Ema"/>. k-means needs at least K encoder rows: the batches'
+    /// rows are taken until there are 4·K of them or the batches run out.
+    /// </summary>
+    /// <example><code>
+    /// var cfg = VqVaeConfig.Small with { Quantizer = QuantizerKind.Ema };
+    /// var r = Recipes.PretrainKMeansEma(VqVae.Init(cfg, Rng.Seed(0)), Adam.Create(1e-3f), batches, 200, 300, Rng.Seed(1));
+    /// Console.WriteLine(r.Training.Usage.Used);
+    /// </code></example>
+    public static RecipeResult PretrainKMeansEma(VqVaeModel model, IOptimizer optimizer, IReadOnlyList<Tensor> batches,
+        int pretrainSteps, int trainSteps, Rng rng, int kmeansIterations = 10, Action<StepMetrics>? onStep = null)
+    {
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(batches);
+        if (model.Config.Quantizer != QuantizerKind.Ema || model.Ema is null)
+            throw new ArgumentException($"pretrainKMeansEma: the model must use the EMA quantizer (config Quantizer = Ema), got {model.Config.Quantizer}.", nameof(model));
+        if (batches.Count == 0) throw new ArgumentException("pretrainKMeansEma: no batches were given.", nameof(batches));
+
+        var (pretrained, losses) = PretrainAutoencoder(model, optimizer, batches, pretrainSteps);
+        int want = 4 * model.Codebook.Size, have = 0;
+        var rowBatches = batches.TakeWhile(x => { bool more = have < want; have += RowsOf(pretrained, x); return more; }).ToArray();
+        var initialised = CodebookOps.KMeansInit(pretrained, CodebookOps.EncoderRows(pretrained, rowBatches), rng, kmeansIterations);
+        var run = Trainer.Run(optimizer, initialised, batches, trainSteps, onStep);
+        return new(pretrained, losses, initialised, run);
+    }
+
+    /// <summary>
+    /// Trains encoder and decoder as a plain autoencoder, recon(decoder(encoder(x)), x), for
+    /// <paramref name="steps"/> steps over the (cycled) batches. The codebook gets no gradient and
+    /// is untouched; BatchNorm running statistics follow the training passes.
+    /// </summary>
+    public static (VqVaeModel Model, ImmutableArray<float> Losses) PretrainAutoencoder(VqVaeModel model, IOptimizer optimizer, IEnumerable<Tensor> batches, int steps)
+    {
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(optimizer);
+        var state = optimizer.Init(model);
+        var losses = ImmutableArray.CreateBuilder<float>();
+        foreach (var x in Trainer.Schedule(batches, steps))
+        {
+            var (loss, trained, grads) = Grad.ValueAndGradWithAux(m =>
+            {
+                var (ze, enc) = m.Encoder.Train(x);
+                var (xHat, dec) = m.Decoder.Train(ze);
+                return (Losses.Reconstruction(m.Config.Reconstruction, xHat, x), m with { Encoder = enc, Decoder = dec });
+            }, model);
+            var (updated, state2) = optimizer.Update(grads, state, model);
+            (model, state) = (VqVae.WithBuffersFrom(updated, trained), state2);
+            losses.Add(loss.ToScalar());
+        }
+        return (model, losses.ToImmutable());
+    }
+
+    private static int RowsOf(VqVaeModel model, Tensor x)
+    {
+        var s = x.Shape;
+        int f = model.Config.Downsampling;
+        return s[0] * (s[2] / f) * (s[3] / f);
+    }
+}

@@ -1,0 +1,60 @@
+using VqVae.Functional.Codebooks;
+using VqVae.Functional.Optim;
+using VqVae.Tensors;
+
+namespace VqVae.Functional.Training;
+
+/// <summary>
+/// One pure training step of a VQ-VAE: loss terms and gradients by <see cref="Grad.ValueAndGradWithAux{T, TAux}"/>,
+/// the optimizer's update, the BatchNorm running statistics of the training pass, and for an EMA
+/// quantizer the EMA codebook update. Nothing is mutated; the inputs stay valid.
+/// </summary>
+/// <example><code>
+/// var adam = Adam.Create(1e-3f);
+/// var (model, opt) = (VqVae.Init(cfg, Rng.Seed(0)), adam.Init(model0));
+/// foreach (var x in batches)
+/// {
+///     StepMetrics m;
+///     (model, opt, m) = TrainStep.Apply(adam, model, opt, x);
+/// }
+/// </code></example>
+public static class TrainStep
+{
+    /// <summary>
+    /// (model, optimizer state, batch) → (model', state', metrics). Loss settings come from
+    /// <paramref name="config"/> (default: the model's own config). Leaves the loss does not reach
+    /// (buffers; an EMA codebook) get no gradient, so the optimizer leaves them alone; buffers then
+    /// take the training pass's values and the EMA codebook its EMA update.
+    /// </summary>
+    public static (VqVaeModel Model, OptimizerState<VqVaeModel> State, StepMetrics Metrics) Apply(
+        IOptimizer optimizer, VqVaeModel model, OptimizerState<VqVaeModel> state, Tensor batch, VqVaeConfig? config = null)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(state); ArgumentNullException.ThrowIfNull(batch);
+        var cfg = config ?? model.Config;
+        var (_, terms, grads) = Grad.ValueAndGradWithAux(m =>
+        {
+            var t = VqVae.LossTerms(cfg, m, batch);
+            return (t.Total, t);
+        }, model);
+        double norm = Tree.GlobalNorm(grads);
+        var (updated, state2) = optimizer.Update(grads, state, model);
+        var next = VqVae.WithBuffersFrom(updated, terms.Model);
+        if (cfg.Quantizer == QuantizerKind.Ema) next = EmaStep(next, terms.Quantized, cfg);
+
+        var q = terms.Quantized;
+        var (recon, codebook, commitment, total) = terms.Values;
+        var metrics = new StepMetrics(state2.Step, recon, codebook, commitment, total, terms.Perplexity, q.CodesUsed, norm, q.Counts);
+        return (next, state2, metrics);
+    }
+
+    /// <summary>The model after the EMA codebook update for a batch the quantizer assigned as <paramref name="quantized"/>.</summary>
+    public static VqVaeModel EmaStep(VqVaeModel model, Quantized quantized, VqVaeConfig? config = null)
+    {
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(quantized);
+        var cfg = config ?? model.Config;
+        var ema = model.Ema ?? throw new ArgumentException("emaStep: the model has no EMA state (vq.cluster_size, vq.ema_w); build it with Quantizer = Ema.", nameof(model));
+        var (ema2, codebook2) = Ema.Update(ema, model.Codebook.Embedding, quantized.Rows(), quantized.Indices.ToArray(), cfg.EmaDecay, cfg.EmaEpsilon);
+        return model with { Ema = ema2, Codebook = new Codebook(codebook2) };
+    }
+}

@@ -1,0 +1,77 @@
+using System.Runtime.CompilerServices;
+using System.Buffers;
+using System.Numerics.Tensors;
+
+namespace VqVae.Tensors.Backend.Cpu;
+
+/// <summary>
+/// Convolution weight gradient dw[Cout, K] = Σ over image groups of dy_g[Cout, P] · cols_gᵀ[P, K].
+/// The batch is cut into a fixed number of groups (from the geometry alone); each group's partial
+/// sum is made by one worker with no synchronisation, and the partials are added in group order,
+/// so bits do not depend on the thread count or on scheduling.
+/// </summary>
+internal static unsafe class WeightGradient
+{
+    /// <summary>Target GEMM depth (output pixels) per group: a few K chunks amortise the C traffic.</summary>
+    private const int TargetDepth = 4 * Gemm.KC;
+
+    /// <summary>Images per group, from the geometry only (it fixes the reduction order).</summary>
+    internal static int GroupSize(ConvGeometry g)
+    {
+        long pix = (long)g.Ho * g.Wo, rows = (long)g.Cin * g.Kh * g.Kw;
+        if (g.N == 0 || pix == 0) return 1;
+        long nbMax = Math.Max(1, Math.Min(TargetDepth / pix, (1L << 21) / Math.Max(1, rows * pix)));
+        // At least four groups when the batch allows (work for several workers), sizes balanced.
+        long groups = Math.Max((g.N + nbMax - 1) / nbMax, Math.Min(g.N, 4));
+        return (int)((g.N + groups - 1) / groups);
+    }
+
+    public static void Run(ConvGeometry g, float* x, float* dy, float* dw)
+    {
+        int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, size = g.Cout * k;
+        var dwSpan = new Span<float>(dw, size);
+        if (g.N == 0 || pix == 0) { dwSpan.Clear(); return; }
+
+        int nb = GroupSize(g);
+        int groups = (g.N + nb - 1) / nb;
+        // Group 0 writes dw itself; the others write partial slots, added afterwards in order.
+        float[]? slots = groups > 1 ? ArrayPool<float>.Shared.Rent((groups - 1) * size) : null;
+        try
+        {
+            fixed (float* ps = slots)
+            {
+                var job = new Job(g, x, dy, dw, ps, nb);
+                Threading.For(groups, (long)g.N * size * pix >= Gemm.ParallelThreshold, job.Group);
+                for (int s = 1; s < groups; s++)
+                    TensorPrimitives.Add(dwSpan, new ReadOnlySpan<float>(ps + (long)(s - 1) * size, size), dwSpan);
+            }
+        }
+        finally
+        {
+            if (slots != null) ArrayPool<float>.Shared.Return(slots);
+        }
+    }
+
+    private sealed class Job(ConvGeometry g, float* x, float* dy, float* dw, float* slots, int nb)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Group(int s)
+        {
+            int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw;
+            int n0 = s * nb, count = Math.Min(nb, g.N - n0), ld = count * pix;
+            long inSize = (long)g.Cin * g.H * g.W;
+            float* outp = s == 0 ? dw : slots + (long)(s - 1) * g.Cout * k;
+            var kern = GemmKernels.For(GemmIsa.Auto);
+            float* colsT = Scratch.Get(Scratch.Cols, (long)ld * k);
+            float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld + Gemm.PackedASize(kern, g.Cout, ld));
+            float* packedDy = dyg + (long)g.Cout * ld;
+            for (int j = 0; j < count; j++)
+                Im2Col.LowerTransposed(g, x + (n0 + j) * inSize, colsT + (long)j * pix * k, k);
+            ConvKernels.GatherOutput(g, dy, n0, count, dyg);
+            // dw[Cout, K] = dyg[Cout, ld] · colsT[ld, K]: the lowering is written transposed so the GEMM
+            // packs it with contiguous copies, and dyg is packed once for all output tiles.
+            Gemm.PackAllA(kern, false, g.Cout, ld, 1f, dyg, ld, packedDy);
+            Gemm.Run(kern, false, false, g.Cout, k, ld, 1f, dyg, ld, colsT, k, 0f, outp, k, parallel: false, packedA: packedDy);
+        }
+    }
+}

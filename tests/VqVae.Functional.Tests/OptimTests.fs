@@ -1,0 +1,172 @@
+module VqVae.Functional.Tests.OptimTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open VqVae.Tensors
+open VqVae.Functional.Optim
+open VqVae.Functional.Tests.TrainingHelpers
+
+let private leaves (p: Pair) = [| p.A.ToArray(); p.B.ToArray() |]
+
+/// Random gradients for a pair; leaf B is null when `dropB` (no gradient reaches it).
+let private grads (rng: Rng) (p: Pair) dropB =
+    let struct (r1, r2) = rng.Split()
+    { A = tensor r1 -2f 2f p.A.Shape; B = if dropB then Unchecked.defaultof<Tensor> else tensor r2 -2f 2f p.B.Shape }
+
+// ---- hand-written double-precision references (PyTorch's formulas, per leaf) -------------------
+
+type private AdamRef = { P: float[]; M: float[]; V: float[]; T: int }
+
+let private adamRef lr b1 b2 eps wd (s: AdamRef) (g: float32[]) =
+    let t = s.T + 1
+    let g = Array.map2 (fun (g: float32) p -> float g + wd * p) g s.P
+    let m = Array.map2 (fun m g -> b1 * m + (1.0 - b1) * g) s.M g
+    let v = Array.map2 (fun v g -> b2 * v + (1.0 - b2) * g * g) s.V g
+    let bc1 = 1.0 - b1 ** float t
+    let bc2 = 1.0 - b2 ** float t
+    let p = Array.init s.P.Length (fun i -> s.P[i] - lr / bc1 * m[i] / (sqrt v[i] / sqrt bc2 + eps))
+    { P = p; M = m; V = v; T = t }
+
+type private SgdRef = { P: float[]; Buf: float[] option }
+
+let private sgdRef lr mu damp nesterov wd (s: SgdRef) (g: float32[]) =
+    let d = Array.map2 (fun (g: float32) p -> float g + wd * p) g s.P
+    if mu = 0.0 then { P = Array.map2 (fun p d -> p - lr * d) s.P d; Buf = None }
+    else
+        let b =
+            match s.Buf with
+            | None -> d
+            | Some b -> Array.map2 (fun b d -> mu * b + (1.0 - damp) * d) b d
+        let step = if nesterov then Array.map2 (fun d b -> d + mu * b) d b else b
+        { P = Array.map2 (fun p s -> p - lr * s) s.P step; Buf = Some b }
+
+let private toDouble (xs: float32[]) = Array.map float xs
+
+// ---- properties ---------------------------------------------------------------------------------
+
+[<Fact>]
+let ``Adam's first step moves each parameter by lr times the sign of its gradient`` () =
+    Prop.forAll seeds (fun seed ->
+        let rng = Rng.Seed(int64 seed)
+        let p = randomPair (rng.Fold 1L) 5 3
+        let g = grads (rng.Fold 2L) p false
+        let lr = 1e-2f + 0.1f * rng.UniformAt(9L)
+        let adam = Adam.Create(lr)
+        let struct (p', s') = adam.Update(g, adam.Init p, p)
+        Assert.Equal(1, s'.Step)
+        for before, after, grad in Array.zip3 (leaves p) (leaves p') (leaves g) do
+            for i in 0 .. before.Length - 1 do
+                let expected = -(float lr) * float (sign grad[i])
+                // |g| ≥ ~1e-7 here, so ε's share is at most lr·ε/|g|; plus float32 rounding of p.
+                let tol = float lr * 1e-8 / max 1e-7 (abs (float grad[i])) + 1e-6
+                Assert.True(abs (float (after[i] - before[i]) - expected) <= tol,
+                            $"step {after[i] - before[i]} vs {expected} for g = {grad[i]}"))
+    |> fun p -> Check.One(config 50, p)
+
+[<Fact>]
+let ``Adam matches its formula over several steps, with weight decay and a leaf that skips steps`` () =
+    Prop.forAll seeds (fun seed ->
+        let rng = Rng.Seed(int64 seed)
+        let u i = float (rng.UniformAt(int64 i))
+        let lr, b1, b2 = 1e-3 + 0.05 * u 1, 0.5 + 0.45 * u 2, 0.9 + 0.099 * u 3
+        let eps, wd = 10.0 ** (-8.0 + 4.0 * u 4), (if u 5 < 0.5 then 0.0 else 0.1 * u 6)
+        let adam = Adam.Create(float32 lr, float32 b1, float32 b2, float32 eps, float32 wd)
+        let p0 = randomPair (rng.Fold 1L) 4 2
+        let refOf (x: float32[]) = { P = toDouble x; M = Array.zeroCreate x.Length; V = Array.zeroCreate x.Length; T = 0 }
+        let mutable p, s = p0, adam.Init p0
+        let mutable ra, rb = refOf (p0.A.ToArray()), refOf (p0.B.ToArray())
+        for step in 1 .. 6 do
+            let dropB = step % 3 = 2 // B gets no gradient on steps 2 and 5
+            let g = grads (rng.Fold(100L + int64 step)) p dropB
+            let struct (p', s') = adam.Update(g, s, p)
+            p <- p'; s <- s'
+            ra <- adamRef lr b1 b2 eps wd ra (g.A.ToArray())
+            if not dropB then rb <- adamRef lr b1 b2 eps wd rb (g.B.ToArray())
+        Assert.Equal(6, s.Step)
+        Assert.Equal<int list>([ 6; 4 ], List.ofSeq s.LeafSteps)
+        for got, want in [ p.A, ra.P; p.B, rb.P; s.Moments[0].A, ra.M; s.Moments[1].B, rb.V ] do
+            let err = maxAbsDiff (got.ToArray()) want
+            Assert.True(err < 2e-5 * (1.0 + Array.fold (fun a x -> max a (abs x)) 0.0 want), $"max error {err}"))
+    |> fun p -> Check.One(config 40, p)
+
+[<Fact>]
+let ``SGD matches its formula over several steps: momentum, dampening, Nesterov, weight decay`` () =
+    Prop.forAll seeds (fun seed ->
+        let rng = Rng.Seed(int64 seed)
+        let u i = float (rng.UniformAt(int64 i))
+        let kind = seed % 4 // plain, momentum, momentum+dampening, Nesterov
+        let lr = 0.01 + 0.2 * u 1
+        let mu = if kind = 0 then 0.0 else 0.5 + 0.45 * u 2
+        let damp = if kind = 2 then 0.5 * u 3 else 0.0
+        let nesterov = kind = 3
+        let wd = if u 4 < 0.5 then 0.0 else 0.1 * u 5
+        let sgd = Sgd.Create(float32 lr, float32 mu, float32 damp, nesterov, float32 wd)
+        let p0 = randomPair (rng.Fold 1L) 3 3
+        let mutable p, s = p0, sgd.Init p0
+        let mutable ra = { P = toDouble (p0.A.ToArray()); Buf = None }
+        let mutable rb = { P = toDouble (p0.B.ToArray()); Buf = None }
+        for step in 1 .. 5 do
+            let dropB = step = 1 || step = 4 // B's buffer starts at its own first gradient (step 2)
+            let g = grads (rng.Fold(100L + int64 step)) p dropB
+            let struct (p', s') = sgd.Update(g, s, p)
+            p <- p'; s <- s'
+            ra <- sgdRef lr mu damp nesterov wd ra (g.A.ToArray())
+            if not dropB then rb <- sgdRef lr mu damp nesterov wd rb (g.B.ToArray())
+        Assert.Equal(5, s.Step)
+        Assert.Equal<int list>([ 5; 3 ], List.ofSeq s.LeafSteps)
+        Assert.Equal((if mu = 0.0 then 0 else 1), s.Moments.Length)
+        for got, want in [ p.A, ra.P; p.B, rb.P ] do
+            let err = maxAbsDiff (got.ToArray()) want
+            Assert.True(err < 1e-5, $"kind {kind}: max error {err}")
+        if mu <> 0.0 then
+            Assert.True(maxAbsDiff (s.Moments[0].B.ToArray()) rb.Buf.Value < 1e-5))
+    |> fun p -> Check.One(config 40, p)
+
+[<Fact>]
+let ``a leaf without a gradient is left unchanged and its state untouched, even with weight decay`` () =
+    let optimizers: IOptimizer list =
+        [ Adam.Create(0.1f, weightDecay = 0.5f); Sgd.Create(0.1f, 0.9f, weightDecay = 0.5f); Sgd.Create(0.1f, weightDecay = 0.5f) ]
+    Prop.forAll seeds (fun seed ->
+        let rng = Rng.Seed(int64 seed)
+        for opt in optimizers do
+            let p0 = randomPair (rng.Fold 1L) 3 2
+            // One real step so the moments are non-zero, then a step where B has no gradient.
+            let struct (p1, s1) = opt.Update(grads (rng.Fold 2L) p0 false, opt.Init p0, p0)
+            let struct (p2, s2) = opt.Update(grads (rng.Fold 3L) p1 true, s1, p1)
+            Assert.Same(p1.B, p2.B)
+            Assert.Equal(s1.LeafSteps[1], s2.LeafSteps[1])
+            for k in 0 .. s1.Moments.Length - 1 do
+                Assert.Same(s1.Moments[k].B, s2.Moments[k].B)
+            Assert.NotEqual<float32[]>(p1.A.ToArray(), p2.A.ToArray())
+            Assert.Equal(s1.LeafSteps[0] + 1, s2.LeafSteps[0]))
+    |> fun p -> Check.One(config 20, p)
+
+[<Fact>]
+let ``clip by global norm scales to the max norm, keeps direction and null leaves, and passes small gradients through`` () =
+    Prop.forAll seeds (fun seed ->
+        let rng = Rng.Seed(int64 seed)
+        let g = grads (rng.Fold 1L) (randomPair (rng.Fold 2L) 6 4) (seed % 2 = 0)
+        let norm = Tree.GlobalNorm g
+        let maxNorm = float32 (norm * float (0.1f + 1.8f * rng.UniformAt 3L))
+        let struct (clipped, reported) = ClipByGlobalNorm.Create(maxNorm).Apply g
+        Assert.Equal(norm, reported)
+        Assert.Equal(isNull (box g.B), isNull (box clipped.B))
+        let after = Tree.GlobalNorm clipped
+        if norm <= float maxNorm then Assert.Same(box g, box clipped)
+        else
+            Assert.True(abs (after - float maxNorm) < 1e-5 * float maxNorm, $"norm {after} vs max {maxNorm}")
+            let scale = after / norm
+            Assert.True(maxAbsDiff (clipped.A.ToArray()) (g.A.ToArray() |> Array.map (fun x -> float x * scale)) < 1e-6))
+    |> fun p -> Check.One(config 100, p)
+
+[<Fact>]
+let ``hyperparameters are checked with the argument named`` () =
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Adam.Create(1e-3f, beta1 = 1f) |> ignore)
+    Assert.Contains("beta1", e.Message)
+    let e = Assert.Throws<ArgumentException>(fun () -> Sgd.Create(0.1f, nesterov = true) |> ignore)
+    Assert.Contains("Nesterov", e.Message)
+    let p = randomPair (Rng.Seed 1L) 2 2
+    let e = Assert.Throws<ArgumentException>(fun () -> Adam.Create(0.1f).Update(p, Sgd.Create(0.1f).Init p, p) |> ignore)
+    Assert.Contains("2 moment trees", e.Message)

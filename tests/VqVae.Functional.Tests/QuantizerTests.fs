@@ -1,0 +1,55 @@
+/// Quantizer properties (DESIGN §4): nearest code, ties to the lowest index, straight-through values.
+module VqVae.Functional.Tests.QuantizerTests
+
+open System
+open Xunit
+open VqVae.Tensors
+open VqVae.Functional
+open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Functional.Tests.RoutingProperties
+open VqVae.Functional.Tests.QuantizerProperties
+
+[<Fact>]
+let ``quantize picks the nearest code (brute force)`` () = check 100 (quantizePicksTheNearestCode correctQuantize)
+
+[<Fact>]
+let ``quantize breaks ties between duplicate codes to the lowest index`` () =
+    check 100 (quantizeBreaksTiesToTheLowestIndex correctQuantize)
+
+[<Fact>]
+let ``z_q is the chosen codes and the decoder input equals z_q up to rounding`` () =
+    check 100 (decoderInputEqualsTheChosenCodes correctQuantize)
+
+[<Fact>]
+let ``the exact tie of the PyTorch fixture goes to code 4, and every index matches`` () =
+    let f = loadFixture "distance_argmin.safetensors"
+    let z, cb = tensorOf f "z", tensorOf f "codebook"
+    // Rows [20,5] as z_e [20,5,1,1]: one latent position per batch element.
+    let q = Quantizer.Quantize(cb, z.Reshape(20, 5, 1, 1))
+    let expected = (tensorOf f "indices").ToArray() |> Array.map (fun v -> int (MathF.Round v))
+    Assert.Equal<int[]>(expected, q.Indices.ToArray())
+    Assert.Equal(4, q.Indices[7, 0, 0])
+
+[<Fact>]
+let ``counts sum to the positions and 1 ≤ perplexity ≤ codes used`` () =
+    FsCheck.FSharp.Prop.forAll (FsCheck.FSharp.Arb.fromGen (genQuantizerCase 1)) (fun c ->
+        let q = Quantizer.Quantize(c.Codebook, c.Latents)
+        Seq.sum q.Counts = c.B * c.H * c.W && q.Perplexity >= 1.0 - 1e-12 && q.Perplexity <= float q.CodesUsed + 1e-9)
+    |> check 100
+
+[<Fact>]
+let ``perplexity of uniform use of n codes is n`` () =
+    Assert.Equal(4.0, Quantizer.Perplexity [| 3; 0; 3; 3; 3 |], 12)
+    Assert.Equal(1.0, Quantizer.Perplexity [| 0; 7 |], 12)
+
+[<Fact>]
+let ``codes to latents inverts encoding to codes`` () =
+    let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 6, codeDim = 3)
+    let model = VqVae.Init(cfg, Rng.Seed 11L)
+    let x = Tensor.Uniform(Rng.Seed 12L, 0.0f, 1.0f, 2, 1, 8, 8)
+    let codes = VqVae.EncodeToCodes(model, x)
+    Assert.Equal<int[]>([| 2; 2; 2 |], codes.Shape)
+    let zq = VqVae.CodesToLatents(model, codes)
+    let q = VqVae.Quantize(model, VqVae.Encode(model, x))
+    Assert.Equal<float32[]>(q.ZQ.ToArray(), zq.ToArray())
+    Assert.Equal<float32[]>(VqVae.Decode(model, zq).ToArray(), VqVae.DecodeCodes(model, codes).ToArray())

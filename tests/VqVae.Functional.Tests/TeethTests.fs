@@ -1,0 +1,94 @@
+/// The properties have teeth: each known-wrong VQ-VAE (DESIGN §8), built here from the library's
+/// pure pieces, makes the property that guards against it fail with a counterexample.
+module VqVae.Functional.Tests.TeethTests
+
+open Xunit
+open VqVae.Tensors
+open VqVae.Functional
+open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Functional.Tests.RoutingProperties
+open VqVae.Functional.Tests.QuantizerProperties
+
+// ------------------------------------------------------------------ wrong variants
+
+/// The farthest code instead of the nearest (argmax instead of argmin).
+let argmaxQuantize : QuantizeFn = fun cb ze ->
+    let codes, rows = codesOf cb, rowsOf ze
+    let idx = rows |> Array.map (fun z -> codes |> Array.mapi (fun k e -> sqDist z e, k) |> Array.maxBy fst |> snd)
+    let s = ze.Shape
+    Quantizer.FromIndices(cb, ze, CodeIndices.Of(idx, s[0], s[2], s[3]))
+
+/// The decoder sees z_q itself: no straight-through path from the decoder to the encoder.
+let noStraightThroughQuantize : QuantizeFn = fun cb ze ->
+    let q = Quantizer.Quantize(cb, ze)
+    Quantized(q.ZQ, q.ZE, q.ZQ, q.Indices, q.Perplexity, q.Counts)
+
+/// A loss assembled from the library's pieces, with each piece replaceable.
+let composeLoss (quantize: QuantizeFn) codebookTerm commitmentTerm total : LossFn = fun cfg m x ->
+    let ze = m.Encoder.Apply x
+    let q : Quantized = quantize m.Codebook.Embedding ze
+    let xHat = m.Decoder.Apply q.DecoderInput
+    let recon = Losses.Reconstruction(cfg.Reconstruction, xHat, x)
+    let cb : Tensor = codebookTerm q.ZQ q.ZE
+    let cm : Tensor = commitmentTerm q.ZE q.ZQ
+    LossTerms(recon, cb, cm, total cfg.Beta recon cb cm, q.Perplexity, q, xHat, m)
+
+let rightCodebook zq ze = Losses.Codebook(zq, ze)
+let rightCommitment ze zq = Losses.Commitment(ze, zq)
+let rightTotal (beta: float32) (recon: Tensor) (cb: Tensor) (cm: Tensor) = recon + cb + cm * beta
+
+/// The same composition with every piece right: it must pass, so the failures below come from the flaw.
+let composedCorrectly = composeLoss correctQuantize rightCodebook rightCommitment rightTotal
+
+/// mean((NoDiff(z_q) − z_e)²): the stop-gradient on the codebook side.
+let codebookStopOnWrongSide = composeLoss correctQuantize (fun (zq: Tensor) (ze: Tensor) -> (zq.NoDiff() - ze).Square().Mean()) rightCommitment rightTotal
+
+/// mean((NoDiff(z_e) − z_q)²): the stop-gradient on the encoder side.
+let commitmentStopOnWrongSide = composeLoss correctQuantize rightCodebook (fun (ze: Tensor) (zq: Tensor) -> (ze.NoDiff() - zq).Square().Mean()) rightTotal
+
+/// recon + β·codebook + commitment.
+let betaOnCodebookTerm = composeLoss correctQuantize rightCodebook rightCommitment (fun beta recon cb cm -> recon + cb * beta + cm)
+
+/// Decoder input = z_q.
+let noStraightThrough = composeLoss noStraightThroughQuantize rightCodebook rightCommitment rightTotal
+
+// ------------------------------------------------------------------ the teeth
+
+/// Runs the property and returns FsCheck's report if it found a counterexample (None if it passed).
+/// A property that crashed instead of being falsified does not count as teeth.
+let counterexample maxTest prop =
+    try check maxTest prop; None
+    with e ->
+        // FsCheck reports a false result as "with exception: System.Exception: Expected true, got false."
+        let crashed = e.Message.Contains "with exception" && not (e.Message.Contains "Expected true, got false")
+        Assert.True(e.Message.Contains "Falsifiable" && not crashed, e.Message)
+        Some e.Message
+
+let assertFails maxTest prop =
+    Assert.True((counterexample maxTest prop).IsSome, "the property passed against a wrong implementation")
+
+[<Fact>]
+let ``the composition of the right pieces passes every routing property`` () =
+    check 10 (termsReachExactlyTheirGroups composedCorrectly)
+    check 10 (totalGradientIsTheWeightedSumOfTermGradients composedCorrectly)
+
+[<Fact>]
+let ``argmax instead of argmin fails 'quantize picks the nearest code'`` () =
+    assertFails 100 (quantizePicksTheNearestCode argmaxQuantize)
+
+[<Fact>]
+let ``the codebook term's stop-gradient on the wrong side fails the routing property`` () =
+    assertFails 20 (termsReachExactlyTheirGroups codebookStopOnWrongSide)
+
+[<Fact>]
+let ``the commitment term's stop-gradient on the wrong side fails the routing property`` () =
+    assertFails 20 (termsReachExactlyTheirGroups commitmentStopOnWrongSide)
+
+[<Fact>]
+let ``β on the codebook term instead of commitment fails 'total = recon + codebook + β·commitment' gradients`` () =
+    assertFails 20 (totalGradientIsTheWeightedSumOfTermGradients betaOnCodebookTerm)
+
+[<Fact>]
+let ``no straight-through fails the routing property and the straight-through property`` () =
+    assertFails 20 (termsReachExactlyTheirGroups noStraightThrough)
+    assertFails 20 (straightThroughCopiesTheDecoderInputGradient noStraightThroughQuantize)

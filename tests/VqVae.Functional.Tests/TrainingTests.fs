@@ -1,0 +1,115 @@
+module VqVae.Functional.Tests.TrainingTests
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open VqVae.Tensors
+open VqVae.Functional
+open VqVae.Functional.Optim
+open VqVae.Functional.Codebooks
+open VqVae.Functional.Training
+open VqVae.Functional.Tests.ModelGenerators
+
+let private some (x: 'a | null) : 'a =
+    match x with
+    | null -> failwith "unexpected null"
+    | v -> v
+
+let private bits (t: Tensor) = t.ToArray() |> Array.map BitConverter.SingleToInt32Bits
+
+let private leafBits (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name, bits (some l.Value)) |> List.ofSeq
+
+let private lossAndGrads (m: VqVaeModel) x =
+    let struct (_, terms, grads) = Grad.ValueAndGradWithAux((fun m -> let t = VqVae.LossTerms(m, x) in struct (t.Total, t)), m)
+    terms, grads
+
+[<Fact>]
+let ``EMA codebook gets no gradient and moves only by the EMA update, even under weight decay`` () =
+    Prop.forAll arbEmaCase (fun c ->
+        let model, x = modelOf c, batchOf c
+        let terms, grads = lossAndGrads model x
+        Assert.Null(grads.Codebook.Embedding)
+        let opt = Adam.Create(1e-2f, weightDecay = 0.1f)
+        let struct (model', _, _) = TrainStep.Apply(opt, model, opt.Init model, x)
+        let q = terms.Quantized
+        let struct (ema', codebook') =
+            Ema.Update(some model.Ema, model.Codebook.Embedding, q.Rows(), q.Indices.ToArray(), c.Config.EmaDecay, c.Config.EmaEpsilon)
+        Assert.Equal<int[]>(bits codebook', bits model'.Codebook.Embedding)
+        Assert.Equal<int[]>(bits ema'.ClusterSize, bits (some model'.Ema).ClusterSize)
+        Assert.Equal<int[]>(bits ema'.EmaW, bits (some model'.Ema).EmaW))
+    |> check 15
+
+[<Fact>]
+let ``a straight-through step is the optimizer's update of the total loss's gradient, and reports its terms`` () =
+    Prop.forAll arbCase (fun c ->
+        let model, x = modelOf c, batchOf c
+        let terms, grads = lossAndGrads model x
+        let sgd = Sgd.Create(0.05f)
+        let struct (expected, _) = sgd.Update(grads, sgd.Init model, model)
+        let struct (model', state', m) = TrainStep.Apply(sgd, model, sgd.Init model, x)
+        Assert.Equal(1, state'.Step)
+        for (n, a), (_, b) in List.zip (leafBits expected) (leafBits model') do
+            Assert.True((a = b), $"leaf {n} differs from the optimizer's update")
+        let struct (r, cb, cm, t) = terms.Values
+        Assert.Equal((1, r, cb, cm, t), (m.Step, m.Recon, m.Codebook, m.Commitment, m.Total))
+        Assert.Equal(terms.Perplexity, m.Perplexity)
+        Assert.Equal(terms.Quantized.CodesUsed, m.UsedCodes)
+        Assert.Equal(Tree.GlobalNorm grads, m.GradientNorm)
+        Assert.Equal(x.Shape[0] * (x.Shape[2] / 4) * (x.Shape[3] / 4), Seq.sum m.CodeCounts))
+    |> check 15
+
+[<Fact>]
+let ``a step is pure: its inputs are unchanged and repeating it gives the same bits`` () =
+    Prop.forAll arbEmaCase (fun c ->
+        let model, x = modelOf c, batchOf c
+        let before = leafBits model
+        let opt = Adam.Create(1e-2f)
+        let s0 = opt.Init model
+        let struct (m1, s1, _) = TrainStep.Apply(opt, model, s0, x)
+        let struct (m2, s2, _) = TrainStep.Apply(opt, model, s0, x)
+        Assert.Equal<(string * int[]) list>(before, leafBits model)
+        Assert.Equal(0, s0.Step)
+        Assert.Equal<(string * int[]) list>(leafBits m1, leafBits m2)
+        Assert.Equal<(string * int[]) list>(leafBits s1.Moments[0], leafBits s2.Moments[0]))
+    |> check 10
+
+[<Fact>]
+let ``the trainer folds the step over cycled batches, calls back once per step and sums code usage`` () =
+    let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
+    let model = VqVae.Init(cfg, Rng.Seed 3L)
+    let batches = [ for i in 0L .. 1L -> Tensor.Uniform(Rng.Seed(10L + i), 0f, 1f, 2, 1, 8, 8) ]
+    let opt = Sgd.Create(0.1f, 0.9f)
+    let seen = Collections.Generic.List<int>()
+    let run = Trainer.Run(opt, model, batches, steps = 5, onStep = Action<StepMetrics>(fun m -> seen.Add m.Step))
+    Assert.Equal<int list>([ 1 .. 5 ], List.ofSeq seen)
+    let mutable m, s = model, opt.Init model
+    for x in [ batches[0]; batches[1]; batches[0]; batches[1]; batches[0] ] do
+        let struct (m', s', _) = TrainStep.Apply(opt, m, s, x)
+        m <- m'; s <- s'
+    Assert.Equal<(string * int[]) list>(leafBits m, leafBits run.Model)
+    Assert.Equal(5L * 2L * 4L, run.Usage.Total)
+    let counts = run.Metrics |> Seq.map (fun m -> Array.ofSeq m.CodeCounts) |> Seq.reduce (Array.map2 (+))
+    Assert.Equal<int64 list>(counts |> Array.map int64 |> List.ofArray, List.ofSeq run.Usage.Counts)
+    let e = Assert.Throws<ArgumentException>(fun () -> Trainer.Run(opt, model, [], steps = 1) |> ignore)
+    Assert.Contains("empty", e.Message)
+
+[<Fact>]
+let ``dead-code restart on a model revives only the dead codes and leaves every other leaf alone`` () =
+    Prop.forAll arbEmaCase (fun c ->
+        let model, x = modelOf c, batchOf c
+        let usage = (CodeUsage.Empty model.Codebook.Size).Add((VqVae.EncodeToCodes(model, x)).ToArray())
+        let rows = CodebookOps.EncoderRows(model, [ x ])
+        let revived = CodebookOps.DeadCodeRestart(model, rows, usage, Rng.Seed 5L)
+        let d = model.Codebook.Dim
+        let e0, e1 = model.Codebook.Embedding.ToArray(), revived.Codebook.Embedding.ToArray()
+        for k in 0 .. model.Codebook.Size - 1 do
+            if usage.Counts[k] > 0L then Assert.Equal<float32[]>(e0[k * d .. k * d + d - 1], e1[k * d .. k * d + d - 1])
+        for (n, a), (_, b) in List.zip (leafBits model) (leafBits revived) do
+            if not (n.StartsWith "vq.") then Assert.True((a = b), $"leaf {n} changed")
+        // A second look at the same batch: every code that was dead now sits on one of its rows.
+        let z = rows.ToArray()
+        for k in usage.DeadCodes do
+            let code = e1[k * d .. k * d + d - 1]
+            Assert.True([ 0 .. rows.Shape[0] - 1 ] |> List.exists (fun i -> z[i * d .. i * d + d - 1] = code)))
+    |> check 15
