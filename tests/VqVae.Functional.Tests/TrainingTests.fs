@@ -113,3 +113,22 @@ let ``dead-code restart on a model revives only the dead codes and leaves every 
             let code = e1[k * d .. k * d + d - 1]
             Assert.True([ 0 .. rows.Shape[0] - 1 ] |> List.exists (fun i -> z[i * d .. i * d + d - 1] = code)))
     |> check 15
+
+[<Fact>]
+let ``a step keeps the BatchNorm running statistics of its training pass and never lets the optimizer touch them`` () =
+    // No preset has BatchNorm, so build a small reference model with one after the first conv.
+    let small = VqVae.Init(VqVaeConfig.Small, Rng.Seed 4L)
+    let layers = small.Encoder.Layers.Layers
+    let withBn = Sequential.Of([| layers[0]; BatchNorm2d.Init(8) :> ILayer; yield! Seq.skip 1 layers |])
+    let model = VqVaeModel(small.Config, Encoder(withBn), small.Codebook, small.Decoder)
+    let x = Tensor.Uniform(Rng.Seed 9L, 0f, 1f, 2, 1, 8, 8)
+    let terms = VqVae.LossTerms(model, x)
+    let opt = Adam.Create(0.1f, weightDecay = 0.5f)
+    let struct (model', _, _) = TrainStep.Apply(opt, model, opt.Init model, x)
+    let buffers = model.Groups() |> Seq.filter (fun struct (_, g) -> g = ParameterGroup.Buffer) |> Seq.map (fun struct (n, _) -> n) |> Set.ofSeq
+    Assert.Equal(3, buffers.Count)
+    let byName (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name, bits (some l.Value)) |> Map.ofSeq
+    let expected, got, before = byName terms.Model, byName model', byName model
+    for n in buffers do
+        Assert.Equal<int[]>(expected[n], got[n])
+    Assert.NotEqual<int[]>(before["encoder.1.running_mean"], got["encoder.1.running_mean"])

@@ -22,7 +22,7 @@ public static class Ema
     /// <param name="decay">γ in [0, 1).</param>
     /// <param name="epsilon">ε &gt; 0.</param>
     /// <example><code>
-    /// var (ema2, codebook2) = Ema.Update(state, codebook, zeRows, q.Indices, 0.99f, 1e-5f);
+    /// var (ema2, codebook2) = Ema.Update(model.Ema!, model.Codebook.Embedding, q.Rows(), q.Indices.ToArray(), 0.99f, 1e-5f);
     /// </code></example>
     public static (EmaState State, Tensor Codebook) Update(EmaState state, Tensor codebook, Tensor rows, int[] indices, float decay, float epsilon)
     {

@@ -11,7 +11,8 @@ namespace VqVae.Functional.Training;
 /// </summary>
 /// <example><code>
 /// var adam = Adam.Create(1e-3f);
-/// var (model, opt) = (VqVae.Init(cfg, Rng.Seed(0)), adam.Init(model0));
+/// var model = VqVae.Init(cfg, Rng.Seed(0));
+/// var opt = adam.Init(model);
 /// foreach (var x in batches)
 /// {
 ///     StepMetrics m;
