@@ -41,9 +41,10 @@ public static class Losses
         return -(x * ClampedLog(xHat) + (1f - x) * ClampedLog(1f - xHat)).Mean();
     }
 
-    // max(ln p, −100) as PyTorch's binary_cross_entropy computes it. Below the smallest normal
-    // float the value is a constant (gradient 0, as PyTorch's clamp gives), so Log's backward
-    // never divides by 0.
+    // max(ln p, −100): the same values as PyTorch's binary_cross_entropy. Below the smallest
+    // normal float the value is held constant (gradient 0), so Log's backward never divides by 0.
+    // Gradients are those of this clamped-log formula; PyTorch's hand-written backward differs
+    // only where x̂(1−x̂) < 1e-12 (tests/fixtures/README.md, parity_bce).
     private static Tensor ClampedLog(Tensor p)
     {
         var raw = p.NoDiff().ToArray();
