@@ -1,3 +1,4 @@
+using VqVae.Tensors.Diagnostics;
 using VqVae.Tensors.Backend.Cpu;
 
 namespace VqVae.Tensors;
@@ -18,6 +19,7 @@ public sealed partial class Tensor
         if (a.Rank != 2) throw new ArgumentException($"matmul: a must be 2-D, got shape {ShapeUtil.Format(a.Raw.Shape)}.", nameof(a));
         if (b.Rank != 2) throw new ArgumentException($"matmul: b must be 2-D, got shape {ShapeUtil.Format(b.Raw.Shape)}.", nameof(b));
         int ka = transA ? a.Raw.Shape[0] : a.Raw.Shape[1], kb = transB ? b.Raw.Shape[1] : b.Raw.Shape[0];
+        using var _ = OpProfiler.Time("matmul");
         if (ka != kb) throw new ArgumentException($"matmul: inner dimensions differ: a is {ShapeUtil.Format(a.Raw.Shape)}{(transA ? "ᵀ" : "")}, b is {ShapeUtil.Format(b.Raw.Shape)}{(transB ? "ᵀ" : "")} ({ka} vs {kb}).", nameof(b));
         return Record("matmul", a.Raw.MatMul(b.Raw, transA, transB), [a, b], dy =>
         [
@@ -36,6 +38,7 @@ public sealed partial class Tensor
     {
         var g = ConvChecks.Forward("conv2d", input, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW);
         var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
+        using var _ = OpProfiler.Time("conv2d");
         return Record("conv2d", input.Raw.Conv2d(weight.Raw, bias?.Raw, g), inputs, dy =>
         [
             IfTracked(input, () => new Tensor(dy.Raw.Conv2dBackwardInput(weight.Raw, g))),
@@ -55,8 +58,8 @@ public sealed partial class Tensor
     {
         // g is the forward convolution whose adjoint this is: its input is our output.
         var g = ConvChecks.Transposed(input, weight, bias, strideH, strideW, padH, padW, outputPadH, outputPadW, dilationH, dilationW);
-        var y = input.Raw.Conv2dBackwardInput(weight.Raw, g);
-        if (bias is not null) y = y.Binary(Backend.BinaryOp.Add, bias.Raw.Reshape([1, g.Cin, 1, 1]));
+        using var _ = OpProfiler.Time("convTranspose2d");
+        var y = input.Raw.ConvTranspose2d(weight.Raw, bias?.Raw, g);
         var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
         return Record("convTranspose2d", y, inputs, dy =>
         [
