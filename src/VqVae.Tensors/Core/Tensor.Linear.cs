@@ -38,12 +38,13 @@ public sealed partial class Tensor
     {
         var g = ConvChecks.Forward("conv2d", input, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW);
         var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
-        using var _ = OpProfiler.Time("conv2d");
-        return Record("conv2d", input.Raw.Conv2d(weight.Raw, bias?.Raw, g), inputs, dy =>
+        string op = OpProfiler.Enabled ? $"conv2d {Describe(g, false)}" : "conv2d";
+        using var _ = OpProfiler.Time(op);
+        return Record(op, input.Raw.Conv2d(weight.Raw, bias?.Raw, g), inputs, dy =>
         [
-            IfTracked(input, () => new Tensor(dy.Raw.Conv2dBackwardInput(weight.Raw, g))),
-            IfTracked(weight, () => new Tensor(input.Raw.Conv2dBackwardWeight(dy.Raw, g))),
-            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => dy.Sum([0, 2, 3]))],
+            IfTracked(input, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " input grad") : default; return new Tensor(dy.Raw.Conv2dBackwardInput(weight.Raw, g)); }),
+            IfTracked(weight, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " weight grad") : default; return new Tensor(input.Raw.Conv2dBackwardWeight(dy.Raw, g)); }),
+            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " bias grad") : default; return dy.Sum([0, 2, 3]); })],
         ]);
     }
 
@@ -58,14 +59,21 @@ public sealed partial class Tensor
     {
         // g is the forward convolution whose adjoint this is: its input is our output.
         var g = ConvChecks.Transposed(input, weight, bias, strideH, strideW, padH, padW, outputPadH, outputPadW, dilationH, dilationW);
-        using var _ = OpProfiler.Time("convTranspose2d");
+        string op = OpProfiler.Enabled ? $"convTranspose2d {Describe(g, true)}" : "convTranspose2d";
+        using var _ = OpProfiler.Time(op);
         var y = input.Raw.ConvTranspose2d(weight.Raw, bias?.Raw, g);
         var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
-        return Record("convTranspose2d", y, inputs, dy =>
+        return Record(op, y, inputs, dy =>
         [
-            IfTracked(input, () => new Tensor(dy.Raw.Conv2d(weight.Raw, null, g))),
-            IfTracked(weight, () => new Tensor(dy.Raw.Conv2dBackwardWeight(input.Raw, g))),
-            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => dy.Sum([0, 2, 3]))],
+            IfTracked(input, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " input grad") : default; return new Tensor(dy.Raw.Conv2d(weight.Raw, null, g)); }),
+            IfTracked(weight, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " weight grad") : default; return new Tensor(dy.Raw.Conv2dBackwardWeight(input.Raw, g)); }),
+            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " bias grad") : default; return dy.Sum([0, 2, 3]); })],
         ]);
     }
+
+    // "128→64 k3s1 7×7→7×7" for profiles (transposed: in and out of the transposed conv).
+    private static string Describe(Backend.Cpu.ConvGeometry g, bool transposed) => transposed
+        ? $"{g.Cout}→{g.Cin} k{g.Kh}s{g.StrideH} {g.Ho}×{g.Wo}→{g.H}×{g.W}"
+        : $"{g.Cin}→{g.Cout} k{g.Kh}s{g.StrideH} {g.H}×{g.W}→{g.Ho}×{g.Wo}";
+
 }
