@@ -210,3 +210,40 @@ let ``one thread and two threads give identical bits inside an arena`` () =
         use _ = TensorArena.Begin()
         valueAndGradBits ()
     Assert.Equal<int[]>(withThreads 1 run, withThreads 2 run)
+
+// ------------------------------------------------------------------ few-tap weight gradient path
+
+[<Theory>]
+[<InlineData(1, 128, 4, 2, 1, 28)>] // enc1 of the reference model: 1×4×4 = 16 taps, 128 outputs
+[<InlineData(1, 64, 3, 1, 1, 9)>]
+[<InlineData(2, 40, 2, 2, 0, 10)>]
+let ``weight gradient with few kernel taps matches the reference and is thread-count independent`` (cin, cout, k, s, p, h) =
+    let ho = ConvGeometry.OutSize(h, k, s, p, 1)
+    let g = KernelsReference.geometry 5 cin h h cout k k s s p p 1 1
+    let x = KernelsReference.randomArray 41 (5 * cin * h * h)
+    let dy = KernelsReference.randomArray 42 (5 * cout * ho * ho)
+    let run () =
+        let dw = Array.create (cout * cin * k * k) nanf
+        ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan dy, Span dw)
+        dw
+    let dw1 = withThreads 1 run
+    let dw2 = withThreads 2 run
+    Assert.Equal<int[]>(dw1 |> Array.map BitConverter.SingleToInt32Bits, dw2 |> Array.map BitConverter.SingleToInt32Bits)
+    let e, sc = KernelsReference.convBackwardWeightRef g x dy
+    KernelsReference.assertClose "few-tap BackwardWeight" 1e-5 e sc dw1
+
+[<Fact>]
+let ``large elementwise ops split over threads give the same bits as one thread`` () =
+    let n = 3 * 65536 + 123
+    let a = Tensor.FromArray(mixed 50L n, n)
+    let b = Tensor.FromArray(mixed 51L n, n) + 1.5f
+    let run () =
+        [ Tensor.Relu(a); -a; a.Abs(); b.Abs().Sqrt(); a.Square(); a + b; a - b; a * b; a / b; a * 0.3f; 2f - a; 1f / b ]
+        |> List.map bits
+    let one = withThreads 1 run
+    Assert.Equal<int[] list>(one, withThreads 2 run)
+    Assert.Equal<int[] list>(one, withThreads 3 run)
+    // and the same as the serial primitives element by element
+    let xs, ys = a.ToArray(), b.ToArray()
+    Assert.Equal<int[]>(Array.map2 (fun (x: float32) y -> BitConverter.SingleToInt32Bits(x * y)) xs ys, one[7])
+    Assert.Equal<int[]>(xs |> Array.map (fun x -> BitConverter.SingleToInt32Bits(max x 0f)), one[0])

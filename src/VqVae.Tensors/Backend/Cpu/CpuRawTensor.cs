@@ -65,6 +65,23 @@ public sealed partial class CpuRawTensor : RawTensor
     public override RawTensor Unary(UnaryOp op)
     {
         var x = Data; var r = Alloc(x.Length, false, out var owner);
+        if (x.Length >= 2 * Chunk && op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Relu or UnaryOp.Sqrt or UnaryOp.Square)
+        {
+            // Correctly rounded per element, so splitting over threads cannot change a bit.
+            ForChunks(x.Length, (s, n) =>
+            {
+                ReadOnlySpan<float> xs = x.AsSpan(s, n); var rs = r.AsSpan(s, n);
+                switch (op)
+                {
+                    case UnaryOp.Neg: TensorPrimitives.Negate(xs, rs); break;
+                    case UnaryOp.Abs: TensorPrimitives.Abs(xs, rs); break;
+                    case UnaryOp.Relu: TensorPrimitives.Max(xs, 0f, rs); break;
+                    case UnaryOp.Sqrt: TensorPrimitives.Sqrt(xs, rs); break;
+                    default: TensorPrimitives.Multiply(xs, xs, rs); break;
+                }
+            });
+            return Make(r, shape, owner);
+        }
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
@@ -104,6 +121,11 @@ public sealed partial class CpuRawTensor : RawTensor
     public override RawTensor BinaryScalar(BinaryOp op, float s, bool scalarOnLeft)
     {
         var x = Data; var r = Alloc(x.Length, false, out var owner);
+        if (x.Length >= 2 * Chunk && op != BinaryOp.Pow)
+        {
+            ForChunks(x.Length, (st, n) => ScalarOp(op, s, x.AsSpan(st, n), r.AsSpan(st, n), scalarOnLeft));
+            return Make(r, shape, owner);
+        }
         switch (op)
         {
             case BinaryOp.Add: TensorPrimitives.Add(x, s, r); break;
@@ -130,7 +152,13 @@ public sealed partial class CpuRawTensor : RawTensor
         var a = Data; var b = Cpu(other);
         var os = ShapeUtil.Broadcast(op.ToString(), shape, other.Shape);
         var r = Alloc(ShapeUtil.Size(os), false, out var owner);
-        if (ShapeUtil.SameShape(shape, other.Shape)) { SpanOp(op, a, b, r); return Make(r, os, owner); }
+        if (ShapeUtil.SameShape(shape, other.Shape))
+        {
+            // + − × ÷ are correctly rounded per element: a split over threads cannot change a bit.
+            if (r.Length >= 2 * Chunk && op != BinaryOp.Pow) ForChunks(r.Length, (s, n) => SpanOp(op, a.AsSpan(s, n), b.AsSpan(s, n), r.AsSpan(s, n)));
+            else SpanOp(op, a, b, r);
+            return Make(r, os, owner);
+        }
         if (a.Length == 1 && ShapeUtil.SameShape(os, other.Shape)) { ScalarOp(op, a[0], b, r, true); return Make(r, os, owner); }
         if (b.Length == 1 && ShapeUtil.SameShape(os, shape)) { ScalarOp(op, b[0], a, r, false); return Make(r, os, owner); }
         BroadcastOp(op, a, shape, b, other.Shape, r, os);
