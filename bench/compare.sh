@@ -45,4 +45,12 @@ for name, ok, tk in rows:
 g = ours.get("gflops")
 if g is not None:
     print(f"vqvae achieved GFLOP/s: {json.dumps(g)}")
+c = ours.get("train_step_cost")
+if c is not None:
+    print(f"vqvae train step: {c['cpu_ms_median']:.1f} ms process CPU, {c['allocated_bytes_median'] / 1e6:.2f} MB allocated (medians), "
+          f"GCs gen0/1/2 {c['gen0']}/{c['gen1']}/{c['gen2']}")
+try:
+    print(f"load average at the end: {open('/proc/loadavg').read().split()[:3]}")
+except OSError:
+    pass
 PY

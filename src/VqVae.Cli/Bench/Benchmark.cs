@@ -1,12 +1,17 @@
 using VqVae.Functional;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
+using VqVae.Tensors.Diagnostics;
 
 namespace VqVae.Cli.Bench;
 
 /// <summary>What <c>vqvae bench</c> measured.</summary>
 internal sealed record BenchResult(int Batch, int Threads, Timing TrainStep, Timing Inference, Timing Quantize, Flops Flops,
-    IReadOnlyList<(string Name, Timing Time)> Profile);
+    IReadOnlyList<(string Name, Timing Time)> Profile)
+{
+    /// <summary>Per-op costs of profiled train steps, per step (wall ms, CPU ms, bytes), most expensive first.</summary>
+    public IReadOnlyList<OpTiming> Ops { get; init; } = [];
+}
 
 /// <summary>
 /// The reference step of DESIGN §9, timed like ../shared/bench/torch_vqvae_bench.py: Adam train
@@ -27,15 +32,21 @@ internal static class Benchmark
         var adam = Adam.Create(1e-3f);
         var state = adam.Init(model);
         say("timing the train step");
+        // One arena per step: forward and backward storage is recycled; Adam's results live outside it.
         var train = Timing.Measure(() =>
         {
             var x = NextX();
+            using var arena = TensorArena.Begin();
             var (_, grads) = Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model);
             (model, state) = adam.Update(grads, state, model);
         }, steps, warmup);
 
         say("timing inference");
-        var infer = Timing.Measure(() => VqVae.Functional.VqVae.Reconstruct(model, NextX()), steps, warmup);
+        var infer = Timing.Measure(() =>
+        {
+            using var arena = TensorArena.Begin();
+            VqVae.Functional.VqVae.Reconstruct(model, NextX());
+        }, steps, warmup);
 
         say("timing quantize-only");
         var rows = Tensor.Normal(Rng.Seed(1), 0f, 1f, batch * 49, cfg.CodeDim);
@@ -43,7 +54,27 @@ internal static class Benchmark
         var quant = Timing.Measure(() => rows.NearestRows(codebook), 5 * steps, warmup);
 
         var parts = profile ? Profile(cfg, model, adam, state, data[0], steps, warmup, say) : [];
-        return new BenchResult(batch, VqVae.Tensors.Backend.Cpu.Threading.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts);
+        IReadOnlyList<OpTiming> ops = [];
+        if (profile)
+        {
+            say("per-op profile of train steps");
+            int n = Math.Max(3, steps / 2);
+            OpProfiler.Reset();
+            OpProfiler.Enabled = true;
+            try
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    var x = NextX();
+                    using var arena = TensorArena.Begin();
+                    var (_, grads) = Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model);
+                    using (OpProfiler.TimePhase("adam update")) (model, state) = adam.Update(grads, state, model);
+                }
+            }
+            finally { OpProfiler.Enabled = false; }
+            ops = OpProfiler.Snapshot().Select(t => t with { Calls = t.Calls / n, WallMs = t.WallMs / n, CpuMs = t.CpuMs / n, AllocatedBytes = t.AllocatedBytes / n }).ToArray();
+        }
+        return new BenchResult(batch, VqVae.Tensors.Backend.Cpu.Threading.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts) { Ops = ops };
     }
 
     // Per-layer forward times and the phases of one train step.

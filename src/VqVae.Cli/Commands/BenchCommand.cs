@@ -4,6 +4,7 @@ using Spectre.Console;
 using VqVae.Cli.Bench;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
+using VqVae.Tensors.Diagnostics;
 
 namespace VqVae.Cli.Commands;
 
@@ -53,6 +54,28 @@ internal static class BenchCommand
         w.Number("inference", b.Flops.ForwardPerBatch / 1e9);
         w.Number("quantize", b.Flops.QuantizePerBatch / 1e9);
         w.WriteEndObject();
+        w.WriteStartObject("train_step_cost");
+        w.Number("cpu_ms_median", b.TrainStep.CpuMedian);
+        w.WriteNumber("allocated_bytes_median", b.TrainStep.BytesMedian);
+        w.WriteNumber("gen0", b.TrainStep.Collections.Gen0);
+        w.WriteNumber("gen1", b.TrainStep.Collections.Gen1);
+        w.WriteNumber("gen2", b.TrainStep.Collections.Gen2);
+        w.WriteEndObject();
+        w.WriteStartObject("inference_cost");
+        w.Number("cpu_ms_median", b.Inference.CpuMedian);
+        w.WriteNumber("allocated_bytes_median", b.Inference.BytesMedian);
+        w.WriteEndObject();
+        if (b.Ops.Count > 0)
+        {
+            w.WriteStartArray("profile_ops_per_step");
+            foreach (var o in b.Ops)
+            {
+                w.WriteStartObject();
+                w.WriteString("op", o.Name); w.WriteNumber("calls", o.Calls); w.Number("wall_ms", o.WallMs); w.Number("cpu_ms", o.CpuMs); w.WriteNumber("bytes", o.AllocatedBytes);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
         if (b.Profile.Count > 0)
         {
             w.WriteStartObject("profile_ms");
@@ -80,6 +103,19 @@ internal static class BenchCommand
         Row("inference", b.Inference, b.Flops.ForwardPerBatch, true);
         Row("quantize", b.Quantize, b.Flops.QuantizePerBatch, false);
         console.Write(table);
+        console.WriteLine($"train step: {F(b.TrainStep.CpuMedian, "F1")} ms process CPU (median), {F(b.TrainStep.BytesMedian / 1e6, "F2")} MB allocated (median), "
+            + $"GCs gen0/1/2 {b.TrainStep.Collections.Gen0}/{b.TrainStep.Collections.Gen1}/{b.TrainStep.Collections.Gen2} over {b.TrainStep.Runs} steps");
+        console.WriteLine($"inference:  {F(b.Inference.CpuMedian, "F1")} ms process CPU (median), {F(b.Inference.BytesMedian / 1e6, "F2")} MB allocated (median)");
+        if (b.Ops.Count > 0)
+        {
+            var ops = new Table().Title("per-op cost of a train step (per step)").AddColumns("op", "calls", "wall ms", "cpu ms", "MB alloc");
+            foreach (var c in ops.Columns.Skip(1)) c.RightAligned();
+            foreach (var o in b.Ops)
+                ops.AddRow(Markup.Escape(o.Name), o.Calls.ToString(CultureInfo.InvariantCulture), F(o.WallMs, "F2"), F(o.CpuMs, "F2"), F(o.AllocatedBytes / 1e6, "F2"));
+            var top = b.Ops.Where(o => !o.Name.StartsWith(OpProfiler.PartPrefix, StringComparison.Ordinal)).ToArray();
+            ops.AddRow("total (parts · are inside their ops)", "", F(top.Sum(o => o.WallMs), "F2"), F(top.Sum(o => o.CpuMs), "F2"), F(top.Sum(o => o.AllocatedBytes) / 1e6, "F2"));
+            console.Write(ops);
+        }
         if (b.Profile.Count == 0) return;
         var prof = new Table().Title("profile (median ms)").AddColumns("part", "ms");
         prof.Columns[1].RightAligned();

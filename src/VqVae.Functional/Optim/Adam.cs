@@ -52,15 +52,10 @@ public sealed record Adam : IOptimizer
         return LeafUpdate.Apply("adam", gradients, state, parameters, Rule);
     }
 
+    // One fused pass per leaf (Tensor.AdamUpdate): bitwise the same as the formula written with tensor ops.
     private (Tensor, Tensor[]) Rule(Tensor p, Tensor g, Tensor[] mv, int leafStep)
     {
-        if (WeightDecay != 0f) g = g + p * WeightDecay;
-        var m = mv[0] * Beta1 + g * (1f - Beta1);
-        var v = mv[1] * Beta2 + g.Square() * (1f - Beta2);
-        int t = leafStep + 1;
-        float bc1 = (float)(1 - Math.Pow(Beta1, t));
-        float sqrtBc2 = (float)Math.Sqrt(1 - Math.Pow(Beta2, t));
-        var denom = v.Sqrt() / sqrtBc2 + Epsilon;
-        return (p - m / denom * (LearningRate / bc1), [m, v]);
+        var (p2, m, v) = Tensor.AdamUpdate(p, g, mv[0], mv[1], leafStep + 1, LearningRate, Beta1, Beta2, Epsilon, WeightDecay);
+        return (p2, [m, v]);
     }
 }

@@ -33,6 +33,9 @@ public static class TrainStep
         ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state); ArgumentNullException.ThrowIfNull(batch);
         var cfg = config ?? model.Config;
+        // Forward and backward storage comes from an arena recycled at the end of the step; what the
+        // step returns is copied out of it (TensorArena.Keep; Adam's results are already outside).
+        using var arena = TensorArena.Begin();
         var (_, terms, grads) = Grad.ValueAndGradWithAux(m =>
         {
             var t = VqVae.LossTerms(cfg, m, batch);
@@ -46,6 +49,8 @@ public static class TrainStep
         var q = terms.Quantized;
         var (recon, codebook, commitment, total) = terms.Values;
         var metrics = new StepMetrics(state2.Step, recon, codebook, commitment, total, terms.Perplexity, q.CodesUsed, norm, q.Counts);
+        next = Tree.Map(next, TensorArena.Keep);
+        state2 = state2 with { Moments = [.. state2.Moments.Select(m => Tree.Map(m, TensorArena.Keep))] };
         return (next, state2, metrics);
     }
 

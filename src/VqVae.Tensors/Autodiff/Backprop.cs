@@ -1,3 +1,5 @@
+using VqVae.Tensors.Diagnostics;
+
 namespace VqVae.Tensors;
 
 /// <summary>Reverse-mode sweep: each node once, in reverse topological order, adjoints summed.</summary>
@@ -16,7 +18,8 @@ internal static class Backprop
             var node = order[i];
             if (node.Backward is null || !adj.TryGetValue(node, out var g)) continue;
             adj.Remove(node); // intermediate adjoints are not needed once passed on
-            var grads = node.Backward(g);
+            Tensor?[] grads;
+            using (OpProfiler.TimeBackward(node.Op)) grads = node.Backward(g);
             for (int p = 0; p < node.Parents.Length; p++)
             {
                 var parent = node.Parents[p];
@@ -24,7 +27,9 @@ internal static class Backprop
                 if (parent.Node is null || gp is null) continue;
                 if (!ShapeUtil.SameShape(gp.Raw.Shape, parent.Raw.Shape))
                     throw new InvalidOperationException($"internal error: backward of '{node.Op}' gave shape {ShapeUtil.Format(gp.Raw.Shape)} for an input of shape {ShapeUtil.Format(parent.Raw.Shape)}.");
-                adj[parent.Node] = adj.TryGetValue(parent.Node, out var acc) ? acc + gp : gp;
+                if (adj.TryGetValue(parent.Node, out var acc))
+                    using (OpProfiler.TimeBackward("accumulate")) adj[parent.Node] = acc + gp;
+                else adj[parent.Node] = gp;
             }
         }
         return adj;

@@ -72,4 +72,36 @@ public abstract class RawTensor
     public abstract RawTensor Cat0(IReadOnlyList<RawTensor> parts);
     /// <summary>True if any value is NaN or infinite.</summary>
     public abstract bool HasNonFinite();
+
+    // Fused kernels: each has a default made of the primitives above (same values, bit for bit),
+    // which a backend overrides with one pass over memory.
+
+    /// <summary>This is dy; returns dy · [x &gt; 0] (ReLU's backward), bitwise equal to dy · step(x).</summary>
+    public virtual RawTensor ReluBackward(RawTensor x) => Binary(BinaryOp.Mul, x.Unary(UnaryOp.Step));
+
+    /// <summary>This is dy; returns (dy · y) · (1 − y) for y = sigmoid(x) (sigmoid's backward).</summary>
+    public virtual RawTensor SigmoidBackward(RawTensor y) => Binary(BinaryOp.Mul, y).Binary(BinaryOp.Mul, y.BinaryScalar(BinaryOp.Sub, 1f, true));
+
+    /// <summary>Transposed convolution forward: this is x [N,Cin',H',W'] of the adjoint geometry g; adds bias [g.Cin] per channel.</summary>
+    public virtual RawTensor ConvTranspose2d(RawTensor weight, RawTensor? bias, ConvGeometry g)
+    {
+        var y = Conv2dBackwardInput(weight, g);
+        return bias is null ? y : y.Binary(BinaryOp.Add, bias.Reshape([1, g.Cin, 1, 1]));
+    }
+
+    /// <summary>
+    /// One Adam step (PyTorch semantics) on this parameter: g' = g + wd·p (when wd ≠ 0),
+    /// m' = β₁m + (1−β₁)g', v' = β₂v + (1−β₂)g'², p' = p − (m' / (√v'/√bc₂ + ε)) · (lr/bc₁).
+    /// Results are never arena storage (they outlive a training step).
+    /// </summary>
+    public virtual (RawTensor P, RawTensor M, RawTensor V) AdamUpdate(RawTensor g, RawTensor m, RawTensor v,
+        float lr, float beta1, float beta2, float epsilon, float weightDecay, float bc1, float sqrtBc2)
+    {
+        if (weightDecay != 0f) g = g.Binary(BinaryOp.Add, BinaryScalar(BinaryOp.Mul, weightDecay, false));
+        var m2 = m.BinaryScalar(BinaryOp.Mul, beta1, false).Binary(BinaryOp.Add, g.BinaryScalar(BinaryOp.Mul, 1f - beta1, false));
+        var v2 = v.BinaryScalar(BinaryOp.Mul, beta2, false).Binary(BinaryOp.Add, g.Unary(UnaryOp.Square).BinaryScalar(BinaryOp.Mul, 1f - beta2, false));
+        var denom = v2.Unary(UnaryOp.Sqrt).BinaryScalar(BinaryOp.Div, sqrtBc2, false).BinaryScalar(BinaryOp.Add, epsilon, false);
+        var p2 = Binary(BinaryOp.Sub, m2.Binary(BinaryOp.Div, denom).BinaryScalar(BinaryOp.Mul, lr / bc1, false));
+        return (p2, m2, v2);
+    }
 }

@@ -1,3 +1,4 @@
+using VqVae.Tensors.Diagnostics;
 using VqVae.Tensors.Backend;
 
 namespace VqVae.Tensors;
@@ -9,6 +10,7 @@ public sealed partial class Tensor
     private static Tensor BinaryOpT(string name, BinaryOp op, Tensor a, Tensor b, Func<Tensor, Tensor, Tensor, Tensor, Tensor?[]> backward)
     {
         ArgumentNullException.ThrowIfNull(a); ArgumentNullException.ThrowIfNull(b);
+        using var _ = OpProfiler.Time(name);
         ShapeUtil.Broadcast(name, a.Raw.Shape, b.Raw.Shape);
         var y = a.Raw.Binary(op, b.Raw);
         Tensor? yt = null;
@@ -20,12 +22,14 @@ public sealed partial class Tensor
     private Tensor ScalarOpT(string name, BinaryOp op, float s, bool left, Func<Tensor, Tensor, Tensor> backward)
     {
         var self = this;
+        using var _ = OpProfiler.Time(name);
         return Record(name, Raw.BinaryScalar(op, s, left), [this], dy => [backward(dy, self)]);
     }
 
     private Tensor UnaryOpT(string name, UnaryOp op, Func<Tensor, Tensor, Tensor, Tensor> backward)
     {
         var self = this;
+        using var _ = OpProfiler.Time(name);
         var y = new Tensor(Raw.Unary(op));
         return Record(name, y.Raw, [this], dy => [backward(dy, self, y)]);
     }
@@ -92,9 +96,24 @@ public sealed partial class Tensor
     /// <summary>Hyperbolic tangent (F#: <c>tanh t</c>).</summary>
     public static Tensor Tanh(Tensor a) => a.UnaryOpT("tanh", UnaryOp.Tanh, (dy, _, y) => dy * (1f - y * y));
     /// <summary>Logistic sigmoid.</summary>
-    public static Tensor Sigmoid(Tensor a) => a.UnaryOpT("sigmoid", UnaryOp.Sigmoid, (dy, _, y) => dy * y * (1f - y));
+    public static Tensor Sigmoid(Tensor a) => a.UnaryOpT("sigmoid", UnaryOp.Sigmoid, (dy, _, y) => SigmoidGrad(dy, y));
     /// <summary>max(x, 0); gradient 1 where x &gt; 0, else 0.</summary>
-    public static Tensor Relu(Tensor a) => a.UnaryOpT("relu", UnaryOp.Relu, (dy, x, _) => dy * new Tensor(x.Raw.Unary(UnaryOp.Step)));
+    public static Tensor Relu(Tensor a) => a.UnaryOpT("relu", UnaryOp.Relu, (dy, x, _) => ReluGrad(dy, x));
+
+    // dy · [x > 0] in one pass (bitwise dy · step(x)); linear in dy, so its own adjoint.
+    private static Tensor ReluGrad(Tensor dy, Tensor x)
+    {
+        var mask = x.NoDiff();
+        return Record("reluGrad", dy.Raw.ReluBackward(mask.Raw), [dy], g => [ReluGrad(g, mask)]);
+    }
+
+    // (dy · y) · (1 − y) in one pass (bitwise the unfused product); its adjoint with respect to dy
+    // is the same map (y is taken as a constant: backward rules run without recording).
+    private static Tensor SigmoidGrad(Tensor dy, Tensor y)
+    {
+        var yc = y.NoDiff();
+        return Record("sigmoidGrad", dy.Raw.SigmoidBackward(yc.Raw), [dy], g => [SigmoidGrad(g, yc)]);
+    }
 
     /// <summary>e^x.</summary>
     public Tensor Exp() => Exp(this);
@@ -120,6 +139,7 @@ public sealed partial class Tensor
     {
         if (!(lo <= hi)) throw new ArgumentException($"clamp: lo must be ≤ hi, got lo = {lo}, hi = {hi}.", nameof(lo));
         var self = this;
+        using var _ = OpProfiler.Time("clamp");
         return Record("clamp", Raw.Clamp(lo, hi), [this], dy => [dy * new Tensor(self.Raw.InRange(lo, hi))]);
     }
 }

@@ -45,6 +45,29 @@ public sealed partial class Tensor
         return new Tensor(RawTensor.Create(rng.Normal(ShapeUtil.Size(shape), mean, std), (int[])shape.Clone()));
     }
 
+    /// <summary>
+    /// One Adam step for one parameter leaf, fused into a single pass (PyTorch semantics):
+    /// g' = g + wd·p (when wd ≠ 0); m' = β₁·m + (1−β₁)·g'; v' = β₂·v + (1−β₂)·g'²;
+    /// p' = p − m' / (√v' / √(1−β₂ᵗ) + ε) · (lr / (1−β₁ᵗ)), t = <paramref name="step"/> (1 for the first update).
+    /// Bitwise equal to the same formula written with tensor ops. Untracked; the results are ordinary
+    /// storage even inside a <see cref="TensorArena"/> (they outlive the step).
+    /// </summary>
+    public static (Tensor Param, Tensor M, Tensor V) AdamUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, int step,
+        float learningRate, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f)
+    {
+        ArgumentNullException.ThrowIfNull(param); ArgumentNullException.ThrowIfNull(grad);
+        ArgumentNullException.ThrowIfNull(m); ArgumentNullException.ThrowIfNull(v);
+        foreach (var (t, name) in new[] { (grad, nameof(grad)), (m, nameof(m)), (v, nameof(v)) })
+            if (!ShapeUtil.SameShape(t.Raw.Shape, param.Raw.Shape))
+                throw new ArgumentException($"adamUpdate: {name} has shape {ShapeUtil.Format(t.Raw.Shape)}, the parameter {ShapeUtil.Format(param.Raw.Shape)}.", name);
+        if (step < 1) throw new ArgumentOutOfRangeException(nameof(step), step, "adamUpdate: step must be ≥ 1.");
+        using var _ = Diagnostics.OpProfiler.Time("adamUpdate");
+        float bc1 = (float)(1 - Math.Pow(beta1, step));
+        float sqrtBc2 = (float)Math.Sqrt(1 - Math.Pow(beta2, step));
+        var (p2, m2, v2) = param.Raw.AdamUpdate(grad.Raw, m.Raw, v.Raw, learningRate, beta1, beta2, epsilon, weightDecay, bc1, sqrtBc2);
+        return (new Tensor(p2), new Tensor(m2), new Tensor(v2));
+    }
+
     /// <summary>Wraps a raw tensor (untracked).</summary>
     public static Tensor OfRaw(RawTensor raw) => new(raw);
 }

@@ -1,3 +1,4 @@
+using VqVae.Tensors.Diagnostics;
 namespace VqVae.Tensors;
 
 // Row gather (codebook lookup), its scatter-add adjoint, argmin and one-hot.
@@ -12,6 +13,7 @@ public sealed partial class Tensor
         int k = Raw.Shape[0];
         CheckIndices("gatherRows", indices, k);
         var idx = (int[])indices.Clone();
+        using var _ = OpProfiler.Time("gatherRows");
         return Record("gatherRows", Raw.GatherRows(idx), [this], dy => [dy.ScatterAddRows(idx, k)]);
     }
 
@@ -24,6 +26,7 @@ public sealed partial class Tensor
         if (rows < 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "scatterAddRows: rows must be ≥ 0.");
         CheckIndices("scatterAddRows", indices, rows);
         var idx = (int[])indices.Clone();
+        using var _ = OpProfiler.Time("scatterAddRows");
         return Record("scatterAddRows", Raw.ScatterAddRows(idx, rows), [this], dy => [dy.GatherRows(idx)]);
     }
 
@@ -31,6 +34,7 @@ public sealed partial class Tensor
     public int[] ArgMinRows()
     {
         if (Rank != 2 || Raw.Shape[1] == 0) throw new InvalidOperationException($"argMinRows: expected a 2-D tensor with at least one column, got {ShapeUtil.Format(Raw.Shape)}.");
+        using var _ = OpProfiler.Time("argMinRows");
         if (Raw.HasNonFinite()) throw new InvalidOperationException("argMinRows: the tensor holds NaN or infinity.");
         return Raw.ArgMinRows();
     }
@@ -43,6 +47,7 @@ public sealed partial class Tensor
         if (Rank != 2) throw new InvalidOperationException($"nearestRows: rows must be 2-D [N,D], got {ShapeUtil.Format(Raw.Shape)}.");
         if (codebook.Rank != 2 || codebook.Raw.Shape[1] != Raw.Shape[1] || codebook.Raw.Shape[0] == 0)
             throw new ArgumentException($"nearestRows: codebook must be [K,{Raw.Shape[1]}] with K ≥ 1, got {ShapeUtil.Format(codebook.Raw.Shape)}.", nameof(codebook));
+        using var _ = OpProfiler.Time("nearestRows");
         if (Raw.HasNonFinite()) throw new ArgumentException("nearestRows: the rows hold NaN or infinity.");
         if (codebook.Raw.HasNonFinite()) throw new ArgumentException("nearestRows: the codebook holds NaN or infinity.", nameof(codebook));
         return Raw.NearestRows(codebook.Raw);

@@ -1,3 +1,4 @@
+using VqVae.Tensors.Diagnostics;
 using VqVae.Tensors.Backend.Cpu;
 
 namespace VqVae.Tensors;
@@ -18,6 +19,7 @@ public sealed partial class Tensor
         if (a.Rank != 2) throw new ArgumentException($"matmul: a must be 2-D, got shape {ShapeUtil.Format(a.Raw.Shape)}.", nameof(a));
         if (b.Rank != 2) throw new ArgumentException($"matmul: b must be 2-D, got shape {ShapeUtil.Format(b.Raw.Shape)}.", nameof(b));
         int ka = transA ? a.Raw.Shape[0] : a.Raw.Shape[1], kb = transB ? b.Raw.Shape[1] : b.Raw.Shape[0];
+        using var _ = OpProfiler.Time("matmul");
         if (ka != kb) throw new ArgumentException($"matmul: inner dimensions differ: a is {ShapeUtil.Format(a.Raw.Shape)}{(transA ? "ᵀ" : "")}, b is {ShapeUtil.Format(b.Raw.Shape)}{(transB ? "ᵀ" : "")} ({ka} vs {kb}).", nameof(b));
         return Record("matmul", a.Raw.MatMul(b.Raw, transA, transB), [a, b], dy =>
         [
@@ -36,11 +38,13 @@ public sealed partial class Tensor
     {
         var g = ConvChecks.Forward("conv2d", input, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW);
         var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
-        return Record("conv2d", input.Raw.Conv2d(weight.Raw, bias?.Raw, g), inputs, dy =>
+        string op = OpProfiler.Enabled ? $"conv2d {Describe(g, false)}" : "conv2d";
+        using var _ = OpProfiler.Time(op);
+        return Record(op, input.Raw.Conv2d(weight.Raw, bias?.Raw, g), inputs, dy =>
         [
-            IfTracked(input, () => new Tensor(dy.Raw.Conv2dBackwardInput(weight.Raw, g))),
-            IfTracked(weight, () => new Tensor(input.Raw.Conv2dBackwardWeight(dy.Raw, g))),
-            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => dy.Sum([0, 2, 3]))],
+            IfTracked(input, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " input grad") : default; return new Tensor(dy.Raw.Conv2dBackwardInput(weight.Raw, g)); }),
+            IfTracked(weight, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " weight grad") : default; return new Tensor(input.Raw.Conv2dBackwardWeight(dy.Raw, g)); }),
+            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " bias grad") : default; return dy.Sum([0, 2, 3]); })],
         ]);
     }
 
@@ -55,14 +59,21 @@ public sealed partial class Tensor
     {
         // g is the forward convolution whose adjoint this is: its input is our output.
         var g = ConvChecks.Transposed(input, weight, bias, strideH, strideW, padH, padW, outputPadH, outputPadW, dilationH, dilationW);
-        var y = input.Raw.Conv2dBackwardInput(weight.Raw, g);
-        if (bias is not null) y = y.Binary(Backend.BinaryOp.Add, bias.Raw.Reshape([1, g.Cin, 1, 1]));
+        string op = OpProfiler.Enabled ? $"convTranspose2d {Describe(g, true)}" : "convTranspose2d";
+        using var _ = OpProfiler.Time(op);
+        var y = input.Raw.ConvTranspose2d(weight.Raw, bias?.Raw, g);
         var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
-        return Record("convTranspose2d", y, inputs, dy =>
+        return Record(op, y, inputs, dy =>
         [
-            IfTracked(input, () => new Tensor(dy.Raw.Conv2d(weight.Raw, null, g))),
-            IfTracked(weight, () => new Tensor(dy.Raw.Conv2dBackwardWeight(input.Raw, g))),
-            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => dy.Sum([0, 2, 3]))],
+            IfTracked(input, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " input grad") : default; return new Tensor(dy.Raw.Conv2d(weight.Raw, null, g)); }),
+            IfTracked(weight, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " weight grad") : default; return new Tensor(dy.Raw.Conv2dBackwardWeight(input.Raw, g)); }),
+            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " bias grad") : default; return dy.Sum([0, 2, 3]); })],
         ]);
     }
+
+    // "128→64 k3s1 7×7→7×7" for profiles (transposed: in and out of the transposed conv).
+    private static string Describe(Backend.Cpu.ConvGeometry g, bool transposed) => transposed
+        ? $"{g.Cout}→{g.Cin} k{g.Kh}s{g.StrideH} {g.Ho}×{g.Wo}→{g.H}×{g.W}"
+        : $"{g.Cin}→{g.Cout} k{g.Kh}s{g.StrideH} {g.H}×{g.W}→{g.Ho}×{g.Wo}";
+
 }

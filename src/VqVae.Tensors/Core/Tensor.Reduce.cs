@@ -1,3 +1,4 @@
+using VqVae.Tensors.Diagnostics;
 namespace VqVae.Tensors;
 
 // Reductions and their adjoints (broadcast back over the reduced dimensions).
@@ -17,6 +18,7 @@ public sealed partial class Tensor
         var inShape = Raw.Shape;
         var keptShape = (int[])inShape.Clone();
         foreach (var d in ds) keptShape[d] = 1;
+        using var _ = OpProfiler.Time("sum");
         return Record("sum", Raw.Sum(ds, keepDim), [this], dy => [dy.Reshape(keptShape).Expand(inShape)]);
     }
 

@@ -1,3 +1,4 @@
+using VqVae.Tensors.Diagnostics;
 namespace VqVae.Tensors;
 
 // Shape ops: values move, nothing is computed; adjoints move them back.
@@ -23,6 +24,7 @@ public sealed partial class Tensor
         if (ShapeUtil.Size(s) != Length)
             throw new ArgumentException($"reshape: shape {ShapeUtil.Format(shape)} needs {ShapeUtil.Size(s)} elements, the tensor of shape {ShapeUtil.Format(Raw.Shape)} has {Length}.", nameof(shape));
         var inShape = Raw.Shape;
+        using var _ = OpProfiler.Time("reshape");
         return Record("reshape", Raw.Reshape(s), [this], dy => [dy.Reshape(inShape)]);
     }
 
@@ -35,6 +37,7 @@ public sealed partial class Tensor
             throw new ArgumentException($"expand: shape {ShapeUtil.Format(Raw.Shape)} cannot be expanded to {ShapeUtil.Format(shape)}.", nameof(shape));
         if (ShapeUtil.SameShape(Raw.Shape, shape)) return this;
         var inShape = Raw.Shape;
+        using var _ = OpProfiler.Time("expand");
         return Record("expand", Raw.Expand((int[])shape.Clone()), [this], dy => [dy.SumToShape(inShape)]);
     }
 
@@ -48,6 +51,7 @@ public sealed partial class Tensor
         if (p.Distinct().Count() != p.Length) throw new ArgumentException($"permute: perm must be a permutation, got [{string.Join(",", perm)}].", nameof(perm));
         var inverse = new int[p.Length];
         for (int i = 0; i < p.Length; i++) inverse[p[i]] = i;
+        using var _ = OpProfiler.Time("permute");
         return Record("permute", Raw.Permute(p), [this], dy => [dy.Permute(inverse)]);
     }
 
@@ -71,6 +75,7 @@ public sealed partial class Tensor
         if (start < 0 || count < 0 || start + count > n)
             throw new ArgumentOutOfRangeException(nameof(start), $"narrow: rows [{start}, {start + count}) are outside [0, {n}) for shape {ShapeUtil.Format(Raw.Shape)}.");
         var inShape = Raw.Shape;
+        using var _ = OpProfiler.Time("narrow");
         return Record("narrow", Raw.Narrow0(start, count), [this], dy =>
         {
             var parts = new List<Tensor>();
@@ -95,6 +100,7 @@ public sealed partial class Tensor
                 throw new ArgumentException($"cat: parts[{i}] has shape {ShapeUtil.Format(s)}, expected [*,{string.Join(",", s0[1..])}] like parts[0].", nameof(parts));
         }
         if (parts.Count == 1) return parts[0];
+        using var _ = OpProfiler.Time("cat");
         var raw = parts[0].Raw.Cat0(parts.Select(p => p.Raw).ToArray());
         var arr = parts.ToArray();
         return Record("cat", raw, arr, dy =>

@@ -42,7 +42,12 @@ public static class Tree
         double s = 0;
         foreach (var l in Leaves(tree))
             if (l.Value is not null)
-                foreach (var v in l.Value.ToArray()) s += (double)v * v;
+            {
+                if (l.Value.Raw is Backend.Cpu.CpuRawTensor c)
+                    foreach (var v in c.Span) s += (double)v * v; // same order as over a copy, without the copy
+                else
+                    foreach (var v in l.Value.ToArray()) s += (double)v * v;
+            }
         return Math.Sqrt(s);
     }
 }

@@ -8,54 +8,56 @@ public sealed partial class CpuRawTensor
         var bs = b.Shape;
         int m = transA ? shape[1] : shape[0], k = transA ? shape[0] : shape[1];
         int n = transB ? bs[0] : bs[1];
-        var r = new float[m * n];
-        // an empty product is all zeros (and a zero-width operand has no valid leading dimension for GEMM)
-        if (m == 0 || n == 0 || k == 0) return Make(r, [m, n]);
+        // An empty operand (a zero dimension) gives zeros; Sgemm's stride checks want non-empty rows.
+        if (m == 0 || n == 0 || k == 0) return Make(Alloc(m * n, true, out var o0), [m, n], o0);
+        var r = Alloc(m * n, false, out var owner);
         Gemm.Sgemm(transA, transB, m, n, k, 1f, Data, shape[1], Cpu(b), bs[1], 0f, r, n);
-        return Make(r, [m, n]);
+        return Make(r, [m, n], owner);
     }
 
     /// <inheritdoc/>
     public override RawTensor Conv2d(RawTensor weight, RawTensor? bias, ConvGeometry g)
     {
-        var y = new float[g.N * g.Cout * g.Ho * g.Wo];
+        var y = Alloc(g.N * g.Cout * g.Ho * g.Wo, false, out var owner);
         ConvKernels.Forward(g, Data, Cpu(weight), bias is null ? ReadOnlySpan<float>.Empty : Cpu(bias), y);
-        return Make(y, [g.N, g.Cout, g.Ho, g.Wo]);
+        return Make(y, [g.N, g.Cout, g.Ho, g.Wo], owner);
     }
 
     /// <inheritdoc/>
     public override RawTensor Conv2dBackwardInput(RawTensor weight, ConvGeometry g)
     {
-        var dx = new float[g.N * g.Cin * g.H * g.W];
+        var dx = Alloc(g.N * g.Cin * g.H * g.W, false, out var owner);
         ConvKernels.BackwardInput(g, Data, Cpu(weight), dx);
-        return Make(dx, [g.N, g.Cin, g.H, g.W]);
+        return Make(dx, [g.N, g.Cin, g.H, g.W], owner);
     }
 
     /// <inheritdoc/>
     public override RawTensor Conv2dBackwardWeight(RawTensor dy, ConvGeometry g)
     {
-        var dw = new float[g.Cout * g.Cin * g.Kh * g.Kw];
+        var dw = Alloc(g.Cout * g.Cin * g.Kh * g.Kw, false, out var owner);
         ConvKernels.BackwardWeight(g, Data, Cpu(dy), dw);
-        return Make(dw, [g.Cout, g.Cin, g.Kh, g.Kw]);
+        return Make(dw, [g.Cout, g.Cin, g.Kh, g.Kw], owner);
     }
 
     /// <inheritdoc/>
     public override RawTensor GatherRows(int[] indices)
     {
         int d = shape[1];
-        var r = new float[indices.Length * d];
-        for (int i = 0; i < indices.Length; i++) Data.AsSpan(indices[i] * d, d).CopyTo(r.AsSpan(i * d, d));
-        return Make(r, [indices.Length, d]);
+        var x = Data;
+        var r = Alloc(indices.Length * d, false, out var owner);
+        for (int i = 0; i < indices.Length; i++) x.AsSpan(indices[i] * d, d).CopyTo(r.AsSpan(i * d, d));
+        return Make(r, [indices.Length, d], owner);
     }
 
     /// <inheritdoc/>
     public override RawTensor ScatterAddRows(int[] indices, int rows)
     {
         int d = shape[1];
-        var r = new float[rows * d];
+        var x = Data;
+        var r = Alloc(rows * d, true, out var owner);
         for (int i = 0; i < indices.Length; i++)
-            System.Numerics.Tensors.TensorPrimitives.Add(r.AsSpan(indices[i] * d, d), Data.AsSpan(i * d, d), r.AsSpan(indices[i] * d, d));
-        return Make(r, [rows, d]);
+            System.Numerics.Tensors.TensorPrimitives.Add(r.AsSpan(indices[i] * d, d), x.AsSpan(i * d, d), r.AsSpan(indices[i] * d, d));
+        return Make(r, [rows, d], owner);
     }
 
     /// <inheritdoc/>
@@ -63,10 +65,11 @@ public sealed partial class CpuRawTensor
     {
         int n = shape[0], k = shape[1];
         var r = new int[n];
+        var x = Data;
         for (int i = 0; i < n; i++)
         {
-            int best = 0; float bv = Data[i * k];
-            for (int j = 1; j < k; j++) { float v = Data[i * k + j]; if (v < bv) { bv = v; best = j; } }
+            int best = 0; float bv = x[i * k];
+            for (int j = 1; j < k; j++) { float v = x[i * k + j]; if (v < bv) { bv = v; best = j; } }
             r[i] = best;
         }
         return r;
@@ -85,8 +88,8 @@ public sealed partial class CpuRawTensor
     /// <inheritdoc/>
     public override RawTensor OneHot(int[] indices, int k)
     {
-        var r = new float[indices.Length * k];
+        var r = Alloc(indices.Length * k, true, out var owner);
         for (int i = 0; i < indices.Length; i++) r[i * k + indices[i]] = 1f;
-        return Make(r, [indices.Length, k]);
+        return Make(r, [indices.Length, k], owner);
     }
 }

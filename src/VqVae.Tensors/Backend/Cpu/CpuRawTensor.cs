@@ -8,17 +8,42 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// </summary>
 public sealed partial class CpuRawTensor : RawTensor
 {
-    internal readonly float[] Data;
+    private readonly float[] data;
     private readonly int[] shape;
+    /// <summary>The arena whose pool this storage came from (null: ordinary storage).</summary>
+    internal readonly TensorArena? Owner;
 
     /// <summary>Wraps <paramref name="data"/> (ownership passes to the tensor).</summary>
-    public CpuRawTensor(float[] data, int[] shape)
+    public CpuRawTensor(float[] data, int[] shape) : this(data, shape, null) { }
+
+    internal CpuRawTensor(float[] data, int[] shape, TensorArena? owner)
     {
         if (data.Length != ShapeUtil.Size(shape))
             throw new ArgumentException($"data has {data.Length} values but shape {ShapeUtil.Format(shape)} needs {ShapeUtil.Size(shape)}.", nameof(data));
-        Data = data;
+        this.data = data;
         this.shape = shape;
+        Owner = owner;
     }
+
+    /// <summary>The values; throws if the storage was recycled at the end of its arena.</summary>
+    internal float[] Data
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            if (Owner is { IsDisposed: true }) ThrowRecycled();
+            return data;
+        }
+    }
+
+    private static void ThrowRecycled() => throw new ObjectDisposedException(nameof(TensorArena),
+        "tensor: its storage was recycled when its TensorArena scope ended; use TensorArena.Keep on results that must outlive the scope.");
+
+    /// <summary>An ordinary-storage copy (values identical).</summary>
+    internal CpuRawTensor CopyToHeap() => new((float[])Data.Clone(), shape, null);
+
+    /// <summary>Result storage: pooled inside an arena (zeroed only when asked), else a fresh array.</summary>
+    private static float[] Alloc(int length, bool zero, out TensorArena? owner) => TensorArena.Alloc(length, zero, out owner);
 
     /// <inheritdoc/>
     public override int[] Shape => shape;
@@ -34,12 +59,29 @@ public sealed partial class CpuRawTensor : RawTensor
     private static float[] Cpu(RawTensor t) => t is CpuRawTensor c ? c.Data
         : throw new ArgumentException($"expected a CPU tensor, got {t.GetType().Name}: mixing backends is not supported.");
 
-    private static CpuRawTensor Make(float[] d, int[] s) => new(d, s);
+    private static CpuRawTensor Make(float[] d, int[] s, TensorArena? owner) => new(d, s, owner);
 
     /// <inheritdoc/>
     public override RawTensor Unary(UnaryOp op)
     {
-        var x = Data; var r = new float[x.Length];
+        var x = Data; var r = Alloc(x.Length, false, out var owner);
+        if (x.Length >= 2 * Chunk && op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Relu or UnaryOp.Sqrt or UnaryOp.Square)
+        {
+            // Correctly rounded per element, so splitting over threads cannot change a bit.
+            ForChunks(x.Length, (s, n) =>
+            {
+                ReadOnlySpan<float> xs = x.AsSpan(s, n); var rs = r.AsSpan(s, n);
+                switch (op)
+                {
+                    case UnaryOp.Neg: TensorPrimitives.Negate(xs, rs); break;
+                    case UnaryOp.Abs: TensorPrimitives.Abs(xs, rs); break;
+                    case UnaryOp.Relu: TensorPrimitives.Max(xs, 0f, rs); break;
+                    case UnaryOp.Sqrt: TensorPrimitives.Sqrt(xs, rs); break;
+                    default: TensorPrimitives.Multiply(xs, xs, rs); break;
+                }
+            });
+            return Make(r, shape, owner);
+        }
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, r); break;
@@ -55,30 +97,35 @@ public sealed partial class CpuRawTensor : RawTensor
             case UnaryOp.Step: for (int i = 0; i < x.Length; i++) r[i] = x[i] > 0f ? 1f : 0f; break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown unary op");
         }
-        return Make(r, shape);
+        return Make(r, shape, owner);
     }
 
     /// <inheritdoc/>
     public override RawTensor Clamp(float lo, float hi)
     {
-        var r = new float[Data.Length];
+        var r = Alloc(Data.Length, false, out var owner);
         TensorPrimitives.Max(Data, lo, r);
         TensorPrimitives.Min(r, hi, r);
-        return Make(r, shape);
+        return Make(r, shape, owner);
     }
 
     /// <inheritdoc/>
     public override RawTensor InRange(float lo, float hi)
     {
-        var r = new float[Data.Length];
-        for (int i = 0; i < r.Length; i++) r[i] = Data[i] >= lo && Data[i] <= hi ? 1f : 0f;
-        return Make(r, shape);
+        var x = Data; var r = Alloc(x.Length, false, out var owner);
+        for (int i = 0; i < r.Length; i++) r[i] = x[i] >= lo && x[i] <= hi ? 1f : 0f;
+        return Make(r, shape, owner);
     }
 
     /// <inheritdoc/>
     public override RawTensor BinaryScalar(BinaryOp op, float s, bool scalarOnLeft)
     {
-        var x = Data; var r = new float[x.Length];
+        var x = Data; var r = Alloc(x.Length, false, out var owner);
+        if (x.Length >= 2 * Chunk && op != BinaryOp.Pow)
+        {
+            ForChunks(x.Length, (st, n) => ScalarOp(op, s, x.AsSpan(st, n), r.AsSpan(st, n), scalarOnLeft));
+            return Make(r, shape, owner);
+        }
         switch (op)
         {
             case BinaryOp.Add: TensorPrimitives.Add(x, s, r); break;
@@ -96,7 +143,7 @@ public sealed partial class CpuRawTensor : RawTensor
                 break;
             default: throw new ArgumentOutOfRangeException(nameof(op), op, "unknown binary op");
         }
-        return Make(r, shape);
+        return Make(r, shape, owner);
     }
 
     /// <inheritdoc/>
@@ -104,12 +151,18 @@ public sealed partial class CpuRawTensor : RawTensor
     {
         var a = Data; var b = Cpu(other);
         var os = ShapeUtil.Broadcast(op.ToString(), shape, other.Shape);
-        var r = new float[ShapeUtil.Size(os)];
-        if (ShapeUtil.SameShape(shape, other.Shape)) { SpanOp(op, a, b, r); return Make(r, os); }
-        if (a.Length == 1 && ShapeUtil.SameShape(os, other.Shape)) { ScalarOp(op, a[0], b, r, true); return Make(r, os); }
-        if (b.Length == 1 && ShapeUtil.SameShape(os, shape)) { ScalarOp(op, b[0], a, r, false); return Make(r, os); }
+        var r = Alloc(ShapeUtil.Size(os), false, out var owner);
+        if (ShapeUtil.SameShape(shape, other.Shape))
+        {
+            // + − × ÷ are correctly rounded per element: a split over threads cannot change a bit.
+            if (r.Length >= 2 * Chunk && op != BinaryOp.Pow) ForChunks(r.Length, (s, n) => SpanOp(op, a.AsSpan(s, n), b.AsSpan(s, n), r.AsSpan(s, n)));
+            else SpanOp(op, a, b, r);
+            return Make(r, os, owner);
+        }
+        if (a.Length == 1 && ShapeUtil.SameShape(os, other.Shape)) { ScalarOp(op, a[0], b, r, true); return Make(r, os, owner); }
+        if (b.Length == 1 && ShapeUtil.SameShape(os, shape)) { ScalarOp(op, b[0], a, r, false); return Make(r, os, owner); }
         BroadcastOp(op, a, shape, b, other.Shape, r, os);
-        return Make(r, os);
+        return Make(r, os, owner);
     }
 
     private static void SpanOp(BinaryOp op, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> r)
@@ -177,15 +230,15 @@ public sealed partial class CpuRawTensor : RawTensor
     /// <inheritdoc/>
     public override RawTensor Expand(int[] os)
     {
-        var r = new float[ShapeUtil.Size(os)];
-        if (Data.Length == 1) { r.AsSpan().Fill(Data[0]); return Make(r, os); }
+        var r = Alloc(ShapeUtil.Size(os), false, out var owner);
+        if (Data.Length == 1) { r.AsSpan().Fill(Data[0]); return Make(r, os, owner); }
         var zeros = new float[1];
         BroadcastOp(BinaryOp.Add, Data, shape, zeros, [], r, os);
-        return Make(r, os);
+        return Make(r, os, owner);
     }
 
     /// <inheritdoc/>
-    public override RawTensor Reshape(int[] s) => Make(Data, s);
+    public override RawTensor Reshape(int[] s) => Make(Data, s, Owner);
 
     /// <inheritdoc/>
     public override bool HasNonFinite()

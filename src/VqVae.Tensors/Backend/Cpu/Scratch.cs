@@ -8,7 +8,7 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// </summary>
 internal static unsafe class Scratch
 {
-    public const int GemmA = 0, GemmB = 1, Cols = 2, Aux = 3, Slots = 4;
+    public const int GemmA = 0, GemmB = 1, Cols = 2, Aux = 3, Out = 4, Slots = 5;
 
     [ThreadStatic] private static float[]?[]? arrays;
     [ThreadStatic] private static nint[]? bases;

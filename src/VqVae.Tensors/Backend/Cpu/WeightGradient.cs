@@ -62,6 +62,23 @@ internal static unsafe class WeightGradient
             long inSize = (long)g.Cin * g.H * g.W;
             float* outp = s == 0 ? dw : slots + (long)(s - 1) * g.Cout * k;
             var kern = GemmKernels.For(GemmIsa.Auto);
+            if (k < kern.NR && g.Cout >= 2 * k)
+            {
+                // Few kernel taps (a 1- or few-channel image side, e.g. 1×4×4 = 16) would fill a third
+                // of the register tile's width: compute dwᵀ[K, Cout] = cols[K, P] · dygᵀ[P, Cout] instead
+                // (Cout across the tile) and transpose the small result into place.
+                float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
+                float* dyRows = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
+                float* dwT = Scratch.Get(Scratch.Out, (long)k * g.Cout);
+                for (int j = 0; j < count; j++)
+                    Im2Col.Lower(g, x + (n0 + j) * inSize, cols + (long)j * pix, ld);
+                ConvKernels.GatherOutput(g, dy, n0, count, dyRows);
+                Gemm.Run(kern, false, true, k, g.Cout, ld, 1f, cols, ld, dyRows, ld, 0f, dwT, g.Cout, parallel: false);
+                for (int co = 0; co < g.Cout; co++)
+                    for (int r = 0; r < k; r++)
+                        outp[(long)co * k + r] = dwT[(long)r * g.Cout + co];
+                return;
+            }
             float* colsT = Scratch.Get(Scratch.Cols, (long)ld * k);
             float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld + Gemm.PackedASize(kern, g.Cout, ld));
             float* packedDy = dyg + (long)g.Cout * ld;
