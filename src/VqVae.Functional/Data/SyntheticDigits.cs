@@ -46,35 +46,52 @@ public static class SyntheticDigits
     private static void Render(int digit, Rng key, Span<float> img)
     {
         float U(int j, float lo, float hi) => lo + (hi - lo) * key.UniformAt(j);
-        float height = U(0, 17f, 22f);          // glyph height in pixels
+        float height = U(0, 16.5f, 20.5f);      // glyph height in pixels (MNIST fits digits in 20×20)
         float aspect = U(1, 0.62f, 0.85f);      // width / height
         float slant = U(2, -0.1f, 0.3f);        // shear: top leans right for positive slant
         float angle = U(3, -0.17f, 0.17f);      // rotation, radians (about ±10°)
-        float dx = U(4, -1.8f, 1.8f), dy = U(5, -1.5f, 1.5f);
+        float dx = U(4, -1.5f, 1.5f), dy = U(5, -1.5f, 1.5f);
         float halfWidth = U(6, 0.75f, 1.6f);    // half the pen width, pixels
         // A smooth wobble: the strokes are displaced by slow sine waves of random phase.
         float wobX = U(7, 0f, 0.035f), wobY = U(8, 0f, 0.035f), ph1 = U(9, 0f, 6.283f), ph2 = U(10, 0f, 6.283f);
         float cos = MathF.Cos(angle), sin = MathF.Sin(angle);
 
-        (float, float) ToPixels((float X, float Y) p)
+        (float X, float Y) ToPixels((float X, float Y) p)
         {
             float u = p.X + wobX * MathF.Sin(3.1f * p.Y + ph1), v = p.Y + wobY * MathF.Sin(2.7f * p.X + ph2);
             float x = (u - 0.5f) * aspect * height, y = (v - 0.5f) * height;
             x -= slant * y;
-            return (Size / 2f + dx + cos * x - sin * y, Size / 2f + dy + sin * x + cos * y);
+            return (cos * x - sin * y, sin * x + cos * y);
         }
 
-        foreach (var stroke in DigitStrokes.All[digit])
+        var strokes = DigitStrokes.All[digit].Select(st => st.Select(ToPixels).ToArray()).ToArray();
+
+        // Like MNIST, centre the ink's centre of mass (here: of the stroke length), then jitter,
+        // but never push the glyph out of the frame.
+        float mass = 0, mx = 0, my = 0, minX = float.MaxValue, maxX = float.MinValue, minY = float.MaxValue, maxY = float.MinValue;
+        foreach (var st in strokes)
         {
-            var (ax, ay) = ToPixels(stroke[0]);
-            for (int s = 1; s < stroke.Length; s++)
+            for (int s = 0; s < st.Length; s++)
             {
-                var (bx, by) = ToPixels(stroke[s]);
-                DrawSegment(img, ax, ay, bx, by, halfWidth);
-                (ax, ay) = (bx, by);
+                minX = MathF.Min(minX, st[s].X); maxX = MathF.Max(maxX, st[s].X);
+                minY = MathF.Min(minY, st[s].Y); maxY = MathF.Max(maxY, st[s].Y);
+                if (s == 0) continue;
+                float len = MathF.Sqrt(MathF.Pow(st[s].X - st[s - 1].X, 2) + MathF.Pow(st[s].Y - st[s - 1].Y, 2));
+                mass += len; mx += len * (st[s].X + st[s - 1].X) / 2; my += len * (st[s].Y + st[s - 1].Y) / 2;
             }
         }
+        float margin = halfWidth + 0.5f;
+        float ox = Fit(Size / 2f + dx - mx / mass, minX - margin, maxX + margin);
+        float oy = Fit(Size / 2f + dy - my / mass, minY - margin, maxY + margin);
+
+        foreach (var st in strokes)
+            for (int s = 1; s < st.Length; s++)
+                DrawSegment(img, st[s - 1].X + ox, st[s - 1].Y + oy, st[s].X + ox, st[s].Y + oy, halfWidth);
     }
+
+    /// <summary>The offset nearest <paramref name="want"/> that keeps [lo, hi] + offset inside the image.</summary>
+    private static float Fit(float want, float lo, float hi) =>
+        hi - lo >= Size ? (Size - lo - hi) / 2 : Math.Clamp(want, -lo, Size - hi);
 
     /// <summary>Ink coverage of a round-capped segment: full within the pen's half width of the
     /// centre line, fading linearly to zero over one pixel (the anti-aliasing).</summary>

@@ -51,6 +51,35 @@ internal static unsafe class Im2Col
         }
     }
 
+    /// <summary>
+    /// The transpose of <see cref="Lower"/>: row q = output pixel, column r = (ci, kh, kw), so a GEMM
+    /// can read it as a non-transposed B (contiguous packing) when it is the reduction-side operand.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LowerTransposed(ConvGeometry g, float* x, float* colsT, long ld)
+    {
+        int wo = g.Wo;
+        for (int oh = 0; oh < g.Ho; oh++)
+        for (int ow = 0; ow < wo; ow++)
+        {
+            float* d = colsT + (oh * (long)wo + ow) * ld;
+            int iw0 = ow * g.StrideW - g.PadW;
+            for (int ci = 0; ci < g.Cin; ci++)
+            for (int kh = 0; kh < g.Kh; kh++)
+            {
+                int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
+                if ((uint)ih >= (uint)g.H)
+                {
+                    for (int kw = 0; kw < g.Kw; kw++) *d++ = 0f;
+                    continue;
+                }
+                float* row = x + ((long)ci * g.H + ih) * g.W;
+                for (int kw = 0, iw = iw0; kw < g.Kw; kw++, iw += g.DilationW)
+                    *d++ = (uint)iw < (uint)g.W ? row[iw] : 0f;
+            }
+        }
+    }
+
     /// <summary>dx ([Cin,H,W], already zeroed) += the adjoint of <see cref="Lower"/> applied to cols.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Raise(ConvGeometry g, float* cols, long ld, float* dx)

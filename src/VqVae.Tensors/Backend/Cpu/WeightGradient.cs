@@ -61,25 +61,17 @@ internal static unsafe class WeightGradient
             int n0 = s * nb, count = Math.Min(nb, g.N - n0), ld = count * pix;
             long inSize = (long)g.Cin * g.H * g.W;
             float* outp = s == 0 ? dw : slots + (long)(s - 1) * g.Cout * k;
-            // One request for columns and (transposed form) the dwᵀ tile: a second request could move the buffer.
-            float* cols = Scratch.Get(Scratch.Cols, (long)k * ld + (k < g.Cout ? (long)k * g.Cout : 0));
-            float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
-            for (int j = 0; j < count; j++)
-                Im2Col.Lower(g, x + (n0 + j) * inSize, cols + (long)j * pix, ld);
-            ConvKernels.GatherOutput(g, dy, n0, count, dyg);
             var kern = GemmKernels.For(GemmIsa.Auto);
-            if (k >= g.Cout)
-                // dw[Cout, K] = dyg[Cout, ld] · colsᵀ
-                Gemm.Run(kern, false, true, g.Cout, k, ld, 1f, dyg, ld, cols, ld, 0f, outp, k, parallel: false);
-            else
-            {
-                // Few kernel rows (e.g. Cin = 1): dwᵀ[K, Cout] = cols · dygᵀ keeps the vector direction wide.
-                float* t = cols + (long)k * ld;
-                Gemm.Run(kern, false, true, k, g.Cout, ld, 1f, cols, ld, dyg, ld, 0f, t, g.Cout, parallel: false);
-                for (int co = 0; co < g.Cout; co++)
-                    for (int r = 0; r < k; r++)
-                        outp[(long)co * k + r] = t[(long)r * g.Cout + co];
-            }
+            float* colsT = Scratch.Get(Scratch.Cols, (long)ld * k);
+            float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld + Gemm.PackedASize(kern, g.Cout, ld));
+            float* packedDy = dyg + (long)g.Cout * ld;
+            for (int j = 0; j < count; j++)
+                Im2Col.LowerTransposed(g, x + (n0 + j) * inSize, colsT + (long)j * pix * k, k);
+            ConvKernels.GatherOutput(g, dy, n0, count, dyg);
+            // dw[Cout, K] = dyg[Cout, ld] · colsT[ld, K]: the lowering is written transposed so the GEMM
+            // packs it with contiguous copies, and dyg is packed once for all output tiles.
+            Gemm.PackAllA(kern, false, g.Cout, ld, 1f, dyg, ld, packedDy);
+            Gemm.Run(kern, false, false, g.Cout, k, ld, 1f, dyg, ld, colsT, k, 0f, outp, k, parallel: false, packedA: packedDy);
         }
     }
 }

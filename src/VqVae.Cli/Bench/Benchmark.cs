@@ -1,0 +1,79 @@
+using VqVae.Functional;
+using VqVae.Functional.Optim;
+using VqVae.Tensors;
+
+namespace VqVae.Cli.Bench;
+
+/// <summary>What <c>vqvae bench</c> measured.</summary>
+internal sealed record BenchResult(int Batch, int Threads, Timing TrainStep, Timing Inference, Timing Quantize, Flops Flops,
+    IReadOnlyList<(string Name, Timing Time)> Profile);
+
+/// <summary>
+/// The reference step of DESIGN §9, timed like ../shared/bench/torch_vqvae_bench.py: Adam train
+/// steps on uniform random 28×28 batches, inference (encode + quantize + decode, no tape) and
+/// quantize-only (nearest code of [B·49, D] rows among K codes).
+/// </summary>
+internal static class Benchmark
+{
+    public static BenchResult Run(int batch, int steps, int warmup, bool profile, Action<string> say)
+    {
+        var cfg = VqVaeConfig.Mnist;
+        var (kModel, kData) = Rng.Seed(0).Split();
+        var model = VqVae.Functional.VqVae.Init(cfg, kModel);
+        var data = Enumerable.Range(0, 4).Select(i => Tensor.Uniform(kData.Fold(i), 0f, 1f, batch, 1, 28, 28)).ToArray();
+        int next = 0;
+        Tensor NextX() => data[next++ % data.Length];
+
+        var adam = Adam.Create(1e-3f);
+        var state = adam.Init(model);
+        say("timing the train step");
+        var train = Timing.Measure(() =>
+        {
+            var x = NextX();
+            var (_, grads) = Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model);
+            (model, state) = adam.Update(grads, state, model);
+        }, steps, warmup);
+
+        say("timing inference");
+        var infer = Timing.Measure(() => VqVae.Functional.VqVae.Reconstruct(model, NextX()), steps, warmup);
+
+        say("timing quantize-only");
+        var rows = Tensor.Normal(Rng.Seed(1), 0f, 1f, batch * 49, cfg.CodeDim);
+        var codebook = model.Codebook.Embedding;
+        var quant = Timing.Measure(() => rows.NearestRows(codebook), 5 * steps, warmup);
+
+        var parts = profile ? Profile(cfg, model, adam, state, data[0], steps, warmup, say) : [];
+        return new BenchResult(batch, VqVae.Tensors.Backend.Cpu.Threading.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts);
+    }
+
+    // Per-layer forward times and the phases of one train step.
+    private static List<(string, Timing)> Profile(VqVaeConfig cfg, VqVaeModel model, Adam adam, OptimizerState<VqVaeModel> state,
+        Tensor x, int steps, int warmup, Action<string> say)
+    {
+        say("profiling");
+        int n = Math.Max(3, steps / 2);
+        var result = new List<(string, Timing)>();
+        var h = x;
+        foreach (var (layer, i) in model.Encoder.Layers.Layers.Select((l, i) => (l, i)))
+        {
+            var input = h;
+            result.Add(($"forward encoder.{i} {layer.GetType().Name}", Timing.Measure(() => layer.Apply(input), n, 1)));
+            h = layer.Apply(input);
+        }
+        var ze = h;
+        result.Add(("forward quantize", Timing.Measure(() => VqVae.Functional.VqVae.Quantize(model, ze), n, 1)));
+        h = VqVae.Functional.VqVae.Quantize(model, ze).DecoderInput;
+        foreach (var (layer, i) in model.Decoder.Layers.Layers.Select((l, i) => (l, i)))
+        {
+            var input = h;
+            result.Add(($"forward decoder.{i} {layer.GetType().Name}", Timing.Measure(() => layer.Apply(input), n, 1)));
+            h = layer.Apply(input);
+        }
+        result.Add(("step: forward + loss (no tape)", Timing.Measure(() => VqVae.Functional.VqVae.LossTerms(cfg, model, x), n, warmup)));
+        VqVaeModel grads = model;
+        result.Add(("step: forward + backward", Timing.Measure(() =>
+            grads = Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model).Gradients, n, warmup)));
+        result.Add(("step: Adam update", Timing.Measure(() => adam.Update(grads, state, model), n, warmup)));
+        return result;
+    }
+}

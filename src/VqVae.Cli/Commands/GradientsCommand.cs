@@ -1,0 +1,51 @@
+using System.CommandLine;
+using VqVae.Cli.Input;
+using VqVae.Cli.Output;
+using VqVae.Functional;
+using VqVae.Tensors;
+
+namespace VqVae.Cli.Commands;
+
+/// <summary>
+/// <c>vqvae gradients</c>: writes every loss term's gradients as <c>&lt;term&gt;/&lt;parameter&gt;</c>
+/// (a key is absent exactly where the term does not reach the parameter, DESIGN §6) and prints the
+/// loss terms as JSON.
+/// </summary>
+internal static class GradientsCommand
+{
+    public static Command Create(Terminal terminal)
+    {
+        var model = Opt.Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
+        var batch = Opt.Path("--batch", "Batch file: safetensors with key x, float32 [B,C,H,W]", required: true);
+        var beta = Opt.MaybeFloat("--beta", "Commitment weight β (default: the checkpoint's)", 0f, exclusiveMin: false);
+        var output = Opt.Path("--out", "Gradients file to write (safetensors)", required: true);
+        var threads = Opt.Threads();
+        var cmd = new Command("gradients", "Write each loss term's gradients per parameter; print the loss terms as JSON") { model, batch, beta, output, threads };
+        cmd.SetAction(r =>
+        {
+            Settings.ApplyThreads(r.GetValue(threads));
+            var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
+            var entries = new List<SafeTensorEntry>();
+            LossTerms? terms = null;
+            foreach (var term in LossTerms.Names)
+            {
+                var (_, t, grads) = Grad.ValueAndGradWithAux(p => { var lt = VqVae.Functional.VqVae.LossTerms(cfg, p, x); return (lt.Term(term), lt); }, m);
+                terms ??= t;
+                foreach (var leaf in Tree.Leaves(grads))
+                    if (leaf.Value is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));
+            }
+            var path = r.GetValue(output)!;
+            OutputPaths.EnsureFolderOf(path);
+            SafeTensors.Write(path, entries);
+            var (recon, codebook, commitment, total) = terms!.Values;
+            terminal.Out.WriteLine(JsonOut.Write(w =>
+            {
+                w.Number("recon", recon); w.Number("codebook", codebook); w.Number("commitment", commitment); w.Number("total", total);
+                w.Number("perplexity", terms.Perplexity);
+                w.Number("beta", cfg.Beta);
+            }));
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

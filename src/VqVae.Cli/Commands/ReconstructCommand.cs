@@ -1,0 +1,37 @@
+using System.CommandLine;
+using VqVae.Cli.Adapters;
+using VqVae.Cli.Input;
+using VqVae.Cli.Output;
+using VqVae.Cli.Train;
+using VqVae.Functional.Images;
+
+namespace VqVae.Cli.Commands;
+
+/// <summary><c>vqvae reconstruct</c>: originals above the model's reconstructions, as a PNG.</summary>
+internal static class ReconstructCommand
+{
+    public static Command Create(Terminal terminal)
+    {
+        var model = Opt.Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
+        var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or png:DIR", DefaultValueFactory = _ => "synthetic" };
+        var count = Opt.Int("--count", "How many images", 32);
+        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic digits", DefaultValueFactory = _ => 1 };
+        var output = Opt.Path("--out", "PNG file to write", required: true);
+        var threads = Opt.Threads();
+        var cmd = new Command("reconstruct", "Write originals and their reconstructions as one PNG") { model, data, count, seed, output, threads };
+        cmd.SetAction(r =>
+        {
+            Settings.ApplyThreads(r.GetValue(threads));
+            var m = ModelFile.Load(r.GetValue(model)!);
+            var images = DataSource.Load(r.GetValue(data)!, r.GetValue(seed));
+            var x = Artifacts.EvalBatch(images, m.Config, Math.Min(r.GetValue(count), images.Count));
+            Inputs.CheckFits(m.Config, x, r.GetValue(data)!);
+            var path = r.GetValue(output)!;
+            OutputPaths.EnsureFolderOf(path);
+            Png.Write(path, Artifacts.Reconstructions(m, x));
+            terminal.Out.WriteLine($"wrote {path}: {x.Shape[0]} originals (upper rows) and their reconstructions");
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+}

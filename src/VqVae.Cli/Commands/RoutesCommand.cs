@@ -1,0 +1,43 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using VqVae.Cli.Adapters;
+using VqVae.Cli.Input;
+using VqVae.Cli.Output;
+using VqVae.Functional;
+
+namespace VqVae.Cli.Commands;
+
+/// <summary><c>vqvae routes</c>: the routing matrix (loss terms × parameter groups, ‖grad‖ or — where not reached).</summary>
+internal static class RoutesCommand
+{
+    public static Command Create(Terminal terminal)
+    {
+        var model = Opt.Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
+        var batch = Opt.Path("--batch", "Batch file: safetensors with key x, float32 [B,C,H,W]", required: true);
+        var beta = Opt.MaybeFloat("--beta", "Commitment weight β (default: the checkpoint's)", 0f, exclusiveMin: false);
+        var threads = Opt.Threads();
+        var cmd = new Command("routes", "Print which loss term reaches which parameter group, with gradient norms") { model, batch, beta, threads };
+        cmd.SetAction(r =>
+        {
+            Settings.ApplyThreads(r.GetValue(threads));
+            var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
+            var matrix = Routing.Matrix(cfg, m, x);
+            Render(terminal.Console, matrix, cfg, x);
+            return ExitCodes.Ok;
+        });
+        return cmd;
+    }
+
+    private static void Render(IAnsiConsole console, RoutingMatrix matrix, VqVaeConfig cfg, VqVae.Tensors.Tensor x)
+    {
+        static string Cell(double? norm) => norm is { } v ? v.ToString("0.000e+00", CultureInfo.InvariantCulture) : "—";
+        var table = new Table()
+            .Title("‖grad‖ by loss term and parameter group")
+            .Caption(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"β = {cfg.Beta}, batch [{string.Join(",", x.Shape)}]; — = not reached")))
+            .AddColumns("term", "encoder", "codebook", "decoder");
+        foreach (var c in table.Columns.Skip(1)) c.RightAligned();
+        foreach (var row in matrix.Rows) table.AddRow(row.Term, Cell(row.Encoder), Cell(row.Codebook), Cell(row.Decoder));
+        console.Write(table);
+    }
+}

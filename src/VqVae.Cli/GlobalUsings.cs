@@ -1,0 +1,2 @@
+global using VqVae.Tensors;
+global using VqVae.Tensors.IO;

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using VqVae.Cli.Adapters;
+using VqVae.Cli.Input;
+using VqVae.Cli.Output;
+using VqVae.Functional;
+using VqVae.Functional.Codebooks;
+using VqVae.Functional.Data;
+using VqVae.Functional.Images;
+using VqVae.Functional.Optim;
+using VqVae.Functional.Training;
+
+namespace VqVae.Cli.Train;
+
+/// <summary>
+/// <c>vqvae train</c>: data → (optional pretraining and k-means codebook) → Adam steps → the files of
+/// DESIGN §7 (model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png) plus
+/// codebook-atlas.png and batch.safetensors (a batch for <c>routes</c> and <c>gradients</c>).
+/// </summary>
+internal static class TrainRun
+{
+    /// <summary>Steps of the default run: enough for recognisable digits on the built-in data in a few minutes on 2 cores.</summary>
+    public const int DefaultSteps = 600;
+
+    public static int Execute(TrainSettings s, Terminal t)
+    {
+        var data = DataSource.Load(s.Data, s.Seed);
+        if (data.Count < s.Batch)
+            throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
+        var (model, cfg) = StartingModel(s, data);
+        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data);
+        int perEpoch = Batches.PerEpoch(data.Count, s.Batch, dropLast: true);
+        int steps = s.Epochs is { } e ? checked(e * perEpoch) : s.Steps ?? DefaultSteps;
+        OutputPaths.EnsureFolder(s.Out);
+
+        var rng = Rng.Seed(s.Seed);
+        var batches = Batches.Stream(data, s.Batch, rng.Fold(1), dropLast: true)
+            .Select(b => ImageScale.ToModel(cfg, Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width)));
+        var adam = Adam.Create(s.LearningRate);
+
+        if (s.Pretrain > 0)
+        {
+            t.Out.WriteLine($"pretraining the autoencoder for {s.Pretrain} step(s) (codebook bypassed)…");
+            model = Recipes.PretrainAutoencoder(model, adam, batches, s.Pretrain).Model;
+        }
+        if (s.KMeansInit)
+        {
+            t.Out.WriteLine($"initialising the {cfg.CodebookSize} codes by k-means on encoder outputs…");
+            var rows = CodebookOps.EncoderRows(model, batches.Take(Math.Max(1, 4 * cfg.CodebookSize / (s.Batch * 49) + 1)));
+            model = CodebookOps.KMeansInit(model, rows, rng.Fold(2));
+        }
+
+        int window = Math.Min(steps, perEpoch);
+        var usage = new long[cfg.CodebookSize];
+        var rows_ = new List<string>(steps);
+        var state = adam.Init(model);
+        var clock = Stopwatch.StartNew();
+        StepMetrics? last = null;
+        string title = string.Create(CultureInfo.InvariantCulture,
+            $"training {cfg.Preset} (h={cfg.Hidden}, K={cfg.CodebookSize}, D={cfg.CodeDim}, β={cfg.Beta}{(cfg.Quantizer == QuantizerKind.Ema ? ", EMA" : "")}) on {data.Count} images {data.Width}×{data.Height}, {steps} steps of {s.Batch}");
+        TrainProgress.Run(t, title, steps, report =>
+        {
+            int step = 0;
+            foreach (var x in batches.Take(steps))
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                (model, state, var m) = TrainStep.Apply(adam, model, state, x, cfg);
+                double ips = s.Batch / Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                step++;
+                m = m with { Step = step };
+                if (!float.IsFinite(m.Total))
+                    throw new UserError($"the loss became {m.Total} at step {step}; try a smaller --lr (now {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
+                if (step > steps - window) for (int k = 0; k < usage.Length; k++) usage[k] += m.CodeCounts[k];
+                rows_.Add(MetricsCsv.Row(m, ips));
+                last = m;
+                report(m, ips);
+            }
+        });
+        clock.Stop();
+
+        var eval = Artifacts.EvalBatch(data, cfg, Math.Min(32, data.Count));
+        ModelFile.Save(Path.Combine(s.Out, "model.safetensors"), model);
+        MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows_);
+        Png.Write(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
+        Png.Write(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(usage, window));
+        Png.Write(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+        BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, Math.Min(16, eval.Shape[0])));
+
+        t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last!.Total:F4} (recon {last.Recon:F4}), perplexity {last.Perplexity:F1}, {usage.Count(c => c > 0)}/{usage.Length} codes used in the last {window} steps"));
+        t.Out.WriteLine($"wrote {s.Out}/: model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png, codebook-atlas.png, batch.safetensors");
+        return ExitCodes.Ok;
+    }
+
+    // A fresh model from the preset and overrides, or the checkpoint to resume (its architecture wins).
+    private static (VqVaeModel, VqVaeConfig) StartingModel(TrainSettings s, Dataset data)
+    {
+        if (s.Resume is { } path)
+        {
+            var m = ModelFile.Load(path, "--resume");
+            if (s.Hidden is not null || s.Codebook is not null || s.Dim is not null)
+                throw new UserError("--resume: the architecture comes from the checkpoint; drop --hidden, --codebook and --dim");
+            var c = m.Config.With(beta: s.Beta);
+            return (m with { Config = c }, c);
+        }
+        VqVaeConfig preset;
+        try { preset = VqVaeConfig.ByName(s.Preset); }
+        catch (ArgumentException) { throw new UserError($"--preset: unknown preset '{s.Preset}'; expected mnist, mnistSmall or paper"); }
+        var cfg = preset.With(channels: data.Channels, hidden: s.Hidden, codebookSize: s.Codebook, codeDim: s.Dim, beta: s.Beta,
+            quantizer: s.Ema ? QuantizerKind.Ema : null);
+        try { cfg.Validate(); }
+        catch (ArgumentException e) { throw new UserError(Errors.Message(e)); }
+        return (VqVae.Functional.VqVae.Init(cfg, Rng.Seed(s.Seed)), cfg);
+    }
+}

@@ -1,2 +1,0 @@
-/// Idiomatic F# surface over the C# core (to be filled in).
-module VqVae.FSharp.Library

@@ -1,0 +1,67 @@
+module VqVae.Functional.Tests.FSharpApiTests
+
+// The F# surface reads as DESIGN §5 says it should: these tests are that example, run.
+
+open Xunit
+open VqVae.Tensors
+open VqVae.Functional
+open VqVae.FSharp
+
+let private tinyBatch seed =
+    // Soft blobs in [0,1] so the reconstruction has something to learn.
+    Tensor.uniform (Rng.seed seed) 0.0f 1.0f [ 8; 1; 8; 8 ]
+
+[<Fact>]
+let ``the DESIGN §5 training step lowers the loss on a tiny config`` () =
+    let cfg = VqVaeConfig.small
+    let model0 = VqVae.init cfg (Rng.seed 42)
+    let adam = Adam.create 1e-2f
+    let step (model, opt) batch =
+        let terms, grads = Grad.valueAndGrad (VqVae.lossTerms cfg batch >> LossTerms.total) model
+        let model', opt' = Adam.update adam grads opt model
+        (model', opt'), terms
+    let x = tinyBatch 1
+    let _, losses =
+        List.replicate 12 x
+        |> List.mapFold (fun state batch -> let s, t = step state batch in Tensor.toScalar t, s) (model0, Adam.init adam model0)
+        |> fun (ls, st) -> st, ls
+    Assert.True(List.last losses < List.head losses, $"loss did not fall: %A{losses}")
+
+[<Fact>]
+let ``the routing sentence of DESIGN §5 holds`` () =
+    let cfg = VqVaeConfig.small
+    let model = VqVae.init cfg (Rng.seed 7)
+    let x = tinyBatch 2
+    Assert.True(Grad.reach (fun m -> (VqVae.lossTerms cfg x m).Codebook) model = { Encoder = false; Codebook = true; Decoder = false })
+    Assert.True(Grad.reach (fun m -> (VqVae.lossTerms cfg x m).Commitment) model = { Encoder = true; Codebook = false; Decoder = false })
+    Assert.True(Grad.reach (VqVae.lossTerms cfg x >> LossTerms.recon) model = { Encoder = true; Codebook = false; Decoder = true })
+
+[<Fact>]
+let ``missing gradients are None, by name`` () =
+    let cfg = VqVaeConfig.small
+    let model = VqVae.init cfg (Rng.seed 3)
+    let x = tinyBatch 3
+    let _, grads = Grad.valueAndGrad (VqVae.lossTerms cfg x >> LossTerms.recon) model
+    Assert.True((Grad.tryGrad "vq.embedding.weight" grads).IsNone)
+    Assert.True((Grad.tryGrad "encoder.0.weight" grads).IsSome)
+    let leaves = Grad.leaves grads
+    Assert.All(leaves |> List.filter (fun (n, _) -> n.StartsWith "decoder."), fun (_, g) -> Assert.True g.IsSome)
+
+[<Fact>]
+let ``valueAndGradWithAux returns every loss term with the gradients`` () =
+    let cfg = VqVaeConfig.small
+    let model = VqVae.init cfg (Rng.seed 5)
+    let x = tinyBatch 5
+    let total, terms, grads = Grad.valueAndGradWithAux (fun m -> let t = VqVae.lossTerms cfg x m in t.Total, t) model
+    let r, c, m, s = LossTerms.values terms
+    Assert.Equal(Tensor.toScalar total, s)
+    Assert.Equal(r + c + 0.25f * m, s, 5)
+    Assert.True((Grad.tryGrad "vq.embedding.weight" grads).IsSome)
+
+[<Fact>]
+let ``tensor functions pipe`` () =
+    let x = Tensor.ofArray [ 2; 3 ] [| 1.0f; 2.0f; 3.0f; 4.0f; 5.0f; 6.0f |]
+    let s = x |> Tensor.reshape [ 3; 2 ] |> Tensor.sumDim 0 |> Tensor.toArray
+    Assert.Equal<float32[]>([| 9.0f; 12.0f |], s)
+    Assert.Equal(Some 2.0f, Grad.grad (fun t -> (t * t) |> Tensor.sum) (Tensor.scalar 1.0f) |> Option.map Tensor.toScalar)
+    Assert.True((Grad.grad (fun t -> noDiff t |> Tensor.sum) (Tensor.scalar 1.0f)).IsNone)
