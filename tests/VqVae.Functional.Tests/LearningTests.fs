@@ -33,7 +33,7 @@ type LearningTests(out: ITestOutputHelper) =
         let model = VqVae.Init(cfg, Rng.Seed 2L)
         let x = digits ()
         let sw = Stopwatch.StartNew()
-        let r = Recipes.PretrainKMeansEma(model, Adam.Create(3e-3f), [ x ], 60, 60, Rng.Seed 3L)
+        let r = Recipes.PretrainKMeansEma(model, Adam.Create(3e-3f), [ x ], 100, 150, Rng.Seed 3L)
         let last = r.Training.Metrics[r.Training.Metrics.Length - 1]
         out.WriteLine($"{sw.Elapsed.TotalSeconds:F1} s; pretrain recon {r.PretrainLosses[0]} → {r.PretrainLosses[r.PretrainLosses.Length - 1]}; {r.Training.Metrics[0]}\n{last}; used over run {r.Training.Usage.Used}")
         Assert.True(r.PretrainLosses[r.PretrainLosses.Length - 1] < r.PretrainLosses[0])
@@ -43,3 +43,8 @@ type LearningTests(out: ITestOutputHelper) =
         Assert.True(last.UsedCodes >= cfg.CodebookSize / 2, $"only {last.UsedCodes} of {cfg.CodebookSize} codes used")
         Assert.True(last.Perplexity > 4.0, $"perplexity {last.Perplexity}")
         Assert.True(Single.IsFinite last.Total)
+        // EMA training keeps learning after k-means: encoder and codes move together (commitment falls).
+        // (This tiny sigmoid autoencoder sits on the mean-image plateau, recon ≈ 0.0872, for hundreds of
+        // pretraining steps at any learning rate we tried, so recon itself is not asserted here.)
+        let first = r.Training.Metrics[0]
+        Assert.True(last.Total < 0.8f * first.Total && last.Commitment < 0.5f * first.Commitment, $"{first} → {last}")
