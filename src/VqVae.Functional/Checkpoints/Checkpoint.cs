@@ -1,0 +1,112 @@
+using VqVae.Tensors;
+using VqVae.Tensors.IO;
+
+namespace VqVae.Functional.Checkpoints;
+
+/// <summary>A checkpoint read back: the model, whether its config came from the file's metadata, and what was assumed.</summary>
+/// <param name="Model">The model.</param>
+/// <param name="FromMetadata">True when the config came from <c>__metadata__["config"]</c>, false when it was inferred from the tensors.</param>
+/// <param name="Assumptions">Settings that could not be read or inferred, with the value taken (empty for our own files).</param>
+public sealed record LoadedCheckpoint(VqVaeModel Model, bool FromMetadata, IReadOnlyList<string> Assumptions);
+
+/// <summary>
+/// Model checkpoints as safetensors files (DESIGN §6): float32 tensors under PyTorch state_dict
+/// names (<c>encoder.0.weight</c>, …, <c>vq.embedding.weight</c>, <c>decoder.*</c>, and
+/// <c>vq.cluster_size</c>, <c>vq.ema_w</c> with EMA), the config as JSON in
+/// <c>__metadata__["config"]</c> with <c>format</c> and <c>format_version</c>, written atomically.
+/// Files saved by PyTorch without our metadata load too: the architecture is inferred from the
+/// tensor names and shapes.
+/// </summary>
+/// <example><code>
+/// Checkpoint.Save("model.safetensors", model);
+/// var back = Checkpoint.Load("model.safetensors");
+/// var fromTorch = Checkpoint.Read("torch.safetensors", beta: 0.25f);   // .Assumptions says what was guessed
+/// </code></example>
+public static class Checkpoint
+{
+    /// <summary>Metadata value of <c>format</c> in our files.</summary>
+    public const string FormatName = "vqvae-functional";
+    /// <summary>The format version written, and the newest one read.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> (atomically: a temporary file, then a rename).</summary>
+    public static void Save(string path, VqVaeModel model)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(model);
+        var entries = model.ToStateDict().Select(kv => new SafeTensorEntry(kv.Key, kv.Value.Shape, kv.Value.ToArray())).ToArray();
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = FormatName,
+            ["format_version"] = FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["config"] = ConfigJson.Write(model.Config),
+        };
+        SafeTensors.Write(path, entries, metadata);
+    }
+
+    /// <summary>
+    /// The model in the file at <paramref name="path"/>; <paramref name="beta"/>, when given, replaces the stored or default β.
+    /// With <paramref name="strict"/> (default) every tensor must be a leaf of the model; without it,
+    /// other tensors are ignored and missing EMA buffers start as a new model's would.
+    /// </summary>
+    /// <exception cref="CheckpointException">The file is missing, truncated or corrupt, or its tensors do not fit the config.</exception>
+    public static VqVaeModel Load(string path, float? beta = null, bool strict = true) => Read(path, beta, strict).Model;
+
+    /// <summary>Like <see cref="Load"/>, returning false and the error instead of throwing (F#: <c>let ok, model, error = Checkpoint.TryLoad path</c>).</summary>
+    public static bool TryLoad(string path, out VqVaeModel? model, out CheckpointException? error) => TryLoad(path, null, out model, out error);
+
+    /// <summary>Like <see cref="Load"/> with β, returning false and the error instead of throwing.</summary>
+    public static bool TryLoad(string path, float? beta, out VqVaeModel? model, out CheckpointException? error)
+    {
+        try { (model, error) = (Read(path, beta).Model, null); return true; }
+        catch (CheckpointException e) { (model, error) = (null, e); return false; }
+    }
+
+    /// <summary>The model in the file, whether its config came from metadata, and what had to be assumed.</summary>
+    /// <exception cref="CheckpointException">The file is missing, truncated or corrupt, or its tensors do not fit the config.</exception>
+    public static LoadedCheckpoint Read(string path, float? beta = null, bool strict = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        SafeTensorsFile file;
+        try { file = SafeTensors.Read(path); }
+        catch (SafeTensorsFormatException e) { throw new CheckpointException(path, e.Problem, e); }
+        catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
+        catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
+
+        if (file.Metadata.TryGetValue("format_version", out var v) && (!int.TryParse(v, out int version) || version > FormatVersion || version < 1))
+            throw new CheckpointException(path, $"format version '{v}' is not one this library reads (1 to {FormatVersion}).");
+
+        var shapes = file.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal);
+        VqVaeConfig config;
+        IReadOnlyList<string> assumptions;
+        bool fromMetadata = file.Metadata.TryGetValue("config", out var json);
+        try
+        {
+            if (fromMetadata)
+            {
+                // Fields the JSON lacks (a fixture-style config) come from the tensors where they can.
+                VqVaeConfig fallback;
+                try { fallback = ArchitectureInference.Infer(shapes).Config; } catch (FormatException) { fallback = VqVaeConfig.Mnist; }
+                config = ConfigJson.Read(json!, fallback);
+                if (beta is { } b) config = config with { Beta = b };
+                assumptions = [];
+            }
+            else
+            {
+                var inferred = ArchitectureInference.Infer(shapes, beta);
+                (config, assumptions) = (inferred.Config, inferred.Assumptions);
+            }
+            config.Validate();
+        }
+        catch (FormatException e) { throw new CheckpointException(path, e.Message, e); }
+        catch (ArgumentException e) { throw new CheckpointException(path, e.Message, e); }
+
+        var dict = file.Entries.ToDictionary(e => e.Name, e => Tensor.FromArray(e.Data, e.Shape), StringComparer.Ordinal);
+        try { return new(VqVaeModel.FromStateDict(config, dict, strict), fromMetadata, assumptions); }
+        catch (ArgumentException e)
+        {
+            var source = fromMetadata ? "read from its metadata" : "inferred from its tensors";
+            var problem = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new CheckpointException(path, $"{problem} The config ({source}) is {ConfigJson.Write(config)}.", e);
+        }
+    }
+}

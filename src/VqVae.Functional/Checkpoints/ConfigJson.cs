@@ -1,0 +1,96 @@
+using System.Text.Json;
+
+namespace VqVae.Functional.Checkpoints;
+
+/// <summary>
+/// The config as JSON in a checkpoint's <c>__metadata__["config"]</c> (DESIGN §6). Keys follow the
+/// fixtures' form (<c>channels, hidden, codebook, dim, beta, preset</c>) plus the fields needed to
+/// rebuild any config: <c>reconstruction, quantizer, architecture, residual_layers, residual_hidden,
+/// ema_decay, ema_epsilon</c>. Unknown keys are ignored (newer writers may add some).
+/// </summary>
+public static class ConfigJson
+{
+    /// <summary>The JSON of <paramref name="config"/> (all fields, fixed key order).</summary>
+    /// <example><code>string json = ConfigJson.Write(VqVaeConfig.Mnist);   // {"channels":1,"hidden":128,…}</code></example>
+    public static string Write(VqVaeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("channels", config.Channels);
+            w.WriteNumber("hidden", config.Hidden);
+            w.WriteNumber("codebook", config.CodebookSize);
+            w.WriteNumber("dim", config.CodeDim);
+            w.WriteNumber("beta", config.Beta);
+            w.WriteString("preset", config.Preset);
+            w.WriteString("reconstruction", Name(config.Reconstruction));
+            w.WriteString("quantizer", Name(config.Quantizer));
+            w.WriteString("architecture", Name(config.Architecture));
+            w.WriteNumber("residual_layers", config.ResidualLayers);
+            w.WriteNumber("residual_hidden", config.ResidualHidden);
+            w.WriteNumber("ema_decay", config.EmaDecay);
+            w.WriteNumber("ema_epsilon", config.EmaEpsilon);
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    /// <summary>
+    /// The config in <paramref name="json"/>; fields it lacks come from <paramref name="fallback"/>
+    /// (or, when it names a known preset and has no architecture, from that preset).
+    /// </summary>
+    /// <exception cref="FormatException">The JSON is malformed or a field has the wrong type or an unknown value.</exception>
+    public static VqVaeConfig Read(string json, VqVaeConfig fallback)
+    {
+        ArgumentNullException.ThrowIfNull(json); ArgumentNullException.ThrowIfNull(fallback);
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(json); }
+        catch (JsonException e) { throw new FormatException($"config is not valid JSON ({e.Message}).", e); }
+        using (doc)
+        {
+            var o = doc.RootElement;
+            if (o.ValueKind != JsonValueKind.Object) throw new FormatException($"config must be a JSON object, got {o.ValueKind}.");
+            var c = fallback;
+            if (Str(o, "preset") is { } preset && !o.TryGetProperty("architecture", out _) && TryPreset(preset) is { } known) c = known;
+            return c.With(
+                channels: Int(o, "channels"), hidden: Int(o, "hidden"), codebookSize: Int(o, "codebook"), codeDim: Int(o, "dim"),
+                beta: Float(o, "beta"), preset: Str(o, "preset"),
+                reconstruction: Enum<ReconstructionLoss>(o, "reconstruction"), quantizer: Enum<QuantizerKind>(o, "quantizer"),
+                architecture: Enum<Architecture>(o, "architecture"), residualLayers: Int(o, "residual_layers"),
+                residualHidden: Int(o, "residual_hidden"), emaDecay: Float(o, "ema_decay"), emaEpsilon: Float(o, "ema_epsilon"));
+        }
+    }
+
+    private static VqVaeConfig? TryPreset(string name)
+    {
+        try { return VqVaeConfig.ByName(name); } catch (ArgumentException) { return null; }
+    }
+
+    // snake_case names of the enum values: MseOverVariance → mse_over_variance.
+    private static string Name<T>(T value) where T : struct, Enum =>
+        string.Concat(value.ToString().Select((ch, i) => char.IsUpper(ch) ? (i > 0 ? "_" : "") + char.ToLowerInvariant(ch) : ch.ToString()));
+
+    private static T? Enum<T>(JsonElement o, string key) where T : struct, Enum
+    {
+        if (Str(o, key) is not { } s) return null;
+        foreach (var v in System.Enum.GetValues<T>())
+            if (Name(v) == s || string.Equals(v.ToString(), s, StringComparison.OrdinalIgnoreCase)) return v;
+        throw new FormatException($"config: '{key}' is \"{s}\"; expected one of {string.Join(", ", System.Enum.GetValues<T>().Select(v => Name(v)))}.");
+    }
+
+    private static JsonElement? Get(JsonElement o, string key) => o.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+    private static int? Int(JsonElement o, string key) => Get(o, key) is { } v
+        ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : throw new FormatException($"config: '{key}' must be an integer, got {v.GetRawText()}.")
+        : null;
+
+    private static float? Float(JsonElement o, string key) => Get(o, key) is { } v
+        ? v.ValueKind == JsonValueKind.Number ? v.GetSingle() : throw new FormatException($"config: '{key}' must be a number, got {v.GetRawText()}.")
+        : null;
+
+    private static string? Str(JsonElement o, string key) => Get(o, key) is { } v
+        ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw new FormatException($"config: '{key}' must be a string, got {v.GetRawText()}.")
+        : null;
+}
