@@ -36,7 +36,7 @@ let ``an EMA model adds vq.cluster_size and vq.ema_w as buffers`` () =
     Assert.Equal(ParameterGroup.Encoder, m.GroupOf "encoder.0.weight")
     Assert.Equal(ParameterGroup.Decoder, m.GroupOf "decoder.4.bias")
     let ema = m.Ema |> Option.ofObj |> Option.get
-    Assert.All(ema.ClusterSize.ToArray(), fun v -> Assert.Equal(0.0f, v))
+    Assert.All(ema.ClusterSize.ToArray(), fun v -> Assert.Equal(1.0f, v))
     Assert.Equal<float32[]>(m.Codebook.Embedding.ToArray(), ema.EmaW.ToArray())
 
 [<Fact>]

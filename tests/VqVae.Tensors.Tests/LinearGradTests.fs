@@ -72,3 +72,15 @@ let ``matMulT values match a naive loop`` () =
         let expected = reference c a b
         Array.iteri2 (fun i (e: float) (v: float32) ->
             if abs (e - float v) > 1e-5 * (1.0 + abs e) then failwithf "element %d: expected %g, got %g" i e v) expected (y.ToArray()))
+
+[<Fact>]
+let ``matMul with an empty dimension gives zeros of the right shape`` () =
+    // regression: an inner size of 0 reached GEMM with a leading dimension of 0 and threw
+    let y = Tensor.MatMul(Tensor.Zeros(2, 0), Tensor.Zeros(0, 3))
+    Assert.Equal<int[]>([| 2; 3 |], y.Shape)
+    Assert.Equal<float32[]>(Array.zeroCreate 6, y.ToArray())
+    Assert.Equal<int[]>([| 0; 3 |], Tensor.MatMul(Tensor.Zeros(0, 0), Tensor.Zeros(0, 3)).Shape)
+    Assert.Equal<int[]>([| 2; 0 |], Tensor.MatMulT(Tensor.Zeros(4, 2), Tensor.Zeros(0, 4), true, true).Shape)
+    let struct (_, gs) = Grad.ValueAndGrad(System.Func<Tensor[], Tensor>(fun ts -> Tensor.MatMul(ts[0], ts[1]).Sum()), [| Tensor.Zeros(2, 0); Tensor.Zeros(0, 3) |])
+    Assert.Equal<int[]>([| 2; 0 |], (nonNull gs[0]).Shape)
+    Assert.Equal<int[]>([| 0; 3 |], (nonNull gs[1]).Shape)

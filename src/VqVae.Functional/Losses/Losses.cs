@@ -10,9 +10,7 @@ namespace VqVae.Functional;
 /// </summary>
 public static class Losses
 {
-    // PyTorch's binary_cross_entropy clamps each log at −100; we clamp the argument at e^−100
-    // instead (same value) so that a saturated x̂ gives a zero gradient, not 0/0.
-    private static readonly float MinLogArgument = MathF.Exp(-100f);
+    private const float MinNormal = 1.17549435e-38f;
 
     /// <summary>The reconstruction term between x̂ and x (same shape).</summary>
     public static Tensor Reconstruction(ReconstructionLoss kind, Tensor xHat, Tensor x)
@@ -35,9 +33,29 @@ public static class Losses
     /// <summary>−mean(x·ln x̂ + (1 − x)·ln(1 − x̂)), each log clamped at −100 like PyTorch.</summary>
     public static Tensor Bce(Tensor xHat, Tensor x)
     {
-        var logP = xHat.Clamp(MinLogArgument, 1f).Log();
-        var logQ = (1f - xHat).Clamp(MinLogArgument, 1f).Log();
-        return -(x * logP + (1f - x) * logQ).Mean();
+        ArgumentNullException.ThrowIfNull(xHat); ArgumentNullException.ThrowIfNull(x);
+        foreach (var v in xHat.NoDiff().ToArray())
+            if (!(v >= 0f && v <= 1f))
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"reconstruction: BCE needs x̂ in [0, 1] (a Sigmoid output), found {v}."), nameof(xHat));
+        return -(x * ClampedLog(xHat) + (1f - x) * ClampedLog(1f - xHat)).Mean();
+    }
+
+    // max(ln p, −100) as PyTorch's binary_cross_entropy computes it. Below the smallest normal
+    // float the value is a constant (gradient 0, as PyTorch's clamp gives), so Log's backward
+    // never divides by 0.
+    private static Tensor ClampedLog(Tensor p)
+    {
+        var raw = p.NoDiff().ToArray();
+        var keep = new float[raw.Length];
+        var rest = new float[raw.Length];
+        for (int i = 0; i < raw.Length; i++)
+        {
+            if (raw[i] >= MinNormal) keep[i] = 1f;
+            else rest[i] = MathF.Max(MathF.Log(raw[i]), -100f);
+        }
+        var shape = p.Shape;
+        return p.Clamp(MinNormal, float.MaxValue).Log() * Tensor.FromArray(keep, shape) + Tensor.FromArray(rest, shape);
     }
 
     /// <summary>mean((x̂ − x)²) / var(x), the population variance of the batch x (no gradient through it).</summary>

@@ -31,12 +31,15 @@ public sealed record Codebook(Tensor Embedding) : IParameterTree<Codebook>
 /// </summary>
 public sealed record EmaState(Tensor ClusterSize, Tensor EmaW) : IParameterTree<EmaState>
 {
-    /// <summary>The starting state we chose: cluster sizes 0 and sums equal to the codebook
-    /// (so the first update with decay γ keeps a (γ-weighted) memory of the initial codes).</summary>
+    /// <summary>The starting state we chose: cluster size 1 per code and sums equal to the codebook,
+    /// so that m_k / N_k is the codebook from the start and a code no row picks stays where it is.
+    /// (With cluster sizes 0 the first update divides an unused code's decayed sum γ·e_k by a
+    /// smoothed count of about ε and throws the code ~γ/ε times further out.) Same as
+    /// <c>Codebooks.Ema.UnitCounts</c>.</summary>
     public static EmaState Init(Codebook codebook)
     {
         ArgumentNullException.ThrowIfNull(codebook);
-        return new(Tensor.Zeros(codebook.Size), codebook.Embedding.NoDiff());
+        return new(Tensor.Ones(codebook.Size), codebook.Embedding.NoDiff());
     }
 
     /// <inheritdoc/>

@@ -20,7 +20,7 @@ public static partial class VqVae
     /// <summary>
     /// A new model: convs and biases U(±1/√fan_in) like PyTorch (fan_in = Cin·kh·kw for Conv2d and,
     /// as PyTorch does, Cout·kh·kw for ConvTranspose2d), codebook U(−1/K, 1/K), and with an EMA
-    /// quantizer cluster sizes 0 and EMA sums equal to the codebook.
+    /// quantizer cluster sizes 1 and EMA sums equal to the codebook (<see cref="EmaState.Init"/>).
     /// </summary>
     public static VqVaeModel Init(VqVaeConfig config, Rng rng)
     {

@@ -9,6 +9,8 @@ public sealed partial class CpuRawTensor
         int m = transA ? shape[1] : shape[0], k = transA ? shape[0] : shape[1];
         int n = transB ? bs[0] : bs[1];
         var r = new float[m * n];
+        // an empty product is all zeros (and a zero-width operand has no valid leading dimension for GEMM)
+        if (m == 0 || n == 0 || k == 0) return Make(r, [m, n]);
         Gemm.Sgemm(transA, transB, m, n, k, 1f, Data, shape[1], Cpu(b), bs[1], 0f, r, n);
         return Make(r, [m, n]);
     }

@@ -1,0 +1,76 @@
+/// Loss terms (DESIGN §4): each a mean over all elements, recomputed here by hand from the model's pieces.
+module VqVae.Functional.Tests.LossTests
+
+open System
+open FsCheck.FSharp
+open Xunit
+open VqVae.Tensors
+open VqVae.Functional
+open VqVae.Functional.Tests.ModelGenerators
+
+let meanSq (a: float32[]) (b: float32[]) = Array.fold2 (fun s (x: float32) (y: float32) -> s + (float x - float y) ** 2.0) 0.0 a b / float a.Length
+
+let closeTo rel (expected: float) (actual: float32) = abs (float actual - expected) <= rel * max (abs expected) 1e-12
+
+[<Fact>]
+let ``loss terms are the means of DESIGN §4 and total weighs commitment by β`` () =
+    Prop.forAll (Arb.fromGen (Gen.oneof [ genCaseWith QuantizerKind.Straight; genCaseWith QuantizerKind.Ema ])) (fun c ->
+        let m, x = modelOf c, batchOf c
+        let t = VqVae.LossTerms(c.Config, m, x)
+        let xs, xh = x.ToArray(), t.XHat.ToArray()
+        let recon =
+            match c.Config.Reconstruction with
+            | ReconstructionLoss.Mse -> meanSq xh xs
+            | ReconstructionLoss.MseOverVariance ->
+                let mu = Array.averageBy float xs
+                meanSq xh xs / (xs |> Array.averageBy (fun v -> (float v - mu) ** 2.0))
+            | _ ->
+                Array.map2 (fun (p: float32) (y: float32) ->
+                    -(float y * max (log (float p)) -100.0 + (1.0 - float y) * max (log (1.0 - float p)) -100.0)) xh xs
+                |> Array.average
+        let q = t.Quantized
+        let vq = meanSq (q.ZQ.ToArray()) (q.ZE.ToArray())
+        let beta = float c.Config.Beta
+        let total = if c.Config.Quantizer = QuantizerKind.Ema then recon + beta * vq else recon + vq + beta * vq
+        closeTo 1e-4 recon (t.Recon.ToScalar()) && closeTo 1e-5 vq (t.Codebook.ToScalar())
+        && closeTo 1e-5 vq (t.Commitment.ToScalar()) && closeTo 1e-4 total (t.Total.ToScalar())
+        && t.Perplexity = q.Perplexity)
+    |> check 30
+
+[<Fact>]
+let ``BCE clamps its logs at −100 like PyTorch and its gradient stays finite`` () =
+    let xHat = Tensor.FromArray([| 0.0f; 1.0f; 0.5f |], 3)
+    let x = Tensor.FromArray([| 1.0f; 0.0f; 1.0f |], 3)
+    let v = Losses.Bce(xHat, x).ToScalar()
+    Assert.Equal((100.0 + 100.0 + log 2.0) / 3.0, float v, 4)
+    let g = Grad.Gradient(Func<_, _>(fun p -> Losses.Bce(p, x)), xHat) |> nonNull "d bce / d x̂"
+    Assert.All(g.ToArray(), fun v -> Assert.True(Single.IsFinite v))
+
+[<Fact>]
+let ``MSE over variance divides by the batch's variance and rejects a constant batch`` () =
+    let x = Tensor.FromArray([| 0.0f; 1.0f; 2.0f; 3.0f |], 1, 1, 2, 2)
+    let xHat = Tensor.Zeros(1, 1, 2, 2)
+    Assert.Equal(3.5 / 1.25, float (Losses.MseOverVariance(xHat, x).ToScalar()), 5)
+    let ex = Assert.Throws<ArgumentException>(fun () -> Losses.MseOverVariance(xHat, Tensor.Ones(1, 1, 2, 2)) |> ignore)
+    Assert.Contains("var(x) = 0", ex.Message)
+
+[<Fact>]
+let ``reconstruction rejects x̂ and x of different shapes`` () =
+    let ex = Assert.Throws<ArgumentException>(fun () -> Losses.Reconstruction(ReconstructionLoss.Mse, Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 8, 8)) |> ignore)
+    Assert.Contains("[1, 1, 4, 4]", ex.Message); Assert.Contains("[1, 1, 8, 8]", ex.Message)
+
+[<Fact>]
+let ``inference reconstructs like evaluation-mode loss terms and records no tape`` () =
+    let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
+    let m = VqVae.Init(cfg, Rng.Seed 7L)
+    let x = Tensor.Uniform(Rng.Seed 8L, 0.0f, 1.0f, 2, 1, 8, 8)
+    let tracked = Tree.Map(m, fun t -> t)       // same values
+    let xHat = VqVae.Reconstruct(m, x)
+    Assert.False(xHat.IsTracked)
+    Assert.Equal<float32[]>(VqVae.LossTerms(tracked, x, training = false).XHat.ToArray(), xHat.ToArray())
+    Assert.Equal<string list>([ "recon"; "codebook"; "commitment"; "total" ], List.ofSeq LossTerms.Names)
+
+[<Fact>]
+let ``BCE rejects an x̂ outside [0, 1] instead of returning NaN`` () =
+    let ex = Assert.Throws<ArgumentException>(fun () -> Losses.Bce(Tensor.FromArray([| 1.5f |], 1), Tensor.Ones 1) |> ignore)
+    Assert.Contains("1.5", ex.Message)
