@@ -1,5 +1,4 @@
 using System.CommandLine;
-using VqVae.Cli.Adapters;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
 using VqVae.Cli.Train;

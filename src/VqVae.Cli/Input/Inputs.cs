@@ -1,4 +1,3 @@
-using VqVae.Cli.Adapters;
 using VqVae.Functional;
 using VqVae.Tensors;
 

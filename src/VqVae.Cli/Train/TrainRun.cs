@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using VqVae.Cli.Adapters;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
 using VqVae.Functional;
