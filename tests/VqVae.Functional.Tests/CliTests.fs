@@ -145,3 +145,15 @@ let ``train resumes from a checkpoint`` () =
     let r = vqvae [ "train"; "--resume"; Path.Combine(dir, "model.safetensors"); "--steps"; "2"; "--batch"; "8"; "--out"; out ]
     Assert.True((r.Code = 0), r.Err)
     Assert.True(File.Exists(Path.Combine(out, "model.safetensors")))
+
+[<Fact>]
+let ``bench --json prints only JSON with the documented keys`` () =
+    let r = vqvae [ "bench"; "--batch"; "2"; "--steps"; "1"; "--warmup"; "0"; "--threads"; "2"; "--json" ]
+    Assert.True((r.Code = 0), r.Err)
+    use doc = System.Text.Json.JsonDocument.Parse(r.Out)
+    for key in [ "train_step_ms"; "inference_ms"; "quantize_ms" ] do
+        let t = doc.RootElement.GetProperty key
+        for stat in [ "median"; "min"; "max" ] do
+            Assert.True(t.GetProperty(stat).GetDouble() > 0.0, $"{key}.{stat}")
+    Assert.True(doc.RootElement.GetProperty("images_per_s").GetProperty("train_step").GetDouble() > 0.0)
+    Assert.True(doc.RootElement.GetProperty("gflops").GetProperty("train_step").GetDouble() > 0.0)
