@@ -1,5 +1,8 @@
 /// Same inputs → bitwise-identical results: run to run, and whatever the thread count (DESIGN §3:
 /// fixed partitioning of parallel reductions).
+/// Tests that set the global Threading.Threads share the "Threading.Threads" xunit collection, so
+/// that they do not run at the same time and restore each other's saved value in the wrong order.
+[<Xunit.Collection("Threading.Threads")>]
 module VqVae.Tensors.Tests.DeterminismTests
 
 open System

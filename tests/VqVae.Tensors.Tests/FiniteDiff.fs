@@ -12,8 +12,11 @@ open VqVae.Tensors
 /// the largest |ad| of that input (finite-difference noise grows with the function, not the element).
 type Tolerance = { H: float32; Atol: float; Rtol: float }
 
-/// For smooth float32 functions of O(1) inputs.
-let defaultTol = { H = 1e-2f; Atol = 1e-3; Rtol = 1e-2 }
+/// For smooth float32 functions of O(1) inputs (|x| ≥ 0.5 where curvature grows like 1/x). Central
+/// differences with h = 1e-2 have a truncation error of about h²·f‴/6 (≤ 4e-4 relative for 3/x at
+/// x = 0.5) and a rounding error of about 1e-7·|L|/h. rtol 1e-3 passed 10× the default test counts,
+/// 1e-4 did not (truncation), so 3e-3 leaves a margin against flaky failures.
+let defaultTol = { H = 1e-2f; Atol = 3e-4; Rtol = 3e-3 }
 
 let private weightsFor (shape: int[]) =
     // in ±[0.5, 1.5]: no weight is near 0, so no output element escapes the check

@@ -7,9 +7,16 @@ open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
 
+/// Multiplies every property's test count, for a deeper run than the quick default
+/// (e.g. VQVAE_PROPERTY_SCALE=20 dotnet test ...).
+let private scale =
+    match System.Environment.GetEnvironmentVariable "VQVAE_PROPERTY_SCALE" with
+    | null -> 1
+    | s -> match System.Int32.TryParse s with | true, n when n >= 1 -> n | _ -> 1
+
 /// Runs a property as an xunit assertion (throws with the shrunk counterexample on failure).
 let check (maxTest: int) (arb: Arbitrary<'a>) (body: 'a -> unit) =
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(maxTest), Prop.forAll arb body)
+    Check.One(Config.QuickThrowOnFailure.WithMaxTest(maxTest * scale), Prop.forAll arb body)
 
 // ---------------------------------------------------------------- values
 

@@ -1,4 +1,6 @@
 /// Conv kernels against naive reference loops, the adjoint identities and determinism.
+// Shares the global Threading.Threads setting with DeterminismTests: never run them side by side.
+[<Xunit.Collection("Threading.Threads")>]
 module VqVae.Tensors.Tests.KernelsConv
 
 open System

@@ -1,4 +1,6 @@
 /// Sgemm against a naive double-accumulated reference, determinism and argument checks.
+// Shares the global Threading.Threads setting with DeterminismTests: never run them side by side.
+[<Xunit.Collection("Threading.Threads")>]
 module VqVae.Tensors.Tests.KernelsGemm
 
 open System

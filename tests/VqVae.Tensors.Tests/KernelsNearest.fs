@@ -1,4 +1,6 @@
 /// NearestCode.Argmin against brute force, ties, NaN rejection and determinism.
+// Shares the global Threading.Threads setting with DeterminismTests: never run them side by side.
+[<Xunit.Collection("Threading.Threads")>]
 module VqVae.Tensors.Tests.KernelsNearest
 
 open System
