@@ -1,7 +1,8 @@
 module VqVae.Functional.Tests.CliTests
 
 // The `vqvae` command end to end, in-process through CliApp.Run with plain writers.
-// Runs are tiny (h=8, K=16, D=4, a few steps) so the suite stays fast on 2 cores.
+// Runs are tiny (h=8, K=16, D=4, a few steps) so the suite stays fast on 2 cores. They leave
+// --threads alone: the kernels' thread count is process-wide and the determinism tests own it.
 
 open System
 open System.IO
@@ -24,7 +25,7 @@ let tempDir () =
     Directory.CreateDirectory d |> ignore
     d
 
-let tiny = [ "--hidden"; "8"; "--codebook"; "16"; "--dim"; "4"; "--batch"; "8"; "--threads"; "2" ]
+let tiny = [ "--hidden"; "8"; "--codebook"; "16"; "--dim"; "4"; "--batch"; "8" ]
 
 /// One short training run shared by the tests that need a model and a batch.
 let trained =
@@ -148,7 +149,7 @@ let ``train resumes from a checkpoint`` () =
 
 [<Fact>]
 let ``bench --json prints only JSON with the documented keys`` () =
-    let r = vqvae [ "bench"; "--batch"; "2"; "--steps"; "1"; "--warmup"; "0"; "--threads"; "2"; "--json" ]
+    let r = vqvae [ "bench"; "--batch"; "2"; "--steps"; "1"; "--warmup"; "0"; "--json" ]
     Assert.True((r.Code = 0), r.Err)
     use doc = System.Text.Json.JsonDocument.Parse(r.Out)
     for key in [ "train_step_ms"; "inference_ms"; "quantize_ms" ] do
