@@ -27,7 +27,7 @@ internal static class TrainRun
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
         var (model, cfg) = StartingModel(s, data);
-        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data);
+        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data, "--data");
         int perEpoch = Batches.PerEpoch(data.Count, s.Batch, dropLast: true);
         int steps = s.Epochs is { } e ? checked(e * perEpoch) : s.Steps ?? DefaultSteps;
         OutputPaths.EnsureFolder(s.Out);
