@@ -5,7 +5,12 @@ open VqVae.Tensors
 
 /// Which parameter groups of a VQ-VAE a scalar function sends gradient to.
 /// Groups are found by the PyTorch names of the leaves: `encoder.*`, `vq.*`, `decoder.*`.
-type Reach = { Encoder: bool; Codebook: bool; Decoder: bool }
+[<StructuredFormatDisplay("{Display}")>]
+type Reach =
+    { Encoder: bool; Codebook: bool; Decoder: bool }
+    /// One line, as the record would be written: `{ Encoder = true; Codebook = false; Decoder = true }`.
+    member r.Display = $"{{ Encoder = %b{r.Encoder}; Codebook = %b{r.Codebook}; Decoder = %b{r.Decoder} }}"
+    override r.ToString() = r.Display
 
 /// Functional reverse-mode gradients (JAX style) over tensors and parameter trees.
 /// A leaf that the output never reaches has no gradient: `None` here, never zeros.

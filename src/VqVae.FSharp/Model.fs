@@ -1,6 +1,8 @@
 namespace VqVae.FSharp
 
 open VqVae.Functional
+open VqVae.Functional.Optim
+open VqVae.Functional.Training
 open VqVae.Tensors
 
 type private CoreVqVae = VqVae.Functional.VqVae
@@ -76,6 +78,11 @@ module VqVae =
     let lossTerms (cfg: VqVaeConfig) (x: Tensor) (model: VqVaeModel) = CoreVqVae.LossTerms(cfg, model, x)
     /// The loss terms in evaluation mode (BatchNorm running statistics, no buffer updates).
     let evalLossTerms (cfg: VqVaeConfig) (x: Tensor) (model: VqVaeModel) = CoreVqVae.LossTerms(cfg, model, x, false)
+    /// One pure training step with any optimizer: (model, state) and a batch → (model', state'), metrics.
+    /// Handles what the hand-written §5 step does not: BatchNorm statistics and the EMA codebook update.
+    let trainStep (optimizer: #IOptimizer) (model: VqVaeModel, state: OptimizerState<VqVaeModel>) (x: Tensor) =
+        let struct (m, s, metrics) = TrainStep.Apply(optimizer, model, state, x)
+        (m, s), metrics
 
 /// Gradient routing of a VQ-VAE: which loss term reaches which parameter group.
 [<RequireQualifiedAccess>]

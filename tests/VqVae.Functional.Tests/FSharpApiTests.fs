@@ -65,3 +65,32 @@ let ``tensor functions pipe`` () =
     Assert.Equal<float32[]>([| 9.0f; 12.0f |], s)
     Assert.Equal(Some 2.0f, Grad.grad (fun t -> (t * t) |> Tensor.sum) (Tensor.scalar 1.0f) |> Option.map Tensor.toScalar)
     Assert.True((Grad.grad (fun t -> noDiff t |> Tensor.sum) (Tensor.scalar 1.0f)).IsNone)
+
+[<Fact>]
+let ``Checkpoint.load is a Result: Ok after save, Error naming a missing file`` () =
+    let cfg = VqVaeConfig.small
+    let model = VqVae.init cfg (Rng.seed 11)
+    let path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"fsharp-api-{System.Guid.NewGuid():N}.safetensors")
+    Checkpoint.save path model
+    match Checkpoint.load path with
+    | Ok loaded -> Assert.Equal<float32[]>(model.Codebook.Embedding.ToArray(), loaded.Codebook.Embedding.ToArray())
+    | Error e -> failwith e
+    match Checkpoint.load (path + ".missing") with
+    | Ok _ -> failwith "a missing file loaded"
+    | Error e -> Assert.Contains(".missing", e)
+
+[<Fact>]
+let ``synthetic batches feed trainStep through a fold`` () =
+    let cfg = VqVaeConfig.small
+    let model0 = VqVae.init cfg (Rng.seed 1)
+    let adam = Adam.create 1e-2f
+    let data = Dataset.synthetic 64 (Rng.seed 2)
+    let (model, _), metrics =
+        data
+        |> Dataset.batches 16 (Rng.seed 3)
+        |> Seq.take 6
+        |> Seq.fold (fun (st, ms) x -> let st', m = VqVae.trainStep adam st x in st', m :: ms) ((model0, Adam.init adam model0), [])
+    Assert.Equal(6, metrics.Length)
+    Assert.True((List.head metrics).Total < (List.last metrics).Total)
+    let codes = VqVae.encodeToCodes model (data |> Dataset.take 4 |> Dataset.toTensor)
+    Assert.Equal<int[]>([| 4; 7; 7 |], codes.Shape)

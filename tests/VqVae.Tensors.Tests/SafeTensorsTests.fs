@@ -86,6 +86,9 @@ let ``write is atomic: replaces the file and leaves no temporary files`` () =
         Assert.Equal<string list>([ "y" ], f.Names |> List.ofSeq)
         Assert.Equal("{}", f.Metadata["config"])
         Assert.Equal<string[]>([| path |], Directory.GetFiles dir)
+        use stream = File.OpenRead path
+        let fromStream = SafeTensors.Read(stream, path)
+        Assert.Equal<float32[]>([| 5f; 6f |], fromStream["y"].Data)
     finally
         Directory.Delete(dir, true)
 

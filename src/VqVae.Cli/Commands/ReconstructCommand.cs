@@ -1,5 +1,4 @@
 using System.CommandLine;
-using VqVae.Cli.Adapters;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
 using VqVae.Cli.Train;
@@ -25,7 +24,7 @@ internal static class ReconstructCommand
             var m = ModelFile.Load(r.GetValue(model)!);
             var images = DataSource.Load(r.GetValue(data)!, r.GetValue(seed));
             var x = Artifacts.EvalBatch(images, m.Config, Math.Min(r.GetValue(count), images.Count));
-            Inputs.CheckFits(m.Config, x, r.GetValue(data)!);
+            Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
             Png.Write(path, Artifacts.Reconstructions(m, x));

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
-using VqVae.Cli.Adapters;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
 using VqVae.Functional;

@@ -1,4 +1,3 @@
-using VqVae.Cli.Adapters;
 using VqVae.Functional;
 using VqVae.Tensors;
 
@@ -12,17 +11,17 @@ internal static class Inputs
     {
         var model = ModelFile.Load(modelPath);
         var x = BatchFile.Read(batchPath);
-        CheckFits(model.Config, x, batchPath);
+        CheckFits(model.Config, x, batchPath, "--batch");
         var cfg = beta is { } b ? model.Config.With(beta: b) : model.Config;
         return (model, x, cfg);
     }
 
-    public static void CheckFits(VqVaeConfig cfg, Tensor x, string source)
+    public static void CheckFits(VqVaeConfig cfg, Tensor x, string source, string option)
     {
         var s = x.Shape;
         if (s[1] != cfg.Channels)
-            throw new UserError($"--batch: {source} has {s[1]} channel(s) per image, the model expects {cfg.Channels} ([B,{cfg.Channels},H,W])");
+            throw new UserError($"{option}: {source} has {s[1]} channel(s) per image, the model expects {cfg.Channels} ([B,{cfg.Channels},H,W])");
         if (s[0] < 1 || s[2] < cfg.Downsampling || s[3] < cfg.Downsampling || s[2] % cfg.Downsampling != 0 || s[3] % cfg.Downsampling != 0)
-            throw new UserError($"--batch: {source} has images of {s[2]}×{s[3]}; height and width must be positive multiples of {cfg.Downsampling}");
+            throw new UserError($"{option}: {source} has images of {s[2]}×{s[3]}; height and width must be positive multiples of {cfg.Downsampling}");
     }
 }

@@ -31,22 +31,31 @@ internal static class Artifacts
         return Pictures.CodebookUsage(ints, title: $"Codebook usage over the last {steps} step(s): {ints.Count(c => c > 0)} of {ints.Length} codes used");
     }
 
-    /// <summary>Every code decoded on its own: a latent grid filled with code k, decoded; one tile per code.</summary>
-    public static Image Atlas(VqVaeModel model, int latentHeight, int latentWidth)
+    /// <summary>
+    /// What each used code draws: a latent grid of the most used code (usually the background) with
+    /// a 3×3 block of code k in the centre, decoded; one tile per used code, most used first (all codes when
+    /// none was counted).
+    /// </summary>
+    public static Image Atlas(VqVaeModel model, long[] usage, int latentHeight, int latentWidth)
     {
-        int k = model.Codebook.Size, chunk = 64;
         var cfg = model.Config;
+        int k = model.Codebook.Size, chunk = 64, cells = latentHeight * latentWidth;
+        var block = (from r in Enumerable.Range(latentHeight / 2 - 1, 3) from c in Enumerable.Range(latentWidth / 2 - 1, 3)
+                     where r >= 0 && c >= 0 && r < latentHeight && c < latentWidth select r * latentWidth + c).ToArray();
+        var order = Enumerable.Range(0, k).Where(i => usage[i] > 0).OrderByDescending(i => usage[i]).ThenBy(i => i).ToArray();
+        if (order.Length == 0) order = Enumerable.Range(0, k).ToArray();
+        int background = order[0];
         var tiles = new List<float>();
-        int h = latentHeight * cfg.Downsampling, w = latentWidth * cfg.Downsampling;
-        for (int start = 0; start < k; start += chunk)
+        for (int start = 0; start < order.Length; start += chunk)
         {
-            int n = Math.Min(chunk, k - start), cells = latentHeight * latentWidth;
+            int n = Math.Min(chunk, order.Length - start);
             var codes = new int[n * cells];
-            for (int i = 0; i < n; i++) Array.Fill(codes, start + i, i * cells, cells);
+            Array.Fill(codes, background);
+            for (int i = 0; i < n; i++) foreach (var cell in block) codes[i * cells + cell] = order[start + i];
             var images = VqVae.Functional.VqVae.DecodeCodes(model, CodeIndices.Of(codes, n, latentHeight, latentWidth));
             tiles.AddRange(ImageScale.ToPixels(cfg, images));
         }
-        int columns = (int)Math.Ceiling(Math.Sqrt(k));
-        return Pictures.Atlas(tiles.ToArray(), k, cfg.Channels, h, w, columns, scale: 1);
+        int columns = Math.Min(16, order.Length);
+        return Pictures.Atlas(tiles.ToArray(), order.Length, cfg.Channels, latentHeight * cfg.Downsampling, latentWidth * cfg.Downsampling, columns, scale: 2);
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using VqVae.Cli.Adapters;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
 using VqVae.Functional;
@@ -28,7 +27,7 @@ internal static class TrainRun
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
         var (model, cfg) = StartingModel(s, data);
-        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data);
+        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data, "--data");
         int perEpoch = Batches.PerEpoch(data.Count, s.Batch, dropLast: true);
         int steps = s.Epochs is { } e ? checked(e * perEpoch) : s.Steps ?? DefaultSteps;
         OutputPaths.EnsureFolder(s.Out);
@@ -83,7 +82,7 @@ internal static class TrainRun
         MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows_);
         Png.Write(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
         Png.Write(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(usage, window));
-        Png.Write(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+        Png.Write(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, usage, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
         BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, Math.Min(16, eval.Shape[0])));
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

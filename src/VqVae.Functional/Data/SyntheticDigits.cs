@@ -107,7 +107,9 @@ public static class SyntheticDigits
                 float px = x + 0.5f - ax, py = y + 0.5f - ay;   // pixel centre relative to a
                 float t = len2 > 0 ? Math.Clamp((px * ex + py * ey) / len2, 0f, 1f) : 0f;
                 float qx = px - t * ex, qy = py - t * ey;
-                float cover = Math.Clamp(reach - MathF.Sqrt(qx * qx + qy * qy), 0f, 1f);
+                float d2 = qx * qx + qy * qy;
+                if (d2 >= reach * reach) continue;
+                float cover = MathF.Min(reach - MathF.Sqrt(d2), 1f);
                 ref float dst = ref img[y * Size + x];
                 if (cover > dst) dst = cover; // strokes overlap by max, not sum: crossings stay ≤ 1
             }

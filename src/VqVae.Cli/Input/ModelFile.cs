@@ -1,0 +1,18 @@
+using VqVae.Functional;
+using VqVae.Functional.Checkpoints;
+
+namespace VqVae.Cli.Input;
+
+/// <summary>Checkpoints for the verbs: <see cref="Checkpoint"/>, with errors that name the option.</summary>
+internal static class ModelFile
+{
+    public static void Save(string path, VqVaeModel model) => Checkpoint.Save(path, model);
+
+    /// <summary>Loads a checkpoint (architecture from its metadata, or inferred for a PyTorch file).</summary>
+    public static VqVaeModel Load(string path, string option = "--model")
+    {
+        if (!File.Exists(path)) throw new UserError($"{option}: no such file: {path}");
+        try { return Checkpoint.Load(path); }
+        catch (CheckpointException e) { throw new UserError($"{option}: {e.Message}"); }
+    }
+}

@@ -1,0 +1,70 @@
+namespace VqVae.FSharp
+
+open VqVae.Functional
+open VqVae.Functional.Checkpoints
+open VqVae.Functional.Data
+open VqVae.Functional.Images
+open VqVae.Tensors
+
+/// Checkpoints: safetensors with PyTorch state_dict names and the config in the metadata (DESIGN §6).
+[<RequireQualifiedAccess>]
+module Checkpoint =
+    /// Writes the model atomically.
+    let save (path: string) (model: VqVaeModel) = Checkpoint.Save(path, model)
+    /// The model in the file, or a message naming the file and the problem. The architecture comes
+    /// from the metadata, or is inferred from the names and shapes of a PyTorch file.
+    let load (path: string) : Result<VqVaeModel, string> =
+        match Checkpoint.TryLoad path with
+        | true, NonNull model, _ -> Ok model
+        | _, _, NonNull error -> Error error.Message
+        | _ -> Error $"Checkpoint '{path}': could not be read."
+
+/// Image datasets ([N,C,H,W] floats in [0,1] with labels) and their batches as tensors.
+[<RequireQualifiedAccess>]
+[<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module Dataset =
+    /// `count` stroke-drawn digits 0–9 (28×28), deterministic for the key.
+    let synthetic (count: int) (rng: Rng) = SyntheticDigits.Generate(count, rng)
+    /// The MNIST training images in a folder of IDX files (raw or .gz).
+    let mnist (dir: string) = Mnist.Load(dir, true)
+    /// Every .png under a folder, as `channels`×`height`×`width` images.
+    let pngFolder (channels: int) (height: int) (width: int) (dir: string) = PngFolder.Load(dir, channels, height, width)
+    /// The number of images.
+    let count (d: Dataset) = d.Count
+    /// The labels (−1 where unknown).
+    let labels (d: Dataset) = List.ofArray d.Labels
+    /// The first n images.
+    let take (n: int) (d: Dataset) = d.Take n
+    /// The images at the given indices.
+    let select (indices: int list) (d: Dataset) = d.Select(Array.ofList indices)
+    /// All images as one tensor [N,C,H,W].
+    let toTensor (d: Dataset) = Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width)
+    /// Shuffled batches as tensors, epoch after epoch without end (take as many as needed).
+    let batches (batchSize: int) (rng: Rng) (d: Dataset) : Tensor seq =
+        Batches.Stream(d, batchSize, rng, true) |> Seq.map (fun b -> Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width))
+    /// The batches in dataset order, once (the last may be smaller).
+    let batchesInOrder (batchSize: int) (d: Dataset) : Tensor seq =
+        Batches.Sequential(d, batchSize) |> Seq.map (fun b -> Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width))
+
+/// Pictures of images in [0,1] ([N,C,H,W] tensors) and PNG files.
+[<RequireQualifiedAccess>]
+[<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module Image =
+    let private dims (t: Tensor) =
+        match t.Shape with
+        | [| n; c; h; w |] -> n, c, h, w
+        | s -> invalidArg "images" $"expected images [N,C,H,W], got a tensor of rank {s.Length}."
+    /// Originals above their reconstructions, `columns` per band, each pixel drawn 2×2.
+    let reconstructionGrid (columns: int) (originals: Tensor) (reconstructions: Tensor) =
+        let n, c, h, w = dims originals
+        Pictures.ReconstructionGrid(originals.ToArray(), reconstructions.ToArray(), n, c, h, w, columns, 2)
+    /// The images in a grid of `columns` columns.
+    let atlas (columns: int) (images: Tensor) =
+        let n, c, h, w = dims images
+        Pictures.Atlas(images.ToArray(), n, c, h, w, columns, 1)
+    /// A bar chart of how often each code was used (unused codes marked).
+    let codebookUsage (counts: int array) = Pictures.CodebookUsage(counts)
+    /// Writes a PNG atomically.
+    let save (path: string) (image: Image) = Png.Write(path, image)
+    /// Reads a PNG.
+    let load (path: string) = Png.Read path

@@ -1,0 +1,160 @@
+module VqVae.Functional.Tests.CliTests
+
+// The `vqvae` command end to end, in-process through CliApp.Run with plain writers.
+// Runs are tiny (h=8, K=16, D=4, a few steps) so the suite stays fast on 2 cores. They leave
+// --threads alone: the kernels' thread count is process-wide and the determinism tests own it.
+
+open System
+open System.IO
+open Xunit
+open VqVae.Cli
+open VqVae.Functional.Images
+open VqVae.Tensors
+open VqVae.Tensors.IO
+
+type Run = { Code: int; Out: string; Err: string }
+
+let vqvae (args: string list) =
+    use out = new StringWriter()
+    use err = new StringWriter()
+    let code = CliApp.Run(Array.ofList args, out, err)
+    { Code = code; Out = out.ToString(); Err = err.ToString() }
+
+let tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "vqvae-cli-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory d |> ignore
+    d
+
+let tiny = [ "--hidden"; "8"; "--codebook"; "16"; "--dim"; "4"; "--batch"; "8" ]
+
+/// One short training run shared by the tests that need a model and a batch.
+let trained =
+    lazy
+        (let dir = tempDir ()
+         let r = vqvae ([ "train"; "--steps"; "3"; "--out"; dir ] @ tiny)
+         Assert.True((r.Code = 0), $"train failed: {r.Err}")
+         dir)
+
+let assertOneLineError (expectedCode: int) (r: Run) =
+    Assert.Equal(expectedCode, r.Code)
+    let lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+    Assert.True((lines.Length = 1), $"expected one line on stderr, got:\n{r.Err}")
+    Assert.DoesNotContain("   at ", r.Err)
+    Assert.StartsWith("vqvae", lines[0])
+
+[<Fact>]
+let ``train writes the model, metrics and both pictures, and the pictures decode`` () =
+    let dir = trained.Force()
+    for f in [ "model.safetensors"; "metrics.csv"; "reconstructions.png"; "codebook-usage.png"; "codebook-atlas.png"; "batch.safetensors" ] do
+        Assert.True(FileInfo(Path.Combine(dir, f)).Length > 0L, $"{f} is missing or empty")
+    let csv = File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
+    Assert.Equal("step,recon,codebook,commitment,total,perplexity,used_codes,images_per_s", csv[0])
+    Assert.Equal(4, csv.Length)
+    let recon = Png.Read(Path.Combine(dir, "reconstructions.png"))
+    Assert.True(recon.Width > 28 && recon.Height > 56)
+    Png.Read(Path.Combine(dir, "codebook-usage.png")) |> ignore
+    let model = SafeTensors.Read(Path.Combine(dir, "model.safetensors"))
+    Assert.Equal<int[]>([| 16; 4 |], model["vq.embedding.weight"].Shape)
+    Assert.True(model.Metadata.ContainsKey "config")
+
+[<Fact>]
+let ``gradients keys are absent exactly where a term does not reach a parameter`` () =
+    let dir = trained.Force()
+    let g = Path.Combine(tempDir (), "g.safetensors")
+    let r = vqvae [ "gradients"; "--model"; Path.Combine(dir, "model.safetensors"); "--batch"; Path.Combine(dir, "batch.safetensors"); "--out"; g ]
+    Assert.True((r.Code = 0), r.Err)
+    let keys = SafeTensors.Read(g).Names |> Set.ofSeq
+    let under (term: string) = keys |> Set.filter (fun k -> k.StartsWith(term + "/")) |> Set.map (fun k -> k.Substring(term.Length + 1))
+    let groups (names: Set<string>) = names |> Set.map (fun n -> n.Split('.')[0])
+    Assert.Equal<Set<string>>(set [ "encoder"; "decoder" ], groups (under "recon"))
+    Assert.Equal<Set<string>>(set [ "vq.embedding.weight" ], under "codebook")
+    Assert.Equal<Set<string>>(set [ "encoder" ], groups (under "commitment"))
+    Assert.Equal<Set<string>>(set [ "encoder"; "vq"; "decoder" ], groups (under "total"))
+    Assert.Equal(6, (under "recon" |> Set.filter (fun n -> n.StartsWith "encoder.")).Count)
+    // The loss terms as JSON on stdout.
+    use doc = System.Text.Json.JsonDocument.Parse(r.Out)
+    for term in [ "recon"; "codebook"; "commitment"; "total" ] do
+        Assert.True(doc.RootElement.GetProperty(term).GetDouble() >= 0.0)
+
+[<Fact>]
+let ``routes prints the routing matrix as a table`` () =
+    let dir = trained.Force()
+    let r = vqvae [ "routes"; "--model"; Path.Combine(dir, "model.safetensors"); "--batch"; Path.Combine(dir, "batch.safetensors") ]
+    Assert.True((r.Code = 0), r.Err)
+    let row (term: string) = r.Out.Split('\n') |> Array.find (fun l -> l.TrimStart('│', '|', ' ').StartsWith(term + " "))
+    Assert.Contains("encoder", r.Out)
+    Assert.Contains("decoder", r.Out)
+    // codebook term: only the codebook column has a norm; commitment: only the encoder.
+    Assert.Equal(2, (row "codebook").Split('—').Length - 1)
+    Assert.Equal(2, (row "commitment").Split('—').Length - 1)
+    Assert.Equal(1, (row "recon").Split('—').Length - 1)
+    Assert.Equal(0, (row "total").Split('—').Length - 1)
+
+[<Fact>]
+let ``a missing model file is one line and exit code 1`` () =
+    let dir = trained.Force()
+    vqvae [ "routes"; "--model"; Path.Combine(dir, "nope.safetensors"); "--batch"; Path.Combine(dir, "batch.safetensors") ]
+    |> assertOneLineError 1
+
+[<Fact>]
+let ``a corrupt checkpoint is one line and exit code 1`` () =
+    let dir = trained.Force()
+    vqvae [ "routes"; "--model"; Path.Combine(dir, "metrics.csv"); "--batch"; Path.Combine(dir, "batch.safetensors") ]
+    |> assertOneLineError 1
+
+[<Fact>]
+let ``a batch of the wrong shape is one line and exit code 1`` () =
+    let dir = trained.Force()
+    let bad = Path.Combine(tempDir (), "bad.safetensors")
+    SafeTensors.Write(bad, [| SafeTensorEntry("x", [| 2; 3; 28; 28 |], Array.zeroCreate (2 * 3 * 28 * 28)) |])
+    let r = vqvae [ "gradients"; "--model"; Path.Combine(dir, "model.safetensors"); "--batch"; bad; "--out"; Path.Combine(tempDir (), "g.safetensors") ]
+    assertOneLineError 1 r
+    Assert.Contains("channel", r.Err)
+    let rank3 = Path.Combine(tempDir (), "rank3.safetensors")
+    SafeTensors.Write(rank3, [| SafeTensorEntry("x", [| 2; 28; 28 |], Array.zeroCreate (2 * 28 * 28)) |])
+    vqvae [ "routes"; "--model"; Path.Combine(dir, "model.safetensors"); "--batch"; rank3 ] |> assertOneLineError 1
+
+[<Fact>]
+let ``negative steps are a usage error`` () =
+    vqvae [ "train"; "--steps"; "-1"; "--out"; tempDir () ] |> assertOneLineError 2
+
+[<Fact>]
+let ``an unknown preset is one line and exit code 1`` () =
+    let r = vqvae [ "train"; "--preset"; "huge"; "--steps"; "1"; "--out"; tempDir () ]
+    assertOneLineError 1 r
+    Assert.Contains("huge", r.Err)
+
+[<Fact>]
+let ``unknown options and bad data specs are one line`` () =
+    vqvae [ "train"; "--bogus" ] |> assertOneLineError 2
+    vqvae [ "train"; "--data"; "mnist:/no/such/dir"; "--steps"; "1"; "--out"; tempDir () ] |> assertOneLineError 1
+    vqvae [ "train"; "--data"; "cifar"; "--steps"; "1"; "--out"; tempDir () ] |> assertOneLineError 1
+    vqvae [] |> assertOneLineError 2
+
+[<Fact>]
+let ``reconstruct writes a picture from a checkpoint`` () =
+    let dir = trained.Force()
+    let png = Path.Combine(tempDir (), "rec.png")
+    let r = vqvae [ "reconstruct"; "--model"; Path.Combine(dir, "model.safetensors"); "--count"; "8"; "--out"; png ]
+    Assert.True((r.Code = 0), r.Err)
+    Png.Read png |> ignore
+
+[<Fact>]
+let ``train resumes from a checkpoint`` () =
+    let dir = trained.Force()
+    let out = tempDir ()
+    let r = vqvae [ "train"; "--resume"; Path.Combine(dir, "model.safetensors"); "--steps"; "2"; "--batch"; "8"; "--out"; out ]
+    Assert.True((r.Code = 0), r.Err)
+    Assert.True(File.Exists(Path.Combine(out, "model.safetensors")))
+
+[<Fact>]
+let ``bench --json prints only JSON with the documented keys`` () =
+    let r = vqvae [ "bench"; "--batch"; "2"; "--steps"; "1"; "--warmup"; "0"; "--json" ]
+    Assert.True((r.Code = 0), r.Err)
+    use doc = System.Text.Json.JsonDocument.Parse(r.Out)
+    for key in [ "train_step_ms"; "inference_ms"; "quantize_ms" ] do
+        let t = doc.RootElement.GetProperty key
+        for stat in [ "median"; "min"; "max" ] do
+            Assert.True(t.GetProperty(stat).GetDouble() > 0.0, $"{key}.{stat}")
+    Assert.True(doc.RootElement.GetProperty("images_per_s").GetProperty("train_step").GetDouble() > 0.0)
+    Assert.True(doc.RootElement.GetProperty("gflops").GetProperty("train_step").GetDouble() > 0.0)
