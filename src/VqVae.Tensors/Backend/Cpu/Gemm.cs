@@ -6,7 +6,7 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// (BLIS-style loop nest) around register-blocked SIMD micro-kernels.
 /// </summary>
 /// <remarks>
-/// Determinism: K is cut into fixed <see cref="KC"/>-sized chunks, each summed by one FMA chain per
+/// Determinism: K is cut into chunks of <see cref="ChunkDepth"/> (from k alone), each summed by one FMA chain per
 /// element and added to C in chunk order. Threads only ever split the M×N output into disjoint
 /// tiles, so the bits of C depend on neither the thread count nor scheduling (only on the
 /// micro-kernel family, see <see cref="GemmIsa"/>).
@@ -15,6 +15,17 @@ public static unsafe class Gemm
 {
     /// <summary>Depth of one packed panel: an A sliver (MR×KC) stays in L1, a B block in L2.</summary>
     internal const int KC = 384;
+
+    /// <summary>
+    /// Depth of every K chunk but the last: the fewest chunks of at most <see cref="KC"/>, evened out.
+    /// An even split avoids a thin tail chunk (k = 784 would be 384+384+16), which costs a full pass
+    /// of C loads and stores for a few multiply-adds. Depends on k only, so bits stay thread-free.
+    /// </summary>
+    internal static int ChunkDepth(int k)
+    {
+        int chunks = Math.Max(1, (k + KC - 1) / KC);
+        return (k + chunks - 1) / chunks;
+    }
 
     /// <summary>Below this many multiply-adds a GEMM runs on the calling thread.</summary>
     internal const long ParallelThreshold = 1L << 16;
@@ -109,9 +120,10 @@ public static unsafe class Gemm
     {
         int mr = kern.MR;
         long rowsPadded = (long)((m + mr - 1) / mr) * mr;
-        for (int p0 = 0; p0 < k; p0 += KC)
+        int step = ChunkDepth(k);
+        for (int p0 = 0; p0 < k; p0 += step)
         {
-            int kc = Math.Min(KC, k - p0);
+            int kc = Math.Min(step, k - p0);
             for (int i = 0; i < m; i += mr)
                 GemmPacking.PackA(transA, a, lda, i, Math.Min(mr, m - i), p0, kc, mr, alpha, dst + rowsPadded * p0 + (long)i * kc);
         }
@@ -148,9 +160,10 @@ public static unsafe class Gemm
             float* aPack = Scratch.Get(Scratch.GemmA, KC * mr);
             float* scratch = stackalloc float[mr * nr];
 
-            for (int p0 = 0; p0 < K; p0 += KC)
+            int step = ChunkDepth(K);
+            for (int p0 = 0; p0 < K; p0 += step)
             {
-                int kc = Math.Min(KC, K - p0);
+                int kc = Math.Min(step, K - p0);
                 int mode = p0 > 0 || Beta == 1f ? 1 : Beta == 0f ? 0 : 2;
                 GemmPacking.PackB(TransB, B, Ldb, j0, cols, p0, kc, nr, bPack);
                 for (int i = 0; i < rows; i += mr)

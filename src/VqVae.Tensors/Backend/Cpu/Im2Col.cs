@@ -19,34 +19,37 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>cols[r, 0..Ho·Wo) for image x ([Cin,H,W]); zero where the window hangs over padding.</summary>
+    /// <remarks>The model's rows are short (Wo = 7 or 14): geometry is hoisted into locals and rows are
+    /// copied by plain loops, since a Memmove call per 7 floats cost more than the copy.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Lower(ConvGeometry g, float* x, float* cols, long ld)
     {
-        int ho = g.Ho, wo = g.Wo;
+        int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, sH = g.StrideH, sW = g.StrideW;
+        int kH = g.Kh, kW = g.Kw, dH = g.DilationH, dW = g.DilationW, padH = g.PadH, padW = g.PadW;
         long r = 0;
         for (int ci = 0; ci < g.Cin; ci++)
-        for (int kh = 0; kh < g.Kh; kh++)
+        for (int kh = 0; kh < kH; kh++)
         {
-            int offH = kh * g.DilationH - g.PadH;
-            var (ohLo, ohHi) = Valid(offH, g.StrideH, g.H, ho);
-            for (int kw = 0; kw < g.Kw; kw++, r++)
+            int offH = kh * dH - padH;
+            var (ohLo, ohHi) = Valid(offH, sH, h, ho);
+            for (int kw = 0; kw < kW; kw++, r++)
             {
-                int offW = kw * g.DilationW - g.PadW;
-                var (owLo, owHi) = Valid(offW, g.StrideW, g.W, wo);
+                int offW = kw * dW - padW;
+                var (owLo, owHi) = Valid(offW, sW, w, wo);
                 float* dst = cols + r * ld;
-                new Span<float>(dst, ohLo * wo).Clear();
+                for (int q = 0; q < ohLo * wo; q++) dst[q] = 0f;
                 for (int oh = ohLo; oh < ohHi; oh++)
                 {
                     float* d = dst + oh * wo;
-                    float* src = x + ((long)ci * g.H + oh * g.StrideH + offH) * g.W + offW;
+                    float* src = x + ((long)ci * h + oh * sH + offH) * w + offW;
                     for (int ow = 0; ow < owLo; ow++) d[ow] = 0f;
-                    if (g.StrideW == 1)
-                        new ReadOnlySpan<float>(src + owLo, owHi - owLo).CopyTo(new Span<float>(d + owLo, owHi - owLo));
+                    if (sW == 1)
+                        for (int ow = owLo; ow < owHi; ow++) d[ow] = src[ow];
                     else
-                        for (int ow = owLo; ow < owHi; ow++) d[ow] = src[ow * g.StrideW];
+                        for (int ow = owLo; ow < owHi; ow++) d[ow] = src[ow * sW];
                     for (int ow = owHi; ow < wo; ow++) d[ow] = 0f;
                 }
-                new Span<float>(dst + ohHi * wo, (ho - ohHi) * wo).Clear();
+                for (int q = ohHi * wo; q < ho * wo; q++) dst[q] = 0f;
             }
         }
     }
@@ -58,52 +61,69 @@ internal static unsafe class Im2Col
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LowerTransposed(ConvGeometry g, float* x, float* colsT, long ld)
     {
-        int wo = g.Wo;
+        int wo = g.Wo, kWidth = g.Kw, kH = g.Kh, h = g.H, w = g.W, cin = g.Cin;
+        int sH = g.StrideH, sW = g.StrideW, padH = g.PadH, padW = g.PadW, dH = g.DilationH, dW = g.DilationW;
+        long plane = (long)h * w;
         for (int oh = 0; oh < g.Ho; oh++)
         for (int ow = 0; ow < wo; ow++)
         {
             float* d = colsT + (oh * (long)wo + ow) * ld;
-            int iw0 = ow * g.StrideW - g.PadW;
-            for (int ci = 0; ci < g.Cin; ci++)
-            for (int kh = 0; kh < g.Kh; kh++)
+            int iw0 = ow * sW - padW;
+            // Interior pixels (the whole kernel row inside the image, no dilation) copy each kernel
+            // row as one short run with no per-tap bounds checks: most taps of the model's layers.
+            bool dense = dW == 1 && iw0 >= 0 && iw0 + kWidth <= w;
+            for (int ci = 0; ci < cin; ci++)
             {
-                int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
-                if ((uint)ih >= (uint)g.H)
+                float* xc = x + ci * plane;
+                for (int kh = 0; kh < kH; kh++, d += kWidth)
                 {
-                    for (int kw = 0; kw < g.Kw; kw++) *d++ = 0f;
-                    continue;
+                    int ih = oh * sH - padH + kh * dH;
+                    if ((uint)ih >= (uint)h)
+                    {
+                        for (int kw = 0; kw < kWidth; kw++) d[kw] = 0f;
+                        continue;
+                    }
+                    float* row = xc + (long)ih * w;
+                    if (dense)
+                    {
+                        float* src = row + iw0;
+                        if (kWidth == 4) Unsafe.CopyBlockUnaligned(d, src, 16);
+                        else for (int kw = 0; kw < kWidth; kw++) d[kw] = src[kw];
+                    }
+                    else
+                        for (int kw = 0, iw = iw0; kw < kWidth; kw++, iw += dW)
+                            d[kw] = (uint)iw < (uint)w ? row[iw] : 0f;
                 }
-                float* row = x + ((long)ci * g.H + ih) * g.W;
-                for (int kw = 0, iw = iw0; kw < g.Kw; kw++, iw += g.DilationW)
-                    *d++ = (uint)iw < (uint)g.W ? row[iw] : 0f;
             }
         }
     }
 
     /// <summary>dx ([Cin,H,W], already zeroed) += the adjoint of <see cref="Lower"/> applied to cols.</summary>
+    /// <remarks>Each dx element receives its terms in (kh, kw) order, whatever the grouping or thread.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Raise(ConvGeometry g, float* cols, long ld, float* dx)
     {
-        int wo = g.Wo;
+        int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, sH = g.StrideH, sW = g.StrideW;
+        int kH = g.Kh, kW = g.Kw, dH = g.DilationH, dW = g.DilationW, padH = g.PadH, padW = g.PadW;
         long r = 0;
         for (int ci = 0; ci < g.Cin; ci++)
-        for (int kh = 0; kh < g.Kh; kh++)
+        for (int kh = 0; kh < kH; kh++)
         {
-            int offH = kh * g.DilationH - g.PadH;
-            var (ohLo, ohHi) = Valid(offH, g.StrideH, g.H, g.Ho);
-            for (int kw = 0; kw < g.Kw; kw++, r++)
+            int offH = kh * dH - padH;
+            var (ohLo, ohHi) = Valid(offH, sH, h, ho);
+            for (int kw = 0; kw < kW; kw++, r++)
             {
-                int offW = kw * g.DilationW - g.PadW;
-                var (owLo, owHi) = Valid(offW, g.StrideW, g.W, wo);
+                int offW = kw * dW - padW;
+                var (owLo, owHi) = Valid(offW, sW, w, wo);
                 float* src = cols + r * ld;
                 for (int oh = ohLo; oh < ohHi; oh++)
                 {
                     float* s = src + oh * wo;
-                    float* d = dx + ((long)ci * g.H + oh * g.StrideH + offH) * g.W + offW;
-                    if (g.StrideW == 1)
+                    float* d = dx + ((long)ci * h + oh * sH + offH) * w + offW;
+                    if (sW == 1)
                         for (int ow = owLo; ow < owHi; ow++) d[ow] += s[ow];
                     else
-                        for (int ow = owLo; ow < owHi; ow++) d[ow * g.StrideW] += s[ow];
+                        for (int ow = owLo; ow < owHi; ow++) d[ow * sW] += s[ow];
                 }
             }
         }
