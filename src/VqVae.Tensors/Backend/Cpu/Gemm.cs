@@ -74,7 +74,7 @@ public static unsafe class Gemm
 
     /// <summary>Unchecked GEMM on raw pointers; the callers (conv kernels) have validated sizes.</summary>
     internal static void Run(GemmKernels.Kernel kern, bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, float* packedA = null)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, float* packedA = null, float* packedB = null)
     {
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f)
@@ -101,6 +101,7 @@ public static unsafe class Gemm
             Kern = kern, TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha,
             A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc,
             RowsPerTile = sliversPerTile * mr, ColsPerTile = ncTile, MTiles = mTiles, PackedA = packedA,
+            PackedB = packedB, NPadded = (n + nr - 1) / nr * nr,
         };
         int tiles = mTiles * nTiles;
         if (workers == 1 || tiles == 1)
@@ -108,6 +109,13 @@ public static unsafe class Gemm
         else
             Threading.For(tiles, true, job.Tile);
     }
+
+    /// <summary>
+    /// Floats of a whole op(B)[k,n] in packed form (see <see cref="Run"/>'s packedB): K chunk p0 starts at
+    /// p0·nPadded, and within it sliver s (columns s·NR..) at s·kc·NR, laid out [kc][NR].
+    /// Producers (the conv lowering) write it directly, skipping a copy through a plain matrix.
+    /// </summary>
+    internal static long PackedBSize(GemmKernels.Kernel kern, int k, int n) => (long)k * ((n + kern.NR - 1) / kern.NR * kern.NR);
 
     /// <summary>Floats needed to hold op(A)[m,k] packed for every K chunk (see <see cref="PackAllA"/>).</summary>
     internal static long PackedASize(GemmKernels.Kernel kern, int m, int k) => (long)((m + kern.MR - 1) / kern.MR) * kern.MR * k;
@@ -144,9 +152,9 @@ public static unsafe class Gemm
     {
         public GemmKernels.Kernel Kern;
         public bool TransA, TransB;
-        public int M, N, K, Lda, Ldb, Ldc, RowsPerTile, ColsPerTile, MTiles;
+        public int M, N, K, Lda, Ldb, Ldc, RowsPerTile, ColsPerTile, MTiles, NPadded;
         public float Alpha, Beta;
-        public float* A, B, C, PackedA;
+        public float* A, B, C, PackedA, PackedB;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Tile(int t)
@@ -156,7 +164,7 @@ public static unsafe class Gemm
             if (rows <= 0 || cols <= 0) return;
             int mr = Kern.MR, nr = Kern.NR;
             int bSlivers = (cols + nr - 1) / nr;
-            float* bPack = Scratch.Get(Scratch.GemmB, (long)KC * bSlivers * nr);
+            float* bPack = PackedB != null ? null : Scratch.Get(Scratch.GemmB, (long)KC * bSlivers * nr);
             float* aPack = Scratch.Get(Scratch.GemmA, KC * mr);
             float* scratch = stackalloc float[mr * nr];
 
@@ -165,7 +173,9 @@ public static unsafe class Gemm
             {
                 int kc = Math.Min(step, K - p0);
                 int mode = p0 > 0 || Beta == 1f ? 1 : Beta == 0f ? 0 : 2;
-                GemmPacking.PackB(TransB, B, Ldb, j0, cols, p0, kc, nr, bPack);
+                float* bp = bPack;
+                if (PackedB != null) bp = PackedB + (long)p0 * NPadded + (long)(j0 / nr) * kc * nr;
+                else GemmPacking.PackB(TransB, B, Ldb, j0, cols, p0, kc, nr, bPack);
                 for (int i = 0; i < rows; i += mr)
                 {
                     int h = Math.Min(mr, rows - i);
@@ -176,7 +186,7 @@ public static unsafe class Gemm
                     for (int j = 0; j < cols; j += nr)
                     {
                         int w = Math.Min(nr, cols - j);
-                        float* bs = bPack + (long)(j / nr) * kc * nr;
+                        float* bs = bp + (long)(j / nr) * kc * nr;
                         if (h == mr && w == nr)
                             Kern.Run(kc, ap, bs, cRow + j, Ldc, mode, Beta);
                         else

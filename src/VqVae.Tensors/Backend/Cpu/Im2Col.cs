@@ -54,6 +54,68 @@ internal static unsafe class Im2Col
         }
     }
 
+    /// <summary>Whether every window of g lies inside the zero-padded image (true for any Ho, Wo up to the usual output size).</summary>
+    public static bool FitsPadded(ConvGeometry g) =>
+        (long)(g.Ho - 1) * g.StrideH + (long)(g.Kh - 1) * g.DilationH < g.H + 2L * g.PadH &&
+        (long)(g.Wo - 1) * g.StrideW + (long)(g.Kw - 1) * g.DilationW < g.W + 2L * g.PadW;
+
+    /// <summary>Floats of the zero-padded copy of one image that <see cref="LowerPacked"/> reads.</summary>
+    public static long PaddedImageSize(ConvGeometry g) => (long)g.Cin * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW);
+
+    /// <summary>
+    /// <see cref="Lower"/> written straight into the GEMM's packed-B layout (<see cref="Gemm.PackedBSize"/>):
+    /// the image's columns are q0..q0+Ho·Wo−1 of a matrix with k rows cut in chunks of step, nPadded
+    /// columns and nr-wide slivers. Saves writing the column matrix and copying it again into panels.
+    /// </summary>
+    /// <remarks>
+    /// The image is first copied into a zero-bordered buffer (xpad, <see cref="PaddedImageSize"/>), so every
+    /// tap reads in bounds: kernel row r = (ci, kh, kw) is then src_r[idx[q]] for one offset table idx
+    /// shared by all rows, a branch-free gather instead of per-row range logic on 7-wide rows.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LowerPacked(ConvGeometry g, float* x, float* xpad, int* idx, float* packed, int k, long nPadded, int step, int nr, int q0)
+    {
+        int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, pix = ho * wo;
+        int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
+        long planeP = (long)hp * wp;
+        // Zero-bordered copy of the image.
+        new Span<float>(xpad, checked((int)PaddedImageSize(g))).Clear();
+        for (int ci = 0; ci < g.Cin; ci++)
+            for (int ih = 0; ih < h; ih++)
+            {
+                float* src = x + ((long)ci * h + ih) * w;
+                float* dst = xpad + ci * planeP + (long)(ih + g.PadH) * wp + g.PadW;
+                for (int iw = 0; iw < w; iw++) dst[iw] = src[iw];
+            }
+        for (int oh = 0, q = 0; oh < ho; oh++)
+            for (int ow = 0; ow < wo; ow++, q++)
+                idx[q] = oh * g.StrideH * wp + ow * g.StrideW;
+
+        int r = 0;
+        for (int ci = 0; ci < g.Cin; ci++)
+        for (int kh = 0; kh < g.Kh; kh++)
+        for (int kw = 0; kw < g.Kw; kw++, r++)
+        {
+            float* src = xpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
+            int p0 = r / step * step, kc = Math.Min(step, k - p0);
+            long sliverStride = (long)kc * nr;
+            // Column q of row r sits at (q / nr)·kc·nr + q % nr past the row's start: copy in runs
+            // that end at sliver boundaries.
+            float* dp = packed + p0 * nPadded + (long)(r - p0) * nr + (long)(q0 / nr) * sliverStride;
+            int col = q0 % nr;
+            for (int q = 0; q < pix;)
+            {
+                int run = Math.Min(pix - q, nr - col);
+                float* d = dp + col;
+                int* ix = idx + q;
+                for (int t = 0; t < run; t++) d[t] = src[ix[t]];
+                q += run;
+                col += run;
+                if (col == nr) { col = 0; dp += sliverStride; }
+            }
+        }
+    }
+
     /// <summary>
     /// The transpose of <see cref="Lower"/>: row q = output pixel, column r = (ci, kh, kw), so a GEMM
     /// can read it as a non-transposed B (contiguous packing) when it is the reduction-side operand.
