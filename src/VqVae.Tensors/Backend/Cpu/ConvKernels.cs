@@ -179,15 +179,30 @@ public static unsafe class ConvKernels
             int n0 = group * nb, count = Math.Min(nb, g.N - n0);
             int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
             long inSize = (long)g.Cin * g.H * g.W;
-            new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
-            if (pix == 0) return;
+            if (pix == 0)
+            {
+                new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
+                return;
+            }
             float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
             float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
             GatherOutput(g, dy, n0, count, dyg);
             // dcols[K, ld] = wᵀ[K, Cout] · dyg[Cout, ld]
             Gemm.Run(GemmKernels.For(GemmIsa.Auto), true, false, k, ld, g.Cout, 1f, w, k, dyg, ld, 0f, cols, ld, parallel: false, packedA: packedWt);
-            for (int j = 0; j < count; j++)
-                Im2Col.Raise(g, cols + j * pix, ld, dx + (n0 + j) * inSize);
+            if (Im2Col.FitsPadded(g))
+            {
+                float* dxpad = Scratch.Get(Scratch.Out, Im2Col.PaddedImageSize(g) + pix);
+                int* idx = (int*)(dxpad + Im2Col.PaddedImageSize(g));
+                Im2Col.PaddedOffsets(g, idx);
+                for (int j = 0; j < count; j++)
+                    Im2Col.RaisePadded(g, cols + j * pix, ld, dx + (n0 + j) * inSize, dxpad, idx);
+            }
+            else
+            {
+                new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
+                for (int j = 0; j < count; j++)
+                    Im2Col.Raise(g, cols + j * pix, ld, dx + (n0 + j) * inSize);
+            }
         }
     }
 

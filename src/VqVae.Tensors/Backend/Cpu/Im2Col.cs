@@ -116,6 +116,47 @@ internal static unsafe class Im2Col
         }
     }
 
+    /// <summary>idx[q] = offset of output pixel q's window origin in the zero-padded image (row stride W + 2·PadW).</summary>
+    public static void PaddedOffsets(ConvGeometry g, int* idx)
+    {
+        int wp = g.W + 2 * g.PadW;
+        for (int oh = 0, q = 0; oh < g.Ho; oh++)
+            for (int ow = 0; ow < g.Wo; ow++, q++)
+                idx[q] = oh * g.StrideH * wp + ow * g.StrideW;
+    }
+
+    /// <summary>
+    /// dx ([Cin,H,W]) = the adjoint of <see cref="Lower"/> applied to cols, overwriting dx: scatter-adds into
+    /// a zero-bordered buffer (dxpad, <see cref="PaddedImageSize"/>) through the shared offset table
+    /// (<see cref="PaddedOffsets"/>), branch-free, then copies the interior out. Each element receives
+    /// its terms in the same (ci, kh, kw) order as <see cref="Raise"/>, so the bits are the same.
+    /// Needs <see cref="FitsPadded"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RaisePadded(ConvGeometry g, float* cols, long ld, float* dx, float* dxpad, int* idx)
+    {
+        int h = g.H, w = g.W, pix = g.Ho * g.Wo;
+        int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
+        long planeP = (long)hp * wp;
+        new Span<float>(dxpad, checked((int)PaddedImageSize(g))).Clear();
+        long r = 0;
+        for (int ci = 0; ci < g.Cin; ci++)
+        for (int kh = 0; kh < g.Kh; kh++)
+        for (int kw = 0; kw < g.Kw; kw++, r++)
+        {
+            float* d = dxpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
+            float* s = cols + r * ld;
+            for (int q = 0; q < pix; q++) d[idx[q]] += s[q];
+        }
+        for (int ci = 0; ci < g.Cin; ci++)
+            for (int ih = 0; ih < h; ih++)
+            {
+                float* src = dxpad + ci * planeP + (long)(ih + g.PadH) * wp + g.PadW;
+                float* dst = dx + ((long)ci * h + ih) * w;
+                for (int iw = 0; iw < w; iw++) dst[iw] = src[iw];
+            }
+    }
+
     /// <summary>
     /// The transpose of <see cref="Lower"/>: row q = output pixel, column r = (ci, kh, kw), so a GEMM
     /// can read it as a non-transposed B (contiguous packing) when it is the reduction-side operand.
