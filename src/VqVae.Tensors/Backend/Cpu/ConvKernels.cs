@@ -34,7 +34,7 @@ public static unsafe class ConvKernels
         {
             fixed (float* px = x, pw = w, pb = bias, py = y, pa = packed)
             {
-                Gemm.PackAllA(kern, false, g.Cout, k, 1f, pw, k, pa);
+                Gemm.PackAllA(kern, false, g.Cout, k, 1f, pw, k, pa, parallel: true);
                 var job = new ForwardJob(g, px, pw, bias.IsEmpty ? null : pb, py, pa);
                 Threading.For(job.Groups, true, job.Run);
             }
@@ -57,7 +57,7 @@ public static unsafe class ConvKernels
         {
             fixed (float* pdy = dy, pw = w, pdx = dx, pa = packed)
             {
-                Gemm.PackAllA(kern, true, k, g.Cout, 1f, pw, k, pa);
+                Gemm.PackAllA(kern, true, k, g.Cout, 1f, pw, k, pa, parallel: true);
                 var job = new BackwardInputJob(g, pdy, pw, pdx, pa);
                 Threading.For(job.Groups, true, job.Run);
             }

@@ -124,16 +124,28 @@ public static unsafe class Gemm
     /// Packs all of alpha·op(A) once, for an A reused by many GEMMs (a conv weight across image groups):
     /// chunk p0 starts at slivers·MR·p0, sliver s of it at s·MR·kc; exactly what <see cref="Job.Tile"/> would pack.
     /// </summary>
-    internal static void PackAllA(GemmKernels.Kernel kern, bool transA, int m, int k, float alpha, float* a, int lda, float* dst)
+    internal static void PackAllA(GemmKernels.Kernel kern, bool transA, int m, int k, float alpha, float* a, int lda, float* dst, bool parallel = false)
     {
-        int mr = kern.MR;
-        long rowsPadded = (long)((m + mr - 1) / mr) * mr;
-        int step = ChunkDepth(k);
-        for (int p0 = 0; p0 < k; p0 += step)
+        var job = new PackAJob(kern.MR, transA, m, k, alpha, a, lda, dst);
+        // Split by slivers (disjoint copies): the conv kernels pack a whole weight before their
+        // parallel loop, and a 1 MB weight packed by one thread leaves the other idle.
+        int slivers = (m + kern.MR - 1) / kern.MR;
+        Threading.For(slivers, parallel && (long)m * k >= 1 << 16, job.Sliver);
+    }
+
+    private sealed class PackAJob(int mr, bool transA, int m, int k, float alpha, float* a, int lda, float* dst)
+    {
+        private readonly long rowsPadded = (long)((m + mr - 1) / mr) * mr;
+        private readonly int step = ChunkDepth(k);
+
+        public void Sliver(int s)
         {
-            int kc = Math.Min(step, k - p0);
-            for (int i = 0; i < m; i += mr)
+            int i = s * mr;
+            for (int p0 = 0; p0 < k; p0 += step)
+            {
+                int kc = Math.Min(step, k - p0);
                 GemmPacking.PackA(transA, a, lda, i, Math.Min(mr, m - i), p0, kc, mr, alpha, dst + rowsPadded * p0 + (long)i * kc);
+            }
         }
     }
 
