@@ -52,16 +52,26 @@ public static class Quick
 
     private static void ConvFigures()
     {
-        Threading.Threads = 2;
+        // Each kernel at 1 and 2 threads: the ratio is the parallel efficiency we are chasing.
+        double total1 = 0, total2 = 0, totalCpu1 = 0, totalCpu2 = 0;
         foreach (var layer in ConvLayers.All)
         {
             var p = new ConvProblem(layer);
             foreach (var (name, run) in new (string, Action)[] { ("fwd", p.Forward), ("bwd-in", p.BackwardInput), ("bwd-w", p.BackwardWeight) })
             {
+                Threading.Threads = 1;
+                long c0 = VqVae.Tensors.Diagnostics.OpProfiler.CpuNow();
+                var (s1, _) = Time(7, run);
+                double cpu1 = (VqVae.Tensors.Diagnostics.OpProfiler.CpuNow() - c0) / 1e6 / 10;
+                Threading.Threads = 2;
+                c0 = VqVae.Tensors.Diagnostics.OpProfiler.CpuNow();
                 var (s, best) = Time(7, run);
-                Console.WriteLine($"{layer.Name,-5} {name,-7}: median {s * 1e3,7:F2} ms {layer.Geometry.Flops / s / 1e9,6:F1} GFLOP/s; best {best * 1e3,7:F2} ms {layer.Geometry.Flops / best / 1e9,6:F1} GFLOP/s");
+                double cpu2 = (VqVae.Tensors.Diagnostics.OpProfiler.CpuNow() - c0) / 1e6 / 10;
+                total1 += s1; total2 += s; totalCpu1 += cpu1; totalCpu2 += cpu2;
+                Console.WriteLine($"{layer.Name,-5} {name,-7}: 2T median {s * 1e3,7:F2} ms {layer.Geometry.Flops / s / 1e9,6:F1} GFLOP/s; best {best * 1e3,7:F2} ms; 1T {s1 * 1e3,7:F2} ms; 1T/2T {s1 / s,4:F2}; cpu ms/call 1T {cpu1,6:F2} 2T {cpu2,6:F2}");
             }
         }
+        Console.WriteLine($"all conv kernels: 1T {total1 * 1e3:F1} ms, 2T {total2 * 1e3:F1} ms, 1T/2T {total1 / total2:F2}; cpu 1T {totalCpu1:F1} ms, 2T {totalCpu2:F1} ms");
         Threading.Threads = Environment.ProcessorCount;
     }
 

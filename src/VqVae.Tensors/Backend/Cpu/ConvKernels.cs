@@ -34,7 +34,7 @@ public static unsafe class ConvKernels
         {
             fixed (float* px = x, pw = w, pb = bias, py = y, pa = packed)
             {
-                Gemm.PackAllA(kern, false, g.Cout, k, 1f, pw, k, pa);
+                Gemm.PackAllA(kern, false, g.Cout, k, 1f, pw, k, pa, parallel: true);
                 var job = new ForwardJob(g, px, pw, bias.IsEmpty ? null : pb, py, pa);
                 Threading.For(job.Groups, true, job.Run);
             }
@@ -57,7 +57,7 @@ public static unsafe class ConvKernels
         {
             fixed (float* pdy = dy, pw = w, pdx = dx, pa = packed)
             {
-                Gemm.PackAllA(kern, true, k, g.Cout, 1f, pw, k, pa);
+                Gemm.PackAllA(kern, true, k, g.Cout, 1f, pw, k, pa, parallel: true);
                 var job = new BackwardInputJob(g, pdy, pw, pdx, pa);
                 Threading.For(job.Groups, true, job.Run);
             }
@@ -127,11 +127,18 @@ public static unsafe class ConvKernels
             int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
             long inSize = (long)g.Cin * g.H * g.W, outSize = (long)g.Cout * pix;
             if (pix == 0) return;
-            float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
+            var kern = GemmKernels.For(GemmIsa.Auto);
             float* acc = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
-            for (int j = 0; j < count; j++)
-                Im2Col.Lower(g, x + (n0 + j) * inSize, cols + j * pix, ld);
-            Gemm.Run(GemmKernels.For(GemmIsa.Auto), false, false, g.Cout, ld, k, 1f, w, k, cols, ld, 0f, acc, ld, parallel: false, packedA: packedW);
+            if (!Im2Col.FitsPadded(g))
+            {
+                // A caller-given output size past the usual one: the range-checked lowering.
+                float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
+                for (int j = 0; j < count; j++)
+                    Im2Col.Lower(g, x + (n0 + j) * inSize, cols + j * pix, ld);
+                Gemm.Run(kern, false, false, g.Cout, ld, k, 1f, w, k, cols, ld, 0f, acc, ld, parallel: false, packedA: packedW);
+            }
+            else
+                LowerAndMultiply(kern, n0, count, acc);
             for (int j = 0; j < count; j++)
             {
                 float* yn = y + (n0 + j) * outSize;
@@ -143,6 +150,22 @@ public static unsafe class ConvKernels
                     else System.Numerics.Tensors.TensorPrimitives.Add(src, bias[co], dst);
                 }
             }
+        }
+
+        /// <summary>acc[Cout, count·pix] = w · cols, the images lowered straight into the GEMM's packed-B panels.</summary>
+        private void LowerAndMultiply(GemmKernels.Kernel kern, int n0, int count, float* acc)
+        {
+            int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
+            long inSize = (long)g.Cin * g.H * g.W;
+            int nr = kern.NR, step = Gemm.ChunkDepth(k);
+            long nPadded = (ld + nr - 1) / nr * nr;
+            float* packedB = Scratch.Get(Scratch.Cols, Gemm.PackedBSize(kern, k, ld));
+            float* xpad = Scratch.Get(Scratch.Out, Im2Col.PaddedImageSize(g) + pix);
+            int* idx = (int*)(xpad + Im2Col.PaddedImageSize(g));
+            for (int j = 0; j < count; j++)
+                Im2Col.LowerPacked(g, x + (n0 + j) * inSize, xpad, idx, packedB, k, nPadded, step, nr, j * pix);
+            ZeroPadColumns(packedB, k, ld, nPadded, step, nr);
+            Gemm.Run(kern, false, false, g.Cout, ld, k, 1f, w, k, null, ld, 0f, acc, ld, parallel: false, packedA: packedW, packedB: packedB);
         }
     }
 
@@ -156,15 +179,48 @@ public static unsafe class ConvKernels
             int n0 = group * nb, count = Math.Min(nb, g.N - n0);
             int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
             long inSize = (long)g.Cin * g.H * g.W;
-            new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
-            if (pix == 0) return;
+            if (pix == 0)
+            {
+                new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
+                return;
+            }
             float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
             float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
             GatherOutput(g, dy, n0, count, dyg);
             // dcols[K, ld] = wᵀ[K, Cout] · dyg[Cout, ld]
             Gemm.Run(GemmKernels.For(GemmIsa.Auto), true, false, k, ld, g.Cout, 1f, w, k, dyg, ld, 0f, cols, ld, parallel: false, packedA: packedWt);
-            for (int j = 0; j < count; j++)
-                Im2Col.Raise(g, cols + j * pix, ld, dx + (n0 + j) * inSize);
+            if (Im2Col.FitsPadded(g))
+            {
+                float* dxpad = Scratch.Get(Scratch.Out, Im2Col.PaddedImageSize(g) + pix);
+                int* idx = (int*)(dxpad + Im2Col.PaddedImageSize(g));
+                Im2Col.PaddedOffsets(g, idx);
+                for (int j = 0; j < count; j++)
+                    Im2Col.RaisePadded(g, cols + j * pix, ld, dx + (n0 + j) * inSize, dxpad, idx);
+            }
+            else
+            {
+                new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
+                for (int j = 0; j < count; j++)
+                    Im2Col.Raise(g, cols + j * pix, ld, dx + (n0 + j) * inSize);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Zeroes the packed-B columns ld..nPadded−1 of the last sliver of every K chunk. Their products
+    /// land only in discarded scratch lanes, but stale scratch could hold NaNs or denormals.
+    /// </summary>
+    private static void ZeroPadColumns(float* packed, int k, int ld, long nPadded, int step, int nr)
+    {
+        int tail = ld % nr;
+        if (tail == 0) return;
+        long lastSliver = ld / nr;
+        for (int p0 = 0; p0 < k; p0 += step)
+        {
+            int kc = Math.Min(step, k - p0);
+            float* s = packed + p0 * nPadded + lastSliver * kc * nr;
+            for (int p = 0; p < kc; p++)
+                for (int c = tail; c < nr; c++) s[(long)p * nr + c] = 0f;
         }
     }
 

@@ -6,7 +6,7 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// (BLIS-style loop nest) around register-blocked SIMD micro-kernels.
 /// </summary>
 /// <remarks>
-/// Determinism: K is cut into fixed <see cref="KC"/>-sized chunks, each summed by one FMA chain per
+/// Determinism: K is cut into chunks of <see cref="ChunkDepth"/> (from k alone), each summed by one FMA chain per
 /// element and added to C in chunk order. Threads only ever split the M×N output into disjoint
 /// tiles, so the bits of C depend on neither the thread count nor scheduling (only on the
 /// micro-kernel family, see <see cref="GemmIsa"/>).
@@ -15,6 +15,17 @@ public static unsafe class Gemm
 {
     /// <summary>Depth of one packed panel: an A sliver (MR×KC) stays in L1, a B block in L2.</summary>
     internal const int KC = 384;
+
+    /// <summary>
+    /// Depth of every K chunk but the last: the fewest chunks of at most <see cref="KC"/>, evened out.
+    /// An even split avoids a thin tail chunk (k = 784 would be 384+384+16), which costs a full pass
+    /// of C loads and stores for a few multiply-adds. Depends on k only, so bits stay thread-free.
+    /// </summary>
+    internal static int ChunkDepth(int k)
+    {
+        int chunks = Math.Max(1, (k + KC - 1) / KC);
+        return (k + chunks - 1) / chunks;
+    }
 
     /// <summary>Below this many multiply-adds a GEMM runs on the calling thread.</summary>
     internal const long ParallelThreshold = 1L << 16;
@@ -63,7 +74,7 @@ public static unsafe class Gemm
 
     /// <summary>Unchecked GEMM on raw pointers; the callers (conv kernels) have validated sizes.</summary>
     internal static void Run(GemmKernels.Kernel kern, bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, float* packedA = null)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, bool parallel, float* packedA = null, float* packedB = null)
     {
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f)
@@ -90,6 +101,7 @@ public static unsafe class Gemm
             Kern = kern, TransA = transA, TransB = transB, M = m, N = n, K = k, Alpha = alpha,
             A = a, Lda = lda, B = b, Ldb = ldb, Beta = beta, C = c, Ldc = ldc,
             RowsPerTile = sliversPerTile * mr, ColsPerTile = ncTile, MTiles = mTiles, PackedA = packedA,
+            PackedB = packedB, NPadded = (n + nr - 1) / nr * nr,
         };
         int tiles = mTiles * nTiles;
         if (workers == 1 || tiles == 1)
@@ -98,6 +110,13 @@ public static unsafe class Gemm
             Threading.For(tiles, true, job.Tile);
     }
 
+    /// <summary>
+    /// Floats of a whole op(B)[k,n] in packed form (see <see cref="Run"/>'s packedB): K chunk p0 starts at
+    /// p0·nPadded, and within it sliver s (columns s·NR..) at s·kc·NR, laid out [kc][NR].
+    /// Producers (the conv lowering) write it directly, skipping a copy through a plain matrix.
+    /// </summary>
+    internal static long PackedBSize(GemmKernels.Kernel kern, int k, int n) => (long)k * ((n + kern.NR - 1) / kern.NR * kern.NR);
+
     /// <summary>Floats needed to hold op(A)[m,k] packed for every K chunk (see <see cref="PackAllA"/>).</summary>
     internal static long PackedASize(GemmKernels.Kernel kern, int m, int k) => (long)((m + kern.MR - 1) / kern.MR) * kern.MR * k;
 
@@ -105,15 +124,28 @@ public static unsafe class Gemm
     /// Packs all of alpha·op(A) once, for an A reused by many GEMMs (a conv weight across image groups):
     /// chunk p0 starts at slivers·MR·p0, sliver s of it at s·MR·kc; exactly what <see cref="Job.Tile"/> would pack.
     /// </summary>
-    internal static void PackAllA(GemmKernels.Kernel kern, bool transA, int m, int k, float alpha, float* a, int lda, float* dst)
+    internal static void PackAllA(GemmKernels.Kernel kern, bool transA, int m, int k, float alpha, float* a, int lda, float* dst, bool parallel = false)
     {
-        int mr = kern.MR;
-        long rowsPadded = (long)((m + mr - 1) / mr) * mr;
-        for (int p0 = 0; p0 < k; p0 += KC)
+        var job = new PackAJob(kern.MR, transA, m, k, alpha, a, lda, dst);
+        // Split by slivers (disjoint copies): the conv kernels pack a whole weight before their
+        // parallel loop, and a 1 MB weight packed by one thread leaves the other idle.
+        int slivers = (m + kern.MR - 1) / kern.MR;
+        Threading.For(slivers, parallel && (long)m * k >= 1 << 16, job.Sliver);
+    }
+
+    private sealed class PackAJob(int mr, bool transA, int m, int k, float alpha, float* a, int lda, float* dst)
+    {
+        private readonly long rowsPadded = (long)((m + mr - 1) / mr) * mr;
+        private readonly int step = ChunkDepth(k);
+
+        public void Sliver(int s)
         {
-            int kc = Math.Min(KC, k - p0);
-            for (int i = 0; i < m; i += mr)
+            int i = s * mr;
+            for (int p0 = 0; p0 < k; p0 += step)
+            {
+                int kc = Math.Min(step, k - p0);
                 GemmPacking.PackA(transA, a, lda, i, Math.Min(mr, m - i), p0, kc, mr, alpha, dst + rowsPadded * p0 + (long)i * kc);
+            }
         }
     }
 
@@ -132,9 +164,9 @@ public static unsafe class Gemm
     {
         public GemmKernels.Kernel Kern;
         public bool TransA, TransB;
-        public int M, N, K, Lda, Ldb, Ldc, RowsPerTile, ColsPerTile, MTiles;
+        public int M, N, K, Lda, Ldb, Ldc, RowsPerTile, ColsPerTile, MTiles, NPadded;
         public float Alpha, Beta;
-        public float* A, B, C, PackedA;
+        public float* A, B, C, PackedA, PackedB;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Tile(int t)
@@ -144,15 +176,18 @@ public static unsafe class Gemm
             if (rows <= 0 || cols <= 0) return;
             int mr = Kern.MR, nr = Kern.NR;
             int bSlivers = (cols + nr - 1) / nr;
-            float* bPack = Scratch.Get(Scratch.GemmB, (long)KC * bSlivers * nr);
+            float* bPack = PackedB != null ? null : Scratch.Get(Scratch.GemmB, (long)KC * bSlivers * nr);
             float* aPack = Scratch.Get(Scratch.GemmA, KC * mr);
             float* scratch = stackalloc float[mr * nr];
 
-            for (int p0 = 0; p0 < K; p0 += KC)
+            int step = ChunkDepth(K);
+            for (int p0 = 0; p0 < K; p0 += step)
             {
-                int kc = Math.Min(KC, K - p0);
+                int kc = Math.Min(step, K - p0);
                 int mode = p0 > 0 || Beta == 1f ? 1 : Beta == 0f ? 0 : 2;
-                GemmPacking.PackB(TransB, B, Ldb, j0, cols, p0, kc, nr, bPack);
+                float* bp = bPack;
+                if (PackedB != null) bp = PackedB + (long)p0 * NPadded + (long)(j0 / nr) * kc * nr;
+                else GemmPacking.PackB(TransB, B, Ldb, j0, cols, p0, kc, nr, bPack);
                 for (int i = 0; i < rows; i += mr)
                 {
                     int h = Math.Min(mr, rows - i);
@@ -163,7 +198,7 @@ public static unsafe class Gemm
                     for (int j = 0; j < cols; j += nr)
                     {
                         int w = Math.Min(nr, cols - j);
-                        float* bs = bPack + (long)(j / nr) * kc * nr;
+                        float* bs = bp + (long)(j / nr) * kc * nr;
                         if (h == mr && w == nr)
                             Kern.Run(kc, ap, bs, cRow + j, Ldc, mode, Beta);
                         else

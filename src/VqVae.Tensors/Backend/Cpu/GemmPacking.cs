@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
@@ -53,8 +54,12 @@ internal static unsafe class GemmPacking
                 {
                     float* src = b + (long)(p0 + p) * ldb + jj;
                     float* dp = d + p * nr;
-                    new ReadOnlySpan<float>(src, w).CopyTo(new Span<float>(dp, w));
-                    for (int c = w; c < nr; c++) dp[c] = 0f;
+                    int c = 0;
+                    // Inline vector copies: a Memmove call per 48-float row cost as much as the copy.
+                    if (Vector512.IsHardwareAccelerated)
+                        for (; c + 16 <= w; c += 16) Vector512.Store(Vector512.Load(src + c), dp + c);
+                    for (; c < w; c++) dp[c] = src[c];
+                    for (; c < nr; c++) dp[c] = 0f;
                 }
             }
             else

@@ -19,36 +19,142 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>cols[r, 0..Ho·Wo) for image x ([Cin,H,W]); zero where the window hangs over padding.</summary>
+    /// <remarks>The model's rows are short (Wo = 7 or 14): geometry is hoisted into locals and rows are
+    /// copied by plain loops, since a Memmove call per 7 floats cost more than the copy.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Lower(ConvGeometry g, float* x, float* cols, long ld)
     {
-        int ho = g.Ho, wo = g.Wo;
+        int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, sH = g.StrideH, sW = g.StrideW;
+        int kH = g.Kh, kW = g.Kw, dH = g.DilationH, dW = g.DilationW, padH = g.PadH, padW = g.PadW;
         long r = 0;
         for (int ci = 0; ci < g.Cin; ci++)
-        for (int kh = 0; kh < g.Kh; kh++)
+        for (int kh = 0; kh < kH; kh++)
         {
-            int offH = kh * g.DilationH - g.PadH;
-            var (ohLo, ohHi) = Valid(offH, g.StrideH, g.H, ho);
-            for (int kw = 0; kw < g.Kw; kw++, r++)
+            int offH = kh * dH - padH;
+            var (ohLo, ohHi) = Valid(offH, sH, h, ho);
+            for (int kw = 0; kw < kW; kw++, r++)
             {
-                int offW = kw * g.DilationW - g.PadW;
-                var (owLo, owHi) = Valid(offW, g.StrideW, g.W, wo);
+                int offW = kw * dW - padW;
+                var (owLo, owHi) = Valid(offW, sW, w, wo);
                 float* dst = cols + r * ld;
-                new Span<float>(dst, ohLo * wo).Clear();
+                for (int q = 0; q < ohLo * wo; q++) dst[q] = 0f;
                 for (int oh = ohLo; oh < ohHi; oh++)
                 {
                     float* d = dst + oh * wo;
-                    float* src = x + ((long)ci * g.H + oh * g.StrideH + offH) * g.W + offW;
+                    float* src = x + ((long)ci * h + oh * sH + offH) * w + offW;
                     for (int ow = 0; ow < owLo; ow++) d[ow] = 0f;
-                    if (g.StrideW == 1)
-                        new ReadOnlySpan<float>(src + owLo, owHi - owLo).CopyTo(new Span<float>(d + owLo, owHi - owLo));
+                    if (sW == 1)
+                        for (int ow = owLo; ow < owHi; ow++) d[ow] = src[ow];
                     else
-                        for (int ow = owLo; ow < owHi; ow++) d[ow] = src[ow * g.StrideW];
+                        for (int ow = owLo; ow < owHi; ow++) d[ow] = src[ow * sW];
                     for (int ow = owHi; ow < wo; ow++) d[ow] = 0f;
                 }
-                new Span<float>(dst + ohHi * wo, (ho - ohHi) * wo).Clear();
+                for (int q = ohHi * wo; q < ho * wo; q++) dst[q] = 0f;
             }
         }
+    }
+
+    /// <summary>Whether every window of g lies inside the zero-padded image (true for any Ho, Wo up to the usual output size).</summary>
+    public static bool FitsPadded(ConvGeometry g) =>
+        (long)(g.Ho - 1) * g.StrideH + (long)(g.Kh - 1) * g.DilationH < g.H + 2L * g.PadH &&
+        (long)(g.Wo - 1) * g.StrideW + (long)(g.Kw - 1) * g.DilationW < g.W + 2L * g.PadW;
+
+    /// <summary>Floats of the zero-padded copy of one image that <see cref="LowerPacked"/> reads.</summary>
+    public static long PaddedImageSize(ConvGeometry g) => (long)g.Cin * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW);
+
+    /// <summary>
+    /// <see cref="Lower"/> written straight into the GEMM's packed-B layout (<see cref="Gemm.PackedBSize"/>):
+    /// the image's columns are q0..q0+Ho·Wo−1 of a matrix with k rows cut in chunks of step, nPadded
+    /// columns and nr-wide slivers. Saves writing the column matrix and copying it again into panels.
+    /// </summary>
+    /// <remarks>
+    /// The image is first copied into a zero-bordered buffer (xpad, <see cref="PaddedImageSize"/>), so every
+    /// tap reads in bounds: kernel row r = (ci, kh, kw) is then src_r[idx[q]] for one offset table idx
+    /// shared by all rows, a branch-free gather instead of per-row range logic on 7-wide rows.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LowerPacked(ConvGeometry g, float* x, float* xpad, int* idx, float* packed, int k, long nPadded, int step, int nr, int q0)
+    {
+        int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, pix = ho * wo;
+        int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
+        long planeP = (long)hp * wp;
+        // Zero-bordered copy of the image.
+        new Span<float>(xpad, checked((int)PaddedImageSize(g))).Clear();
+        for (int ci = 0; ci < g.Cin; ci++)
+            for (int ih = 0; ih < h; ih++)
+            {
+                float* src = x + ((long)ci * h + ih) * w;
+                float* dst = xpad + ci * planeP + (long)(ih + g.PadH) * wp + g.PadW;
+                for (int iw = 0; iw < w; iw++) dst[iw] = src[iw];
+            }
+        for (int oh = 0, q = 0; oh < ho; oh++)
+            for (int ow = 0; ow < wo; ow++, q++)
+                idx[q] = oh * g.StrideH * wp + ow * g.StrideW;
+
+        int r = 0;
+        for (int ci = 0; ci < g.Cin; ci++)
+        for (int kh = 0; kh < g.Kh; kh++)
+        for (int kw = 0; kw < g.Kw; kw++, r++)
+        {
+            float* src = xpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
+            int p0 = r / step * step, kc = Math.Min(step, k - p0);
+            long sliverStride = (long)kc * nr;
+            // Column q of row r sits at (q / nr)·kc·nr + q % nr past the row's start: copy in runs
+            // that end at sliver boundaries.
+            float* dp = packed + p0 * nPadded + (long)(r - p0) * nr + (long)(q0 / nr) * sliverStride;
+            int col = q0 % nr;
+            for (int q = 0; q < pix;)
+            {
+                int run = Math.Min(pix - q, nr - col);
+                float* d = dp + col;
+                int* ix = idx + q;
+                for (int t = 0; t < run; t++) d[t] = src[ix[t]];
+                q += run;
+                col += run;
+                if (col == nr) { col = 0; dp += sliverStride; }
+            }
+        }
+    }
+
+    /// <summary>idx[q] = offset of output pixel q's window origin in the zero-padded image (row stride W + 2·PadW).</summary>
+    public static void PaddedOffsets(ConvGeometry g, int* idx)
+    {
+        int wp = g.W + 2 * g.PadW;
+        for (int oh = 0, q = 0; oh < g.Ho; oh++)
+            for (int ow = 0; ow < g.Wo; ow++, q++)
+                idx[q] = oh * g.StrideH * wp + ow * g.StrideW;
+    }
+
+    /// <summary>
+    /// dx ([Cin,H,W]) = the adjoint of <see cref="Lower"/> applied to cols, overwriting dx: scatter-adds into
+    /// a zero-bordered buffer (dxpad, <see cref="PaddedImageSize"/>) through the shared offset table
+    /// (<see cref="PaddedOffsets"/>), branch-free, then copies the interior out. Each element receives
+    /// its terms in the same (ci, kh, kw) order as <see cref="Raise"/>, so the bits are the same.
+    /// Needs <see cref="FitsPadded"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RaisePadded(ConvGeometry g, float* cols, long ld, float* dx, float* dxpad, int* idx)
+    {
+        int h = g.H, w = g.W, pix = g.Ho * g.Wo;
+        int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
+        long planeP = (long)hp * wp;
+        new Span<float>(dxpad, checked((int)PaddedImageSize(g))).Clear();
+        long r = 0;
+        for (int ci = 0; ci < g.Cin; ci++)
+        for (int kh = 0; kh < g.Kh; kh++)
+        for (int kw = 0; kw < g.Kw; kw++, r++)
+        {
+            float* d = dxpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
+            float* s = cols + r * ld;
+            for (int q = 0; q < pix; q++) d[idx[q]] += s[q];
+        }
+        for (int ci = 0; ci < g.Cin; ci++)
+            for (int ih = 0; ih < h; ih++)
+            {
+                float* src = dxpad + ci * planeP + (long)(ih + g.PadH) * wp + g.PadW;
+                float* dst = dx + ((long)ci * h + ih) * w;
+                for (int iw = 0; iw < w; iw++) dst[iw] = src[iw];
+            }
     }
 
     /// <summary>
@@ -58,52 +164,69 @@ internal static unsafe class Im2Col
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LowerTransposed(ConvGeometry g, float* x, float* colsT, long ld)
     {
-        int wo = g.Wo;
+        int wo = g.Wo, kWidth = g.Kw, kH = g.Kh, h = g.H, w = g.W, cin = g.Cin;
+        int sH = g.StrideH, sW = g.StrideW, padH = g.PadH, padW = g.PadW, dH = g.DilationH, dW = g.DilationW;
+        long plane = (long)h * w;
         for (int oh = 0; oh < g.Ho; oh++)
         for (int ow = 0; ow < wo; ow++)
         {
             float* d = colsT + (oh * (long)wo + ow) * ld;
-            int iw0 = ow * g.StrideW - g.PadW;
-            for (int ci = 0; ci < g.Cin; ci++)
-            for (int kh = 0; kh < g.Kh; kh++)
+            int iw0 = ow * sW - padW;
+            // Interior pixels (the whole kernel row inside the image, no dilation) copy each kernel
+            // row as one short run with no per-tap bounds checks: most taps of the model's layers.
+            bool dense = dW == 1 && iw0 >= 0 && iw0 + kWidth <= w;
+            for (int ci = 0; ci < cin; ci++)
             {
-                int ih = oh * g.StrideH - g.PadH + kh * g.DilationH;
-                if ((uint)ih >= (uint)g.H)
+                float* xc = x + ci * plane;
+                for (int kh = 0; kh < kH; kh++, d += kWidth)
                 {
-                    for (int kw = 0; kw < g.Kw; kw++) *d++ = 0f;
-                    continue;
+                    int ih = oh * sH - padH + kh * dH;
+                    if ((uint)ih >= (uint)h)
+                    {
+                        for (int kw = 0; kw < kWidth; kw++) d[kw] = 0f;
+                        continue;
+                    }
+                    float* row = xc + (long)ih * w;
+                    if (dense)
+                    {
+                        float* src = row + iw0;
+                        if (kWidth == 4) Unsafe.CopyBlockUnaligned(d, src, 16);
+                        else for (int kw = 0; kw < kWidth; kw++) d[kw] = src[kw];
+                    }
+                    else
+                        for (int kw = 0, iw = iw0; kw < kWidth; kw++, iw += dW)
+                            d[kw] = (uint)iw < (uint)w ? row[iw] : 0f;
                 }
-                float* row = x + ((long)ci * g.H + ih) * g.W;
-                for (int kw = 0, iw = iw0; kw < g.Kw; kw++, iw += g.DilationW)
-                    *d++ = (uint)iw < (uint)g.W ? row[iw] : 0f;
             }
         }
     }
 
     /// <summary>dx ([Cin,H,W], already zeroed) += the adjoint of <see cref="Lower"/> applied to cols.</summary>
+    /// <remarks>Each dx element receives its terms in (kh, kw) order, whatever the grouping or thread.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Raise(ConvGeometry g, float* cols, long ld, float* dx)
     {
-        int wo = g.Wo;
+        int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, sH = g.StrideH, sW = g.StrideW;
+        int kH = g.Kh, kW = g.Kw, dH = g.DilationH, dW = g.DilationW, padH = g.PadH, padW = g.PadW;
         long r = 0;
         for (int ci = 0; ci < g.Cin; ci++)
-        for (int kh = 0; kh < g.Kh; kh++)
+        for (int kh = 0; kh < kH; kh++)
         {
-            int offH = kh * g.DilationH - g.PadH;
-            var (ohLo, ohHi) = Valid(offH, g.StrideH, g.H, g.Ho);
-            for (int kw = 0; kw < g.Kw; kw++, r++)
+            int offH = kh * dH - padH;
+            var (ohLo, ohHi) = Valid(offH, sH, h, ho);
+            for (int kw = 0; kw < kW; kw++, r++)
             {
-                int offW = kw * g.DilationW - g.PadW;
-                var (owLo, owHi) = Valid(offW, g.StrideW, g.W, wo);
+                int offW = kw * dW - padW;
+                var (owLo, owHi) = Valid(offW, sW, w, wo);
                 float* src = cols + r * ld;
                 for (int oh = ohLo; oh < ohHi; oh++)
                 {
                     float* s = src + oh * wo;
-                    float* d = dx + ((long)ci * g.H + oh * g.StrideH + offH) * g.W + offW;
-                    if (g.StrideW == 1)
+                    float* d = dx + ((long)ci * h + oh * sH + offH) * w + offW;
+                    if (sW == 1)
                         for (int ow = owLo; ow < owHi; ow++) d[ow] += s[ow];
                     else
-                        for (int ow = owLo; ow < owHi; ow++) d[ow * g.StrideW] += s[ow];
+                        for (int ow = owLo; ow < owHi; ow++) d[ow * sW] += s[ow];
                 }
             }
         }

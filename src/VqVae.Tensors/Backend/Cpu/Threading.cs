@@ -30,6 +30,7 @@ public static class Threading
             for (int i = 0; i < count; i++) body(i);
             return;
         }
-        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = t }, body);
+        if (!WorkerPool.TryRun(count, t - 1, body))
+            for (int i = 0; i < count; i++) body(i);
     }
 }

@@ -42,13 +42,37 @@ internal static unsafe class WeightGradient
             {
                 var job = new Job(g, x, dy, dw, ps, nb);
                 Threading.For(groups, (long)g.N * size * pix >= Gemm.ParallelThreshold, job.Group);
-                for (int s = 1; s < groups; s++)
-                    TensorPrimitives.Add(dwSpan, new ReadOnlySpan<float>(ps + (long)(s - 1) * size, size), dwSpan);
+                if (groups > 1) AddSlots(dw, ps, groups - 1, size);
             }
         }
         finally
         {
             if (slots != null) ArrayPool<float>.Shared.Return(slots);
+        }
+    }
+
+    /// <summary>Floats per reduction chunk: enough work per index to amortise the dispatch.</summary>
+    private const int ReduceChunk = 1 << 15;
+
+    /// <summary>
+    /// dw += slot 0 + slot 1 + … in slot order, split over workers by element ranges (each element's
+    /// additions stay in the same order, so bits are those of the serial loop).
+    /// </summary>
+    private static void AddSlots(float* dw, float* slots, int count, int size)
+    {
+        int chunks = (size + ReduceChunk - 1) / ReduceChunk;
+        var job = new ReduceJob(dw, slots, count, size);
+        Threading.For(chunks, (long)count * size >= 1 << 18, job.Chunk);
+    }
+
+    private sealed class ReduceJob(float* dw, float* slots, int count, int size)
+    {
+        public void Chunk(int c)
+        {
+            int start = c * ReduceChunk, len = Math.Min(ReduceChunk, size - start);
+            var acc = new Span<float>(dw + start, len);
+            for (int s = 0; s < count; s++)
+                TensorPrimitives.Add(acc, new ReadOnlySpan<float>(slots + (long)s * size + start, len), acc);
         }
     }
 
