@@ -116,6 +116,18 @@ internal static unsafe class Im2Col
         }
     }
 
+    /// <summary>xpad ← image x ([Cin,H,W]) inside a zero border of PadH/PadW (<see cref="PaddedImageSize"/> floats).</summary>
+    public static void PadImage(ConvGeometry g, float* x, float* xpad)
+    {
+        int h = g.H, w = g.W, wp = w + 2 * g.PadW;
+        long planeP = (long)(h + 2 * g.PadH) * wp;
+        new Span<float>(xpad, checked((int)PaddedImageSize(g))).Clear();
+        for (int ci = 0; ci < g.Cin; ci++)
+            for (int ih = 0; ih < h; ih++)
+                new ReadOnlySpan<float>(x + ((long)ci * h + ih) * w, w)
+                    .CopyTo(new Span<float>(xpad + ci * planeP + (long)(ih + g.PadH) * wp + g.PadW, w));
+    }
+
     /// <summary>idx[q] = offset of output pixel q's window origin in the zero-padded image (row stride W + 2·PadW).</summary>
     public static void PaddedOffsets(ConvGeometry g, int* idx)
     {

@@ -32,6 +32,12 @@ internal static unsafe class WeightGradient
         var dwSpan = new Span<float>(dw, size);
         if (g.N == 0 || pix == 0) { dwSpan.Clear(); return; }
 
+        var kern = GemmKernels.For(GemmIsa.Auto);
+        if (!(k < kern.NR && g.Cout >= 2 * k) && WeightGradientColumns.Applies(kern, g))
+        {
+            WeightGradientColumns.Run(kern, g, x, dy, dw);
+            return;
+        }
         int nb = GroupSize(g);
         int groups = (g.N + nb - 1) / nb;
         // Group 0 writes dw itself; the others write partial slots, added afterwards in order.
