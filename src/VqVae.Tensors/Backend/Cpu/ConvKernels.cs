@@ -12,9 +12,9 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// </summary>
 /// <remarks>
 /// Determinism: Forward and BackwardInput write each image from one GEMM whose reduction (over K,
-/// resp. Cout) is fixed, so grouping and threads do not change bits. BackwardWeight reduces over
-/// the batch in fixed-size image groups taken in order (the group size depends on the geometry
-/// only), each group's GEMM split over output tiles, never over its reduction.
+/// resp. Cout) is fixed, so grouping and threads do not change bits. BackwardWeight sums each
+/// weight element over the whole batch in one thread, in the GEMM's fixed K-chunk order (see
+/// WeightGradientColumns; few-tap layers use fixed image groups added in order).
 /// </remarks>
 public static unsafe class ConvKernels
 {

@@ -5,7 +5,10 @@ using System.Numerics.Tensors;
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
-/// Convolution weight gradient dw[Cout, K] = Σ over image groups of dy_g[Cout, P] · cols_gᵀ[P, K].
+/// Convolution weight gradient dw[Cout, K] = dy[Cout, P] · colsᵀ[P, K]. Most layers go to
+/// <see cref="WeightGradientColumns"/> (one whole-batch GEMM split by dw column blocks); this class keeps
+/// the few-tap layers and geometries that path does not take, summed as
+/// Σ over image groups of dy_g[Cout, P] · cols_gᵀ[P, K].
 /// The batch is cut into a fixed number of groups (from the geometry alone); each group's partial
 /// sum is made by one worker with no synchronisation, and the partials are added in group order,
 /// so bits do not depend on the thread count or on scheduling.
