@@ -54,6 +54,8 @@ internal static unsafe class WeightGradientColumns
                 int maxPer = Math.Max(1, PanelFloats / (step * nr));
                 int workers = parallel ? Threading.Threads : 1;
                 int blocks = Math.Max((slivers + maxPer - 1) / maxPer, Math.Min(slivers, 4 * workers));
+                // A multiple of the worker count (equal shares; 9 blocks on 2 workers idled one for a ninth).
+                blocks = Math.Min(slivers, (blocks + workers - 1) / workers * workers);
                 job.Blocks = blocks;
                 Threading.For(blocks, parallel, job.Block);
             }
