@@ -12,9 +12,9 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// </summary>
 /// <remarks>
 /// Determinism: Forward and BackwardInput write each image from one GEMM whose reduction (over K,
-/// resp. Cout) is fixed, so grouping and threads do not change bits. BackwardWeight reduces over
-/// the batch in fixed-size image groups taken in order (the group size depends on the geometry
-/// only), each group's GEMM split over output tiles, never over its reduction.
+/// resp. Cout) is fixed, so grouping and threads do not change bits. BackwardWeight sums each
+/// weight element over the whole batch in one thread, in the GEMM's fixed K-chunk order (see
+/// WeightGradientColumns; few-tap layers use fixed image groups added in order).
 /// </remarks>
 public static unsafe class ConvKernels
 {
@@ -152,20 +152,36 @@ public static unsafe class ConvKernels
             }
         }
 
-        /// <summary>acc[Cout, count·pix] = w · cols, the images lowered straight into the GEMM's packed-B panels.</summary>
+        /// <summary>
+        /// acc[Cout, count·pix] = w · cols, lowered one K chunk at a time straight into a packed-B panel
+        /// (≈0.5 MB) that the chunk's GEMM then reads from L2, instead of lowering all of K (MBs, via L3) first.
+        /// </summary>
+        /// <remarks>
+        /// Bits: chunk p0 is a GEMM of depth kc ≤ KC (one chunk) into acc with beta 0 for the first chunk and
+        /// 1 after, which is exactly how one GEMM over all of K adds its chunks (mode 0, then mode 1).
+        /// </remarks>
         private void LowerAndMultiply(GemmKernels.Kernel kern, int n0, int count, float* acc)
         {
             int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
-            long inSize = (long)g.Cin * g.H * g.W;
+            long inSize = (long)g.Cin * g.H * g.W, imgP = Im2Col.PaddedImageSize(g);
+            long rowsPadded = (g.Cout + kern.MR - 1) / kern.MR * kern.MR;
             int nr = kern.NR, step = Gemm.ChunkDepth(k);
             long nPadded = (ld + nr - 1) / nr * nr;
-            float* packedB = Scratch.Get(Scratch.Cols, Gemm.PackedBSize(kern, k, ld));
-            float* xpad = Scratch.Get(Scratch.Out, Im2Col.PaddedImageSize(g) + pix);
-            int* idx = (int*)(xpad + Im2Col.PaddedImageSize(g));
+            float* panel = Scratch.Get(Scratch.Cols, step * nPadded);
+            float* xpad = Scratch.Get(Scratch.Out, count * imgP + pix);
+            int* idx = (int*)(xpad + count * imgP);
+            Im2Col.PaddedOffsets(g, idx);
             for (int j = 0; j < count; j++)
-                Im2Col.LowerPacked(g, x + (n0 + j) * inSize, xpad, idx, packedB, k, nPadded, step, nr, j * pix);
-            ZeroPadColumns(packedB, k, ld, nPadded, step, nr);
-            Gemm.Run(kern, false, false, g.Cout, ld, k, 1f, w, k, null, ld, 0f, acc, ld, parallel: false, packedA: packedW, packedB: packedB);
+                Im2Col.PadImage(g, x + (n0 + j) * inSize, xpad + j * imgP);
+            for (int p0 = 0; p0 < k; p0 += step)
+            {
+                int kc = Math.Min(step, k - p0);
+                for (int j = 0; j < count; j++)
+                    Im2Col.LowerPackedRows(g, xpad + j * imgP, idx, panel, p0, kc, nr, j * pix);
+                ZeroPadColumns(panel, kc, ld, nPadded, kc, nr);
+                Gemm.Run(kern, false, false, g.Cout, ld, kc, 1f, w + p0, k, null, ld, p0 == 0 ? 0f : 1f, acc, ld,
+                    parallel: false, packedA: packedW + rowsPadded * p0, packedB: panel);
+            }
         }
     }
 

@@ -59,56 +59,42 @@ internal static unsafe class Im2Col
         (long)(g.Ho - 1) * g.StrideH + (long)(g.Kh - 1) * g.DilationH < g.H + 2L * g.PadH &&
         (long)(g.Wo - 1) * g.StrideW + (long)(g.Kw - 1) * g.DilationW < g.W + 2L * g.PadW;
 
-    /// <summary>Floats of the zero-padded copy of one image that <see cref="LowerPacked"/> reads.</summary>
+    /// <summary>Floats of the zero-padded copy of one image that <see cref="PadImage"/> writes.</summary>
     public static long PaddedImageSize(ConvGeometry g) => (long)g.Cin * (g.H + 2 * g.PadH) * (g.W + 2 * g.PadW);
 
-    /// <summary>
-    /// <see cref="Lower"/> written straight into the GEMM's packed-B layout (<see cref="Gemm.PackedBSize"/>):
-    /// the image's columns are q0..q0+Ho·Wo−1 of a matrix with k rows cut in chunks of step, nPadded
-    /// columns and nr-wide slivers. Saves writing the column matrix and copying it again into panels.
-    /// </summary>
-    /// <remarks>
-    /// The image is first copied into a zero-bordered buffer (xpad, <see cref="PaddedImageSize"/>), so every
-    /// tap reads in bounds: kernel row r = (ci, kh, kw) is then src_r[idx[q]] for one offset table idx
-    /// shared by all rows, a branch-free gather instead of per-row range logic on 7-wide rows.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LowerPacked(ConvGeometry g, float* x, float* xpad, int* idx, float* packed, int k, long nPadded, int step, int nr, int q0)
+    /// <summary>xpad ← image x ([Cin,H,W]) inside a zero border of PadH/PadW (<see cref="PaddedImageSize"/> floats).</summary>
+    public static void PadImage(ConvGeometry g, float* x, float* xpad)
     {
-        int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, pix = ho * wo;
-        int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
-        long planeP = (long)hp * wp;
-        // Zero-bordered copy of the image.
+        int h = g.H, w = g.W, wp = w + 2 * g.PadW;
+        long planeP = (long)(h + 2 * g.PadH) * wp;
         new Span<float>(xpad, checked((int)PaddedImageSize(g))).Clear();
         for (int ci = 0; ci < g.Cin; ci++)
             for (int ih = 0; ih < h; ih++)
-            {
-                float* src = x + ((long)ci * h + ih) * w;
-                float* dst = xpad + ci * planeP + (long)(ih + g.PadH) * wp + g.PadW;
-                for (int iw = 0; iw < w; iw++) dst[iw] = src[iw];
-            }
-        for (int oh = 0, q = 0; oh < ho; oh++)
-            for (int ow = 0; ow < wo; ow++, q++)
-                idx[q] = oh * g.StrideH * wp + ow * g.StrideW;
+                new ReadOnlySpan<float>(x + ((long)ci * h + ih) * w, w)
+                    .CopyTo(new Span<float>(xpad + ci * planeP + (long)(ih + g.PadH) * wp + g.PadW, w));
+    }
 
-        int r = 0;
-        for (int ci = 0; ci < g.Cin; ci++)
-        for (int kh = 0; kh < g.Kh; kh++)
-        for (int kw = 0; kw < g.Kw; kw++, r++)
+    /// <summary>
+    /// Rows p0..p0+kc−1 of one image's lowering (from its padded copy, <see cref="PadImage"/>) as one packed-B
+    /// K chunk: row r − p0, column q0 + q at ((q0 + q) / nr)·kc·nr + (r − p0)·nr + (q0 + q) % nr.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LowerPackedRows(ConvGeometry g, float* xpad, int* idx, float* panel, int p0, int kc, int nr, int q0)
+    {
+        int pix = g.Ho * g.Wo, taps = g.Kh * g.Kw, wp = g.W + 2 * g.PadW;
+        long planeP = (long)(g.H + 2 * g.PadH) * wp, sliverStride = (long)kc * nr;
+        for (int r = p0; r < p0 + kc; r++)
         {
+            int ci = r / taps, t = r - ci * taps, kh = t / g.Kw, kw = t - kh * g.Kw;
             float* src = xpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
-            int p0 = r / step * step, kc = Math.Min(step, k - p0);
-            long sliverStride = (long)kc * nr;
-            // Column q of row r sits at (q / nr)·kc·nr + q % nr past the row's start: copy in runs
-            // that end at sliver boundaries.
-            float* dp = packed + p0 * nPadded + (long)(r - p0) * nr + (long)(q0 / nr) * sliverStride;
+            float* dp = panel + (long)(r - p0) * nr + (long)(q0 / nr) * sliverStride;
             int col = q0 % nr;
             for (int q = 0; q < pix;)
             {
                 int run = Math.Min(pix - q, nr - col);
                 float* d = dp + col;
                 int* ix = idx + q;
-                for (int t = 0; t < run; t++) d[t] = src[ix[t]];
+                for (int u = 0; u < run; u++) d[u] = src[ix[u]];
                 q += run;
                 col += run;
                 if (col == nr) { col = 0; dp += sliverStride; }

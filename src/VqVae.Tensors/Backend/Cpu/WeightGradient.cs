@@ -5,7 +5,10 @@ using System.Numerics.Tensors;
 namespace VqVae.Tensors.Backend.Cpu;
 
 /// <summary>
-/// Convolution weight gradient dw[Cout, K] = Σ over image groups of dy_g[Cout, P] · cols_gᵀ[P, K].
+/// Convolution weight gradient dw[Cout, K] = dy[Cout, P] · colsᵀ[P, K]. Most layers go to
+/// <see cref="WeightGradientColumns"/> (one whole-batch GEMM split by dw column blocks); this class keeps
+/// the few-tap layers and geometries that path does not take, summed as
+/// Σ over image groups of dy_g[Cout, P] · cols_gᵀ[P, K].
 /// The batch is cut into a fixed number of groups (from the geometry alone); each group's partial
 /// sum is made by one worker with no synchronisation, and the partials are added in group order,
 /// so bits do not depend on the thread count or on scheduling.
@@ -32,6 +35,12 @@ internal static unsafe class WeightGradient
         var dwSpan = new Span<float>(dw, size);
         if (g.N == 0 || pix == 0) { dwSpan.Clear(); return; }
 
+        var kern = GemmKernels.For(GemmIsa.Auto);
+        if (!(k < kern.NR && g.Cout >= 2 * k) && WeightGradientColumns.Applies(kern, g))
+        {
+            WeightGradientColumns.Run(kern, g, x, dy, dw);
+            return;
+        }
         int nb = GroupSize(g);
         int groups = (g.N + nb - 1) / nb;
         // Group 0 writes dw itself; the others write partial slots, added afterwards in order.
