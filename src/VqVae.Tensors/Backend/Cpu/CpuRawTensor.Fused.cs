@@ -19,14 +19,19 @@ public sealed partial class CpuRawTensor
         Threading.For(chunks, true, c => { int s = c * Chunk; body(s, Math.Min(Chunk, length - s)); });
     }
 
-    /// <inheritdoc/>
-    public override RawTensor ReluBackward(RawTensor x)
+    private delegate void PairKernel(ReadOnlySpan<float> dy, ReadOnlySpan<float> other, Span<float> r);
+
+    // dy (this) and a same-shape tensor through an elementwise kernel, in fixed chunks over the workers.
+    private RawTensor MapPair(RawTensor other, PairKernel kernel)
     {
-        var dy = Data; var xs = Cpu(x);
+        var dy = Data; var o = Cpu(other);
         var r = Alloc(dy.Length, false, out var owner);
-        ForChunks(dy.Length, (s, n) => ReluBackward(dy.AsSpan(s, n), xs.AsSpan(s, n), r.AsSpan(s, n)));
+        ForChunks(dy.Length, (s, n) => kernel(dy.AsSpan(s, n), o.AsSpan(s, n), r.AsSpan(s, n)));
         return Make(r, shape, owner);
     }
+
+    /// <inheritdoc/>
+    public override RawTensor ReluBackward(RawTensor x) => MapPair(x, ReluBackward);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ReluBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> r)
@@ -43,13 +48,7 @@ public sealed partial class CpuRawTensor
     }
 
     /// <inheritdoc/>
-    public override RawTensor SigmoidBackward(RawTensor y)
-    {
-        var dy = Data; var ys = Cpu(y);
-        var r = Alloc(dy.Length, false, out var owner);
-        ForChunks(dy.Length, (s, n) => SigmoidBackward(dy.AsSpan(s, n), ys.AsSpan(s, n), r.AsSpan(s, n)));
-        return Make(r, shape, owner);
-    }
+    public override RawTensor SigmoidBackward(RawTensor y) => MapPair(y, SigmoidBackward);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SigmoidBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> y, Span<float> r)
