@@ -5,11 +5,7 @@
 // Then run:    dotnet fsi examples/analysis.fsx [path/to/model.safetensors]
 // Without a path it uses runs/latest/model.safetensors (from `vqvae train`) when present, and
 // otherwise trains a small model for a minute first.
-#I "../src/VqVae.Cli/bin/Release/net10.0"
-#r "System.Numerics.Tensors.dll"
-#r "VqVae.Tensors.dll"
-#r "VqVae.Functional.dll"
-#r "../src/VqVae.FSharp/bin/Release/net10.0/VqVae.FSharp.dll"
+#load "references.fsx"
 
 open System.IO
 open VqVae.FSharp

@@ -3,11 +3,7 @@
 //
 // Build once, from the repository root:   dotnet build -c Release
 // Then run:                                dotnet fsi examples/gradient-routing.fsx
-#I "../src/VqVae.Cli/bin/Release/net10.0"
-#r "System.Numerics.Tensors.dll"
-#r "VqVae.Tensors.dll"
-#r "VqVae.Functional.dll"
-#r "../src/VqVae.FSharp/bin/Release/net10.0/VqVae.FSharp.dll"
+#load "references.fsx"
 
 open VqVae.FSharp
 

@@ -4,11 +4,7 @@
 // Then run:                                dotnet fsi examples/train.fsx
 //
 // Writes examples/out/train-reconstructions.png (originals above reconstructions).
-#I "../src/VqVae.Cli/bin/Release/net10.0"
-#r "System.Numerics.Tensors.dll"
-#r "VqVae.Tensors.dll"
-#r "VqVae.Functional.dll"
-#r "../src/VqVae.FSharp/bin/Release/net10.0/VqVae.FSharp.dll"
+#load "references.fsx"
 
 open System.IO
 open VqVae.FSharp
