@@ -168,8 +168,8 @@ public static unsafe class ConvKernels
             int nr = kern.NR, step = Gemm.ChunkDepth(k);
             long nPadded = (ld + nr - 1) / nr * nr;
             float* panel = Scratch.Get(Scratch.Cols, step * nPadded);
-            float* xpad = Scratch.Get(Scratch.Out, count * imgP + pix);
-            int* idx = (int*)(xpad + count * imgP);
+            float* xpad = Scratch.Get(Scratch.Out, count * imgP + WindowRows.Slack + pix);
+            int* idx = (int*)(xpad + count * imgP + WindowRows.Slack);
             Im2Col.PaddedOffsets(g, idx);
             for (int j = 0; j < count; j++)
                 Im2Col.PadImage(g, x + (n0 + j) * inSize, xpad + j * imgP);
@@ -201,14 +201,14 @@ public static unsafe class ConvKernels
                 return;
             }
             float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
-            float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
+            float* cols = Scratch.Get(Scratch.Cols, (long)k * ld + WindowRows.Slack);
             GatherOutput(g, dy, n0, count, dyg);
             // dcols[K, ld] = wᵀ[K, Cout] · dyg[Cout, ld]
             Gemm.Run(GemmKernels.For(GemmIsa.Auto), true, false, k, ld, g.Cout, 1f, w, k, dyg, ld, 0f, cols, ld, parallel: false, packedA: packedWt);
             if (Im2Col.FitsPadded(g))
             {
-                float* dxpad = Scratch.Get(Scratch.Out, Im2Col.PaddedImageSize(g) + pix);
-                int* idx = (int*)(dxpad + Im2Col.PaddedImageSize(g));
+                float* dxpad = Scratch.Get(Scratch.Out, Im2Col.PaddedImageSize(g) + WindowRows.Slack + pix);
+                int* idx = (int*)(dxpad + Im2Col.PaddedImageSize(g) + WindowRows.Slack);
                 Im2Col.PaddedOffsets(g, idx);
                 for (int j = 0; j < count; j++)
                     Im2Col.RaisePadded(g, cols + j * pix, ld, dx + (n0 + j) * inSize, dxpad, idx);

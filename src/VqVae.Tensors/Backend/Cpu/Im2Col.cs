@@ -77,12 +77,27 @@ internal static unsafe class Im2Col
     /// <summary>
     /// Rows p0..p0+kc−1 of one image's lowering (from its padded copy, <see cref="PadImage"/>) as one packed-B
     /// K chunk: row r − p0, column q0 + q at ((q0 + q) / nr)·kc·nr + (r − p0)·nr + (q0 + q) % nr.
+    /// With AVX-512, whole output rows at a time (<see cref="WindowRows"/>), reading up to
+    /// <see cref="WindowRows.Slack"/> floats past the padded image.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LowerPackedRows(ConvGeometry g, float* xpad, int* idx, float* panel, int p0, int kc, int nr, int q0)
     {
         int pix = g.Ho * g.Wo, taps = g.Kh * g.Kw, wp = g.W + 2 * g.PadW;
         long planeP = (long)(g.H + 2 * g.PadH) * wp, sliverStride = (long)kc * nr;
+        if (WindowRows.Applies(g))
+        {
+            var pick = WindowRows.PickIndices(g);
+            var plan = stackalloc WindowRows.RowTarget[g.Ho];
+            WindowRows.PlanRows(g, q0, nr, sliverStride, plan);
+            for (int r = p0; r < p0 + kc; r++)
+            {
+                int ci = r / taps, t = r - ci * taps, kh = t / g.Kw, kw = t - kh * g.Kw;
+                float* src = xpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
+                WindowRows.LowerTap(g, src, wp, pick, panel + (long)(r - p0) * nr, plan);
+            }
+            return;
+        }
         for (int r = p0; r < p0 + kc; r++)
         {
             int ci = r / taps, t = r - ci * taps, kh = t / g.Kw, kw = t - kh * g.Kw;
@@ -116,7 +131,8 @@ internal static unsafe class Im2Col
     /// a zero-bordered buffer (dxpad, <see cref="PaddedImageSize"/>) through the shared offset table
     /// (<see cref="PaddedOffsets"/>), branch-free, then copies the interior out. Each element receives
     /// its terms in the same (ci, kh, kw) order as <see cref="Raise"/>, so the bits are the same.
-    /// Needs <see cref="FitsPadded"/>.
+    /// Needs <see cref="FitsPadded"/>. With AVX-512, whole output rows at a time (<see cref="WindowRows"/>),
+    /// reading up to <see cref="WindowRows.Slack"/> floats past the column matrix.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RaisePadded(ConvGeometry g, float* cols, long ld, float* dx, float* dxpad, int* idx)
@@ -125,6 +141,9 @@ internal static unsafe class Im2Col
         int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
         long planeP = (long)hp * wp;
         new Span<float>(dxpad, checked((int)PaddedImageSize(g))).Clear();
+        bool window = WindowRows.ScatterApplies(g);
+        var (indexLo, maskLo) = window ? WindowRows.ScatterLanes(g, 0) : default;
+        var (indexHi, maskHi) = window ? WindowRows.ScatterLanes(g, 1) : default;
         long r = 0;
         for (int ci = 0; ci < g.Cin; ci++)
         for (int kh = 0; kh < g.Kh; kh++)
@@ -132,7 +151,8 @@ internal static unsafe class Im2Col
         {
             float* d = dxpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
             float* s = cols + r * ld;
-            for (int q = 0; q < pix; q++) d[idx[q]] += s[q];
+            if (window) WindowRows.ScatterAddTap(g, s, d, wp, indexLo, maskLo, indexHi, maskHi);
+            else for (int q = 0; q < pix; q++) d[idx[q]] += s[q];
         }
         for (int ci = 0; ci < g.Cin; ci++)
             for (int ih = 0; ih < h; ih++)
