@@ -28,7 +28,14 @@ internal static unsafe class WindowRows
     /// (a masked load over a just-stored overlapping register stalls; 3×3 stride-1 rows of 9 would).
     /// </summary>
     public static bool ScatterApplies(ConvGeometry g) =>
-        Applies(g) && (long)g.StrideH * (g.W + 2 * g.PadW) >= ((long)g.StrideW * (g.Wo - 1) >= 16 ? 32 : 16);
+        Applies(g) && (long)g.StrideH * (g.W + 2 * g.PadW) >= ScatterWidth(g);
+
+    /// <summary>Floats one row's scatter spans: 8 (one ymm, e.g. 3×3 stride-1 rows of 7), 16 or 32.</summary>
+    private static int ScatterWidth(ConvGeometry g)
+    {
+        long span = (long)g.StrideW * (g.Wo - 1);
+        return span < 8 ? 8 : span < 16 ? 16 : 32;
+    }
 
     /// <summary>Whether g's output rows fit the window (and a plan of its rows fits on the stack).</summary>
     public static bool Applies(ConvGeometry g) =>
@@ -108,15 +115,28 @@ internal static unsafe class WindowRows
 
     /// <summary>
     /// tap[oh·StrideH·rowStride + ow·StrideW] += src[oh·Wo + ow] for every output pixel, row by row in oh order.
-    /// Masked loads and stores touch only the targets, so neighbouring rows never overlap in memory.
+    /// Masked loads and stores touch only the targets, so neighbouring rows never overlap in memory. Rows
+    /// that fit 8 floats use one ymm, read, blended and written back whole (lanes off the grid unchanged).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ScatterAddTap(ConvGeometry g, float* src, float* tap, long rowStride,
         Vector512<int> indexLo, Vector512<float> maskLo, Vector512<int> indexHi, Vector512<float> maskHi)
     {
-        int ho = g.Ho, wo = g.Wo;
+        int ho = g.Ho, wo = g.Wo, width = ScatterWidth(g);
         long step = g.StrideH * rowStride;
-        bool high = (long)g.StrideW * (wo - 1) >= 16;
+        if (width == 8)
+        {
+            Vector256<int> index8 = indexLo.GetLower();
+            Vector256<float> mask8 = maskLo.GetLower();
+            for (int oh = 0; oh < ho; oh++, tap += step)
+            {
+                var old = Avx.LoadVector256(tap);
+                var add = old + Avx2.PermuteVar8x32(Avx.LoadVector256(src + oh * wo), index8);
+                Avx.Store(tap, Vector256.ConditionalSelect(mask8, add, old));
+            }
+            return;
+        }
+        bool high = width == 32;
         var zero = Vector512<float>.Zero;
         for (int oh = 0; oh < ho; oh++, tap += step)
         {
