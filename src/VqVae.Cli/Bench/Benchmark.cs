@@ -88,23 +88,30 @@ internal static class Benchmark
         foreach (var (layer, i) in model.Encoder.Layers.Layers.Select((l, i) => (l, i)))
         {
             var input = h;
-            result.Add(($"forward encoder.{i} {layer.GetType().Name}", Timing.Measure(() => layer.Apply(input), n, 1)));
+            result.Add(($"forward encoder.{i} {layer.GetType().Name}", InArena(() => layer.Apply(input), n, 1)));
             h = layer.Apply(input);
         }
         var ze = h;
-        result.Add(("forward quantize", Timing.Measure(() => VqVae.Functional.VqVae.Quantize(model, ze), n, 1)));
+        result.Add(("forward quantize", InArena(() => VqVae.Functional.VqVae.Quantize(model, ze), n, 1)));
         h = VqVae.Functional.VqVae.Quantize(model, ze).DecoderInput;
         foreach (var (layer, i) in model.Decoder.Layers.Layers.Select((l, i) => (l, i)))
         {
             var input = h;
-            result.Add(($"forward decoder.{i} {layer.GetType().Name}", Timing.Measure(() => layer.Apply(input), n, 1)));
+            result.Add(($"forward decoder.{i} {layer.GetType().Name}", InArena(() => layer.Apply(input), n, 1)));
             h = layer.Apply(input);
         }
-        result.Add(("step: forward + loss (no tape)", Timing.Measure(() => VqVae.Functional.VqVae.LossTerms(cfg, model, x), n, warmup)));
-        VqVaeModel grads = model;
-        result.Add(("step: forward + backward", Timing.Measure(() =>
-            grads = Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model).Gradients, n, warmup)));
+        result.Add(("step: forward + loss (no tape)", InArena(() => VqVae.Functional.VqVae.LossTerms(cfg, model, x), n, warmup)));
+        VqVaeModel Grads() => Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model).Gradients;
+        result.Add(("step: forward + backward", InArena(() => Grads(), n, warmup)));
+        var grads = Grads();
         result.Add(("step: Adam update", Timing.Measure(() => adam.Update(grads, state, model), n, warmup)));
         return result;
     }
+
+    // Timed like the train step: each call's tensors live in a per-call arena, as a training loop's would.
+    private static Timing InArena(Action body, int n, int warmup) => Timing.Measure(() =>
+    {
+        using var arena = TensorArena.Begin();
+        body();
+    }, n, warmup);
 }
