@@ -25,7 +25,7 @@ internal static unsafe class WindowRows
 
     /// <summary>
     /// Whether the scatter applies: one tap's rows far enough apart that their registers never overlap
-    /// (a masked load over a just-stored overlapping register stalls; 3×3 stride-1 rows of 9 would).
+    /// (a load over a just-stored, partly overlapping register stalls until the store retires).
     /// </summary>
     public static bool ScatterApplies(ConvGeometry g) =>
         Applies(g) && (long)g.StrideH * (g.W + 2 * g.PadW) >= ScatterWidth(g);
