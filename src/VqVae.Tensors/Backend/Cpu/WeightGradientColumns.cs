@@ -37,7 +37,8 @@ internal static unsafe class WeightGradientColumns
         long imgP = Im2Col.PaddedImageSize(g);
         bool parallel = (long)g.Cout * k * p >= Gemm.ParallelThreshold;
         float[] dyPack = ArrayPool<float>.Shared.Rent(checked((int)(rowsPadded * p)));
-        float[] xpad = ArrayPool<float>.Shared.Rent(checked((int)(g.N * imgP)));
+        // + 4: a run of fewer than 4 taps is copied as one 4-float vector (see Job.Lower).
+        float[] xpad = ArrayPool<float>.Shared.Rent(checked((int)(g.N * imgP + 4)));
         int[] offs = ArrayPool<int>.Shared.Rent(k + pix);
         try
         {
@@ -147,14 +148,15 @@ internal static unsafe class WeightGradientColumns
 
         /// <summary>
         /// Packed-B panel of colsᵀ: pixels p0..p0+kc−1 (rows) × taps c0.. (nsl slivers of NR, zero past K).
-        /// Taps in runs of 4 along a kernel row (Kw a multiple of 4, no dilation) are 4 adjacent floats of
-        /// the padded image, copied as one vector.
+        /// A kernel row's taps (Kw ≤ 4, no dilation, slivers made of whole rows) are adjacent floats of the
+        /// padded image, copied as one 4-float vector each; the next row's copy overwrites the spare lanes,
+        /// and a sliver's last rows, whose spare lanes would spill past it, are copied float by float.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Lower(int p0, int kc, int c0, int nsl, float* panel)
         {
             int nr = kern.NR;
-            bool runs4 = g.Kw % 4 == 0 && g.DilationW == 1 && nr % 4 == 0;
+            int run = g.Kw <= 4 && g.DilationW == 1 && nr % g.Kw == 0 ? g.Kw : 0;
             long sliverStride = (long)kc * nr;
             int n = p0 / pix, q = p0 % pix;
             for (int pp = 0; pp < kc; pp++)
@@ -165,8 +167,12 @@ internal static unsafe class WeightGradientColumns
                 {
                     int cs = c0 + s * nr, w = Math.Min(nr, k - cs);
                     int* o = off + cs;
-                    if (runs4 && w == nr)
-                        for (int j = 0; j < nr; j += 4) Vector128.Store(Vector128.Load(src + o[j]), d + j);
+                    if (run > 0 && w == nr)
+                    {
+                        int j = 0;
+                        for (; j + 4 <= nr; j += run) Vector128.Store(Vector128.Load(src + o[j]), d + j);
+                        for (; j < nr; j++) d[j] = src[o[j]];
+                    }
                     else
                     {
                         int j = 0;
