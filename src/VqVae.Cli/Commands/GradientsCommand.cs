@@ -15,9 +15,9 @@ internal static class GradientsCommand
 {
     public static Command Create(Terminal terminal)
     {
-        var model = Opt.Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
-        var batch = Opt.Path("--batch", "Batch file: safetensors with key x, float32 [B,C,H,W]", required: true);
-        var beta = Opt.MaybeFloat("--beta", "Commitment weight β (default: the checkpoint's)", 0f, exclusiveMin: false);
+        var model = Opt.Model();
+        var batch = Opt.BatchFile();
+        var beta = Opt.CheckpointBeta();
         var output = Opt.Path("--out", "Gradients file to write (safetensors)", required: true);
         var threads = Opt.Threads();
         var cmd = new Command("gradients", "Write each loss term's gradients per parameter; print the loss terms as JSON") { model, batch, beta, output, threads };

@@ -11,7 +11,7 @@ internal static class ReconstructCommand
 {
     public static Command Create(Terminal terminal)
     {
-        var model = Opt.Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
+        var model = Opt.Model();
         var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or png:DIR", DefaultValueFactory = _ => "synthetic" };
         var count = Opt.Int("--count", "How many images", 32);
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic digits", DefaultValueFactory = _ => 1 };

@@ -12,9 +12,9 @@ internal static class RoutesCommand
 {
     public static Command Create(Terminal terminal)
     {
-        var model = Opt.Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
-        var batch = Opt.Path("--batch", "Batch file: safetensors with key x, float32 [B,C,H,W]", required: true);
-        var beta = Opt.MaybeFloat("--beta", "Commitment weight β (default: the checkpoint's)", 0f, exclusiveMin: false);
+        var model = Opt.Model();
+        var batch = Opt.BatchFile();
+        var beta = Opt.CheckpointBeta();
         var threads = Opt.Threads();
         var cmd = new Command("routes", "Print which loss term reaches which parameter group, with gradient norms") { model, batch, beta, threads };
         cmd.SetAction(r =>

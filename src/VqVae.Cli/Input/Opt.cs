@@ -42,6 +42,15 @@ internal static class Opt
     /// <summary>--threads N: worker threads of the CPU kernels (default: all cores).</summary>
     public static Option<int?> Threads() => MaybeInt("--threads", "CPU worker threads for the kernels (default: all cores)");
 
+    /// <summary>The checkpoint a command reads (<c>--model</c>, required).</summary>
+    public static Option<string> Model() => Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
+
+    /// <summary>The batch file of the inspection commands (<c>--batch</c>, required).</summary>
+    public static Option<string> BatchFile() => Path("--batch", "Batch file: safetensors with key x, float32 [B,C,H,W]", required: true);
+
+    /// <summary><c>--beta</c> overriding the checkpoint's commitment weight.</summary>
+    public static Option<float?> CheckpointBeta() => MaybeFloat("--beta", "Commitment weight β (default: the checkpoint's)", 0f, exclusiveMin: false);
+
     private static Option<int> Checked(Option<int> o, int min)
     {
         o.Validators.Add(r =>

@@ -22,10 +22,10 @@ public static unsafe class ConvKernels
     public static void Forward(ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
     {
         Validate(g);
-        Checks.Length(x.Length, (long)g.N * g.Cin * g.H * g.W, nameof(x), $"input [{g.N},{g.Cin},{g.H},{g.W}]");
-        Checks.Length(w.Length, (long)g.Cout * g.Cin * g.Kh * g.Kw, nameof(w), $"weight [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
+        CheckInput(g, x.Length, nameof(x), "input");
+        CheckWeight(g, w.Length, nameof(w), "weight");
         if (!bias.IsEmpty) Checks.Length(bias.Length, g.Cout, nameof(bias), $"bias [{g.Cout}]");
-        Checks.Length(y.Length, (long)g.N * g.Cout * g.Ho * g.Wo, nameof(y), $"output [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
+        CheckOutput(g, y.Length, nameof(y), "output");
         // The weight is the GEMM's A for every image group: pack it once for all of them.
         var kern = GemmKernels.For(GemmIsa.Auto);
         int k = g.Cin * g.Kh * g.Kw;
@@ -46,9 +46,9 @@ public static unsafe class ConvKernels
     public static void BackwardInput(ConvGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
     {
         Validate(g);
-        Checks.Length(dy.Length, (long)g.N * g.Cout * g.Ho * g.Wo, nameof(dy), $"output gradient [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
-        Checks.Length(w.Length, (long)g.Cout * g.Cin * g.Kh * g.Kw, nameof(w), $"weight [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
-        Checks.Length(dx.Length, (long)g.N * g.Cin * g.H * g.W, nameof(dx), $"input gradient [{g.N},{g.Cin},{g.H},{g.W}]");
+        CheckOutput(g, dy.Length, nameof(dy), "output gradient");
+        CheckWeight(g, w.Length, nameof(w), "weight");
+        CheckInput(g, dx.Length, nameof(dx), "input gradient");
         // wᵀ is the GEMM's A for every image group: pack it once for all of them.
         var kern = GemmKernels.For(GemmIsa.Auto);
         int k = g.Cin * g.Kh * g.Kw;
@@ -69,12 +69,22 @@ public static unsafe class ConvKernels
     public static void BackwardWeight(ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw)
     {
         Validate(g);
-        Checks.Length(x.Length, (long)g.N * g.Cin * g.H * g.W, nameof(x), $"input [{g.N},{g.Cin},{g.H},{g.W}]");
-        Checks.Length(dy.Length, (long)g.N * g.Cout * g.Ho * g.Wo, nameof(dy), $"output gradient [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
-        Checks.Length(dw.Length, (long)g.Cout * g.Cin * g.Kh * g.Kw, nameof(dw), $"weight gradient [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
+        CheckInput(g, x.Length, nameof(x), "input");
+        CheckOutput(g, dy.Length, nameof(dy), "output gradient");
+        CheckWeight(g, dw.Length, nameof(dw), "weight gradient");
         fixed (float* px = x, pdy = dy, pdw = dw)
             WeightGradient.Run(g, px, pdy, pdw);
     }
+
+    // Span lengths of the three operand shapes, named in the error as "<what> [dims]".
+    private static void CheckInput(ConvGeometry g, int length, string name, string what) =>
+        Checks.Length(length, (long)g.N * g.Cin * g.H * g.W, name, $"{what} [{g.N},{g.Cin},{g.H},{g.W}]");
+
+    private static void CheckWeight(ConvGeometry g, int length, string name, string what) =>
+        Checks.Length(length, (long)g.Cout * g.Cin * g.Kh * g.Kw, name, $"{what} [{g.Cout},{g.Cin},{g.Kh},{g.Kw}]");
+
+    private static void CheckOutput(ConvGeometry g, int length, string name, string what) =>
+        Checks.Length(length, (long)g.N * g.Cout * g.Ho * g.Wo, name, $"{what} [{g.N},{g.Cout},{g.Ho},{g.Wo}]");
 
     internal static void Validate(ConvGeometry g)
     {
