@@ -35,8 +35,8 @@ internal static class GradientsCommand
             {
                 var (_, t, grads) = Grad.ValueAndGradWithAux(p => { var lt = VqVaeModel.LossTerms(cfg, p, x); return (lt.Term(term), lt); }, m);
                 terms ??= t;
-                foreach (var leaf in Tree.Leaves(grads))
-                    if (leaf.Value is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));
+                foreach (var leaf in grads)
+                    if (leaf.Gradient is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));
             }
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
