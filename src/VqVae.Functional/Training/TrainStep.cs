@@ -1,6 +1,7 @@
 using VqVae.Functional.Codebooks;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
+using VqVae.Tensors.Diagnostics;
 
 namespace VqVae.Functional.Training;
 
@@ -42,7 +43,9 @@ public static class TrainStep
             return (t.Total, t);
         }, model);
         double norm = Tree.GlobalNorm(grads);
-        var (updated, state2) = optimizer.Update(grads, state, model);
+        OptimizerState<VqVaeModel> state2;
+        VqVaeModel updated;
+        using (OpProfiler.TimePhase("optimizer update")) (updated, state2) = optimizer.Update(grads, state, model);
         var next = VqVaeModel.WithBuffersFrom(updated, terms.Model);
         if (cfg.Quantizer == QuantizerKind.Ema) next = EmaStep(next, terms.Quantized, cfg);
 
