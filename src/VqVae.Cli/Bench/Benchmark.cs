@@ -9,6 +9,9 @@ namespace VqVae.Cli.Bench;
 internal sealed record BenchResult(int Batch, int Threads, Timing TrainStep, Timing Inference, Timing Quantize, Flops Flops,
     IReadOnlyList<(string Name, Timing Time)> Profile)
 {
+    /// <summary>The CPU backend's ISA level the kernels ran (VQVAE_ISA or the best this CPU supports).</summary>
+    public VqVae.Tensors.Backend.Cpu.IsaLevel Isa { get; init; } = VqVae.Tensors.Backend.Cpu.CpuIsa.Level;
+
     /// <summary>Per-op costs of profiled train steps, per step (wall ms, CPU ms, bytes), most expensive first.</summary>
     public IReadOnlyList<OpTiming> Ops { get; init; } = [];
 }
