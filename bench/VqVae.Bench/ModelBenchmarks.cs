@@ -2,7 +2,8 @@ using BenchmarkDotNet.Attributes;
 using VqVae.Functional;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends;
+using VqVae.Tensors.Backends.Cpu;
 
 namespace VqVae.Bench;
 
@@ -32,7 +33,7 @@ public class ModelBenchmarks : IFlops
     [GlobalSetup]
     public void Setup()
     {
-        Threading.Threads = Threads;
+        Backend.Threads = Threads;
         var (kModel, kData) = Rng.Seed(0).Split();
         model = VqVae.Functional.VqVae.Init(cfg, kModel);
         adam = Adam.Create(1e-3f);
