@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Model;
 
 /// <summary>The K codes, a [K,D] table (PyTorch <c>vq.embedding.weight</c>).</summary>
 public sealed record Codebook(Tensor Embedding) : IParameterTree<Codebook>
