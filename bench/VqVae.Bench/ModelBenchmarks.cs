@@ -1,8 +1,13 @@
 using BenchmarkDotNet.Attributes;
-using VqVae.Functional;
+using VqVae.Functional.Layers;
+using VqVae.Functional.Losses;
+using VqVae.Functional.Model;
+using VqVae.Functional.Quantization;
+using VqVae.Functional.Routing;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends;
+using VqVae.Tensors.Backends.Cpu;
 
 namespace VqVae.Bench;
 
@@ -32,9 +37,9 @@ public class ModelBenchmarks : IFlops
     [GlobalSetup]
     public void Setup()
     {
-        Threading.Threads = Threads;
+        Backend.Threads = Threads;
         var (kModel, kData) = Rng.Seed(0).Split();
-        model = VqVae.Functional.VqVae.Init(cfg, kModel);
+        model = VqVaeModel.Init(cfg, kModel);
         adam = Adam.Create(1e-3f);
         state = adam.Init(model);
         data = Enumerable.Range(0, 4).Select(i => Tensor.Uniform(kData.Fold(i), 0f, 1f, Batch, 1, 28, 28)).ToArray();
@@ -49,7 +54,7 @@ public class ModelBenchmarks : IFlops
     {
         var x = NextX();
         using var arena = TensorArena.Begin();
-        var (loss, grads) = Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model);
+        var (loss, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model);
         (model, state) = adam.Update(grads, state, model);
         return loss.ToScalar();
     }
@@ -59,7 +64,7 @@ public class ModelBenchmarks : IFlops
     public float Inference()
     {
         using var arena = TensorArena.Begin();
-        return VqVae.Functional.VqVae.Reconstruct(model, NextX())[0, 0, 0, 0];
+        return VqVaeModel.Reconstruct(model, NextX())[0, 0, 0, 0];
     }
 
     /// <summary>Distances and argmin of [B·49, 64] rows against the 512 codes.</summary>

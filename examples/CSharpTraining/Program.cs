@@ -1,19 +1,22 @@
 // A short VQ-VAE training run from C#, through the same immutable types the F# surface uses.
 // Run from the repository root:  dotnet run --project examples/CSharpTraining -c Release
-using VqVae.Functional;
+using VqVae.Functional.Layers;
+using VqVae.Functional.Losses;
+using VqVae.Functional.Model;
+using VqVae.Functional.Quantization;
+using VqVae.Functional.Routing;
 using VqVae.Functional.Checkpoints;
 using VqVae.Functional.Data;
 using VqVae.Functional.Images;
 using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
 using VqVae.Tensors;
-using VqVae.Tensors.Backend.Cpu;
 
-Threading.Threads = 2;
+Backend.Threads = 2;
 
 // The reference architecture, narrowed so the run takes well under a minute.
 var cfg = VqVaeConfig.Mnist.With(hidden: 32, codebookSize: 64, codeDim: 16);
-var model = VqVae.Functional.VqVae.Init(cfg, Rng.Seed(42));
+var model = VqVaeModel.Init(cfg, Rng.Seed(42));
 var adam = Adam.Create(2e-3f);
 var state = adam.Init(model);
 
@@ -27,7 +30,7 @@ foreach (var batch in Batches.Stream(data, 32, Rng.Seed(2), dropLast: true).Take
 
 // Gradient routing, checked the same way the tests do: the codebook term reaches only the codebook.
 var probe = Tensor.FromArray(data.Take(8).Images, 8, 1, 28, 28);
-var reach = Routing.Reach(m => VqVae.Functional.VqVae.LossTerms(cfg, m, probe).Codebook, model);
+var reach = Routes.Reach(m => VqVaeModel.LossTerms(cfg, m, probe).Codebook, model);
 Console.WriteLine($"codebook term reaches {reach}");
 
 // Files: a checkpoint PyTorch can load and a picture of originals above reconstructions.
@@ -36,7 +39,7 @@ Directory.CreateDirectory(outDir);
 Checkpoint.Save(Path.Combine(outDir, "csharp-model.safetensors"), model);
 var shown = data.Take(16);
 var xs = Tensor.FromArray(shown.Images, 16, 1, 28, 28);
-var xHat = VqVae.Functional.VqVae.Reconstruct(model, xs);
+var xHat = VqVaeModel.Reconstruct(model, xs);
 Png.Write(Path.Combine(outDir, "csharp-reconstructions.png"),
     Pictures.ReconstructionGrid(xs.ToArray(), xHat.ToArray(), 16, 1, 28, 28, columns: 8, scale: 2));
 Console.WriteLine($"wrote {outDir}/csharp-model.safetensors and csharp-reconstructions.png");

@@ -1,6 +1,10 @@
 namespace VqVae.FSharp
 
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Data
 open VqVae.Functional.Images

@@ -1,11 +1,15 @@
 namespace VqVae.FSharp
 
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Optim
 open VqVae.Functional.Training
 open VqVae.Tensors
 
-type private CoreVqVae = VqVae.Functional.VqVae
+type private CoreVqVae = VqVae.Functional.Model.VqVaeModel
 
 /// VQ-VAE configurations: the presets of DESIGN §4 and functions that change one field.
 [<RequireQualifiedAccess>]
@@ -89,7 +93,7 @@ module VqVae =
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Routing =
     /// The routing matrix (terms × encoder/codebook/decoder, gradient norms; None where not reached).
-    let matrix (cfg: VqVaeConfig) (x: Tensor) (model: VqVaeModel) = Routing.Matrix(cfg, model, x)
+    let matrix (cfg: VqVaeConfig) (x: Tensor) (model: VqVaeModel) = Routes.Matrix(cfg, model, x)
     /// The rows of the matrix as (term, Reach).
     let reaches (m: RoutingMatrix) =
         [ for r in m.Rows -> r.Term, { Encoder = r.Encoder.HasValue; Codebook = r.Codebook.HasValue; Decoder = r.Decoder.HasValue } ]

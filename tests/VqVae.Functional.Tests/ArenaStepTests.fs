@@ -5,7 +5,11 @@ module VqVae.Functional.Tests.ArenaStepTests
 open System
 open Xunit
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Optim
 open VqVae.Functional.Training
 
@@ -21,7 +25,7 @@ let private batches = [ for i in 0 .. 3 -> Tensor.Uniform(Rng.Seed(int64 (100 + 
 let ``train steps return ordinary storage, bitwise equal to the same steps without an arena`` (preset: string) =
     let cfg = VqVaeConfig.ByName preset
     let adam = Adam.Create(1e-3f)
-    let model0 = VqVae.Init(cfg, Rng.Seed(3L))
+    let model0 = VqVaeModel.Init(cfg, Rng.Seed(3L))
     // with TrainStep (arena inside)
     let mutable model, state = model0, adam.Init model0
     for x in batches do
@@ -32,9 +36,9 @@ let ``train steps return ordinary storage, bitwise equal to the same steps witho
     let mutable model2, state2 = model0, adam.Init model0
     for x in batches do
         let struct (_, terms, grads) =
-            Grad.ValueAndGradWithAux((fun m -> let t = VqVae.LossTerms(cfg, m, x) in struct (t.Total, t)), model2)
+            Grad.ValueAndGradWithAux((fun m -> let t = VqVaeModel.LossTerms(cfg, m, x) in struct (t.Total, t)), model2)
         let struct (p, s) = adam.Update(grads, state2, model2)
-        model2 <- VqVae.WithBuffersFrom(p, terms.Model)
+        model2 <- VqVaeModel.WithBuffersFrom(p, terms.Model)
         state2 <- s
     Assert.False(TensorArena.IsActive)
     let all (m: VqVaeModel) (s: OptimizerState<VqVaeModel>) = leaves m @ (s.Moments |> Seq.collect leaves |> List.ofSeq)

@@ -7,7 +7,11 @@ open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
 open VqVae.Tensors.IO
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Tests.ModelGenerators
 
@@ -21,7 +25,7 @@ let private bits (t: Tensor | null) =
 let private leafBits (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name, (match l.Value with null -> [||] | v -> v.Shape), bits l.Value) |> List.ofSeq
 
 let private termBits (m: VqVaeModel) x =
-    let t = VqVae.LossTerms(m, x)
+    let t = VqVaeModel.LossTerms(m, x)
     [ t.Recon; t.Codebook; t.Commitment; t.Total ] |> List.map bits, t.Perplexity
 
 let private expectError (path: string) (fragments: string list) (f: unit -> 'a) =
@@ -79,7 +83,7 @@ let ``a PyTorch state_dict without metadata loads with the architecture inferred
         Assert.Equal<int[]>(e.Data |> Array.map BitConverter.SingleToInt32Bits, bits (loaded.Model.ToStateDict()[e.Name]))
     // With the fixture's β the loaded model reproduces PyTorch's total loss.
     let m = Checkpoint.Load(path, beta = 0.37f)
-    let total = VqVae.LossTerms(m, tensorOf fixture "x").Total.ToScalar()
+    let total = VqVaeModel.LossTerms(m, tensorOf fixture "x").Total.ToScalar()
     let expected = (tensorOf fixture "loss/total").ToScalar()
     Assert.True(abs (total - expected) <= 1e-5f * abs expected, $"total {total} vs PyTorch {expected}")
 
@@ -99,7 +103,7 @@ let ``inference recovers every architecture, size and the EMA buffers from names
 [<Fact>]
 let ``a missing key, an extra key or a wrong shape is named in a CheckpointException`` () =
     let dir = tempDir ()
-    let model = VqVae.Init(VqVaeConfig.Small.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
+    let model = VqVaeModel.Init(VqVaeConfig.Small.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
     let good = Path.Combine(dir, "good.safetensors")
     Checkpoint.Save(good, model)
     let file = SafeTensors.Read good
@@ -133,7 +137,7 @@ let ``a missing key, an extra key or a wrong shape is named in a CheckpointExcep
 let ``truncated or corrupt files give a CheckpointException naming the file, never another error`` () =
     let dir = tempDir ()
     let good = Path.Combine(dir, "good.safetensors")
-    Checkpoint.Save(good, VqVae.Init(VqVaeConfig.Small, Rng.Seed 2L))
+    Checkpoint.Save(good, VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 2L))
     let bytes = File.ReadAllBytes good
     let path = Path.Combine(dir, "bad.safetensors")
     let gen =
@@ -153,7 +157,7 @@ let ``truncated or corrupt files give a CheckpointException naming the file, nev
 let ``TryLoad returns the model or the error without throwing`` () =
     let dir = tempDir ()
     let good = Path.Combine(dir, "good.safetensors")
-    Checkpoint.Save(good, VqVae.Init(VqVaeConfig.Small, Rng.Seed 2L))
+    Checkpoint.Save(good, VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 2L))
     let ok, model, err = Checkpoint.TryLoad good
     Assert.True(ok && not (isNull model) && isNull err)
     let ok, model, err = Checkpoint.TryLoad(Path.Combine(dir, "none.safetensors"))

@@ -4,7 +4,11 @@ module VqVae.Functional.Tests.FSharpApiTests
 
 open Xunit
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.FSharp
 
 let private tinyBatch seed =

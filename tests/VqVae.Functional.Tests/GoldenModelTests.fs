@@ -7,7 +7,11 @@ open System.Collections.Generic
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 
 /// max|ours − torch| / max|torch| for one tensor (the README's tolerance is 1e-5 of it, plus a little atol).
@@ -33,7 +37,7 @@ type GoldenModel(output: ITestOutputHelper) =
             let e = relErr ours all[name]
             errors.Add((name, e))
 
-        let terms = VqVae.LossTerms(cfg, model, x)
+        let terms = VqVaeModel.LossTerms(cfg, model, x)
         let q = terms.Quantized
         expect "z_e" q.ZE
         expect "z_q" q.ZQ
@@ -46,7 +50,7 @@ type GoldenModel(output: ITestOutputHelper) =
 
         // Every gradient, and the routing: a key exists exactly where the term reaches.
         for t in LossTerms.Names do
-            let g = gradOf (fun m -> VqVae.LossTerms(cfg, m, x).Term t) model
+            let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
             let prefix = sprintf "grad/%s/" t
             let expectedKeys = f.Names |> Seq.filter (fun n -> n.StartsWith prefix && leafNames |> List.contains (n.Substring prefix.Length)) |> Set.ofSeq
             let ourKeys = gradLeaves model g |> List.choose (fun (n, _, v) -> v |> Option.map (fun _ -> prefix + n)) |> Set.ofList
@@ -58,7 +62,7 @@ type GoldenModel(output: ITestOutputHelper) =
 
         // Straight-through: d recon / d z_e and d recon / d decoder input.
         let ze = all["z_e"]
-        let reconOf (decoderInput: Tensor) = Losses.Reconstruction(cfg.Reconstruction, model.Decoder.Apply decoderInput, x)
+        let reconOf (decoderInput: Tensor) = Loss.Reconstruction(cfg.Reconstruction, model.Decoder.Apply decoderInput, x)
         let gZe = Grad.Gradient((fun z -> reconOf (Quantizer.Quantize(model.Codebook.Embedding, z).DecoderInput)), ze)
         let gDec = Grad.Gradient(Func<_, _> reconOf, all["decoder_input"])
         expect "grad/recon/z_e" (nonNull "d recon / d z_e" gZe)

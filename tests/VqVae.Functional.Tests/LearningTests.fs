@@ -5,7 +5,11 @@ open System.Diagnostics
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Optim
 open VqVae.Functional.Training
 open VqVae.Functional.Tests.ModelGenerators
@@ -18,7 +22,7 @@ type LearningTests(out: ITestOutputHelper) =
     [<Fact>]
     member _.``learning works end to end: a tiny model halves its total loss on a fixed batch`` () =
         let cfg = VqVaeConfig.Small // h=8, K=16, D=4, reference architecture
-        let model = VqVae.Init(cfg, Rng.Seed 1L)
+        let model = VqVaeModel.Init(cfg, Rng.Seed 1L)
         let x = digits ()
         let sw = Stopwatch.StartNew()
         let run = Trainer.Run(Adam.Create(3e-3f), model, [ x ], steps = 300)
@@ -30,7 +34,7 @@ type LearningTests(out: ITestOutputHelper) =
     [<Fact>]
     member _.``pretrain, k-means, then EMA: the recipe runs and ends with a used codebook`` () =
         let cfg = VqVaeConfig.Small.With(quantizer = QuantizerKind.Ema)
-        let model = VqVae.Init(cfg, Rng.Seed 2L)
+        let model = VqVaeModel.Init(cfg, Rng.Seed 2L)
         let x = digits ()
         let sw = Stopwatch.StartNew()
         let r = Recipes.PretrainKMeansEma(model, Adam.Create(3e-3f), [ x ], 100, 150, Rng.Seed 3L)

@@ -5,7 +5,11 @@ open System
 open FsCheck.FSharp
 open Xunit
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 
 let meanSq (a: float32[]) (b: float32[]) = Array.fold2 (fun s (x: float32) (y: float32) -> s + (float x - float y) ** 2.0) 0.0 a b / float a.Length
@@ -16,7 +20,7 @@ let closeTo rel (expected: float) (actual: float32) = abs (float actual - expect
 let ``loss terms are the means of DESIGN §4 and total weighs commitment by β`` () =
     Prop.forAll (Arb.fromGen (Gen.oneof [ genCaseWith QuantizerKind.Straight; genCaseWith QuantizerKind.Ema ])) (fun c ->
         let m, x = modelOf c, batchOf c
-        let t = VqVae.LossTerms(c.Config, m, x)
+        let t = VqVaeModel.LossTerms(c.Config, m, x)
         let xs, xh = x.ToArray(), t.XHat.ToArray()
         let recon =
             match c.Config.Reconstruction with
@@ -41,36 +45,36 @@ let ``loss terms are the means of DESIGN §4 and total weighs commitment by β``
 let ``BCE clamps its logs at −100 like PyTorch and its gradient stays finite`` () =
     let xHat = Tensor.FromArray([| 0.0f; 1.0f; 0.5f |], 3)
     let x = Tensor.FromArray([| 1.0f; 0.0f; 1.0f |], 3)
-    let v = Losses.Bce(xHat, x).ToScalar()
+    let v = Loss.Bce(xHat, x).ToScalar()
     Assert.Equal((100.0 + 100.0 + log 2.0) / 3.0, float v, 4)
-    let g = Grad.Gradient(Func<_, _>(fun p -> Losses.Bce(p, x)), xHat) |> nonNull "d bce / d x̂"
+    let g = Grad.Gradient(Func<_, _>(fun p -> Loss.Bce(p, x)), xHat) |> nonNull "d bce / d x̂"
     Assert.All(g.ToArray(), fun v -> Assert.True(Single.IsFinite v))
 
 [<Fact>]
 let ``MSE over variance divides by the batch's variance and rejects a constant batch`` () =
     let x = Tensor.FromArray([| 0.0f; 1.0f; 2.0f; 3.0f |], 1, 1, 2, 2)
     let xHat = Tensor.Zeros(1, 1, 2, 2)
-    Assert.Equal(3.5 / 1.25, float (Losses.MseOverVariance(xHat, x).ToScalar()), 5)
-    let ex = Assert.Throws<ArgumentException>(fun () -> Losses.MseOverVariance(xHat, Tensor.Ones(1, 1, 2, 2)) |> ignore)
+    Assert.Equal(3.5 / 1.25, float (Loss.MseOverVariance(xHat, x).ToScalar()), 5)
+    let ex = Assert.Throws<ArgumentException>(fun () -> Loss.MseOverVariance(xHat, Tensor.Ones(1, 1, 2, 2)) |> ignore)
     Assert.Contains("var(x) = 0", ex.Message)
 
 [<Fact>]
 let ``reconstruction rejects x̂ and x of different shapes`` () =
-    let ex = Assert.Throws<ArgumentException>(fun () -> Losses.Reconstruction(ReconstructionLoss.Mse, Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 8, 8)) |> ignore)
+    let ex = Assert.Throws<ArgumentException>(fun () -> Loss.Reconstruction(ReconstructionLoss.Mse, Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 8, 8)) |> ignore)
     Assert.Contains("[1, 1, 4, 4]", ex.Message); Assert.Contains("[1, 1, 8, 8]", ex.Message)
 
 [<Fact>]
 let ``inference reconstructs like evaluation-mode loss terms and records no tape`` () =
     let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
-    let m = VqVae.Init(cfg, Rng.Seed 7L)
+    let m = VqVaeModel.Init(cfg, Rng.Seed 7L)
     let x = Tensor.Uniform(Rng.Seed 8L, 0.0f, 1.0f, 2, 1, 8, 8)
     let tracked = Tree.Map(m, fun t -> t)       // same values
-    let xHat = VqVae.Reconstruct(m, x)
+    let xHat = VqVaeModel.Reconstruct(m, x)
     Assert.False(xHat.IsTracked)
-    Assert.Equal<float32[]>(VqVae.LossTerms(tracked, x, training = false).XHat.ToArray(), xHat.ToArray())
+    Assert.Equal<float32[]>(VqVaeModel.LossTerms(tracked, x, training = false).XHat.ToArray(), xHat.ToArray())
     Assert.Equal<string list>([ "recon"; "codebook"; "commitment"; "total" ], List.ofSeq LossTerms.Names)
 
 [<Fact>]
 let ``BCE rejects an x̂ outside [0, 1] instead of returning NaN`` () =
-    let ex = Assert.Throws<ArgumentException>(fun () -> Losses.Bce(Tensor.FromArray([| 1.5f |], 1), Tensor.Ones 1) |> ignore)
+    let ex = Assert.Throws<ArgumentException>(fun () -> Loss.Bce(Tensor.FromArray([| 1.5f |], 1), Tensor.Ones 1) |> ignore)
     Assert.Contains("1.5", ex.Message)

@@ -8,8 +8,12 @@ open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
 open VqVae.Tensors.IO
-open VqVae.Functional
 
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 /// A small random test case: config, model seed, batch and data seed.
 type ModelCase =
     { Config: VqVaeConfig
@@ -58,7 +62,7 @@ let genCase = genCaseWith QuantizerKind.Straight
 let arbCase = Arb.fromGen genCase
 let arbEmaCase = Arb.fromGen (genCaseWith QuantizerKind.Ema)
 
-let modelOf (c: ModelCase) = VqVae.Init(c.Config, Rng.Seed c.ModelSeed)
+let modelOf (c: ModelCase) = VqVaeModel.Init(c.Config, Rng.Seed c.ModelSeed)
 let batchOf (c: ModelCase) = Tensor.Uniform(Rng.Seed c.DataSeed, 0.0f, 1.0f, c.Batch, c.Config.Channels, c.Size, c.Size)
 
 /// Runs an FsCheck property inside an xunit fact; throws on the first counterexample.

@@ -6,7 +6,11 @@ open System
 open System.Collections.Generic
 open Xunit
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 
 let tiny = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
@@ -15,7 +19,7 @@ let shapes (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name, List.ofA
 
 [<Fact>]
 let ``the reference model's leaves are the PyTorch state_dict names and shapes`` () =
-    let m = VqVae.Init(VqVaeConfig.Mnist, Rng.Seed 0L)
+    let m = VqVaeModel.Init(VqVaeConfig.Mnist, Rng.Seed 0L)
     let expected =
         [ "encoder.0.weight", [ 128; 1; 4; 4 ]; "encoder.0.bias", [ 128 ]
           "encoder.2.weight", [ 128; 128; 4; 4 ]; "encoder.2.bias", [ 128 ]
@@ -28,7 +32,7 @@ let ``the reference model's leaves are the PyTorch state_dict names and shapes``
 
 [<Fact>]
 let ``an EMA model adds vq.cluster_size and vq.ema_w as buffers`` () =
-    let m = VqVae.Init(tiny.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
+    let m = VqVaeModel.Init(tiny.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
     let groups = m.Groups() |> Seq.map (fun struct (n, g) -> n, g) |> Map.ofSeq
     Assert.Equal(ParameterGroup.Buffer, groups["vq.cluster_size"])
     Assert.Equal(ParameterGroup.Buffer, groups["vq.ema_w"])
@@ -42,7 +46,7 @@ let ``an EMA model adds vq.cluster_size and vq.ema_w as buffers`` () =
 [<Fact>]
 let ``init is a pure function of config and key, with PyTorch's bounds`` () =
     let cfg = tiny.With(hidden = 6, codebookSize = 10)
-    let a, b, c = VqVae.Init(cfg, Rng.Seed 5L), VqVae.Init(cfg, Rng.Seed 5L), VqVae.Init(cfg, Rng.Seed 6L)
+    let a, b, c = VqVaeModel.Init(cfg, Rng.Seed 5L), VqVaeModel.Init(cfg, Rng.Seed 5L), VqVaeModel.Init(cfg, Rng.Seed 6L)
     let values (m: VqVaeModel) = Tree.Leaves m |> Seq.collect (fun l -> (nonNull l.Name l.Value).ToArray()) |> Array.ofSeq
     Assert.Equal<float32[]>(values a, values b)
     Assert.NotEqual<float32[]>(values a, values c)
@@ -62,15 +66,15 @@ let ``init is a pure function of config and key, with PyTorch's bounds`` () =
 [<InlineData("paper")>]
 let ``every preset maps 28×28 images to 7×7 latents and back`` (preset: string) =
     let cfg = VqVaeConfig.ByName(preset).With(hidden = 4, codebookSize = 8, codeDim = 3)
-    let m = VqVae.Init(cfg, Rng.Seed 2L)
+    let m = VqVaeModel.Init(cfg, Rng.Seed 2L)
     let x = Tensor.Uniform(Rng.Seed 3L, 0.0f, 1.0f, 2, 1, 28, 28)
-    Assert.Equal<int[]>([| 2; 3; 7; 7 |], VqVae.Encode(m, x).Shape)
-    Assert.Equal<int[]>([| 2; 1; 28; 28 |], VqVae.Reconstruct(m, x).Shape)
+    Assert.Equal<int[]>([| 2; 3; 7; 7 |], VqVaeModel.Encode(m, x).Shape)
+    Assert.Equal<int[]>([| 2; 1; 28; 28 |], VqVaeModel.Reconstruct(m, x).Shape)
     Assert.Equal(preset, cfg.Preset)
 
 [<Fact>]
 let ``the paper preset names its residual blocks like a PyTorch module`` () =
-    let m = VqVae.Init(VqVaeConfig.Paper.With(hidden = 4, codebookSize = 4, codeDim = 2), Rng.Seed 0L)
+    let m = VqVaeModel.Init(VqVaeConfig.Paper.With(hidden = 4, codebookSize = 4, codeDim = 2), Rng.Seed 0L)
     let n = names m
     for expected in [ "encoder.3.layers.0.block.1.weight"; "encoder.3.layers.1.block.3.bias"; "encoder.4.weight"
                       "decoder.1.layers.1.block.1.weight"; "decoder.4.bias" ] do
@@ -81,7 +85,7 @@ let ``the paper preset names its residual blocks like a PyTorch module`` () =
 
 [<Fact>]
 let ``bad configs are rejected naming the field and the value`` () =
-    let ex = Assert.Throws<ArgumentException>(fun () -> VqVae.Init(tiny.With(codebookSize = 0), Rng.Seed 0L) |> ignore)
+    let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.Init(tiny.With(codebookSize = 0), Rng.Seed 0L) |> ignore)
     Assert.Contains("CodebookSize", ex.Message); Assert.Contains("got 0", ex.Message)
     let ex = Assert.Throws<ArgumentException>(fun () -> tiny.With(beta = -0.5f).Validate() |> ignore)
     Assert.Contains("Beta", ex.Message); Assert.Contains("-0.5", ex.Message)
@@ -90,21 +94,21 @@ let ``bad configs are rejected naming the field and the value`` () =
 
 [<Fact>]
 let ``bad input shapes are rejected naming the argument, the expected and the actual shape`` () =
-    let m = VqVae.Init(tiny, Rng.Seed 0L)
-    let ex = Assert.Throws<ArgumentException>(fun () -> VqVae.Encode(m, Tensor.Zeros(2, 3, 28, 28)) |> ignore)
+    let m = VqVaeModel.Init(tiny, Rng.Seed 0L)
+    let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.Encode(m, Tensor.Zeros(2, 3, 28, 28)) |> ignore)
     Assert.Equal("x", ex.ParamName); Assert.Contains("[2, 3, 28, 28]", ex.Message); Assert.Contains("C=1", ex.Message)
-    let ex = Assert.Throws<ArgumentException>(fun () -> VqVae.LossTerms(m, Tensor.Zeros(1, 1, 10, 10)) |> ignore)
+    let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.LossTerms(m, Tensor.Zeros(1, 1, 10, 10)) |> ignore)
     Assert.Contains("multiples of 4", ex.Message)
-    let ex = Assert.Throws<ArgumentException>(fun () -> VqVae.Decode(m, Tensor.Zeros(1, 5, 2, 2)) |> ignore)
+    let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.Decode(m, Tensor.Zeros(1, 5, 2, 2)) |> ignore)
     Assert.Contains("D=2", ex.Message); Assert.Contains("[1, 5, 2, 2]", ex.Message)
     let ex = Assert.Throws<ArgumentException>(fun () -> Quantizer.Quantize(Tensor.Zeros(4, 3), Tensor.Zeros(1, 2, 2, 2)) |> ignore)
     Assert.Equal("ze", ex.ParamName)
-    Assert.Throws<ArgumentOutOfRangeException>(fun () -> VqVae.CodesToLatents(m, CodeIndices.Of([| 8 |], 1, 1, 1)) |> ignore) |> ignore
+    Assert.Throws<ArgumentOutOfRangeException>(fun () -> VqVaeModel.CodesToLatents(m, CodeIndices.Of([| 8 |], 1, 1, 1)) |> ignore) |> ignore
 
 [<Fact>]
 let ``a state dict round-trips, and missing, misshapen or unknown keys are named`` () =
     let cfg = tiny.With(quantizer = QuantizerKind.Ema)
-    let m = VqVae.Init(cfg, Rng.Seed 9L)
+    let m = VqVaeModel.Init(cfg, Rng.Seed 9L)
     let sd = m.ToStateDict()
     Assert.Equal<string list>(names m, List.ofSeq sd.Keys)
     let back = VqVaeModel.FromStateDict(cfg, sd)
@@ -123,9 +127,9 @@ let ``a state dict round-trips, and missing, misshapen or unknown keys are named
 
 [<Fact>]
 let ``gradient trees are models with null leaves that Tree.Map keeps null`` () =
-    let m = VqVae.Init(tiny, Rng.Seed 4L)
+    let m = VqVaeModel.Init(tiny, Rng.Seed 4L)
     let x = Tensor.Uniform(Rng.Seed 5L, 0.0f, 1.0f, 1, 1, 8, 8)
-    let g = gradOf (fun m -> VqVae.LossTerms(m, x).Commitment) m
+    let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Commitment) m
     let doubled = Tree.Map(g, fun t -> t * 2.0f)
     for (name, _, v) in gradLeaves m doubled do
         Assert.Equal(name.StartsWith "encoder.", v.IsSome)
@@ -134,7 +138,7 @@ let ``gradient trees are models with null leaves that Tree.Map keeps null`` () =
 let ``BatchNorm2d trains on batch statistics, returns new running statistics and evaluates with them`` () =
     let bn = BatchNorm2d.Init(2, momentum = 0.5f)
     let x = Tensor.Normal(Rng.Seed 1L, 3.0f, 2.0f, 2, 2, 3, 3)
-    let struct (y, bn2) = bn.Train x
+    let struct (y, bn2) = bn.ApplyTraining x
     let bn2 = bn2 :?> BatchNorm2d
     // Output: zero mean and unit (biased) variance per channel.
     let yMean = y.Mean([| 0; 2; 3 |]).ToArray()
@@ -157,14 +161,14 @@ let ``BatchNorm2d trains on batch statistics, returns new running statistics and
 
 [<Fact>]
 let ``training-mode loss terms return the model with updated BatchNorm statistics`` () =
-    let m = VqVae.Init(tiny, Rng.Seed 3L)
+    let m = VqVaeModel.Init(tiny, Rng.Seed 3L)
     let enc = m.Encoder.Layers.Layers
     let withBn = m.With(encoder = Encoder(Sequential.Of([| enc[0]; BatchNorm2d.Init(4) :> ILayer; enc[1]; enc[2]; enc[3]; enc[4] |])))
     let x = Tensor.Uniform(Rng.Seed 5L, 0.0f, 1.0f, 2, 1, 8, 8)
-    let t = VqVae.LossTerms(withBn, x)
+    let t = VqVaeModel.LossTerms(withBn, x)
     let bnAfter = t.Model.Encoder.Layers.Layers[1] :?> BatchNorm2d
     Assert.Equal(1.0f, bnAfter.NumBatchesTracked.ToScalar())
-    let evalTerms = VqVae.LossTerms(withBn, x, training = false)
+    let evalTerms = VqVaeModel.LossTerms(withBn, x, training = false)
     Assert.Same(withBn, evalTerms.Model)
-    let kept = VqVae.WithBuffersFrom(withBn, t.Model)
+    let kept = VqVaeModel.WithBuffersFrom(withBn, t.Model)
     Assert.Equal(1.0f, (kept.Encoder.Layers.Layers[1] :?> BatchNorm2d).NumBatchesTracked.ToScalar())

@@ -8,7 +8,11 @@ open System
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.ParityHelpers
 
@@ -34,7 +38,7 @@ type ParityLayers(output: ITestOutputHelper) =
             // Gradients of sum(y·gy) w.r.t. x and the four parameters; buffers are constants.
             let f (ts: Tensor[]) =
                 let s = net ts[1] ts[2] ts[3] ts[4] bn.RunningMean bn.RunningVar bn.NumBatchesTracked
-                let struct (y, _) = s.Train ts[0]
+                let struct (y, _) = s.ApplyTraining ts[0]
                 (y * gy).Sum()
             let struct (_, gs) = Grad.ValueAndGrad(Func<Tensor[], Tensor> f, [| x; conv.Weight; conv.Bias; bn.Weight; bn.Bias |])
             for i, n in [ 0, "x"; 1, "0.weight"; 3, "1.weight"; 4, "1.bias" ] do
@@ -42,7 +46,7 @@ type ParityLayers(output: ITestOutputHelper) =
             // The conv bias is followed by BatchNorm, which subtracts the batch mean: its gradient is
             // 0 in exact arithmetic and float32 noise (~1e-6) in both; measured against the conv weight's gradient.
             errs.ExpectAgainst(k "grad/0.bias", fx[k "grad/0.bias"], gs[2], maxAbs (fx[k "grad/0.weight"].ToArray()))
-            let struct (y, next) = seq.Train x
+            let struct (y, next) = seq.ApplyTraining x
             errs.Expect(k "y", fx[k "y"], y)
             seq <- next
             let bn' = seq.Layers[1] :?> BatchNorm2d

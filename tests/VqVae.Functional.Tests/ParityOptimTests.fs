@@ -9,7 +9,11 @@ open System.Text.Json
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Optim
 open VqVae.Functional.Codebooks
 open VqVae.Functional.Tests.TrainingHelpers

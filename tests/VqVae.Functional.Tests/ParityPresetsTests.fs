@@ -8,7 +8,11 @@ open System.Collections.Generic
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.ParityHelpers
 
@@ -24,7 +28,7 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
     let leafNames = Tree.Leaves model |> Seq.map (fun l -> l.Name) |> List.ofSeq
     Assert.Equal<string list>(paramNames, leafNames)
     let x = fx[prefix + "x"]
-    let terms = VqVae.LossTerms(cfg, model, x)
+    let terms = VqVaeModel.LossTerms(cfg, model, x)
     let q = terms.Quantized
     Assert.Equal<int[]>(fx[prefix + "indices"].ToArray() |> Array.map (fun v -> int (MathF.Round v)), q.Indices.ToArray())
     errs.Expect("z_e", fx[prefix + "z_e"], q.ZE)
@@ -34,7 +38,7 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
     for t in LossTerms.Names do errs.Expect("loss/" + t, fx[prefix + "loss/" + t], terms.Term t)
     errs.ExpectScalar("perplexity", float (fx[prefix + "perplexity"].ToScalar()), terms.Perplexity)
     for t in LossTerms.Names do
-        let g = gradOf (fun m -> VqVae.LossTerms(cfg, m, x).Term t) model
+        let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
         let keyPrefix = sprintf "grad/%s/" t
         let expected = paramNames |> List.filter (fun n -> fx.Has(prefix + keyPrefix + n)) |> Set.ofList
         let ours = gradLeaves model g |> List.choose (fun (n, _, v) -> v |> Option.map (fun _ -> n)) |> Set.ofList
@@ -44,7 +48,7 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
             | Some v when not (skipGrad (keyPrefix + n)) -> errs.Expect(keyPrefix + n, fx[prefix + keyPrefix + n], v)
             | _ -> ()
     // Straight-through: d recon / d z_e equals d recon / d decoder input.
-    let reconOf (decoderInput: Tensor) = Losses.Reconstruction(cfg.Reconstruction, model.Decoder.Apply decoderInput, x)
+    let reconOf (decoderInput: Tensor) = Loss.Reconstruction(cfg.Reconstruction, model.Decoder.Apply decoderInput, x)
     let gZe = Grad.Gradient((fun z -> reconOf (Quantizer.Quantize(model.Codebook.Embedding, z).DecoderInput)), fx[prefix + "z_e"])
     let gDec = Grad.Gradient(Func<_, _> reconOf, fx[prefix + "decoder_input"])
     if not (skipGrad "grad/recon/z_e") then
@@ -98,14 +102,14 @@ type ParityPresets(output: ITestOutputHelper) =
         Assert.True(xh |> Array.exists (fun v -> v > 0f && v < 1e-12f), "no pixel in (0, 1e-12)")
         let fused = Errors("bce saturated vs torch's fused BCE backward (reported, not checked)", output)
         for t in [ "recon"; "total" ] do
-            let g = gradOf (fun m -> VqVae.LossTerms(cfg, m, x).Term t) model
+            let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
             for n, _, v in gradLeaves model g do
                 match v with
                 | Some v ->
                     errs.Expect(sprintf "clamped_log_grad/%s/%s" t n, fx[sprintf "saturated/clamped_log_grad/%s/%s" t n], v)
                     fused.Expect(sprintf "grad/%s/%s" t n, fx[sprintf "saturated/grad/%s/%s" t n], v)
                 | None -> Assert.False(fx.Has(sprintf "saturated/clamped_log_grad/%s/%s" t n), sprintf "%s does not reach %s" t n)
-        let reconOf (decoderInput: Tensor) = Losses.Reconstruction(cfg.Reconstruction, model.Decoder.Apply decoderInput, x)
+        let reconOf (decoderInput: Tensor) = Loss.Reconstruction(cfg.Reconstruction, model.Decoder.Apply decoderInput, x)
         let gZe = Grad.Gradient((fun z -> reconOf (Quantizer.Quantize(model.Codebook.Embedding, z).DecoderInput)), fx["saturated/z_e"])
         errs.Expect("clamped_log_grad/recon/z_e", fx["saturated/clamped_log_grad/recon/z_e"], gZe)
         fused.Expect("grad/recon/z_e", fx["saturated/grad/recon/z_e"], gZe)
@@ -119,7 +123,7 @@ type ParityPresets(output: ITestOutputHelper) =
         let fx = Fixture "parity_bce.safetensors"
         let xHat, x = fx["direct/x_hat"], fx["direct/x"]
         let errs = Errors("bce direct", output)
-        let struct (loss, g) = Grad.ValueAndGrad(Func<Tensor, Tensor>(fun p -> Losses.Bce(p, x)), xHat)
+        let struct (loss, g) = Grad.ValueAndGrad(Func<Tensor, Tensor>(fun p -> Loss.Bce(p, x)), xHat)
         errs.Expect("loss", fx["direct/loss"], loss)
         let g = nonNull "d bce / d x_hat" g
         let region = fx["direct/torch_eps_region"].ToArray()

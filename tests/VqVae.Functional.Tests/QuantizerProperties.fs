@@ -5,7 +5,11 @@ module VqVae.Functional.Tests.QuantizerProperties
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.RoutingProperties
 

@@ -4,7 +4,11 @@ module VqVae.Functional.Tests.QuantizerTests
 open System
 open Xunit
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.RoutingProperties
 open VqVae.Functional.Tests.QuantizerProperties
@@ -45,11 +49,11 @@ let ``perplexity of uniform use of n codes is n`` () =
 [<Fact>]
 let ``codes to latents inverts encoding to codes`` () =
     let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 6, codeDim = 3)
-    let model = VqVae.Init(cfg, Rng.Seed 11L)
+    let model = VqVaeModel.Init(cfg, Rng.Seed 11L)
     let x = Tensor.Uniform(Rng.Seed 12L, 0.0f, 1.0f, 2, 1, 8, 8)
-    let codes = VqVae.EncodeToCodes(model, x)
+    let codes = VqVaeModel.EncodeToCodes(model, x)
     Assert.Equal<int[]>([| 2; 2; 2 |], codes.Shape)
-    let zq = VqVae.CodesToLatents(model, codes)
-    let q = VqVae.Quantize(model, VqVae.Encode(model, x))
+    let zq = VqVaeModel.CodesToLatents(model, codes)
+    let q = VqVaeModel.Quantize(model, VqVaeModel.Encode(model, x))
     Assert.Equal<float32[]>(q.ZQ.ToArray(), zq.ToArray())
-    Assert.Equal<float32[]>(VqVae.Decode(model, zq).ToArray(), VqVae.DecodeCodes(model, codes).ToArray())
+    Assert.Equal<float32[]>(VqVaeModel.Decode(model, zq).ToArray(), VqVaeModel.DecodeCodes(model, codes).ToArray())

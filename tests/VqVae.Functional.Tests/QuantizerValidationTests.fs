@@ -7,8 +7,12 @@ open System
 open System.Collections.Immutable
 open Xunit
 open VqVae.Tensors
-open VqVae.Functional
 
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 let private throwsArg (paramName: string) (messagePart: string) (f: unit -> unit) =
     let e = Assert.ThrowsAny<ArgumentException>(fun () -> f ())
     Assert.Equal(paramName, e.ParamName)
@@ -119,35 +123,35 @@ let ``perplexity needs some counts and counts only used codes`` () =
 [<Fact>]
 let ``losses and loss terms reject null arguments with ArgumentNullException`` () =
     let t = Tensor.Zeros(1, 1, 4, 4)
-    throwsNull (fun () -> ignore (Losses.Reconstruction(ReconstructionLoss.Mse, nul<Tensor>, t)))
-    throwsNull (fun () -> ignore (Losses.Reconstruction(ReconstructionLoss.Mse, t, nul<Tensor>)))
-    throwsNull (fun () -> ignore (Losses.Bce(nul<Tensor>, t)))
-    throwsNull (fun () -> ignore (Losses.Bce(t, nul<Tensor>)))
-    let model = VqVae.Init(VqVaeConfig.Small, Rng.Seed 3L)
-    throwsNull (fun () -> ignore (VqVae.LossTerms(nul<VqVaeConfig>, model, t)))
-    throwsNull (fun () -> ignore (VqVae.LossTerms(VqVaeConfig.Small, nul<VqVaeModel>, t)))
-    throwsNull (fun () -> ignore (VqVae.LossTerms(nul<VqVaeModel>, t)))
-    throwsNull (fun () -> ignore (VqVae.WithBuffersFrom(nul<VqVaeModel>, model)))
-    throwsNull (fun () -> ignore (VqVae.WithBuffersFrom(model, nul<VqVaeModel>)))
+    throwsNull (fun () -> ignore (Loss.Reconstruction(ReconstructionLoss.Mse, nul<Tensor>, t)))
+    throwsNull (fun () -> ignore (Loss.Reconstruction(ReconstructionLoss.Mse, t, nul<Tensor>)))
+    throwsNull (fun () -> ignore (Loss.Bce(nul<Tensor>, t)))
+    throwsNull (fun () -> ignore (Loss.Bce(t, nul<Tensor>)))
+    let model = VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 3L)
+    throwsNull (fun () -> ignore (VqVaeModel.LossTerms(nul<VqVaeConfig>, model, t)))
+    throwsNull (fun () -> ignore (VqVaeModel.LossTerms(VqVaeConfig.Small, nul<VqVaeModel>, t)))
+    throwsNull (fun () -> ignore (VqVaeModel.LossTerms(nul<VqVaeModel>, t)))
+    throwsNull (fun () -> ignore (VqVaeModel.WithBuffersFrom(nul<VqVaeModel>, model)))
+    throwsNull (fun () -> ignore (VqVaeModel.WithBuffersFrom(model, nul<VqVaeModel>)))
 
 [<Fact>]
 let ``an unknown reconstruction kind is rejected by name`` () =
     let t = Tensor.Zeros(1, 1, 4, 4)
-    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Losses.Reconstruction(enum<ReconstructionLoss> 42, t, t) |> ignore)
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Loss.Reconstruction(enum<ReconstructionLoss> 42, t, t) |> ignore)
     Assert.Equal("kind", e.ParamName)
     Assert.Contains("unknown kind", e.Message)
 
 [<Fact>]
 let ``loss terms check the images and the encoder output against the codebook`` () =
     let cfg = VqVaeConfig.Small
-    let model = VqVae.Init(cfg, Rng.Seed 4L)
-    throwsArg "x" "x must be [B, C=1, H, W]" (fun () -> ignore (VqVae.LossTerms(cfg, model, Tensor.Zeros(1, 2, 8, 8))))
+    let model = VqVaeModel.Init(cfg, Rng.Seed 4L)
+    throwsArg "x" "x must be [B, C=1, H, W]" (fun () -> ignore (VqVaeModel.LossTerms(cfg, model, Tensor.Zeros(1, 2, 8, 8))))
     // A codebook of another width than the encoder's output: the latents check names the encoder output.
     let wide = model.With(codebook = Codebook(Tensor.Zeros(cfg.CodebookSize, cfg.CodeDim + 1)))
-    throwsArg "encoder output" "encoder output must be latents [B, D=" (fun () -> ignore (VqVae.LossTerms(cfg, wide, Tensor.Zeros(1, 1, 8, 8))))
+    throwsArg "encoder output" "encoder output must be latents [B, D=" (fun () -> ignore (VqVaeModel.LossTerms(cfg, wide, Tensor.Zeros(1, 1, 8, 8))))
 
 [<Fact>]
 let ``buffers can only be taken from a model with the same leaves`` () =
-    let straight = VqVae.Init(VqVaeConfig.Small, Rng.Seed 5L)
-    let ema = VqVae.Init(VqVaeConfig.Small.With(quantizer = QuantizerKind.Ema), Rng.Seed 5L)
-    throwsArg "source" "the source has" (fun () -> ignore (VqVae.WithBuffersFrom(straight, ema)))
+    let straight = VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 5L)
+    let ema = VqVaeModel.Init(VqVaeConfig.Small.With(quantizer = QuantizerKind.Ema), Rng.Seed 5L)
+    throwsArg "source" "the source has" (fun () -> ignore (VqVaeModel.WithBuffersFrom(straight, ema)))

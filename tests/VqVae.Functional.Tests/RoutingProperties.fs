@@ -6,7 +6,11 @@ open System
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 
 /// A loss implementation: config → model → batch → named terms.
@@ -15,11 +19,11 @@ type LossFn = VqVaeConfig -> VqVaeModel -> Tensor -> LossTerms
 /// A quantizer implementation: codebook [K,D] → z_e [B,D,H,W] → result.
 type QuantizeFn = Tensor -> Tensor -> Quantized
 
-let correctLoss : LossFn = fun cfg m x -> VqVae.LossTerms(cfg, m, x)
+let correctLoss : LossFn = fun cfg m x -> VqVaeModel.LossTerms(cfg, m, x)
 let correctQuantize : QuantizeFn = fun cb ze -> Quantizer.Quantize(cb, ze)
 
 let private reach (loss: LossFn) (c: ModelCase) x term model =
-    Routing.Reach(Func<_, _>(fun m -> (loss c.Config m x).Term term), model)
+    Routes.Reach(Func<_, _>(fun m -> (loss c.Config m x).Term term), model)
 
 /// recon reaches the encoder and the decoder but never the codebook; the codebook term reaches only
 /// the codebook; the commitment term only the encoder. Exactly: null gradients, not ≈ 0.
@@ -62,9 +66,9 @@ let totalGradientIsTheWeightedSumOfTermGradients (loss: LossFn) =
 let straightThroughCopiesTheDecoderInputGradient (quantize: QuantizeFn) =
     Prop.forAll arbCase (fun c ->
         let m, x = modelOf c, batchOf c
-        let ze = VqVae.Encode(m, x).NoDiff()
+        let ze = VqVaeModel.Encode(m, x).NoDiff()
         let cb = m.Codebook.Embedding
-        let recon (d: Tensor) = Losses.Reconstruction(c.Config.Reconstruction, m.Decoder.Apply d, x)
+        let recon (d: Tensor) = Loss.Reconstruction(c.Config.Reconstruction, m.Decoder.Apply d, x)
         let gZe = Grad.Gradient(Func<_, _>(fun z -> recon (quantize cb z).DecoderInput), ze)
         let gIn = Grad.Gradient(Func<_, _> recon, (quantize cb ze).DecoderInput.NoDiff())
         match gZe, gIn with

@@ -3,7 +3,11 @@ module VqVae.Functional.Tests.RoutingTests
 
 open Xunit
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.RoutingProperties
 
@@ -26,16 +30,16 @@ let ``with the EMA quantizer the codebook never receives a gradient`` () =
 [<Fact>]
 let ``the routing matrix has a norm exactly where a term reaches a group`` () =
     let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2, beta = 0.37f)
-    let model = VqVae.Init(cfg, Rng.Seed 3L)
+    let model = VqVaeModel.Init(cfg, Rng.Seed 3L)
     let x = Tensor.Uniform(Rng.Seed 4L, 0.0f, 1.0f, 2, 1, 8, 8)
-    let m = Routing.Matrix(cfg, model, x)
+    let m = Routes.Matrix(cfg, model, x)
     Assert.Equal<string list>([ "recon"; "codebook"; "commitment"; "total" ], m.Rows |> Seq.map (fun r -> r.Term) |> List.ofSeq)
     Assert.Equal(GroupReach(true, false, true), m["recon"].Reach)
     Assert.Equal(GroupReach(false, true, false), m["codebook"].Reach)
     Assert.Equal(GroupReach(true, false, false), m["commitment"].Reach)
     Assert.Equal(GroupReach(true, true, true), m["total"].Reach)
     // The codebook cell is ‖d codebook / d e‖, computed here by hand.
-    let g = gradOf (fun m -> VqVae.LossTerms(cfg, m, x).Codebook) model
+    let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Codebook) model
     let norm = g.Codebook.Embedding.ToArray() |> Array.sumBy (fun v -> float v * float v) |> sqrt
     Assert.Equal(norm, m["codebook"].Codebook.Value, 12)
     Assert.Contains("—", m.ToString())

@@ -4,7 +4,11 @@ module VqVae.Functional.Tests.TeethTests
 
 open Xunit
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.RoutingProperties
 open VqVae.Functional.Tests.QuantizerProperties
@@ -28,13 +32,13 @@ let composeLoss (quantize: QuantizeFn) codebookTerm commitmentTerm total : LossF
     let ze = m.Encoder.Apply x
     let q : Quantized = quantize m.Codebook.Embedding ze
     let xHat = m.Decoder.Apply q.DecoderInput
-    let recon = Losses.Reconstruction(cfg.Reconstruction, xHat, x)
+    let recon = Loss.Reconstruction(cfg.Reconstruction, xHat, x)
     let cb : Tensor = codebookTerm q.ZQ q.ZE
     let cm : Tensor = commitmentTerm q.ZE q.ZQ
     LossTerms(recon, cb, cm, total cfg.Beta recon cb cm, q.Perplexity, q, xHat, m)
 
-let rightCodebook zq ze = Losses.Codebook(zq, ze)
-let rightCommitment ze zq = Losses.Commitment(ze, zq)
+let rightCodebook zq ze = Loss.Codebook(zq, ze)
+let rightCommitment ze zq = Loss.Commitment(ze, zq)
 let rightTotal (beta: float32) (recon: Tensor) (cb: Tensor) (cm: Tensor) = recon + cb + cm * beta
 
 /// The same composition with every piece right: it must pass, so the failures below come from the flaw.

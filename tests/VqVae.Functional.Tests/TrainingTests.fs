@@ -5,7 +5,11 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
-open VqVae.Functional
+open VqVae.Functional.Layers
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Quantization
+open VqVae.Functional.Routing
 open VqVae.Functional.Optim
 open VqVae.Functional.Codebooks
 open VqVae.Functional.Training
@@ -21,7 +25,7 @@ let private bits (t: Tensor) = t.ToArray() |> Array.map BitConverter.SingleToInt
 let private leafBits (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name, bits (some l.Value)) |> List.ofSeq
 
 let private lossAndGrads (m: VqVaeModel) x =
-    let struct (_, terms, grads) = Grad.ValueAndGradWithAux((fun m -> let t = VqVae.LossTerms(m, x) in struct (t.Total, t)), m)
+    let struct (_, terms, grads) = Grad.ValueAndGradWithAux((fun m -> let t = VqVaeModel.LossTerms(m, x) in struct (t.Total, t)), m)
     terms, grads
 
 [<Fact>]
@@ -77,7 +81,7 @@ let ``a step is pure: its inputs are unchanged and repeating it gives the same b
 [<Fact>]
 let ``the trainer folds the step over cycled batches, calls back once per step and sums code usage`` () =
     let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
-    let model = VqVae.Init(cfg, Rng.Seed 3L)
+    let model = VqVaeModel.Init(cfg, Rng.Seed 3L)
     let batches = [ for i in 0L .. 1L -> Tensor.Uniform(Rng.Seed(10L + i), 0f, 1f, 2, 1, 8, 8) ]
     let opt = Sgd.Create(0.1f, 0.9f)
     let seen = Collections.Generic.List<int>()
@@ -98,7 +102,7 @@ let ``the trainer folds the step over cycled batches, calls back once per step a
 let ``dead-code restart on a model revives only the dead codes and leaves every other leaf alone`` () =
     Prop.forAll arbEmaCase (fun c ->
         let model, x = modelOf c, batchOf c
-        let usage = (CodeUsage.Empty model.Codebook.Size).Add((VqVae.EncodeToCodes(model, x)).ToArray())
+        let usage = (CodeUsage.Empty model.Codebook.Size).Add((VqVaeModel.EncodeToCodes(model, x)).ToArray())
         let rows = CodebookOps.EncoderRows(model, [ x ])
         let revived = CodebookOps.DeadCodeRestart(model, rows, usage, Rng.Seed 5L)
         let d = model.Codebook.Dim
@@ -117,12 +121,12 @@ let ``dead-code restart on a model revives only the dead codes and leaves every 
 [<Fact>]
 let ``a step keeps the BatchNorm running statistics of its training pass and never lets the optimizer touch them`` () =
     // No preset has BatchNorm, so build a small reference model with one after the first conv.
-    let small = VqVae.Init(VqVaeConfig.Small, Rng.Seed 4L)
+    let small = VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 4L)
     let layers = small.Encoder.Layers.Layers
     let withBn = Sequential.Of([| layers[0]; BatchNorm2d.Init(8) :> ILayer; yield! Seq.skip 1 layers |])
     let model = VqVaeModel(small.Config, Encoder(withBn), small.Codebook, small.Decoder)
     let x = Tensor.Uniform(Rng.Seed 9L, 0f, 1f, 2, 1, 8, 8)
-    let terms = VqVae.LossTerms(model, x)
+    let terms = VqVaeModel.LossTerms(model, x)
     let opt = Adam.Create(0.1f, weightDecay = 0.5f)
     let struct (model', _, _) = TrainStep.Apply(opt, model, opt.Init model, x)
     let buffers = model.Groups() |> Seq.filter (fun struct (_, g) -> g = ParameterGroup.Buffer) |> Seq.map (fun struct (n, _) -> n) |> Set.ofSeq

@@ -10,7 +10,8 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
-open VqVae.Tensors.Backend.Cpu
+open VqVae.Tensors.Backends
+open VqVae.Tensors.Backends.Cpu
 open VqVae.Tensors.Tests.KernelsReference
 
 /// The level named as VQVAE_ISA spells it; skips the test (visibly) where this CPU lacks it.

@@ -1,4 +1,8 @@
-using VqVae.Functional;
+using VqVae.Functional.Layers;
+using VqVae.Functional.Losses;
+using VqVae.Functional.Model;
+using VqVae.Functional.Quantization;
+using VqVae.Functional.Routing;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
 using VqVae.Tensors.Diagnostics;
@@ -10,7 +14,7 @@ internal sealed record BenchResult(int Batch, int Threads, Timing TrainStep, Tim
     IReadOnlyList<(string Name, Timing Time)> Profile)
 {
     /// <summary>The CPU backend's ISA level the kernels ran (VQVAE_ISA or the best this CPU supports).</summary>
-    public VqVae.Tensors.Backend.Cpu.IsaLevel Isa { get; init; } = VqVae.Tensors.Backend.Cpu.CpuIsa.Level;
+    public VqVae.Tensors.Backends.Cpu.IsaLevel Isa { get; init; } = VqVae.Tensors.Backends.Cpu.CpuIsa.Level;
 
     /// <summary>Per-op costs of profiled train steps, per step (wall ms, CPU ms, bytes), most expensive first.</summary>
     public IReadOnlyList<OpTiming> Ops { get; init; } = [];
@@ -27,7 +31,7 @@ internal static class Benchmark
     {
         var cfg = VqVaeConfig.Mnist;
         var (kModel, kData) = Rng.Seed(0).Split();
-        var model = VqVae.Functional.VqVae.Init(cfg, kModel);
+        var model = VqVaeModel.Init(cfg, kModel);
         var data = Enumerable.Range(0, 4).Select(i => Tensor.Uniform(kData.Fold(i), 0f, 1f, batch, 1, 28, 28)).ToArray();
         int next = 0;
         Tensor NextX() => data[next++ % data.Length];
@@ -40,7 +44,7 @@ internal static class Benchmark
         {
             var x = NextX();
             using var arena = TensorArena.Begin();
-            var (_, grads) = Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model);
+            var (_, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model);
             (model, state) = adam.Update(grads, state, model);
         }, steps, warmup);
 
@@ -48,7 +52,7 @@ internal static class Benchmark
         var infer = Timing.Measure(() =>
         {
             using var arena = TensorArena.Begin();
-            VqVae.Functional.VqVae.Reconstruct(model, NextX());
+            VqVaeModel.Reconstruct(model, NextX());
         }, steps, warmup);
 
         say("timing quantize-only");
@@ -70,14 +74,14 @@ internal static class Benchmark
                 {
                     var x = NextX();
                     using var arena = TensorArena.Begin();
-                    var (_, grads) = Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model);
+                    var (_, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model);
                     using (OpProfiler.TimePhase("adam update")) (model, state) = adam.Update(grads, state, model);
                 }
             }
             finally { OpProfiler.Enabled = false; }
             ops = OpProfiler.Snapshot().Select(t => t with { Calls = t.Calls / n, WallMs = t.WallMs / n, CpuMs = t.CpuMs / n, AllocatedBytes = t.AllocatedBytes / n }).ToArray();
         }
-        return new BenchResult(batch, VqVae.Tensors.Backend.Cpu.Threading.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts) { Ops = ops };
+        return new BenchResult(batch, VqVae.Tensors.Backend.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts) { Ops = ops };
     }
 
     // Per-layer forward times and the phases of one train step.
@@ -95,16 +99,16 @@ internal static class Benchmark
             h = layer.Apply(input);
         }
         var ze = h;
-        result.Add(("forward quantize", InArena(() => VqVae.Functional.VqVae.Quantize(model, ze), n, 1)));
-        h = VqVae.Functional.VqVae.Quantize(model, ze).DecoderInput;
+        result.Add(("forward quantize", InArena(() => VqVaeModel.Quantize(model, ze), n, 1)));
+        h = VqVaeModel.Quantize(model, ze).DecoderInput;
         foreach (var (layer, i) in model.Decoder.Layers.Layers.Select((l, i) => (l, i)))
         {
             var input = h;
             result.Add(($"forward decoder.{i} {layer.GetType().Name}", InArena(() => layer.Apply(input), n, 1)));
             h = layer.Apply(input);
         }
-        result.Add(("step: forward + loss (no tape)", InArena(() => VqVae.Functional.VqVae.LossTerms(cfg, model, x), n, warmup)));
-        VqVaeModel Grads() => Grad.ValueAndGrad(m => VqVae.Functional.VqVae.LossTerms(cfg, m, x).Total, model).Gradients;
+        result.Add(("step: forward + loss (no tape)", InArena(() => VqVaeModel.LossTerms(cfg, model, x), n, warmup)));
+        VqVaeModel Grads() => Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model).Gradients;
         result.Add(("step: forward + backward", InArena(() => Grads(), n, warmup)));
         var grads = Grads();
         result.Add(("step: Adam update", Timing.Measure(() => adam.Update(grads, state, model), n, warmup)));

@@ -4,7 +4,7 @@ using Spectre.Console;
 using VqVae.Cli.Bench;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends.Cpu;
 using VqVae.Tensors.Diagnostics;
 
 namespace VqVae.Cli.Commands;

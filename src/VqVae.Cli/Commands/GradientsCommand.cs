@@ -1,7 +1,11 @@
 using System.CommandLine;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
-using VqVae.Functional;
+using VqVae.Functional.Layers;
+using VqVae.Functional.Losses;
+using VqVae.Functional.Model;
+using VqVae.Functional.Quantization;
+using VqVae.Functional.Routing;
 using VqVae.Tensors;
 
 namespace VqVae.Cli.Commands;
@@ -29,7 +33,7 @@ internal static class GradientsCommand
             LossTerms? terms = null;
             foreach (var term in LossTerms.Names)
             {
-                var (_, t, grads) = Grad.ValueAndGradWithAux(p => { var lt = VqVae.Functional.VqVae.LossTerms(cfg, p, x); return (lt.Term(term), lt); }, m);
+                var (_, t, grads) = Grad.ValueAndGradWithAux(p => { var lt = VqVaeModel.LossTerms(cfg, p, x); return (lt.Term(term), lt); }, m);
                 terms ??= t;
                 foreach (var leaf in Tree.Leaves(grads))
                     if (leaf.Value is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));

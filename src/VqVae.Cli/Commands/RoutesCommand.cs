@@ -3,7 +3,11 @@ using System.Globalization;
 using Spectre.Console;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
-using VqVae.Functional;
+using VqVae.Functional.Layers;
+using VqVae.Functional.Losses;
+using VqVae.Functional.Model;
+using VqVae.Functional.Quantization;
+using VqVae.Functional.Routing;
 
 namespace VqVae.Cli.Commands;
 
@@ -21,7 +25,7 @@ internal static class RoutesCommand
         {
             Settings.ApplyThreads(r.GetValue(threads));
             var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
-            var matrix = Routing.Matrix(cfg, m, x);
+            var matrix = Routes.Matrix(cfg, m, x);
             Render(terminal.Console, matrix, cfg, x);
             return ExitCodes.Ok;
         });

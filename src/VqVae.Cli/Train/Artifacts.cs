@@ -1,4 +1,8 @@
-using VqVae.Functional;
+using VqVae.Functional.Layers;
+using VqVae.Functional.Losses;
+using VqVae.Functional.Model;
+using VqVae.Functional.Quantization;
+using VqVae.Functional.Routing;
 using VqVae.Functional.Data;
 using VqVae.Functional.Images;
 
@@ -20,7 +24,7 @@ internal static class Artifacts
     {
         var cfg = model.Config;
         var s = x.Shape;
-        var xHat = VqVae.Functional.VqVae.Reconstruct(model, x);
+        var xHat = VqVaeModel.Reconstruct(model, x);
         return Pictures.ReconstructionGrid(ImageScale.ToPixels(cfg, x), ImageScale.ToPixels(cfg, xHat), s[0], s[1], s[2], s[3],
             columns: Math.Min(8, s[0]), scale: 2);
     }
@@ -52,7 +56,7 @@ internal static class Artifacts
             var codes = new int[n * cells];
             Array.Fill(codes, background);
             for (int i = 0; i < n; i++) foreach (var cell in block) codes[i * cells + cell] = order[start + i];
-            var images = VqVae.Functional.VqVae.DecodeCodes(model, CodeIndices.Of(codes, n, latentHeight, latentWidth));
+            var images = VqVaeModel.DecodeCodes(model, CodeIndices.Of(codes, n, latentHeight, latentWidth));
             tiles.AddRange(ImageScale.ToPixels(cfg, images));
         }
         int columns = Math.Min(16, order.Length);

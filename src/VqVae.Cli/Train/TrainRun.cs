@@ -2,7 +2,11 @@ using System.Diagnostics;
 using System.Globalization;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
-using VqVae.Functional;
+using VqVae.Functional.Layers;
+using VqVae.Functional.Losses;
+using VqVae.Functional.Model;
+using VqVae.Functional.Quantization;
+using VqVae.Functional.Routing;
 using VqVae.Functional.Codebooks;
 using VqVae.Functional.Data;
 using VqVae.Functional.Images;
@@ -109,6 +113,6 @@ internal static class TrainRun
             quantizer: s.Ema ? QuantizerKind.Ema : null);
         try { cfg.Validate(); }
         catch (ArgumentException e) { throw new UserError(Errors.Message(e)); }
-        return (VqVae.Functional.VqVae.Init(cfg, Rng.Seed(s.Seed)), cfg);
+        return (VqVaeModel.Init(cfg, Rng.Seed(s.Seed)), cfg);
     }
 }

@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 /// <summary>The elementwise activations a layer stack may use.</summary>
 public enum ActivationKind
@@ -38,7 +38,7 @@ public sealed record Activation(ActivationKind Kind) : ILayer
     };
 
     /// <inheritdoc/>
-    public (Tensor Output, ILayer Layer) Train(Tensor x) => (Apply(x), this);
+    public (Tensor Output, ILayer Layer) ApplyTraining(Tensor x) => (Apply(x), this);
 
     /// <inheritdoc/>
     public void Flatten(TreeWriter writer) { }

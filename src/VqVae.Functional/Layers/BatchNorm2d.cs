@@ -1,16 +1,16 @@
 using System.Globalization;
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 /// <summary>
 /// Batch normalisation over (N, H, W) per channel, PyTorch's <c>nn.BatchNorm2d</c>. The running
 /// statistics are part of the record (buffers <c>running_mean</c>, <c>running_var</c>,
-/// <c>num_batches_tracked</c>); <see cref="Train"/> returns the layer with new statistics instead of
+/// <c>num_batches_tracked</c>); <see cref="ApplyTraining"/> returns the layer with new statistics instead of
 /// mutating, and <see cref="Apply"/> (evaluation) uses them. Buffers never receive gradients.
 /// </summary>
 /// <example><code>
-/// var (y, bn2) = bn.Train(x);     // bn2 holds the updated running mean and variance
+/// var (y, bn2) = bn.ApplyTraining(x);     // bn2 holds the updated running mean and variance
 /// var yEval = bn2.Apply(x);       // evaluation mode
 /// </code></example>
 public sealed record BatchNorm2d(Tensor Weight, Tensor Bias, Tensor RunningMean, Tensor RunningVar, Tensor NumBatchesTracked,
@@ -37,7 +37,7 @@ public sealed record BatchNorm2d(Tensor Weight, Tensor Bias, Tensor RunningMean,
 
     /// <summary>Training mode: normalise with the batch statistics (biased variance) and return the layer whose
     /// running statistics moved by <see cref="Momentum"/> towards the batch's (unbiased variance, as PyTorch).</summary>
-    public (Tensor Output, ILayer Layer) Train(Tensor x)
+    public (Tensor Output, ILayer Layer) ApplyTraining(Tensor x)
     {
         CheckInput(x);
         var s = x.Shape;

@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 /// <summary>A 2-D convolution, PyTorch's <c>nn.Conv2d</c>: weight [Cout, Cin, kh, kw], bias [Cout].</summary>
 /// <example><code>var conv = Conv2dLayer.Init(Rng.Seed(0), inChannels: 1, outChannels: 8, kernel: 4, stride: 2, padding: 1);</code></example>
@@ -27,7 +27,7 @@ public sealed record Conv2dLayer(Tensor Weight, Tensor Bias, int Stride = 1, int
     public Tensor Apply(Tensor x) => Tensor.Conv2d(x, Weight, Bias, Stride, Padding, Dilation);
 
     /// <inheritdoc/>
-    public (Tensor Output, ILayer Layer) Train(Tensor x) => (Apply(x), this);
+    public (Tensor Output, ILayer Layer) ApplyTraining(Tensor x) => (Apply(x), this);
 
     /// <inheritdoc/>
     public void Flatten(TreeWriter writer) { writer.Leaf("weight", Weight); writer.Leaf("bias", Bias); }

@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 /// <summary>A 2-D transposed convolution, PyTorch's <c>nn.ConvTranspose2d</c>: weight [Cin, Cout, kh, kw], bias [Cout].</summary>
 /// <example><code>var up = ConvTranspose2dLayer.Init(Rng.Seed(0), inChannels: 8, outChannels: 1, kernel: 4, stride: 2, padding: 1);  // 7×7 → 14×14</code></example>
@@ -28,7 +28,7 @@ public sealed record ConvTranspose2dLayer(Tensor Weight, Tensor Bias, int Stride
     public Tensor Apply(Tensor x) => Tensor.ConvTranspose2d(x, Weight, Bias, Stride, Padding, OutputPadding, Dilation);
 
     /// <inheritdoc/>
-    public (Tensor Output, ILayer Layer) Train(Tensor x) => (Apply(x), this);
+    public (Tensor Output, ILayer Layer) ApplyTraining(Tensor x) => (Apply(x), this);
 
     /// <inheritdoc/>
     public void Flatten(TreeWriter writer) { writer.Leaf("weight", Weight); writer.Leaf("bias", Bias); }

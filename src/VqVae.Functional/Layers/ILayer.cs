@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 /// <summary>
 /// One layer of an encoder or decoder: a pure function of its input plus the tensors it holds.
@@ -17,7 +17,7 @@ public interface ILayer
 
     /// <summary>The layer in training mode: the output and the layer with updated buffers
     /// (BatchNorm's running statistics; every other layer returns itself).</summary>
-    (Tensor Output, ILayer Layer) Train(Tensor x);
+    (Tensor Output, ILayer Layer) ApplyTraining(Tensor x);
 
     /// <summary>Writes the layer's tensors in a fixed order.</summary>
     void Flatten(TreeWriter writer);

@@ -1,4 +1,4 @@
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 internal static class LayerChecks
 {

@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 /// <summary>
 /// x + Conv1×1(ReLU(Conv3×3(ReLU(x)))), the paper's residual block. Leaves are named like a PyTorch
@@ -20,7 +20,7 @@ public sealed record ResidualBlock(Conv2dLayer Conv3, Conv2dLayer Conv1) : ILaye
     public Tensor Apply(Tensor x) => x + Conv1.Apply(Tensor.Relu(Conv3.Apply(Tensor.Relu(x))));
 
     /// <inheritdoc/>
-    public (Tensor Output, ILayer Layer) Train(Tensor x) => (Apply(x), this);
+    public (Tensor Output, ILayer Layer) ApplyTraining(Tensor x) => (Apply(x), this);
 
     /// <inheritdoc/>
     public void Flatten(TreeWriter writer)

@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 /// <summary>
 /// Residual blocks in sequence followed by a ReLU (as in the paper and Sonnet's ResidualStack).
@@ -25,7 +25,7 @@ public sealed record ResidualStack(ImmutableArray<ResidualBlock> Blocks) : ILaye
     }
 
     /// <inheritdoc/>
-    public (Tensor Output, ILayer Layer) Train(Tensor x) => (Apply(x), this);
+    public (Tensor Output, ILayer Layer) ApplyTraining(Tensor x) => (Apply(x), this);
 
     /// <inheritdoc/>
     public void Flatten(TreeWriter writer)

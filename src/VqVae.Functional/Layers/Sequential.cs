@@ -2,7 +2,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Layers;
 
 /// <summary>
 /// Layers applied in order, PyTorch's <c>nn.Sequential</c>: leaves are named by position
@@ -34,20 +34,20 @@ public sealed record Sequential(ImmutableArray<ILayer> Layers) : ILayer, IParame
     }
 
     /// <summary>Training mode: the output and the stack with every layer's updated buffers.</summary>
-    public (Tensor Output, Sequential Layer) Train(Tensor x)
+    public (Tensor Output, Sequential Layer) ApplyTraining(Tensor x)
     {
         var next = ImmutableArray.CreateBuilder<ILayer>(Layers.Length);
         bool changed = false;
         foreach (var l in Layers)
         {
-            (x, var l2) = l.Train(x);
+            (x, var l2) = l.ApplyTraining(x);
             changed |= !ReferenceEquals(l, l2);
             next.Add(l2);
         }
         return (x, changed ? new Sequential(next.MoveToImmutable()) : this);
     }
 
-    (Tensor Output, ILayer Layer) ILayer.Train(Tensor x) => Train(x);
+    (Tensor Output, ILayer Layer) ILayer.ApplyTraining(Tensor x) => ApplyTraining(x);
 
     /// <inheritdoc/>
     public void Flatten(TreeWriter writer)

@@ -1,14 +1,14 @@
 using System.Globalization;
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Losses;
 
 /// <summary>
 /// The loss terms of DESIGN §4 as separate pure functions, each a mean over all elements. The
 /// stop-gradients decide the routing: the codebook term trains only the codebook, the commitment
 /// term only the encoder.
 /// </summary>
-public static class Losses
+public static class Loss
 {
     private const float MinNormal = 1.17549435e-38f;
 
@@ -17,7 +17,7 @@ public static class Losses
     {
         ArgumentNullException.ThrowIfNull(xHat); ArgumentNullException.ThrowIfNull(x);
         if (!xHat.Shape.AsSpan().SequenceEqual(x.Shape))
-            throw new ArgumentException($"reconstruction: x̂ {VqVae.Format(xHat.Shape)} and x {VqVae.Format(x.Shape)} must have the same shape.", nameof(xHat));
+            throw new ArgumentException($"reconstruction: x̂ {VqVaeModel.Format(xHat.Shape)} and x {VqVaeModel.Format(x.Shape)} must have the same shape.", nameof(xHat));
         return kind switch
         {
             ReconstructionLoss.Mse => Mse(xHat, x),
@@ -56,7 +56,7 @@ public static class Losses
             else rest[i] = MathF.Max(MathF.Log(raw[i]), -100f);
         }
         var shape = p.Shape;
-        return p.Clamp(MinNormal, float.MaxValue).Log() * Tensor.FromArray(keep, shape) + Tensor.FromArray(rest, shape);
+        return p.Clamp(MinNormal, float.MaxValue).Log() * Tensor.FromArray(p.Backend, keep, shape) + Tensor.FromArray(p.Backend, rest, shape);
     }
 
     /// <summary>mean((x̂ − x)²) / var(x), the population variance of the batch x (no gradient through it).</summary>

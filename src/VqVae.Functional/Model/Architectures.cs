@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Model;
 
 // The encoder/decoder stacks of DESIGN §4. Each layer draws from its own fold of the key, so a
 // model is a pure function of (config, rng).

@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Model;
 
 /// <summary>The K codes, a [K,D] table (PyTorch <c>vq.embedding.weight</c>).</summary>
 public sealed record Codebook(Tensor Embedding) : IParameterTree<Codebook>
@@ -39,7 +39,7 @@ public sealed record EmaState(Tensor ClusterSize, Tensor EmaW) : IParameterTree<
     public static EmaState Init(Codebook codebook)
     {
         ArgumentNullException.ThrowIfNull(codebook);
-        return new(Tensor.Ones(codebook.Size), codebook.Embedding.NoDiff());
+        return new(Tensor.Full(codebook.Embedding.Backend, 1f, codebook.Size), codebook.Embedding.NoDiff());
     }
 
     /// <inheritdoc/>

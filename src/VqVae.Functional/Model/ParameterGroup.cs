@@ -1,4 +1,4 @@
-namespace VqVae.Functional;
+namespace VqVae.Functional.Model;
 
 /// <summary>The parts of a VQ-VAE that routing checks and optimizers tell apart.</summary>
 public enum ParameterGroup

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Model;
 
 /// <summary>The reconstruction term of the loss (DESIGN §4).</summary>
 public enum ReconstructionLoss
@@ -22,7 +22,7 @@ public enum QuantizerKind
     Ema,
 }
 
-/// <summary>Which encoder/decoder stack <see cref="VqVae.Init"/> builds (DESIGN §4).</summary>
+/// <summary>Which encoder/decoder stack <see cref="VqVaeModel.Init"/> builds (DESIGN §4).</summary>
 public enum Architecture
 {
     /// <summary>Conv(C,h,4,s2,p1)·ReLU·Conv(h,h,4,s2,p1)·ReLU·Conv(h,D,3,s1,p1); decoder Conv(D,h,3)·ReLU·ConvT(h,h,4,s2,p1)·ReLU·ConvT(h,C,4,s2,p1)·Sigmoid.</summary>
@@ -35,7 +35,7 @@ public enum Architecture
 
 /// <summary>
 /// Everything that decides a VQ-VAE's shapes and loss. Immutable; start from a preset and override
-/// with <c>with</c>. <see cref="Validate"/> (called by <see cref="VqVae.Init"/>) rejects bad values
+/// with <c>with</c>. <see cref="Validate"/> (called by <see cref="VqVaeModel.Init"/>) rejects bad values
 /// with a message naming the field.
 /// </summary>
 /// <param name="Channels">Image channels C.</param>
@@ -53,7 +53,7 @@ public enum Architecture
 /// <param name="ResidualHidden">Inner channels of a residual block's 3×3 conv; 0 means <see cref="Hidden"/>.</param>
 /// <example><code>
 /// var cfg = VqVaeConfig.Mnist with { CodebookSize = 256, Beta = 0.5f };
-/// var model = VqVae.Init(cfg, Rng.Seed(42));
+/// var model = VqVaeModel.Init(cfg, Rng.Seed(42));
 /// </code></example>
 public sealed record VqVaeConfig(
     int Channels,

@@ -1,7 +1,7 @@
 using System.Globalization;
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Model;
 
 /// <summary>
 /// A VQ-VAE as an immutable tree of tensors (DESIGN §4, §6). Its leaves carry PyTorch
@@ -11,11 +11,11 @@ namespace VqVae.Functional;
 /// shape, with null leaves where a loss does not reach.
 /// </summary>
 /// <example><code>
-/// var model = VqVae.Init(VqVaeConfig.Mnist, Rng.Seed(0));
-/// var (loss, grads) = Grad.ValueAndGrad(m => VqVae.LossTerms(m, x).Total, model);
+/// var model = VqVaeModel.Init(VqVaeConfig.Mnist, Rng.Seed(0));
+/// var (loss, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(m, x).Total, model);
 /// Tensor? g = grads.Codebook.Embedding;   // null would mean: total does not reach the codebook
 /// </code></example>
-public sealed record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Codebook Codebook, Decoder Decoder, EmaState? Ema = null)
+public sealed partial record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Codebook Codebook, Decoder Decoder, EmaState? Ema = null)
     : IParameterTree<VqVaeModel>
 {
     /// <summary>Leaf name of the codebook.</summary>
@@ -102,7 +102,7 @@ public sealed record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Codebook Co
     public static VqVaeModel FromStateDict(VqVaeConfig config, IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(stateDict);
-        var template = VqVae.Init(config, Rng.Seed(0));
+        var template = VqVaeModel.Init(config, Rng.Seed(0));
         var leaves = Tree.Leaves(template);
         var values = new Tensor?[leaves.Count];
         var missing = new List<string>();

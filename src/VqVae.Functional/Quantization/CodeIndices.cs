@@ -1,10 +1,10 @@
 using System.Collections.Immutable;
 using System.Globalization;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Quantization;
 
 /// <summary>Code indices of a batch of latents, shape [B,H,W], row-major (immutable).</summary>
-/// <example><code>var codes = VqVae.EncodeToCodes(model, x); int k = codes[0, 3, 4];</code></example>
+/// <example><code>var codes = VqVaeModel.EncodeToCodes(model, x); int k = codes[0, 3, 4];</code></example>
 public sealed record CodeIndices
 {
     /// <summary>Indices for a [batch, height, width] grid, row-major.</summary>

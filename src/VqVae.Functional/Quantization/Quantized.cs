@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Quantization;
 
 /// <summary>
 /// The quantizer's result for latents z_e [B,D,H,W].

@@ -1,4 +1,4 @@
-namespace VqVae.Functional;
+namespace VqVae.Functional.Routing;
 
 /// <summary>Which parameter groups a scalar function of the model reaches (has a gradient path to).</summary>
 /// <param name="Encoder">Some encoder leaf gets a gradient.</param>

@@ -1,17 +1,17 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Routing;
 
 /// <summary>
 /// Gradient routing of a VQ-VAE (DESIGN §8): which loss term reaches which parameter group, exactly
 /// (a group is reached when some leaf gets a non-null gradient, not when a gradient is ≈ 0).
 /// </summary>
 /// <example><code>
-/// var r = Routing.Reach(m => VqVae.LossTerms(cfg, m, x).Codebook, model);
+/// var r = Routes.Reach(m => VqVaeModel.LossTerms(cfg, m, x).Codebook, model);
 /// // r == new GroupReach(Encoder: false, Codebook: true, Decoder: false)
-/// Console.WriteLine(Routing.Matrix(cfg, model, x));
+/// Console.WriteLine(Routes.Matrix(cfg, model, x));
 /// </code></example>
-public static class Routing
+public static class Routes
 {
     /// <summary>Which groups the scalar <paramref name="f"/> reaches at <paramref name="model"/>.</summary>
     public static GroupReach Reach(Func<VqVaeModel, Tensor> f, VqVaeModel model)
@@ -34,7 +34,7 @@ public static class Routing
         ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(model);
         var rows = LossTerms.Names.Select(term =>
         {
-            var (_, g) = Grad.ValueAndGrad(m => VqVae.LossTerms(config, m, x).Term(term), model);
+            var (_, g) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(config, m, x).Term(term), model);
             var (e, c, d) = GroupNorms(model, g);
             return new RoutingRow(term, e, c, d);
         }).ToArray();

@@ -13,7 +13,7 @@ public static class CodebookOps
         using var _ = NoGradScope.Begin();
         var parts = batches.Select(x =>
         {
-            var ze = VqVae.Encode(model, x);
+            var ze = VqVaeModel.Encode(model, x);
             return ze.Permute(0, 2, 3, 1).Reshape(-1, ze.Shape[1]);
         }).ToArray();
         if (parts.Length == 0) throw new ArgumentException("encoderRows: no batches were given.", nameof(batches));

@@ -24,7 +24,7 @@ public static class Recipes
     /// </summary>
     /// <example><code>
     /// var cfg = VqVaeConfig.Small with { Quantizer = QuantizerKind.Ema };
-    /// var r = Recipes.PretrainKMeansEma(VqVae.Init(cfg, Rng.Seed(0)), Adam.Create(1e-3f), batches, 200, 300, Rng.Seed(1));
+    /// var r = Recipes.PretrainKMeansEma(VqVaeModel.Init(cfg, Rng.Seed(0)), Adam.Create(1e-3f), batches, 200, 300, Rng.Seed(1));
     /// Console.WriteLine(r.Training.Usage.Used);
     /// </code></example>
     public static RecipeResult PretrainKMeansEma(VqVaeModel model, IOptimizer optimizer, IReadOnlyList<Tensor> batches,
@@ -57,12 +57,12 @@ public static class Recipes
         {
             var (loss, trained, grads) = Grad.ValueAndGradWithAux(m =>
             {
-                var (ze, enc) = m.Encoder.Train(x);
-                var (xHat, dec) = m.Decoder.Train(ze);
-                return (Losses.Reconstruction(m.Config.Reconstruction, xHat, x), m with { Encoder = enc, Decoder = dec });
+                var (ze, enc) = m.Encoder.ApplyTraining(x);
+                var (xHat, dec) = m.Decoder.ApplyTraining(ze);
+                return (Loss.Reconstruction(m.Config.Reconstruction, xHat, x), m with { Encoder = enc, Decoder = dec });
             }, model);
             var (updated, state2) = optimizer.Update(grads, state, model);
-            (model, state) = (VqVae.WithBuffersFrom(updated, trained), state2);
+            (model, state) = (VqVaeModel.WithBuffersFrom(updated, trained), state2);
             losses.Add(loss.ToScalar());
         }
         return (model, losses.ToImmutable());

@@ -11,7 +11,7 @@ namespace VqVae.Functional.Training;
 /// </summary>
 /// <example><code>
 /// var adam = Adam.Create(1e-3f);
-/// var model = VqVae.Init(cfg, Rng.Seed(0));
+/// var model = VqVaeModel.Init(cfg, Rng.Seed(0));
 /// var opt = adam.Init(model);
 /// foreach (var x in batches)
 /// {
@@ -38,12 +38,12 @@ public static class TrainStep
         using var arena = TensorArena.Begin();
         var (_, terms, grads) = Grad.ValueAndGradWithAux(m =>
         {
-            var t = VqVae.LossTerms(cfg, m, batch);
+            var t = VqVaeModel.LossTerms(cfg, m, batch);
             return (t.Total, t);
         }, model);
         double norm = Tree.GlobalNorm(grads);
         var (updated, state2) = optimizer.Update(grads, state, model);
-        var next = VqVae.WithBuffersFrom(updated, terms.Model);
+        var next = VqVaeModel.WithBuffersFrom(updated, terms.Model);
         if (cfg.Quantizer == QuantizerKind.Ema) next = EmaStep(next, terms.Quantized, cfg);
 
         var q = terms.Quantized;

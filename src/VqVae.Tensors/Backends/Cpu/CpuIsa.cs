@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Instruction-set levels of the CPU backend, lowest to highest. Every CPU kernel (GEMM micro-kernel,

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Single-precision matrix multiply on row-major data: a packed, cache-blocked GEMM
@@ -12,7 +12,7 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// (one per <see cref="IsaLevel"/>, chosen by <see cref="CpuIsa.Level"/>) makes each element the same
 /// FMA chain, so the bits do not depend on the ISA level either.
 /// </remarks>
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     /// <summary>Depth of one packed panel: an A sliver (MR×KC) stays in L1, a B block in L2.</summary>
     internal const int KC = 384;

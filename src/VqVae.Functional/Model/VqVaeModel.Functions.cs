@@ -1,7 +1,7 @@
 using System.Globalization;
 using VqVae.Tensors;
 
-namespace VqVae.Functional;
+namespace VqVae.Functional.Model;
 
 /// <summary>
 /// The VQ-VAE as pure functions over <see cref="VqVaeModel"/> records (DESIGN §4): init, encode,
@@ -10,12 +10,12 @@ namespace VqVae.Functional;
 /// </summary>
 /// <example><code>
 /// var cfg = VqVaeConfig.Mnist;
-/// var model = VqVae.Init(cfg, Rng.Seed(42));
-/// var terms = VqVae.LossTerms(cfg, model, x);                       // recon, codebook, commitment, total
-/// var (total, grads) = Grad.ValueAndGrad(m => VqVae.LossTerms(cfg, m, x).Total, model);
-/// var xHat = VqVae.Reconstruct(model, x);                           // inference, no tape
+/// var model = VqVaeModel.Init(cfg, Rng.Seed(42));
+/// var terms = VqVaeModel.LossTerms(cfg, model, x);                       // recon, codebook, commitment, total
+/// var (total, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model);
+/// var xHat = VqVaeModel.Reconstruct(model, x);                           // inference, no tape
 /// </code></example>
-public static partial class VqVae
+public sealed partial record VqVaeModel
 {
     /// <summary>
     /// A new model: convs and biases U(±1/√fan_in) like PyTorch (fan_in = Cin·kh·kw for Conv2d and,

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>The constants of one Adam step (see <see cref="ElementwiseKernels.Adam"/>).</summary>
 internal readonly record struct AdamConstants(float B1, float OneMinusB1, float B2, float OneMinusB2, float SqrtBc2, float Eps, float Step, float Wd);

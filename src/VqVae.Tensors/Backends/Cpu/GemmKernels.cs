@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Register-blocked micro-kernels: C[MR,NR] (op)= Apanel[kc,MR]ᵀ · Bpanel[kc,NR], both panels packed

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// AVX-512 rows (the <see cref="IsaLevel.Avx512"/> level) for the padded lowering (<see cref="Im2Col.LowerPackedRows"/>, <see cref="Im2Col.RaisePadded"/>):
