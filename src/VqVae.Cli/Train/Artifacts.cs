@@ -1,7 +1,7 @@
 using VqVae.Functional.Codebooks;
 using VqVae.Functional.Model;
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 
 namespace VqVae.Cli.Train;
 
