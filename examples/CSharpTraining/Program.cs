@@ -6,14 +6,13 @@ using VqVae.Functional.Model;
 using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
 using VqVae.Functional.Checkpoints;
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
 using VqVae.Tensors;
-using VqVae.Tensors.Backend.Cpu;
 
-Threading.Threads = 2;
+Backend.Threads = 2;
 
 // The reference architecture, narrowed so the run takes well under a minute.
 var cfg = VqVaeConfig.Mnist.With(hidden: 32, codebookSize: 64, codeDim: 16);

@@ -46,7 +46,7 @@ public sealed record Adam : IOptimizer
     public AdamState<T> Init<T>(T parameters) where T : IParameterTree<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        return new(0, OptimizerState<T>.ZeroSteps(parameters), Tree.Map(parameters, p => Tensor.Zeros(p.Shape)), Tree.Map(parameters, p => Tensor.Zeros(p.Shape)));
+        return new(0, OptimizerState<T>.ZeroSteps(parameters), Tree.Map(parameters, Tensor.ZerosLike), Tree.Map(parameters, Tensor.ZerosLike));
     }
 
     /// <summary>One update: new parameters and state. A leaf without a gradient keeps its value, moments and count.</summary>

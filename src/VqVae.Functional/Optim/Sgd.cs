@@ -45,7 +45,7 @@ public sealed record Sgd : IOptimizer
     public SgdState<T> Init<T>(T parameters) where T : IParameterTree<T>
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        var buffer = Momentum != 0f ? Tree.Map(parameters, p => Tensor.Zeros(p.Shape)) : default;
+        var buffer = Momentum != 0f ? Tree.Map(parameters, Tensor.ZerosLike) : default;
         return new(0, OptimizerState<T>.ZeroSteps(parameters), buffer) { LeafNames = [.. Tree.Names(parameters)] };
     }
 

@@ -1,6 +1,7 @@
 using VqVae.Functional.Codebooks;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
+using VqVae.Tensors.Diagnostics;
 
 namespace VqVae.Functional.Training;
 
@@ -44,7 +45,9 @@ public static class TrainStep
             return (t.Total, t);
         }, model);
         double norm = grads.GlobalNorm();
-        var (updated, updatedState) = optimizer.Update(grads, state, model);
+        OptimizerState<VqVaeModel> updatedState;
+        VqVaeModel updated;
+        using (OpProfiler.TimePhase("optimizer update")) (updated, updatedState) = optimizer.Update(grads, state, model);
         var state2 = updatedState as TState ?? throw new InvalidOperationException(
             $"trainStep: the optimizer {optimizer.GetType().Name} was given a {typeof(TState).Name} but returned a {updatedState.GetType().Name}.");
         var next = VqVaeModel.WithBuffersFrom(updated, terms.Model);

@@ -46,6 +46,18 @@ public static class Tree
         return FromLeaves(a, la.Select((l, i) => f(l.Value, lb[i].Value)).ToArray());
     }
 
+    /// <summary>
+    /// The tree with every leaf (parameters and buffers) on <paramref name="backend"/>; leaves already
+    /// there are kept as they are. Use it to put a model or an optimizer state on a backend
+    /// (gradients: <see cref="Gradients{T}.Map"/>).
+    /// </summary>
+    /// <example><code>var onTorch = Tree.To(model, Backend.Get("torch"));</code></example>
+    public static T To<T>(T tree, Backend backend) where T : IParameterTree<T>
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return Map(tree, t => t.To(backend));
+    }
+
     /// <summary>√(Σ ‖leaf‖²) over the leaves, in double.</summary>
     public static double GlobalNorm<T>(T tree) where T : IParameterTree<T>
     {
@@ -54,12 +66,6 @@ public static class Tree
         return Math.Sqrt(s);
     }
 
-    /// <summary>Adds Σ v² over a tensor's elements to <paramref name="s"/>, in double, in element order (one accumulator across leaves).</summary>
-    internal static void AddSquares(Tensor t, ref double s)
-    {
-        if (t.Raw is Backend.Cpu.CpuRawTensor c)
-            foreach (var v in c.Span) s += (double)v * v; // same order as over a copy, without the copy
-        else
-            foreach (var v in t.ToArray()) s += (double)v * v;
-    }
+    /// <summary>Adds Σ v² over a tensor's elements to <paramref name="s"/>, in double, in element order (each backend sums its own storage).</summary>
+    internal static void AddSquares(Tensor t, ref double s) => s += t.Raw.SumOfSquares();
 }

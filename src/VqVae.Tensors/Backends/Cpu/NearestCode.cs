@@ -1,0 +1,174 @@
+using System.Runtime.CompilerServices;
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+
+namespace VqVae.Tensors.Backends.Cpu;
+
+/// <summary>
+/// Nearest codebook entry per row for the vector quantizer (DESIGN §4), fused: distances are made
+/// block by block (a few dozen rows against the whole codebook, through the GEMM micro-kernels) and
+/// reduced to an index at once, so the [n,k] distance matrix never exists.
+/// </summary>
+internal static unsafe class NearestCode
+{
+    /// <summary>Rows per block: the block's distances (RowBlock×k) stay in L2.</summary>
+    private const int RowBlock = 64;
+
+    /// <summary>
+    /// indices[i] = argmin_j (‖z_i‖² + ‖e_j‖²) − 2·z_i·e_j for rows z_i of z[n,d] and codes e_j of
+    /// codebook[k,d]; ties go to the lowest index. Rows are independent, so results do not depend
+    /// on the thread count.
+    /// </summary>
+    /// <exception cref="ArgumentException">Negative sizes, spans too short, k = 0 with n &gt; 0, or a NaN in z.</exception>
+    public static void Argmin(ReadOnlySpan<float> z, int n, int d, ReadOnlySpan<float> codebook, int k, Span<int> indices)
+    {
+        Checks.NonNegative(n, nameof(n));
+        Checks.NonNegative(d, nameof(d));
+        Checks.NonNegative(k, nameof(k));
+        Checks.Length(z.Length, (long)n * d, nameof(z), $"{n} rows of {d}");
+        Checks.Length(codebook.Length, (long)k * d, nameof(codebook), $"{k} codes of {d}");
+        if (indices.Length < n)
+            throw new ArgumentException($"indices is too short for {n} rows: expected at least {n} elements, got {indices.Length}.", nameof(indices));
+        if (n == 0) return;
+        if (k == 0) throw new ArgumentException($"The codebook must have at least one code to search (k = {k}) for {n} rows.", nameof(k));
+        int nan = FirstNaN(z[..(n * d)]);
+        if (nan >= 0)
+            throw new ArgumentException($"z holds NaN at element {nan} (row {nan / Math.Max(1, d)}); nearest codes are undefined.", nameof(z));
+
+        // Codebook transposed to [d, k] so the GEMM packs it with contiguous copies; squared norms.
+        float[] eT = ArrayPool<float>.Shared.Rent(Math.Max(1, d * k));
+        float[] eNorm = ArrayPool<float>.Shared.Rent(k);
+        try
+        {
+            for (int j = 0; j < k; j++)
+            {
+                var row = codebook.Slice(j * d, d);
+                eNorm[j] = SquaredNorm(row);
+                for (int p = 0; p < d; p++) eT[p * k + j] = row[p];
+            }
+            fixed (float* pz = z, pe = eT, pn = eNorm)
+            fixed (int* pi = indices)
+            {
+                var job = new Job(GemmKernels.Current, pz, n, d, pe, pn, k, pi);
+                int blocks = (n + RowBlock - 1) / RowBlock;
+                Threading.For(blocks, (long)n * k * d >= Gemm.ParallelThreshold, job.Block);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(eT);
+            ArrayPool<float>.Shared.Return(eNorm);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float SquaredNorm(ReadOnlySpan<float> v)
+    {
+        float s = 0f;
+        for (int p = 0; p < v.Length; p++) s = MathF.FusedMultiplyAdd(v[p], v[p], s);
+        return s;
+    }
+
+    private static int FirstNaN(ReadOnlySpan<float> z)
+    {
+        int i = 0, w = Vector<float>.Count;
+        for (; i + w <= z.Length; i += w)
+        {
+            var v = new Vector<float>(z.Slice(i, w));
+            if (!Vector.EqualsAll(v, v)) break;
+        }
+        for (; i < z.Length; i++) if (float.IsNaN(z[i])) return i;
+        return -1;
+    }
+
+    private sealed class Job(GemmKernels.Kernel kern, float* z, int n, int d, float* eT, float* eNorm, int k, int* indices)
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Block(int b)
+        {
+            int i0 = b * RowBlock, rows = Math.Min(RowBlock, n - i0);
+            float* dots = Scratch.Get(Scratch.Aux, (long)rows * k);
+            // dots = −2·z_block·eᵀ (the factor −2 is exact, folded into the packed A).
+            Gemm.Run(kern, false, false, rows, k, d, -2f, z + (long)i0 * d, d, eT, k, 0f, dots, k, parallel: false);
+            for (int i = 0; i < rows; i++)
+            {
+                float zn = SquaredNorm(new ReadOnlySpan<float>(z + (long)(i0 + i) * d, d));
+                indices[i0 + i] = RowArgmin(kern.Isa, zn, dots + (long)i * k, eNorm, k);
+            }
+        }
+    }
+
+    /// <summary>
+    /// argmin_j (zn + eNorm[j]) + dots[j], lowest index on ties, with the vectors of the ISA level. Each lane keeps
+    /// its earliest minimum (strict less), the lanes are merged by value then index, and the tail runs scalar:
+    /// the same index as the scalar scan at every level.
+    /// </summary>
+    private static int RowArgmin(IsaLevel isa, float zn, float* dots, float* eNorm, int k)
+    {
+        float best = float.PositiveInfinity;
+        int bestIdx = 0, j = isa switch
+        {
+            IsaLevel.Avx512 or IsaLevel.Avx2 => ArgminLanes256(zn, dots, eNorm, k, ref best, ref bestIdx),
+            IsaLevel.Vector128 => ArgminLanes128(zn, dots, eNorm, k, ref best, ref bestIdx),
+            _ => 0,
+        };
+        for (; j < k; j++)
+        {
+            float dist = zn + eNorm[j] + dots[j];
+            if (dist < best) { best = dist; bestIdx = j; }
+        }
+        return bestIdx;
+    }
+
+    /// <summary>The lanes' minima over whole vectors of 8; returns where the scalar tail starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ArgminLanes256(float zn, float* dots, float* eNorm, int k, ref float best, ref int bestIdx)
+    {
+        const int w = 8;
+        if (k < w) return 0;
+        var vzn = Vector256.Create(zn);
+        var minV = Vector256.Create(float.PositiveInfinity);
+        var minI = Vector256<int>.Zero;
+        var idx = Vector256<int>.Indices;
+        var step = Vector256.Create(w);
+        int j = 0;
+        for (; j + w <= k; j += w, idx += step)
+        {
+            var dist = vzn + Vector256.Load(eNorm + j) + Vector256.Load(dots + j);
+            var lt = Vector256.LessThan(dist, minV);
+            minV = Vector256.ConditionalSelect(lt, dist, minV);
+            minI = Vector256.ConditionalSelect(lt.AsInt32(), idx, minI);
+        }
+        for (int l = 0; l < w; l++) Merge(minV.GetElement(l), minI.GetElement(l), ref best, ref bestIdx);
+        return j;
+    }
+
+    /// <summary>The lanes' minima over whole vectors of 4; returns where the scalar tail starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ArgminLanes128(float zn, float* dots, float* eNorm, int k, ref float best, ref int bestIdx)
+    {
+        const int w = 4;
+        if (k < w) return 0;
+        var vzn = Vector128.Create(zn);
+        var minV = Vector128.Create(float.PositiveInfinity);
+        var minI = Vector128<int>.Zero;
+        var idx = Vector128<int>.Indices;
+        var step = Vector128.Create(w);
+        int j = 0;
+        for (; j + w <= k; j += w, idx += step)
+        {
+            var dist = vzn + Vector128.Load(eNorm + j) + Vector128.Load(dots + j);
+            var lt = Vector128.LessThan(dist, minV);
+            minV = Vector128.ConditionalSelect(lt, dist, minV);
+            minI = Vector128.ConditionalSelect(lt.AsInt32(), idx, minI);
+        }
+        for (int l = 0; l < w; l++) Merge(minV.GetElement(l), minI.GetElement(l), ref best, ref bestIdx);
+        return j;
+    }
+
+    private static void Merge(float v, int ix, ref float best, ref int bestIdx)
+    {
+        if (v < best || (v == best && ix < bestIdx)) { best = v; bestIdx = ix; }
+    }
+}
