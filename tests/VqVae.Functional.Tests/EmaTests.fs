@@ -79,3 +79,33 @@ let ``the EMA update records no gradient and checks shapes`` () =
     Assert.Contains("indices", e.Message)
     let e = Assert.Throws<System.ArgumentException>(fun () -> Ema.Update(stats, Tensor.Zeros(k + 1, d), rows, idx, 0.99f, 1e-5f) |> ignore)
     Assert.Contains("statistics", e.Message)
+
+/// The settings and shapes Ema.Update accepts and refuses, each at its boundary, with the argument
+/// named (found unguarded by mutation testing: no test told `decay < 1` from `decay <= 1`, nor
+/// the cluster-size check from the sums check).
+[<Fact>]
+let ``the EMA update accepts decay in [0, 1) and epsilon in (0, inf), and refuses each bad setting and shape by name`` () =
+    let _, k, d, stats, codebook, rows, idx = case 777
+    let ok decay eps = Ema.Update(stats, codebook, rows, idx, decay, eps) |> ignore
+    let refused (arg: string) (f: unit -> unit) =
+        let e = Assert.ThrowsAny<System.ArgumentException>(fun () -> f ())
+        Assert.Equal(arg, e.ParamName)
+        Assert.Contains("emaUpdate", e.Message)
+    // Accepted at the edges: decay 0 and just below 1, the smallest positive epsilon.
+    ok 0f 1e-5f
+    ok (System.MathF.BitDecrement 1f) 1e-5f
+    ok 0.99f System.Single.Epsilon
+    ok 0.99f System.Single.MaxValue
+    // Refused: decay 1, above 1, below 0, NaN; epsilon 0, negative, infinite, NaN.
+    for decay in [ 1f; 1.5f; -1e-7f; nanf; infinityf; -infinityf ] do
+        refused "decay" (fun () -> ok decay 1e-5f)
+    for eps in [ 0f; -0f; -1e-5f; infinityf; -infinityf; nanf ] do
+        refused "epsilon" (fun () -> ok 0.99f eps)
+    // Shapes: a codebook that is not [K,D]; cluster sizes and sums each checked on their own; rows; indices.
+    refused "codebook" (fun () -> Ema.Update(stats, Tensor.Zeros(k * d), rows, idx, 0.99f, 1e-5f) |> ignore)
+    refused "state" (fun () -> Ema.Update(EmaState(Tensor.Zeros(k + 1), stats.EmaW), codebook, rows, idx, 0.99f, 1e-5f) |> ignore)
+    refused "state" (fun () -> Ema.Update(EmaState(stats.ClusterSize, Tensor.Zeros(k, d + 1)), codebook, rows, idx, 0.99f, 1e-5f) |> ignore)
+    refused "state" (fun () -> Ema.Update(EmaState(stats.ClusterSize, Tensor.Zeros(k + 1, d)), codebook, rows, idx, 0.99f, 1e-5f) |> ignore)
+    refused "rows" (fun () -> Ema.Update(stats, codebook, Tensor.Zeros(rows.Shape[0], d + 1), idx, 0.99f, 1e-5f) |> ignore)
+    refused "rows" (fun () -> Ema.Update(stats, codebook, Tensor.Zeros(rows.Shape[0] * d), idx, 0.99f, 1e-5f) |> ignore)
+    refused "indices" (fun () -> Ema.Update(stats, codebook, rows, Array.append idx [| 0 |], 0.99f, 1e-5f) |> ignore)

@@ -43,3 +43,24 @@ let ``the routing matrix has a norm exactly where a term reaches a group`` () =
     let norm = (nonNull "codebook" g[VqVaeModel.CodebookName]).ToArray() |> Array.sumBy (fun v -> float v * float v) |> sqrt
     Assert.Equal(norm, m["codebook"].Codebook.Value, 12)
     Assert.Contains("—", m.ToString())
+
+/// Each group's norm in the routing matrix is over all of its leaves, not one of them: the
+/// square root of the sum of every reached leaf's squared norm, computed here leaf by leaf;
+/// None exactly where no leaf of the group is reached; buffers never count.
+[<Fact>]
+let ``group norms sum every leaf of a group`` () =
+    FsCheck.FSharp.Prop.forAll arbCase (fun c ->
+        let m, x = modelOf c, batchOf c
+        for term in LossTerms.Names do
+            let g = gradOf (fun m -> VqVaeModel.LossTerms(c.Config, m, x).Term term) m
+            let byHand group =
+                let reached = gradLeaves m g |> List.choose (fun (_, gr, v) -> if gr = group then v else None)
+                if reached.IsEmpty then None
+                else Some (reached |> List.sumBy (fun t -> t.ToArray() |> Array.sumBy (fun v -> float v * float v)) |> sqrt)
+            let struct (e, cb, d) = Routes.GroupNorms g
+            for name, got, want in [ "encoder", e, byHand ParameterGroup.Encoder; "codebook", cb, byHand ParameterGroup.Codebook; "decoder", d, byHand ParameterGroup.Decoder ] do
+                match Option.ofNullable got, want with
+                | None, None -> ()
+                | Some a, Some b -> Assert.True(abs (a - b) <= 1e-12 * b, $"{term}/{name}: {a} vs {b}")
+                | a, b -> Assert.Fail($"{term}/{name}: {a} vs {b}"))
+    |> check 20

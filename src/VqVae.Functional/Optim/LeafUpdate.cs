@@ -34,7 +34,8 @@ internal static class LeafUpdate
             {
                 var p = ps[i].Value;
                 var own = bs.Select(b => b[i].Value).ToArray();
-                if (gradients[i].Gradient is not { } g)
+                var g = gradients[i].Gradient; // a plain local keeps mutants of the condition compilable
+                if (g is null)
                 {
                     // PyTorch skips a parameter whose grad is None: no decay, no buffer update, no step.
                     newP[i] = p;

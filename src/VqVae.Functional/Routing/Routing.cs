@@ -50,7 +50,10 @@ public static class Routes
         for (int i = 0; i < gradients.Count; i++)
         {
             int slot = groups[i].Group switch { ParameterGroup.Encoder => 0, ParameterGroup.Codebook => 1, ParameterGroup.Decoder => 2, _ => -1 };
-            if (slot < 0 || gradients[i].Gradient is not { } g) continue;
+            // A plain local, not a pattern variable in the condition: a mutant of the condition then
+            // still compiles (mutation testing would otherwise drop every mutant of this method).
+            var g = gradients[i].Gradient;
+            if (slot < 0 || g is null) continue;
             double s = 0;
             foreach (var v in g.ToArray()) s += (double)v * v;
             sums[slot] = (sums[slot] ?? 0) + s;

@@ -16,10 +16,12 @@ internal static class Backprop
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var node = order[i];
-            if (node.Backward is null || !adj.TryGetValue(node, out var g)) continue;
+            // Two tests, not one `a || !TryGetValue(out var g)`: g is then assigned on every path, so a
+            // mutant of either condition still compiles (mutation testing would drop the whole method).
+            if (node.Backward is null) continue;
+            if (!adj.TryGetValue(node, out var g)) continue;
             adj.Remove(node); // intermediate adjoints are not needed once passed on
-            Tensor?[] grads;
-            using (OpProfiler.TimeBackward(node.Op)) grads = node.Backward(g);
+            var grads = TimedBackward(node, g);
             for (int p = 0; p < node.Parents.Length; p++)
             {
                 var parent = node.Parents[p];
@@ -33,6 +35,14 @@ internal static class Backprop
             }
         }
         return adj;
+    }
+
+    // One node's backward, timed when profiling; a call, not an assignment inside `using (…)`, so
+    // that no mutant can leave the result unassigned.
+    private static Tensor?[] TimedBackward(Node node, Tensor g)
+    {
+        using var _ = OpProfiler.TimeBackward(node.Op);
+        return node.Backward!(g);
     }
 
     // Post-order DFS without recursion (graphs can be deep): parents come before children.
