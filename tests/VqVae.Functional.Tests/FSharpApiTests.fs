@@ -98,3 +98,35 @@ let ``synthetic batches feed trainStep through a fold`` () =
     Assert.True((List.head metrics).Total < (List.last metrics).Total)
     let codes = VqVae.encodeToCodes model (data |> Dataset.take 4 |> Dataset.toTensor)
     Assert.Equal<int[]>([| 4; 7; 7 |], codes.Shape)
+
+[<Fact>]
+let ``the F# Trainer, CodeUsage and Codebook modules call the library's training path`` () =
+    let cfg = VqVaeConfig.small
+    let model0 = VqVae.init cfg (Rng.seed 1)
+    let adam = Adam.create 1e-2f
+    let batches = [ for i in 0 .. 3 -> tinyBatch (10 + i) ]
+    let mutable reports = 0
+    let run = Trainer.run adam (VqVae.Functional.Training.TrainOptions(Steps = System.Nullable 6, OnStep = fun _ -> reports <- reports + 1)) batches model0
+    Assert.Equal(6, reports)
+    Assert.Equal(6, run.Metrics.Length)
+    // The same as the C# trainer, step for step.
+    let csharp = VqVae.Functional.Training.Trainer.Run(adam, model0, batches, System.Nullable 6)
+    Assert.Equal<float32 list>([ for m in csharp.Metrics -> m.Total ], [ for m in run.Metrics -> m.Total ])
+    // Resuming continues the step count from the state.
+    let more = Trainer.resume adam run.State (Trainer.steps 2) batches run.Model
+    Assert.Equal<int list>([ 7; 8 ], [ for m in more.Metrics -> m.Step ])
+    // Code usage of the run, counted by the library.
+    let usage = run.Usage
+    Assert.Equal(CodeUsage.used usage + CodeUsage.dead usage, cfg.CodebookSize)
+    Assert.Equal(CodeUsage.dead usage, (CodeUsage.deadCodes usage).Length)
+    let fromIndices = CodeUsage.ofIndices 4 [| 0; 0; 1; 3 |]
+    Assert.Equal<int64[]>([| 2L; 1L; 0L; 1L |], CodeUsage.counts fromIndices)
+    Assert.Equal<int[]>([| 2 |], CodeUsage.deadCodes fromIndices)
+    Assert.Equal(exp (-(0.5 * log 0.5 + 2.0 * 0.25 * log 0.25)), CodeUsage.perplexity fromIndices, 12)
+    // k-means seeds every code from encoder rows; a dead-code restart moves only the dead ones.
+    let rows = Codebook.encoderRows batches run.Model
+    Assert.Equal(cfg.CodeDim, rows.Shape[1])
+    let seeded = Codebook.kmeansInit (Rng.seed 5) batches run.Model
+    Assert.NotEqual<float32[]>(run.Model.Codebook.Embedding.ToArray(), seeded.Codebook.Embedding.ToArray())
+    let restarted = Codebook.restartDead (Rng.seed 6) rows (CodeUsage.ofIndices cfg.CodebookSize [| 0 |]) run.Model
+    Assert.Equal<float32[]>(Tensor.toArray (run.Model.Codebook.Embedding.Narrow(0, 1)), Tensor.toArray (restarted.Codebook.Embedding.Narrow(0, 1)))
