@@ -87,7 +87,7 @@ internal static class TrainRun
         Png.Write(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
         Png.Write(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(usage, window));
         Png.Write(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, usage, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
-        BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, Math.Min(16, eval.Shape[0])));
+        BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, 0, Math.Min(16, eval.Shape[0])));
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last!.Total:F4} (recon {last.Recon:F4}), perplexity {last.Perplexity:F1}, {usage.Count(c => c > 0)}/{usage.Length} codes used in the last {window} steps"));
