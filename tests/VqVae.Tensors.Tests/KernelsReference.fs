@@ -2,7 +2,8 @@
 module VqVae.Tensors.Tests.KernelsReference
 
 open System
-open VqVae.Tensors.Backend.Cpu
+open VqVae.Tensors.Backends
+open VqVae.Tensors.Backends.Cpu
 
 /// Uniform values in [-1, 1) from a seeded generator.
 let randomArray (seed: int) (length: int) =
@@ -97,6 +98,12 @@ let withThreads t f =
     let old = Threading.Threads
     Threading.Threads <- t
     try f () finally Threading.Threads <- old
+
+/// Runs f with the CPU backend forced to an ISA level (CpuIsa.Level), restoring the previous level after.
+let withIsa (level: IsaLevel) f =
+    let old = CpuIsa.Level
+    CpuIsa.Level <- level
+    try f () finally CpuIsa.Level <- old
 
 /// Bitwise equality of float arrays (NaN-safe).
 let sameBits (a: float32[]) (b: float32[]) =

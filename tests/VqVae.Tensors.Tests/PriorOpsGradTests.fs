@@ -155,3 +155,20 @@ let ``prior ops name the bad argument`` () =
     throws [ "embedGrid"; "indices[0] = 9" ] (fun () -> (z [ 4; 2 ]).EmbedGrid([| 9 |], 1, 1, 1))
     throws [ "maskedConv2d"; "mask"; "[2,2]"; "[1,1,3,3]" ] (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], z [ 2; 2 ]))
     throws [ "gate"; "even"; "3" ] (fun () -> (z [ 1; 3; 2; 2 ]).Gate(1))
+
+[<Fact>]
+let ``the raw layer's portable Narrow, Cat and Max (what a backend inherits) equal the CPU kernels`` () =
+    check n (shapeCase 1 4 4) (fun c ->
+        let d = pickDim c
+        let x = uniform c.Seed 0 -3f 3f c.Shape
+        let y = uniform c.Seed 1 -3f 3f c.Shape
+        let raw (t: Tensor) = t.Primal
+        let size = c.Shape[d]
+        let start = Rng.Seed(int64 c.Seed).IntAt(8L, size)
+        let len = size - start
+        Assert.Equal<float32[]>((raw x).Narrow(d, start, len).ToArray(), Backends.RawTensor.NarrowByPermute(raw x, d, start, len).ToArray())
+        Assert.Equal<float32[]>((raw x).Cat(d, [| raw x; raw y |]).ToArray(), Backends.RawTensor.CatByPermute(raw x, d, [| raw x; raw y |]).ToArray())
+        for keep in [ true; false ] do
+            let a, b = (raw x).Max(d, keep), Backends.RawTensor.MaxByArgMin(raw x, d, keep)
+            Assert.Equal<int[]>(a.Shape, b.Shape)
+            Assert.Equal<float32[]>(a.ToArray(), b.ToArray()))

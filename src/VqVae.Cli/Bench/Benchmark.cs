@@ -13,6 +13,9 @@ namespace VqVae.Cli.Bench;
 internal sealed record BenchResult(int Batch, int Threads, Timing TrainStep, Timing Inference, Timing Quantize, Flops Flops,
     IReadOnlyList<(string Name, Timing Time)> Profile)
 {
+    /// <summary>The CPU backend's ISA level the kernels ran (VQVAE_ISA or the best this CPU supports).</summary>
+    public VqVae.Tensors.Backends.Cpu.IsaLevel Isa { get; init; } = VqVae.Tensors.Backends.Cpu.CpuIsa.Level;
+
     /// <summary>Per-op costs of profiled train steps, per step (wall ms, CPU ms, bytes), most expensive first.</summary>
     public IReadOnlyList<OpTiming> Ops { get; init; } = [];
 }
@@ -78,7 +81,7 @@ internal static class Benchmark
             finally { OpProfiler.Enabled = false; }
             ops = OpProfiler.Snapshot().Select(t => t with { Calls = t.Calls / n, WallMs = t.WallMs / n, CpuMs = t.CpuMs / n, AllocatedBytes = t.AllocatedBytes / n }).ToArray();
         }
-        return new BenchResult(batch, VqVae.Tensors.Backend.Cpu.Threading.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts) { Ops = ops };
+        return new BenchResult(batch, VqVae.Tensors.Backend.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts) { Ops = ops };
     }
 
     // Per-layer forward times and the phases of one train step.

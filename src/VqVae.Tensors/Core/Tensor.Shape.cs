@@ -85,9 +85,9 @@ public sealed partial class Tensor
         return Record("narrow", Raw.Narrow(d, start, length), [this], dy =>
         {
             var parts = new List<Tensor>();
-            if (start > 0) { var z = (int[])inShape.Clone(); z[d] = start; parts.Add(Zeros(z)); }
+            if (start > 0) { var z = (int[])inShape.Clone(); z[d] = start; parts.Add(Full(dy.Backend, 0f, z)); }
             parts.Add(dy);
-            if (start + length < n) { var z = (int[])inShape.Clone(); z[d] = n - start - length; parts.Add(Zeros(z)); }
+            if (start + length < n) { var z = (int[])inShape.Clone(); z[d] = n - start - length; parts.Add(Full(dy.Backend, 0f, z)); }
             return [Cat(parts, d)];
         });
     }

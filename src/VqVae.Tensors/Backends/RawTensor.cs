@@ -1,6 +1,4 @@
-using VqVae.Tensors.Backend.Cpu;
-
-namespace VqVae.Tensors.Backend;
+namespace VqVae.Tensors.Backends;
 
 #pragma warning disable CS1591 // enum members are named for what they compute
 /// <summary>Elementwise binary operations of the raw layer.</summary>
@@ -12,12 +10,16 @@ public enum UnaryOp { Neg, Exp, Log, Sqrt, Abs, Relu, Sigmoid, Tanh, Sign, Step,
 
 /// <summary>
 /// The backend seam (after DiffSharp's RawTensor): immutable float32 storage plus raw kernels,
-/// no autodiff. The AD layer (<see cref="VqVae.Tensors.Tensor"/>) only talks to this class, so another backend
-/// (libtorch, CUDA) can come later without touching AD or model code. Arguments arrive already
-/// validated by the AD layer; raw tensors never change after construction.
+/// no autodiff. The AD layer (<see cref="VqVae.Tensors.Tensor"/>) only talks to this class, so the
+/// managed CPU kernels and libtorch sit under the same AD and model code. Arguments arrive already
+/// validated by the AD layer (and on one backend: an implementation reading another raw tensor
+/// calls <see cref="Backend.CheckSame"/> first); raw tensors never change after construction.
 /// </summary>
 public abstract class RawTensor
 {
+    /// <summary>The backend this tensor lives on (whose kernels run its ops).</summary>
+    public abstract Backend Backend { get; }
+
     /// <summary>The dimensions (do not mutate).</summary>
     public abstract int[] Shape { get; }
     /// <summary>Number of elements.</summary>
@@ -28,7 +30,24 @@ public abstract class RawTensor
     public abstract float At(int flatIndex);
 
     /// <summary>A raw tensor on the default backend holding <paramref name="data"/> (not copied: the caller hands it over).</summary>
-    public static RawTensor Create(float[] data, int[] shape) => new CpuRawTensor(data, shape);
+    public static RawTensor Create(float[] data, int[] shape) => Backend.Default.Create(data, shape);
+
+    /// <summary>
+    /// True when this tensor's storage belongs to a <see cref="TensorArena"/> scope (recycled or freed
+    /// when the scope ends). Backends without scoped storage answer false.
+    /// </summary>
+    public virtual bool IsScoped => false;
+
+    /// <summary>This tensor if its storage outlives every arena scope, else a copy on ordinary storage (values identical).</summary>
+    public virtual RawTensor Unscoped() => this;
+
+    /// <summary>Σ x² over the values in row-major order, accumulated in double (gradient norms).</summary>
+    public virtual double SumOfSquares()
+    {
+        double s = 0;
+        foreach (var v in ToArray()) s += (double)v * v;
+        return s;
+    }
 
     /// <summary>Broadcasting binary op; the caller has checked the shapes broadcast.</summary>
     public abstract RawTensor Binary(BinaryOp op, RawTensor other);
@@ -78,36 +97,43 @@ public abstract class RawTensor
     // so a backend works before it overrides them with one strided pass.
 
     /// <summary>Elements [start, start+length) along <paramref name="dim"/> (torch.narrow); the caller has checked the range.</summary>
-    public virtual RawTensor Narrow(int dim, int start, int length)
+    public virtual RawTensor Narrow(int dim, int start, int length) => NarrowByPermute(this, dim, start, length);
+
+    internal static RawTensor NarrowByPermute(RawTensor self, int dim, int start, int length)
     {
-        if (dim == 0) return Narrow0(start, length);
-        var perm = SwapFront(Shape.Length, dim);
-        return Permute(perm).Narrow0(start, length).Permute(perm);
+        if (dim == 0) return self.Narrow0(start, length);
+        var perm = SwapFront(self.Shape.Length, dim);
+        return self.Permute(perm).Narrow0(start, length).Permute(perm);
     }
 
     /// <summary>Concatenation of <paramref name="parts"/> along <paramref name="dim"/> (shapes agree elsewhere; the caller has checked).</summary>
-    public virtual RawTensor Cat(int dim, IReadOnlyList<RawTensor> parts)
+    public virtual RawTensor Cat(int dim, IReadOnlyList<RawTensor> parts) => CatByPermute(this, dim, parts);
+
+    internal static RawTensor CatByPermute(RawTensor self, int dim, IReadOnlyList<RawTensor> parts)
     {
-        if (dim == 0) return Cat0(parts);
-        var perm = SwapFront(Shape.Length, dim);
+        if (dim == 0) return self.Cat0(parts);
+        var perm = SwapFront(self.Shape.Length, dim);
         var moved = parts.Select(p => p.Permute(perm)).ToArray();
         return moved[0].Cat0(moved).Permute(perm);
     }
 
     /// <summary>Largest value along <paramref name="dim"/> (not differentiable; NaN-free input assumed).</summary>
-    public virtual RawTensor Max(int dim, bool keepDim)
+    public virtual RawTensor Max(int dim, bool keepDim) => MaxByArgMin(this, dim, keepDim);
+
+    internal static RawTensor MaxByArgMin(RawTensor self, int dim, bool keepDim)
     {
         // Rows of the dimension moved last, the arg-min of the negation, then a gather of those elements.
-        int rank = Shape.Length;
+        var shape = self.Shape;
+        int rank = shape.Length;
         var perm = Enumerable.Range(0, rank).Where(d => d != dim).Append(dim).ToArray();
-        int k = Shape[dim], n = Length / Math.Max(k, 1);
-        var rows = Permute(perm).Reshape([n, k]);
+        int k = shape[dim], n = self.Length / Math.Max(k, 1);
+        var rows = self.Permute(perm).Reshape([n, k]);
         var arg = rows.Unary(UnaryOp.Neg).ArgMinRows();
         var flat = new int[n];
         for (int i = 0; i < n; i++) flat[i] = i * k + arg[i];
         var picked = rows.Reshape([n * k, 1]).GatherRows(flat);
-        var os = (int[])Shape.Clone(); os[dim] = 1;
-        return picked.Reshape(keepDim ? os : Shape.Where((_, d) => d != dim).ToArray());
+        var os = (int[])shape.Clone(); os[dim] = 1;
+        return picked.Reshape(keepDim ? os : shape.Where((_, d) => d != dim).ToArray());
     }
 
     private static int[] SwapFront(int rank, int dim)
