@@ -8,7 +8,7 @@ open System
 open System.IO
 open Xunit
 open VqVae.Cli
-open VqVae.Functional.Images
+open VqVae.Data.Images
 open VqVae.Tensors
 open VqVae.Tensors.IO
 

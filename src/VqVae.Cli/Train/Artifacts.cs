@@ -3,8 +3,8 @@ using VqVae.Functional.Losses;
 using VqVae.Functional.Model;
 using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 
 namespace VqVae.Cli.Train;
 
