@@ -84,9 +84,9 @@ internal static class TrainRun
         var eval = Artifacts.EvalBatch(data, cfg, Math.Min(32, data.Count));
         ModelFile.Save(Path.Combine(s.Out, "model.safetensors"), model);
         MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows_);
-        Png.Write(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
-        Png.Write(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(usage, window));
-        Png.Write(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, usage, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+        ImageFile.WritePng(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
+        ImageFile.WritePng(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(usage, window));
+        ImageFile.WritePng(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, usage, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
         BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, Math.Min(16, eval.Shape[0])));
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -47,7 +47,7 @@ public static class Idx
                 // the last 8 bytes are the CRC-32 and the length (mod 2³²) of the inflated data.
                 if (bytes.Length < 18
                     || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4)) != (uint)inflated.Length
-                    || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 8)) != Images.Crc32.Compute(inflated))
+                    || BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 8)) != Crc32.Compute(inflated))
                     throw Bad("truncated or corrupt gzip data (the trailer's length or CRC does not match the inflated data).");
                 bytes = inflated;
             }
