@@ -24,9 +24,9 @@ internal static class RoutesCommand
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
-            var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
-            var matrix = Routes.Matrix(cfg, m, x);
-            Render(terminal.Console, matrix, cfg, x);
+            var (m, x) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
+            var matrix = Routes.Matrix(m.Config, m, x);
+            Render(terminal.Console, matrix, m.Config, x);
             return ExitCodes.Ok;
         });
         return cmd;
