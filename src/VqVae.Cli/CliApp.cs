@@ -22,10 +22,11 @@ public static class CliApp
     internal static int Run(string[] args, Terminal terminal)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var root = new RootCommand("Train and verify VQ-VAEs: train, reconstruct, routes, gradients, bench.")
+        var root = new RootCommand("Train and verify VQ-VAEs: train, eval, reconstruct, routes, gradients, bench.")
         {
             TrainCommand.Create(terminal),
             ReconstructCommand.Create(terminal),
+            EvalCommand.Create(terminal),
             RoutesCommand.Create(terminal),
             GradientsCommand.Create(terminal),
             BenchCommand.Create(terminal),

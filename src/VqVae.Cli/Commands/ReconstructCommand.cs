@@ -12,7 +12,7 @@ internal static class ReconstructCommand
     public static Command Create(Terminal terminal)
     {
         var model = Opt.Model();
-        var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or images:DIR (png:DIR also works)", DefaultValueFactory = _ => "synthetic" };
+        var data = new Option<string>("--data") { Description = "Images (their held-out part): mnist, synthetic, mnist:DIR or images:DIR", DefaultValueFactory = _ => DataSource.Default };
         var count = Opt.Int("--count", "How many images", 32);
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic digits", DefaultValueFactory = _ => 1 };
         var output = Opt.Path("--out", "PNG file to write", required: true);
@@ -22,7 +22,7 @@ internal static class ReconstructCommand
         {
             Settings.ApplyThreads(r.GetValue(threads));
             var m = ModelFile.Load(r.GetValue(model)!);
-            var images = DataSource.Load(r.GetValue(data)!, r.GetValue(seed));
+            var images = DataSource.HeldOut(r.GetValue(data)!, r.GetValue(seed));
             var x = Artifacts.EvalBatch(images, m.Config, Math.Min(r.GetValue(count), images.Count));
             Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
             var path = r.GetValue(output)!;

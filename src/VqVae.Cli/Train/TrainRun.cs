@@ -28,7 +28,7 @@ internal static class TrainRun
 
     public static int Execute(TrainSettings s, Terminal t)
     {
-        var data = DataSource.Load(s.Data, s.Seed);
+        var (data, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
         var (model, cfg) = StartingModel(s, data);
@@ -70,7 +70,7 @@ internal static class TrainRun
         model = result.Model;
         var last = result.Metrics[^1];
 
-        var eval = Artifacts.EvalBatch(data, cfg, Math.Min(32, data.Count));
+        var eval = Artifacts.EvalBatch(heldOut, cfg, Math.Min(32, heldOut.Count)); // held-out images: what the model never saw
         ModelFile.Save(Path.Combine(s.Out, "model.safetensors"), model);
         MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows);
         ImageFile.WritePng(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
@@ -80,7 +80,11 @@ internal static class TrainRun
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps"));
-        t.Out.WriteLine($"wrote {s.Out}/: model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png, codebook-atlas.png, batch.safetensors");
+        // The held-out figures (images training never saw), on screen and in eval.json.
+        var report = Commands.EvalCommand.Run(model, heldOut, 250);
+        AtomicFile.Write(Path.Combine(s.Out, "eval.json"), f => f.Write(System.Text.Encoding.UTF8.GetBytes(Commands.EvalCommand.Json(report) + "\n")));
+        t.Out.WriteLine(Commands.EvalCommand.Table(report));
+        t.Out.WriteLine($"wrote {s.Out}/: model.safetensors, metrics.csv, eval.json, reconstructions.png, codebook-usage.png, codebook-atlas.png, batch.safetensors");
         return ExitCodes.Ok;
     }
 
