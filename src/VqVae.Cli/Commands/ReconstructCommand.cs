@@ -23,7 +23,7 @@ internal static class ReconstructCommand
             Settings.ApplyThreads(r.GetValue(threads));
             var m = ModelFile.Load(r.GetValue(model)!);
             var images = DataSource.Load(r.GetValue(data)!, r.GetValue(seed));
-            var x = Artifacts.EvalBatch(images, m.Config, Math.Min(r.GetValue(count), images.Count));
+            var x = Artifacts.EvalBatch(images, Math.Min(r.GetValue(count), images.Count));
             Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);

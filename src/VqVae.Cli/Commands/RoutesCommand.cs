@@ -25,7 +25,7 @@ internal static class RoutesCommand
         {
             Settings.ApplyThreads(r.GetValue(threads));
             var (m, x) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
-            var matrix = Routes.Matrix(m.Config, m, x);
+            var matrix = Routes.Matrix(m, x);
             Render(terminal.Console, matrix, m.Config, x);
             return ExitCodes.Ok;
         });

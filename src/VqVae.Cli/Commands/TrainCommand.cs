@@ -25,11 +25,12 @@ internal static class TrainCommand
         var preset = new Option<string>("--preset") { Description = "Architecture: mnist (reference), mnistSmall or paper", DefaultValueFactory = _ => "mnist" };
         var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0);
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
+        var noRestart = Opt.Flag("--no-dead-code-restart", "Keep codes that no image chose over the last epoch where they are (by default they are moved onto current encoder outputs every 20 steps)");
         var resume = Opt.Path("--resume", "Continue from this checkpoint (architecture from the file; a fresh optimizer)", required: false);
         var threads = Opt.Threads();
         var cmd = new Command("train", "Train a VQ-VAE and write model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png")
         {
-            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, resume, threads,
+            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, noRestart, resume, threads,
         };
         cmd.Validators.Add(r =>
         {
@@ -40,7 +41,7 @@ internal static class TrainCommand
             Settings.ApplyThreads(r.GetValue(threads));
             var s = new TrainSettings(r.GetValue(data)!, r.GetValue(steps), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
                 r.GetValue(codebook), r.GetValue(dim), r.GetValue(hidden), r.GetValue(beta), r.GetValue(ema), r.GetValue(seed),
-                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume));
+                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), !r.GetValue(noRestart));
             return TrainRun.Execute(s, terminal);
         });
         return cmd;

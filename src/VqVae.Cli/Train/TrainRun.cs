@@ -39,7 +39,7 @@ internal static class TrainRun
 
         var rng = Rng.Seed(s.Seed);
         var batches = Batches.Stream(data, s.Batch, rng.Fold(1), dropLast: true)
-            .Select(b => VqVaeModel.ToModelRange(cfg, Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width)));
+            .Select(b => Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width));
         int window = Math.Min(steps, perEpoch);
         var rows = new List<string>(Math.Min(steps, 100_000));
         var plan = new TrainPlan(model, Adam.Create(s.LearningRate))
@@ -56,21 +56,25 @@ internal static class TrainRun
             {
                 Steps = steps,
                 UsageWindow = window,
+                DeadCodes = s.DeadCodeRestart ? DeadCodePolicy.Default : null,
+                Rng = rng.Fold(3),
                 OnStep = r =>
                 {
-                    if (!float.IsFinite(r.Metrics.Total))
-                        throw new UserError($"the loss became {r.Metrics.Total} at step {r.Metrics.Step}; try a smaller --lr (now {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
                     rows.Add(MetricsCsv.Row(r));
                     report(r);
                 },
+                OnWarning = w => t.Err.WriteLine($"vqvae train: warning: {w.Message}"),
             });
         });
         clock.Stop();
         var result = run!;
+        // A diverged run leaves no model behind that a later run could take for a good one.
+        if (result.Divergence is { } d)
+            throw new UserError($"{d.Message} (now --lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}); no model was written");
         model = result.Model;
         var last = result.Metrics[^1];
 
-        var eval = Artifacts.EvalBatch(data, cfg, Math.Min(32, data.Count));
+        var eval = Artifacts.EvalBatch(data, Math.Min(32, data.Count));
         ModelFile.Save(Path.Combine(s.Out, "model.safetensors"), model);
         MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows);
         Png.Write(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
@@ -79,7 +83,7 @@ internal static class TrainRun
         VqVae.Functional.Checkpoints.BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, Math.Min(16, eval.Shape[0])));
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps"));
+            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps{(s.DeadCodeRestart ? $", {result.RestartedCodes} dead-code restarts" : "")}"));
         t.Out.WriteLine($"wrote {s.Out}/: model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png, codebook-atlas.png, batch.safetensors");
         return ExitCodes.Ok;
     }
