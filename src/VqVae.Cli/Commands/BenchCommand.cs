@@ -14,8 +14,8 @@ internal static class BenchCommand
     public static Command Create(Terminal terminal)
     {
         var batch = Opt.Int("--batch", "Images per step", 64);
-        var steps = Opt.Int("--steps", "Timed train steps and inference passes (quantize-only runs 5× as many)", 20);
-        var warmup = Opt.Int("--warmup", "Untimed runs before timing", 3, min: 0);
+        var steps = Opt.Int("--steps", "Timed train steps and inference passes (quantize-only runs 5× as many)", 20, 1, Limits.MaxBenchSteps);
+        var warmup = Opt.Int("--warmup", "Untimed runs before timing", 3, min: 0, max: Limits.MaxBenchSteps);
         var threads = Opt.Threads();
         var json = Opt.Flag("--json", "Print the results as JSON only (keys train_step_ms, inference_ms, quantize_ms, images_per_s, gflops)");
         var profile = Opt.Flag("--profile", "Also time each layer's forward pass and the phases of a train step");

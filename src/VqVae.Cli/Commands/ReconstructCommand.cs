@@ -13,8 +13,8 @@ internal static class ReconstructCommand
     {
         var model = Opt.Model();
         var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or png:DIR", DefaultValueFactory = _ => "synthetic" };
-        var count = Opt.Int("--count", "How many images", 32);
-        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic digits", DefaultValueFactory = _ => 1 };
+        var count = Opt.Int("--count", "How many images", 32, 1, Limits.MaxCount);
+        var seed = Opt.Seed("Seed of the synthetic digits", 1);
         var output = Opt.Path("--out", "PNG file to write", required: true);
         var threads = Opt.Threads();
         var cmd = new Command("reconstruct", "Write originals and their reconstructions as one PNG") { model, data, count, seed, output, threads };

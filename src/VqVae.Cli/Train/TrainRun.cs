@@ -95,6 +95,13 @@ internal static class TrainRun
         return ExitCodes.Ok;
     }
 
+    /// <summary>Whether <paramref name="name"/> names a preset the command offers.</summary>
+    public static bool IsPreset(string name)
+    {
+        try { VqVaeConfig.ByName(name); return true; }
+        catch (ArgumentException) { return false; }
+    }
+
     // A fresh model from the preset and overrides, or the checkpoint to resume (its architecture wins).
     private static (VqVaeModel, VqVaeConfig) StartingModel(TrainSettings s, Dataset data)
     {
