@@ -10,7 +10,7 @@
 open System.IO
 open VqVae.FSharp
 
-VqVae.Tensors.Backend.Cpu.Threading.Threads <- 2
+VqVae.Tensors.Backend.Threads <- 2
 
 let trainSmall () =
     printfn "no checkpoint given: training a small model for 150 steps…"

@@ -9,7 +9,7 @@
 open System.IO
 open VqVae.FSharp
 
-VqVae.Tensors.Backend.Cpu.Threading.Threads <- 2
+VqVae.Tensors.Backend.Threads <- 2
 
 // The reference architecture, narrowed so the script finishes in about a minute on 2 cores.
 let cfg = VqVaeConfig.mnist |> VqVaeConfig.withHidden 32 |> VqVaeConfig.withCodebookSize 64 |> VqVaeConfig.withCodeDim 16

@@ -3,7 +3,8 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends;
+using VqVae.Tensors.Backends.Cpu;
 
 namespace VqVae.Bench;
 
@@ -73,7 +74,7 @@ public class GemmBenchmarks : IFlops
     [Params(1, 2)] public int Threads { get; set; }
 
     /// <summary>Allocates operands.</summary>
-    [GlobalSetup] public void Setup() { problem = new GemmProblem(2048, 2048, 2048); Threading.Threads = Threads; }
+    [GlobalSetup] public void Setup() { problem = new GemmProblem(2048, 2048, 2048); VqVae.Tensors.Backend.Threads = Threads; }
 
     /// <summary>C = A·B, 2048³.</summary>
     [Benchmark] public void Sgemm2048() => problem!.Run();
@@ -97,7 +98,7 @@ public class ConvBenchmarks : IFlops
     private ConvLayer Current => ConvLayers.All.Single(l => l.Name == Layer);
 
     /// <summary>Allocates operands, 2 threads.</summary>
-    [GlobalSetup] public void Setup() { problem = new ConvProblem(Current); Threading.Threads = 2; }
+    [GlobalSetup] public void Setup() { problem = new ConvProblem(Current); VqVae.Tensors.Backend.Threads = 2; }
 
     /// <summary>y = conv(x, w) + b.</summary>
     [Benchmark] public void Forward() => problem!.Forward();
@@ -117,7 +118,7 @@ public class NearestCodeBenchmarks
     private NearestProblem? problem;
 
     /// <summary>Allocates operands.</summary>
-    [GlobalSetup] public void Setup() { problem = new NearestProblem(64 * 49, 64, 512); Threading.Threads = 2; }
+    [GlobalSetup] public void Setup() { problem = new NearestProblem(64 * 49, 64, 512); VqVae.Tensors.Backend.Threads = 2; }
 
     /// <summary>One search.</summary>
     [Benchmark] public void Argmin() => problem!.Run();

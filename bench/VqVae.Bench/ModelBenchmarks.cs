@@ -6,7 +6,8 @@ using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends;
+using VqVae.Tensors.Backends.Cpu;
 
 namespace VqVae.Bench;
 
@@ -36,7 +37,7 @@ public class ModelBenchmarks : IFlops
     [GlobalSetup]
     public void Setup()
     {
-        Threading.Threads = Threads;
+        Backend.Threads = Threads;
         var (kModel, kData) = Rng.Seed(0).Split();
         model = VqVaeModel.Init(cfg, kModel);
         adam = Adam.Create(1e-3f);

@@ -1,4 +1,5 @@
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends;
+using VqVae.Tensors.Backends.Cpu;
 
 namespace VqVae.Bench;
 

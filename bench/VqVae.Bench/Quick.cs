@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends;
+using VqVae.Tensors.Backends.Cpu;
 
 namespace VqVae.Bench;
 
@@ -42,12 +43,12 @@ public static class Quick
             var p = new GemmProblem(size, size, size);
             foreach (int threads in new[] { 1, 2 })
             {
-                Threading.Threads = threads;
+                VqVae.Tensors.Backend.Threads = threads;
                 var (s, best) = Time(5, p.Run);
                 Console.WriteLine($"gemm {size}³ threads={threads}: median {s * 1e3,7:F1} ms {p.Flops / s / 1e9,6:F1} GFLOP/s ({100 * p.Flops / s / 1e9 / 218,3:F0}% of 218); best {p.Flops / best / 1e9,6:F1} GFLOP/s");
             }
         }
-        Threading.Threads = Environment.ProcessorCount;
+        VqVae.Tensors.Backend.Threads = Environment.ProcessorCount;
     }
 
     private static void ConvFigures()
@@ -59,11 +60,11 @@ public static class Quick
             var p = new ConvProblem(layer);
             foreach (var (name, run) in new (string, Action)[] { ("fwd", p.Forward), ("bwd-in", p.BackwardInput), ("bwd-w", p.BackwardWeight) })
             {
-                Threading.Threads = 1;
+                VqVae.Tensors.Backend.Threads = 1;
                 long c0 = VqVae.Tensors.Diagnostics.OpProfiler.CpuNow();
                 var (s1, _) = Time(7, run);
                 double cpu1 = (VqVae.Tensors.Diagnostics.OpProfiler.CpuNow() - c0) / 1e6 / 10;
-                Threading.Threads = 2;
+                VqVae.Tensors.Backend.Threads = 2;
                 c0 = VqVae.Tensors.Diagnostics.OpProfiler.CpuNow();
                 var (s, best) = Time(7, run);
                 double cpu2 = (VqVae.Tensors.Diagnostics.OpProfiler.CpuNow() - c0) / 1e6 / 10;
@@ -72,15 +73,15 @@ public static class Quick
             }
         }
         Console.WriteLine($"all conv kernels: 1T {total1 * 1e3:F1} ms, 2T {total2 * 1e3:F1} ms, 1T/2T {total1 / total2:F2}; cpu 1T {totalCpu1:F1} ms, 2T {totalCpu2:F1} ms");
-        Threading.Threads = Environment.ProcessorCount;
+        VqVae.Tensors.Backend.Threads = Environment.ProcessorCount;
     }
 
     private static void NearestFigures()
     {
-        Threading.Threads = 2;
+        VqVae.Tensors.Backend.Threads = 2;
         var p = new NearestProblem(64 * 49, 64, 512);
         var (s, best) = Time(9, p.Run);
         Console.WriteLine($"nearest n={p.N} d={p.D} k={p.K}: median {s * 1e3,7:F2} ms; best {best * 1e3,7:F2} ms");
-        Threading.Threads = Environment.ProcessorCount;
+        VqVae.Tensors.Backend.Threads = Environment.ProcessorCount;
     }
 }

@@ -11,9 +11,8 @@ using VqVae.Functional.Images;
 using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
 using VqVae.Tensors;
-using VqVae.Tensors.Backend.Cpu;
 
-Threading.Threads = 2;
+Backend.Threads = 2;
 
 // The reference architecture, narrowed so the run takes well under a minute.
 var cfg = VqVaeConfig.Mnist.With(hidden: 32, codebookSize: 64, codeDim: 16);

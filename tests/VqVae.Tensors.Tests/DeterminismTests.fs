@@ -8,7 +8,8 @@ module VqVae.Tensors.Tests.DeterminismTests
 open System
 open Xunit
 open VqVae.Tensors
-open VqVae.Tensors.Backend.Cpu
+open VqVae.Tensors.Backends
+open VqVae.Tensors.Backends.Cpu
 
 /// A small conv net's parameters: conv 1→16 (4×4, s2, p1), conv 16→16 (3×3, p1), convT 16→8 (4×4, s2, p1), conv 8→1.
 let private parameters () =

@@ -6,8 +6,8 @@ module VqVae.Tensors.Tests.FusedAndArenaTests
 open System
 open Xunit
 open VqVae.Tensors
-open VqVae.Tensors.Backend
-open VqVae.Tensors.Backend.Cpu
+open VqVae.Tensors.Backends
+open VqVae.Tensors.Backends.Cpu
 
 let private bits (t: Tensor) = t.ToArray() |> Array.map BitConverter.SingleToInt32Bits
 

@@ -7,7 +7,8 @@ open System
 open Xunit
 open FsCheck
 open FsCheck.FSharp
-open VqVae.Tensors.Backend.Cpu
+open VqVae.Tensors.Backends
+open VqVae.Tensors.Backends.Cpu
 open VqVae.Tensors.Tests.KernelsReference
 
 /// The same geometry with another input size (output size kept).

@@ -2,7 +2,8 @@
 module VqVae.Tensors.Tests.KernelsReference
 
 open System
-open VqVae.Tensors.Backend.Cpu
+open VqVae.Tensors.Backends
+open VqVae.Tensors.Backends.Cpu
 
 /// Uniform values in [-1, 1) from a seeded generator.
 let randomArray (seed: int) (length: int) =

@@ -78,7 +78,7 @@ internal static class Benchmark
             finally { OpProfiler.Enabled = false; }
             ops = OpProfiler.Snapshot().Select(t => t with { Calls = t.Calls / n, WallMs = t.WallMs / n, CpuMs = t.CpuMs / n, AllocatedBytes = t.AllocatedBytes / n }).ToArray();
         }
-        return new BenchResult(batch, VqVae.Tensors.Backend.Cpu.Threading.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts) { Ops = ops };
+        return new BenchResult(batch, VqVae.Tensors.Backend.Threads, train, infer, quant, Flops.Reference(cfg, batch), parts) { Ops = ops };
     }
 
     // Per-layer forward times and the phases of one train step.

@@ -1,5 +1,3 @@
-using VqVae.Tensors.Backend.Cpu;
-
 namespace VqVae.Cli.Input;
 
 /// <summary>Process-wide settings shared by the verbs.</summary>
@@ -8,6 +6,6 @@ internal static class Settings
     /// <summary>Sets the kernels' worker count when --threads was given.</summary>
     public static void ApplyThreads(int? threads)
     {
-        if (threads is { } n) Threading.Threads = n;
+        if (threads is { } n) Backend.Threads = n;
     }
 }

@@ -37,7 +37,7 @@ public static class DeadCodes
             int r = j < n ? perm[j] : rng.Fold(1).IntAt(j, n);
             Array.Copy(x, r * d, e, dead[j] * d, d);
         }
-        var newCodebook = Tensor.FromArray(e, k, d);
+        var newCodebook = Tensor.FromArray(codebook.Backend, e, k, d);
         if (ema is null) return (newCodebook, null, dead);
 
         var size = ema.ClusterSize.ToArray();
@@ -47,6 +47,6 @@ public static class DeadCodes
             size[c] = 1f;
             Array.Copy(e, c * d, sum, c * d, d);
         }
-        return (newCodebook, new EmaState(Tensor.FromArray(size, k), Tensor.FromArray(sum, k, d)), dead);
+        return (newCodebook, new EmaState(Tensor.FromArray(codebook.Backend, size, k), Tensor.FromArray(codebook.Backend, sum, k, d)), dead);
     }
 }

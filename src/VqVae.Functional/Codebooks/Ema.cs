@@ -39,7 +39,7 @@ public static class Ema
 
         using var _ = NoGradScope.Begin();
         var z = rows.NoDiff();
-        var counts = Tensor.FromArray(CodeUsage.Count(indices, k).Select(c => (float)c).ToArray(), k);
+        var counts = Tensor.FromArray(z.Backend, CodeUsage.Count(indices, k).Select(c => (float)c).ToArray(), k);
         var sums = z.ScatterAddRows(indices, k);
         var n = state.ClusterSize * decay + counts * (1f - decay);
         var m = state.EmaW * decay + sums * (1f - decay);
@@ -58,6 +58,6 @@ public static class Ema
     {
         ArgumentNullException.ThrowIfNull(codebook);
         if (codebook.Rank != 2) throw new ArgumentException($"ema: codebook must be [K,D], got [{string.Join(",", codebook.Shape)}].", nameof(codebook));
-        return new(Tensor.Ones(codebook.Shape[0]), codebook.NoDiff());
+        return new(Tensor.Full(codebook.Backend, 1f, codebook.Shape[0]), codebook.NoDiff());
     }
 }

@@ -73,7 +73,7 @@ public static class KMeans
             for (int j = 0; j < k; j++)
                 for (int t = 0; t < d; t++)
                     sums[j * d + t] = counts[j] > 0 ? sums[j * d + t] / counts[j] : old[j * d + t];
-            c = Tensor.FromArray(sums, k, d);
+            c = Tensor.FromArray(c.Backend, sums, k, d);
         }
         return c;
     }

@@ -56,7 +56,7 @@ public static class Loss
             else rest[i] = MathF.Max(MathF.Log(raw[i]), -100f);
         }
         var shape = p.Shape;
-        return p.Clamp(MinNormal, float.MaxValue).Log() * Tensor.FromArray(keep, shape) + Tensor.FromArray(rest, shape);
+        return p.Clamp(MinNormal, float.MaxValue).Log() * Tensor.FromArray(p.Backend, keep, shape) + Tensor.FromArray(p.Backend, rest, shape);
     }
 
     /// <summary>mean((x̂ − x)²) / var(x), the population variance of the batch x (no gradient through it).</summary>

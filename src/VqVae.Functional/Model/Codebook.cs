@@ -39,7 +39,7 @@ public sealed record EmaState(Tensor ClusterSize, Tensor EmaW) : IParameterTree<
     public static EmaState Init(Codebook codebook)
     {
         ArgumentNullException.ThrowIfNull(codebook);
-        return new(Tensor.Ones(codebook.Size), codebook.Embedding.NoDiff());
+        return new(Tensor.Full(codebook.Embedding.Backend, 1f, codebook.Size), codebook.Embedding.NoDiff());
     }
 
     /// <inheritdoc/>

@@ -20,7 +20,7 @@ public sealed record OptimizerState<T>(int Step, ImmutableArray<int> LeafSteps, 
     internal static OptimizerState<T> Zeros(T parameters, int moments)
     {
         var leaves = Tree.Leaves(parameters);
-        var zero = Tree.Map(parameters, p => Tensor.Zeros(p.Shape));
+        var zero = Tree.Map(parameters, Tensor.ZerosLike);
         return new(0, ImmutableArray.CreateRange(Enumerable.Repeat(0, leaves.Count)), ImmutableArray.CreateRange(Enumerable.Repeat(zero, moments)));
     }
 }

@@ -60,7 +60,7 @@ public static class Grad
         var (y, aux) = f(tracked);
         if (y is null) throw new InvalidOperationException("valueAndGrad: the function returned null.");
         if (y.Length != 1) throw new InvalidOperationException($"valueAndGrad: the function must return a scalar (one element), got shape {ShapeUtil.Format(y.Raw.Shape)}.");
-        var adj = Backprop.Run(y, Tensor.Ones(y.Raw.Shape));
+        var adj = Backprop.Run(y, Tensor.Full(y.Backend, 1f, y.Raw.Shape));
         var grads = tracked.Select(t => adj.TryGetValue(t.Node!, out var g) ? g : null).ToArray();
         return (y.NoDiff(), aux, grads);
     }

@@ -1,4 +1,4 @@
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends;
 
 namespace VqVae.Tensors;
 

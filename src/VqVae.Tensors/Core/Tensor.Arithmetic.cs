@@ -1,5 +1,5 @@
 using VqVae.Tensors.Diagnostics;
-using VqVae.Tensors.Backend;
+using VqVae.Tensors.Backends;
 
 namespace VqVae.Tensors;
 

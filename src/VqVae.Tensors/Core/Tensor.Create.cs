@@ -1,4 +1,4 @@
-using VqVae.Tensors.Backend;
+using VqVae.Tensors.Backends;
 
 namespace VqVae.Tensors;
 
@@ -15,13 +15,41 @@ public sealed partial class Tensor
         return new Tensor(RawTensor.Create((float[])data.Clone(), (int[])shape.Clone()));
     }
 
-    /// <summary>A tensor filled with one value.</summary>
-    public static Tensor Full(float value, params int[] shape)
+    /// <summary>A tensor on <paramref name="backend"/> holding a copy of <paramref name="data"/> with the given shape.</summary>
+    public static Tensor FromArray(Backend backend, float[] data, params int[] shape)
     {
+        ArgumentNullException.ThrowIfNull(backend); ArgumentNullException.ThrowIfNull(data);
+        ShapeUtil.CheckShape("fromArray", nameof(shape), shape);
+        if (data.Length != ShapeUtil.Size(shape))
+            throw new ArgumentException($"fromArray: data has {data.Length} values but shape {ShapeUtil.Format(shape)} needs {ShapeUtil.Size(shape)}.", nameof(data));
+        return new Tensor(backend.Create((float[])data.Clone(), (int[])shape.Clone()));
+    }
+
+    /// <summary>A tensor filled with one value.</summary>
+    public static Tensor Full(float value, params int[] shape) => Full(Backend.Default, value, shape);
+
+    /// <summary>A tensor on <paramref name="backend"/> filled with one value.</summary>
+    public static Tensor Full(Backend backend, float value, params int[] shape)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
         ShapeUtil.CheckShape("full", nameof(shape), shape);
         var d = new float[ShapeUtil.Size(shape)];
         Array.Fill(d, value);
-        return new Tensor(RawTensor.Create(d, (int[])shape.Clone()));
+        return new Tensor(backend.Create(d, (int[])shape.Clone()));
+    }
+
+    /// <summary>Zeros shaped like <paramref name="like"/>, on its backend (untracked).</summary>
+    public static Tensor ZerosLike(Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return Full(like.Backend, 0f, like.Raw.Shape);
+    }
+
+    /// <summary>Ones shaped like <paramref name="like"/>, on its backend (untracked).</summary>
+    public static Tensor OnesLike(Tensor like)
+    {
+        ArgumentNullException.ThrowIfNull(like);
+        return Full(like.Backend, 1f, like.Raw.Shape);
     }
 
     /// <summary>Zeros of the given shape.</summary>

@@ -59,7 +59,7 @@ public sealed partial class Tensor
         ArgumentNullException.ThrowIfNull(indices);
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), k, "oneHot: k must be ≥ 1.");
         CheckIndices("oneHot", indices, k);
-        return new Tensor(Backend.RawTensor.Create(new float[0], [0, 0]).OneHot(indices, k));
+        return new Tensor(Backends.RawTensor.Create([], [0, 0]).OneHot(indices, k));
     }
 
     private static void CheckIndices(string op, int[] indices, int bound)

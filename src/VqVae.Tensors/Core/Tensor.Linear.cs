@@ -1,5 +1,5 @@
 using VqVae.Tensors.Diagnostics;
-using VqVae.Tensors.Backend.Cpu;
+using VqVae.Tensors.Backends;
 
 namespace VqVae.Tensors;
 
@@ -72,7 +72,7 @@ public sealed partial class Tensor
     }
 
     // "128→64 k3s1 7×7→7×7" for profiles (transposed: in and out of the transposed conv).
-    private static string Describe(Backend.Cpu.ConvGeometry g, bool transposed) => transposed
+    private static string Describe(ConvGeometry g, bool transposed) => transposed
         ? $"{g.Cout}→{g.Cin} k{g.Kh}s{g.StrideH} {g.Ho}×{g.Wo}→{g.H}×{g.W}"
         : $"{g.Cin}→{g.Cout} k{g.Kh}s{g.StrideH} {g.H}×{g.W}→{g.Ho}×{g.Wo}";
 

@@ -79,9 +79,9 @@ public sealed partial class Tensor
         return Record("narrow", Raw.Narrow0(start, count), [this], dy =>
         {
             var parts = new List<Tensor>();
-            if (start > 0) parts.Add(Zeros([start, .. inShape[1..]]));
+            if (start > 0) parts.Add(Full(dy.Backend, 0f, [start, .. inShape[1..]]));
             parts.Add(dy);
-            if (start + count < n) parts.Add(Zeros([n - start - count, .. inShape[1..]]));
+            if (start + count < n) parts.Add(Full(dy.Backend, 0f, [n - start - count, .. inShape[1..]]));
             return [Cat(parts)];
         });
     }

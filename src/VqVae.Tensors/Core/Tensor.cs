@@ -1,4 +1,4 @@
-using VqVae.Tensors.Backend;
+using VqVae.Tensors.Backends;
 
 namespace VqVae.Tensors;
 
@@ -27,6 +27,21 @@ public sealed partial class Tensor
     public bool IsTracked => Node is not null;
     /// <summary>The backend storage (for kernels and other backends).</summary>
     public RawTensor Primal => Raw;
+    /// <summary>The backend this tensor lives on.</summary>
+    public Backend Backend => Raw.Backend;
+
+    /// <summary>
+    /// This tensor on <paramref name="backend"/> (itself when it is already there). Differentiable:
+    /// the gradient moves back to this tensor's backend.
+    /// </summary>
+    /// <example><code>var xt = x.To(Backend.Get("torch"));</code></example>
+    public Tensor To(Backend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (ReferenceEquals(backend, Raw.Backend)) return this;
+        var from = Raw.Backend;
+        return Record("to", backend.Create(Raw.ToArray(), (int[])Raw.Shape.Clone()), [this], dy => [dy.To(from)]);
+    }
 
     /// <summary>A copy of the values, row-major.</summary>
     public float[] ToArray() => Raw.ToArray();

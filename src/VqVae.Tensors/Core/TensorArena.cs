@@ -54,14 +54,14 @@ public sealed class TensorArena : IDisposable
     public static Tensor Keep(Tensor t)
     {
         ArgumentNullException.ThrowIfNull(t);
-        return t.Raw is Backend.Cpu.CpuRawTensor { Owner: not null } c ? new Tensor(c.CopyToHeap()) : t;
+        return t.Raw.IsScoped ? new Tensor(t.Raw.Unscoped()) : t;
     }
 
     /// <summary>True if <paramref name="t"/>'s storage belongs to an arena (live or ended).</summary>
     public static bool IsArenaStorage(Tensor t)
     {
         ArgumentNullException.ThrowIfNull(t);
-        return t.Raw is Backend.Cpu.CpuRawTensor { Owner: not null };
+        return t.Raw.IsScoped;
     }
 
     /// <summary>Ends the scope: its tensors' storage goes back to the pool.</summary>

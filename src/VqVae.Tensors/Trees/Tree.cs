@@ -36,18 +36,23 @@ public static class Tree
         return FromLeaves(a, la.Select((l, i) => l.Value is null ? null : f(l.Value, lb[i].Value)).ToArray());
     }
 
+    /// <summary>
+    /// The tree with every leaf (parameters and buffers) on <paramref name="backend"/>; leaves already
+    /// there are kept as they are. Use it to put a model, an optimizer state or a gradient tree on a backend.
+    /// </summary>
+    /// <example><code>var onTorch = Tree.To(model, Backend.Get("torch"));</code></example>
+    public static T To<T>(T tree, Backend backend) where T : IParameterTree<T>
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        return Map(tree, t => t.To(backend));
+    }
+
     /// <summary>√(Σ ‖leaf‖²) over the non-null leaves (for gradient clipping), in double.</summary>
     public static double GlobalNorm<T>(T tree) where T : IParameterTree<T>
     {
         double s = 0;
         foreach (var l in Leaves(tree))
-            if (l.Value is not null)
-            {
-                if (l.Value.Raw is Backend.Cpu.CpuRawTensor c)
-                    foreach (var v in c.Span) s += (double)v * v; // same order as over a copy, without the copy
-                else
-                    foreach (var v in l.Value.ToArray()) s += (double)v * v;
-            }
+            if (l.Value is not null) s += l.Value.Raw.SumOfSquares();
         return Math.Sqrt(s);
     }
 }

@@ -1,6 +1,4 @@
-using VqVae.Tensors.Backend.Cpu;
-
-namespace VqVae.Tensors.Backend;
+namespace VqVae.Tensors.Backends;
 
 #pragma warning disable CS1591 // enum members are named for what they compute
 /// <summary>Elementwise binary operations of the raw layer.</summary>
@@ -12,12 +10,16 @@ public enum UnaryOp { Neg, Exp, Log, Sqrt, Abs, Relu, Sigmoid, Tanh, Sign, Step,
 
 /// <summary>
 /// The backend seam (after DiffSharp's RawTensor): immutable float32 storage plus raw kernels,
-/// no autodiff. The AD layer (<see cref="VqVae.Tensors.Tensor"/>) only talks to this class, so another backend
-/// (libtorch, CUDA) can come later without touching AD or model code. Arguments arrive already
-/// validated by the AD layer; raw tensors never change after construction.
+/// no autodiff. The AD layer (<see cref="VqVae.Tensors.Tensor"/>) only talks to this class, so the
+/// managed CPU kernels and libtorch sit under the same AD and model code. Arguments arrive already
+/// validated by the AD layer (and on one backend: an implementation reading another raw tensor
+/// calls <see cref="Backend.CheckSame"/> first); raw tensors never change after construction.
 /// </summary>
 public abstract class RawTensor
 {
+    /// <summary>The backend this tensor lives on (whose kernels run its ops).</summary>
+    public abstract Backend Backend { get; }
+
     /// <summary>The dimensions (do not mutate).</summary>
     public abstract int[] Shape { get; }
     /// <summary>Number of elements.</summary>
@@ -28,7 +30,24 @@ public abstract class RawTensor
     public abstract float At(int flatIndex);
 
     /// <summary>A raw tensor on the default backend holding <paramref name="data"/> (not copied: the caller hands it over).</summary>
-    public static RawTensor Create(float[] data, int[] shape) => new CpuRawTensor(data, shape);
+    public static RawTensor Create(float[] data, int[] shape) => Backend.Default.Create(data, shape);
+
+    /// <summary>
+    /// True when this tensor's storage belongs to a <see cref="TensorArena"/> scope (recycled or freed
+    /// when the scope ends). Backends without scoped storage answer false.
+    /// </summary>
+    public virtual bool IsScoped => false;
+
+    /// <summary>This tensor if its storage outlives every arena scope, else a copy on ordinary storage (values identical).</summary>
+    public virtual RawTensor Unscoped() => this;
+
+    /// <summary>Σ x² over the values in row-major order, accumulated in double (gradient norms).</summary>
+    public virtual double SumOfSquares()
+    {
+        double s = 0;
+        foreach (var v in ToArray()) s += (double)v * v;
+        return s;
+    }
 
     /// <summary>Broadcasting binary op; the caller has checked the shapes broadcast.</summary>
     public abstract RawTensor Binary(BinaryOp op, RawTensor other);

@@ -1,12 +1,12 @@
 using System.Numerics.Tensors;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// The CPU backend: a float[] in row-major order. The array is never written after construction
 /// (reshape shares it), so immutability holds without copies.
 /// </summary>
-public sealed partial class CpuRawTensor : RawTensor
+internal sealed partial class CpuRawTensor : RawTensor
 {
     private readonly float[] data;
     private readonly int[] shape;
@@ -39,8 +39,22 @@ public sealed partial class CpuRawTensor : RawTensor
     private static void ThrowRecycled() => throw new ObjectDisposedException(nameof(TensorArena),
         "tensor: its storage was recycled when its TensorArena scope ended; use TensorArena.Keep on results that must outlive the scope.");
 
-    /// <summary>An ordinary-storage copy (values identical).</summary>
-    internal CpuRawTensor CopyToHeap() => new((float[])Data.Clone(), shape, null);
+    /// <inheritdoc/>
+    public override Backend Backend => CpuBackend.Instance;
+
+    /// <inheritdoc/>
+    public override bool IsScoped => Owner is not null;
+
+    /// <inheritdoc/>
+    public override RawTensor Unscoped() => Owner is null ? this : new CpuRawTensor((float[])Data.Clone(), shape, null);
+
+    /// <inheritdoc/>
+    public override double SumOfSquares()
+    {
+        double s = 0;
+        foreach (var v in Data) s += (double)v * v; // same order as over a copy, without the copy
+        return s;
+    }
 
     /// <summary>Result storage: pooled inside an arena (zeroed only when asked), else a fresh array.</summary>
     private static float[] Alloc(int length, bool zero, out TensorArena? owner) => TensorArena.Alloc(length, zero, out owner);
@@ -56,8 +70,12 @@ public sealed partial class CpuRawTensor : RawTensor
     /// <summary>Read-only view of the values.</summary>
     public ReadOnlySpan<float> Span => Data;
 
-    private static float[] Cpu(RawTensor t) => t is CpuRawTensor c ? c.Data
-        : throw new ArgumentException($"expected a CPU tensor, got {t.GetType().Name}: mixing backends is not supported.");
+    private float[] Cpu(RawTensor t, [System.Runtime.CompilerServices.CallerMemberName] string op = "")
+    {
+        if (t is CpuRawTensor c) return c.Data;
+        Backend.CheckSame(op, this, t);
+        throw new ArgumentException($"{op}: expected a tensor of the cpu backend, got {t.GetType().Name}.");
+    }
 
     private static CpuRawTensor Make(float[] d, int[] s, TensorArena? owner) => new(d, s, owner);
 

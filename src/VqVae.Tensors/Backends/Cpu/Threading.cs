@@ -1,4 +1,4 @@
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// How many threads the CPU kernels may use. Work is always split into chunks whose results do
@@ -6,7 +6,7 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// across chunks in a thread-dependent way), so results are bitwise identical run to run and for
 /// any thread count.
 /// </summary>
-public static class Threading
+internal static class Threading
 {
     private static int threads = Environment.ProcessorCount;
 

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Convolution weight gradient dw[Cout, K] = dY[Cout, P] · colsᵀ[P, K] as ONE GEMM over the whole batch

@@ -1,4 +1,4 @@
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends;
 
 /// <summary>
 /// Sizes of one 2-D convolution in PyTorch's terms: input [N,Cin,H,W], weight [Cout,Cin,Kh,Kw],

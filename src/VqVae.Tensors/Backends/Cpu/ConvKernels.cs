@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Buffers;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// 2-D convolution kernels, NCHW, PyTorch weight layout [Cout,Cin,Kh,Kw], lowered onto
@@ -16,7 +16,7 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// weight element over the whole batch in one thread, in the GEMM's fixed K-chunk order (see
 /// WeightGradientColumns; few-tap layers use fixed image groups added in order).
 /// </remarks>
-public static unsafe class ConvKernels
+internal static unsafe class ConvKernels
 {
     /// <summary>y[N,Cout,Ho,Wo] = conv(x[N,Cin,H,W], w) + bias (bias may be empty). Overwrites y.</summary>
     public static void Forward(ConvGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// A few dedicated worker threads for <see cref="Threading.For"/>, cheaper and more predictable than

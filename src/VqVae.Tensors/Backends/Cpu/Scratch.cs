@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Per-thread scratch buffers, pinned and 64-byte aligned, grown on demand and then reused, so

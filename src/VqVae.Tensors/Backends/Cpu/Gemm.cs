@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Single-precision matrix multiply on row-major data: a packed, cache-blocked GEMM
@@ -11,7 +11,7 @@ namespace VqVae.Tensors.Backend.Cpu;
 /// tiles, so the bits of C depend on neither the thread count nor scheduling (only on the
 /// micro-kernel family, see <see cref="GemmIsa"/>).
 /// </remarks>
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     /// <summary>Depth of one packed panel: an A sliver (MR×KC) stays in L1, a B block in L2.</summary>
     internal const int KC = 384;

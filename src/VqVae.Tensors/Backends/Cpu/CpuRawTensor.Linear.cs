@@ -1,6 +1,6 @@
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
-public sealed partial class CpuRawTensor
+internal sealed partial class CpuRawTensor
 {
     /// <inheritdoc/>
     public override RawTensor MatMul(RawTensor b, bool transA, bool transB)

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// AVX-512 rows for the padded lowering (<see cref="Im2Col.LowerPackedRows"/>, <see cref="Im2Col.RaisePadded"/>):

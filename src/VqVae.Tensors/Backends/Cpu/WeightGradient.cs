@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Numerics.Tensors;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Convolution weight gradient dw[Cout, K] = dy[Cout, P] · colsᵀ[P, K]. Most layers go to

@@ -3,10 +3,10 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>Which micro-kernel family <see cref="Gemm"/> uses.</summary>
-public enum GemmIsa
+internal enum GemmIsa
 {
     /// <summary>The fastest one this CPU supports.</summary>
     Auto,

@@ -2,14 +2,14 @@ using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Numerics;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Nearest codebook entry per row for the vector quantizer (DESIGN §4), fused: distances are made
 /// block by block (a few dozen rows against the whole codebook, through the GEMM micro-kernels) and
 /// reduced to an index at once, so the [n,k] distance matrix never exists.
 /// </summary>
-public static unsafe class NearestCode
+internal static unsafe class NearestCode
 {
     /// <summary>Rows per block: the block's distances (RowBlock×k) stay in L2.</summary>
     private const int RowBlock = 64;

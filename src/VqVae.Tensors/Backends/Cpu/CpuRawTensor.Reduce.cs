@@ -1,8 +1,8 @@
 using System.Numerics.Tensors;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
-public sealed partial class CpuRawTensor
+internal sealed partial class CpuRawTensor
 {
     /// <inheritdoc/>
     public override RawTensor Sum(int[] dims, bool keepDim)

@@ -1,4 +1,4 @@
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>Argument checks shared by the kernels: each names the argument, the expected and the actual value.</summary>
 internal static class Checks

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Lowering between one image and its column matrix: row r = (ci, kh, kw) of the kernel window,

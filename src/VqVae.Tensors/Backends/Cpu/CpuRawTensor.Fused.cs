@@ -2,12 +2,12 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
-namespace VqVae.Tensors.Backend.Cpu;
+namespace VqVae.Tensors.Backends.Cpu;
 
 // Fused elementwise kernels: one pass over memory, the same IEEE operations in the same order as
 // the primitive compositions they replace (so the same bits), split over threads in fixed chunks
 // (elementwise, so the split never changes a value).
-public sealed partial class CpuRawTensor
+internal sealed partial class CpuRawTensor
 {
     /// <summary>Elements per parallel chunk of the fused kernels (fixed; a chunk is one worker's).</summary>
     private const int Chunk = 1 << 16;
