@@ -38,6 +38,7 @@ internal static class GradientsCommand
                 foreach (var leaf in Tree.Leaves(grads))
                     if (leaf.Value is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));
             }
+            Inputs.CheckFinite("the gradient", r.GetValue(batch)!, entries.Select(e => (e.Name, (double)MaxAbs(e.Data))));
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
             SafeTensors.Write(path, entries);
@@ -51,5 +52,13 @@ internal static class GradientsCommand
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    // NaN if any value is NaN, ∞ if any is infinite: one number that is finite exactly when all are.
+    private static float MaxAbs(float[] values)
+    {
+        float m = 0;
+        foreach (var v in values) { if (float.IsNaN(v)) return v; m = Math.Max(m, Math.Abs(v)); }
+        return m;
     }
 }

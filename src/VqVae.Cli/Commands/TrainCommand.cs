@@ -32,9 +32,10 @@ internal static class TrainCommand
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
         var resume = Opt.Path("--resume", "Continue from this checkpoint (architecture from the file; a fresh optimizer)", required: false);
         var threads = Opt.Threads();
+        var maxMemory = Opt.MaxMemory();
         var cmd = new Command("train", "Train a VQ-VAE and write model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png")
         {
-            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, resume, threads,
+            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, resume, threads, maxMemory,
         };
         cmd.Validators.Add(r =>
         {
@@ -50,7 +51,7 @@ internal static class TrainCommand
             Settings.ApplyThreads(r.GetValue(threads));
             var s = new TrainSettings(r.GetValue(data)!, r.GetValue(steps), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
                 r.GetValue(codebook), r.GetValue(dim), r.GetValue(hidden), r.GetValue(beta), r.GetValue(ema), r.GetValue(seed),
-                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume));
+                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory));
             return TrainRun.Execute(s, terminal);
         });
         return cmd;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using VqVae.Tensors;
 
 namespace VqVae.Cli.Input;
@@ -15,6 +16,12 @@ internal static class BatchFile
             throw new UserError($"--batch: {path} has no tensor named '{Key}' (it has: {string.Join(", ", file.Names)})");
         if (x.Shape.Length != 4)
             throw new UserError($"--batch: '{Key}' in {path} must be [B,C,H,W], got [{string.Join(",", x.Shape)}]");
+        if (x.Shape.Any(d => d == 0))
+            throw new UserError($"--batch: '{Key}' in {path} has shape [{string.Join(",", x.Shape)}]; B, C, H and W must all be at least 1");
+        int bad = Array.FindIndex(x.Data, v => !float.IsFinite(v));
+        if (bad >= 0)
+            throw new UserError(string.Create(CultureInfo.InvariantCulture,
+                $"--batch: '{Key}' in {path} holds {x.Data.Count(v => !float.IsFinite(v))} non-finite value(s) (the first, {x.Data[bad]}, at index {bad}); images must be finite"));
         return Tensor.FromArray(x.Data, x.Shape);
     }
 

@@ -30,10 +30,14 @@ internal static class TrainRun
         var data = DataSource.Load(s.Data, s.Seed);
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
-        var (model, cfg) = StartingModel(s, data);
-        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data, "--data");
         int perEpoch = Batches.PerEpoch(data.Count, s.Batch, dropLast: true);
-        int steps = s.Epochs is { } e ? checked(e * perEpoch) : s.Steps ?? DefaultSteps;
+        long plannedSteps = s.Epochs is { } e ? (long)e * perEpoch : s.Steps ?? DefaultSteps;
+        if (plannedSteps > Limits.MaxSteps)
+            throw new UserError(string.Create(CultureInfo.InvariantCulture,
+                $"--epochs: {s.Epochs} epochs of {perEpoch} batches of {s.Batch} make {plannedSteps} steps; at most {Limits.MaxSteps} (use --steps, or a larger --batch)"));
+        int steps = (int)plannedSteps;
+        var (model, cfg) = StartingModel(s, data, c => ResourcePlan.CheckTraining(c, s.Batch, data.Height, data.Width, s.MaxMemoryGb, "train"));
+        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data, "--data");
         OutputPaths.EnsureFolder(s.Out);
 
         var rng = Rng.Seed(s.Seed);
@@ -55,7 +59,7 @@ internal static class TrainRun
 
         int window = Math.Min(steps, perEpoch);
         var usage = new long[cfg.CodebookSize];
-        var rows_ = new List<string>(steps);
+        var rows_ = new List<string>(Math.Min(steps, 1 << 16));
         var state = adam.Init(model);
         var clock = Stopwatch.StartNew();
         StepMetrics? last = null;
@@ -103,11 +107,12 @@ internal static class TrainRun
     }
 
     // A fresh model from the preset and overrides, or the checkpoint to resume (its architecture wins).
-    private static (VqVaeModel, VqVaeConfig) StartingModel(TrainSettings s, Dataset data)
+    private static (VqVaeModel, VqVaeConfig) StartingModel(TrainSettings s, Dataset data, Action<VqVaeConfig> plan)
     {
         if (s.Resume is { } path)
         {
             var m = ModelFile.Load(path, "--resume");
+            plan(m.Config);
             if (s.Hidden is not null || s.Codebook is not null || s.Dim is not null)
                 throw new UserError("--resume: the architecture comes from the checkpoint; drop --hidden, --codebook and --dim");
             var c = m.Config.With(beta: s.Beta);
@@ -120,6 +125,7 @@ internal static class TrainRun
             quantizer: s.Ema ? QuantizerKind.Ema : null);
         try { cfg.Validate(); }
         catch (ArgumentException e) { throw new UserError(Errors.Message(e)); }
+        plan(cfg); // before Init: a model too large for the machine is refused, not allocated
         return (VqVaeModel.Init(cfg, Rng.Seed(s.Seed)), cfg);
     }
 }
