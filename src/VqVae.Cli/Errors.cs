@@ -1,6 +1,6 @@
 using VqVae.Functional.Checkpoints;
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 using VqVae.Tensors;
 
 namespace VqVae.Cli;

@@ -6,8 +6,8 @@ open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Checkpoints
-open VqVae.Functional.Data
-open VqVae.Functional.Images
+open VqVae.Data.Datasets
+open VqVae.Data.Images
 open VqVae.Tensors
 
 /// Checkpoints: safetensors with PyTorch state_dict names and the config in the metadata (DESIGN §6).

@@ -80,8 +80,8 @@ module Tensor =
     /// A [N,k] one-hot matrix.
     let oneHot (k: int) (indices: int array) = Tensor.OneHot(indices, k)
 
-    /// mean((a − b)²).
-    let mseLoss (a: Tensor) (b: Tensor) = (a - b).Square().Mean()
+    /// mean((a − b)²): the library's `Loss.Mse` (prediction first, target second).
+    let mseLoss (a: Tensor) (b: Tensor) = VqVae.Functional.Losses.Loss.Mse(a, b)
 
 /// The most used tensor functions without the `Tensor.` prefix.
 [<AutoOpen>]

@@ -7,8 +7,8 @@ open System
 open System.IO
 open System.IO.Compression
 open Xunit
-open VqVae.Functional.Data
-open VqVae.Functional.Images
+open VqVae.Data.Datasets
+open VqVae.Data.Images
 open VqVae.Tensors
 open VqVae.Tensors.IO
 open VqVae.Functional.Tests.CliTests

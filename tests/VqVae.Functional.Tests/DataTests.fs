@@ -7,8 +7,8 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
-open VqVae.Functional.Data
-open VqVae.Functional.Images
+open VqVae.Data.Datasets
+open VqVae.Data.Images
 
 let private config n = Config.QuickThrowOnFailure.WithMaxTest(n)
 

@@ -7,7 +7,7 @@ open System.Text
 open Xunit
 open FsCheck
 open FsCheck.FSharp
-open VqVae.Functional.Images
+open VqVae.Data.Images
 
 // ---- An independent little PNG builder: own CRC (bitwise), own filters, framework zlib. ----
 

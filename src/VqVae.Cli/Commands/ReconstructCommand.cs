@@ -2,7 +2,7 @@ using System.CommandLine;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
 using VqVae.Cli.Train;
-using VqVae.Functional.Images;
+using VqVae.Data.Images;
 
 namespace VqVae.Cli.Commands;
 

@@ -10,22 +10,22 @@ namespace VqVae.Cli.Input;
 /// <summary>Loading what several verbs share: a checkpoint and a batch that fits it.</summary>
 internal static class Inputs
 {
-    /// <summary>The model, the batch and the config to use (the checkpoint's, with β overridden when given).</summary>
-    public static (VqVaeModel Model, Tensor X, VqVaeConfig Config) ModelAndBatch(string modelPath, string batchPath, float? beta)
+    /// <summary>The model (its config's β replaced when <paramref name="beta"/> is given: the model's config is the one source of its settings) and the batch.</summary>
+    public static (VqVaeModel Model, Tensor X) ModelAndBatch(string modelPath, string batchPath, float? beta)
     {
         var model = ModelFile.Load(modelPath);
         var x = BatchFile.Read(batchPath);
         CheckFits(model.Config, x, batchPath, "--batch");
-        var cfg = beta is { } b ? model.Config.With(beta: b) : model.Config;
-        CheckFiniteLoss(cfg, model, x, batchPath);
-        return (model, x, cfg);
+        var m = beta is { } b ? model with { Config = model.Config.With(beta: b) } : model;
+        CheckFiniteLoss(m, x, batchPath);
+        return (m, x);
     }
 
     // Finite pixels can still overflow the loss (3e38 squared); a NaN loss would print as null and
     // write NaN gradients with exit 0. Refuse the batch instead, with its value range.
-    private static void CheckFiniteLoss(VqVaeConfig cfg, VqVaeModel model, Tensor x, string batchPath)
+    private static void CheckFiniteLoss(VqVaeModel model, Tensor x, string batchPath)
     {
-        var (recon, codebook, commitment, total) = VqVaeModel.LossTerms(cfg, model, x).Values;
+        var (recon, codebook, commitment, total) = VqVaeModel.LossTerms(model, x).Values;
         if (float.IsFinite(recon) && float.IsFinite(codebook) && float.IsFinite(commitment) && float.IsFinite(total)) return;
         var v = x.ToArray();
         throw new UserError(string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -1,5 +1,5 @@
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 
 namespace VqVae.Cli.Train;
 

@@ -8,6 +8,12 @@ namespace VqVae.Tensors.Backends.Cpu;
 /// </summary>
 internal static unsafe class Im2Col
 {
+    /// <summary>
+    /// Floats the whole-row paths may read past the padded image (lowering) or the column matrix (scatter):
+    /// callers allocate that much room at every level, whichever path runs.
+    /// </summary>
+    public const int Slack = WindowRows.Slack;
+
     /// <summary>Output columns ow whose input column ow·stride + off lies in [0, size): [lo, hi).</summary>
     private static (int lo, int hi) Valid(int off, int stride, int size, int outSize)
     {
@@ -77,15 +83,15 @@ internal static unsafe class Im2Col
     /// <summary>
     /// Rows p0..p0+kc−1 of one image's lowering (from its padded copy, <see cref="PadImage"/>) as one packed-B
     /// K chunk: row r − p0, column q0 + q at ((q0 + q) / nr)·kc·nr + (r − p0)·nr + (q0 + q) % nr.
-    /// With AVX-512, whole output rows at a time (<see cref="WindowRows"/>), reading up to
-    /// <see cref="WindowRows.Slack"/> floats past the padded image.
+    /// The path follows <paramref name="isa"/>: at <see cref="IsaLevel.Avx512"/> whole output rows at a time
+    /// (<see cref="WindowRows"/>), reading up to <see cref="Slack"/> floats past the padded image; all paths give the same bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LowerPackedRows(ConvGeometry g, float* xpad, int* idx, float* panel, int p0, int kc, int nr, int q0)
+    public static void LowerPackedRows(IsaLevel isa, ConvGeometry g, float* xpad, int* idx, float* panel, int p0, int kc, int nr, int q0)
     {
         int pix = g.Ho * g.Wo, taps = g.Kh * g.Kw, wp = g.W + 2 * g.PadW;
         long planeP = (long)(g.H + 2 * g.PadH) * wp, sliverStride = (long)kc * nr;
-        if (WindowRows.Applies(g))
+        if (isa == IsaLevel.Avx512 && WindowRows.Applies(g))
         {
             var pick = WindowRows.PickIndices(g);
             var plan = stackalloc WindowRows.RowTarget[g.Ho];
@@ -131,17 +137,17 @@ internal static unsafe class Im2Col
     /// a zero-bordered buffer (dxpad, <see cref="PaddedImageSize"/>) through the shared offset table
     /// (<see cref="PaddedOffsets"/>), branch-free, then copies the interior out. Each element receives
     /// its terms in the same (ci, kh, kw) order as <see cref="Raise"/>, so the bits are the same.
-    /// Needs <see cref="FitsPadded"/>. With AVX-512, whole output rows at a time (<see cref="WindowRows"/>),
-    /// reading up to <see cref="WindowRows.Slack"/> floats past the column matrix.
+    /// Needs <see cref="FitsPadded"/>. The path follows <paramref name="isa"/>: at <see cref="IsaLevel.Avx512"/> whole
+    /// output rows at a time (<see cref="WindowRows"/>), reading up to <see cref="Slack"/> floats past the column matrix.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RaisePadded(ConvGeometry g, float* cols, long ld, float* dx, float* dxpad, int* idx)
+    public static void RaisePadded(IsaLevel isa, ConvGeometry g, float* cols, long ld, float* dx, float* dxpad, int* idx)
     {
         int h = g.H, w = g.W, pix = g.Ho * g.Wo;
         int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
         long planeP = (long)hp * wp;
         new Span<float>(dxpad, checked((int)PaddedImageSize(g))).Clear();
-        bool window = WindowRows.ScatterApplies(g);
+        bool window = isa == IsaLevel.Avx512 && WindowRows.ScatterApplies(g);
         var (indexLo, maskLo) = window ? WindowRows.ScatterLanes(g, 0) : default;
         var (indexHi, maskHi) = window ? WindowRows.ScatterLanes(g, 1) : default;
         long r = 0;

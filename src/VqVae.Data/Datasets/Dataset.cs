@@ -1,6 +1,6 @@
-using VqVae.Functional.Images;
+using VqVae.Data.Images;
 
-namespace VqVae.Functional.Data;
+namespace VqVae.Data.Datasets;
 
 /// <summary>
 /// An immutable set of labelled images: <see cref="Images"/> is row-major

@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Data;
+namespace VqVae.Data.Datasets;
 
 /// <summary>Loads MNIST (or Fashion-MNIST, which uses the same file names) from a folder of IDX files.</summary>
 public static class Mnist

@@ -1,7 +1,7 @@
 using System.Globalization;
-using VqVae.Functional.Images;
+using VqVae.Data.Images;
 
-namespace VqVae.Functional.Data;
+namespace VqVae.Data.Datasets;
 
 /// <summary>Loads a folder of PNG files as a dataset.</summary>
 public static class PngFolder

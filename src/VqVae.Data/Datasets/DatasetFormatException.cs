@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Data;
+namespace VqVae.Data.Datasets;
 
 /// <summary>A dataset file or folder that is missing, truncated or malformed.
 /// The message names the file or folder and the problem.</summary>

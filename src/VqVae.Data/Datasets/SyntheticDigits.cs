@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional.Data;
+namespace VqVae.Data.Datasets;
 
 /// <summary>
 /// The built-in dataset: 28×28 grey images of the ten digits drawn as anti-aliased pen strokes

@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>The CRC-32 of PNG chunks (ISO 3309 / ITU-T V.42, reflected polynomial 0xEDB88320).</summary>
 internal static class Crc32

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace VqVae.Functional.Data;
+namespace VqVae.Data.Datasets;
 
 /// <summary>An unsigned-byte IDX array: its dimensions (outermost first) and row-major values.</summary>
 public sealed record IdxArray(int[] Shape, byte[] Data);

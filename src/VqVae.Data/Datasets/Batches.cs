@@ -1,6 +1,6 @@
 using VqVae.Tensors;
 
-namespace VqVae.Functional.Data;
+namespace VqVae.Data.Datasets;
 
 /// <summary>
 /// A minibatch: images <c>[Count, Channels, Height, Width]</c>, their labels, the dataset indices

@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>
 /// An immutable 8-bit image: <see cref="Channels"/> is 1 (grey), 3 (RGB) or 4 (RGBA), pixels are

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>The PNG reader behind <see cref="Png.Decode"/>: chunks, then inflate, unfilter and expand.</summary>
 internal static class PngDecoder

@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>An 8-bit RGB colour for drawing on a <see cref="Canvas"/>.</summary>
 public readonly record struct Rgb(byte R, byte G, byte B)

@@ -3,7 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using VqVae.Tensors.IO;
 
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>
 /// Reads and writes PNG files with the framework's zlib (no image library).

@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 // Conversions between images, planar float arrays and channel counts.
 public sealed partial record Image

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>
 /// Pictures for looking at a training run: image atlases, original/reconstruction grids and a

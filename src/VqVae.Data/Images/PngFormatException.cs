@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>A PNG file that is corrupt, truncated or uses a feature we do not read (e.g. interlacing).
 /// The message names the file (when known) and the problem.</summary>

@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>
 /// A 5×7 pixel font of our own: digits, upper-case letters (lower case is drawn as upper case)

@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>
 /// A mutable RGB drawing surface for building pictures (like a StringBuilder for images):

@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Data;
+namespace VqVae.Data.Datasets;
 
 /// <summary>
 /// The ten digits as pen strokes (polylines) in a unit box: x to the right, y downwards, the

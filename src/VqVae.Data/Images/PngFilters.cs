@@ -1,4 +1,4 @@
-namespace VqVae.Functional.Images;
+namespace VqVae.Data.Images;
 
 /// <summary>
 /// The five PNG scanline filters (spec §9): each byte is predicted from its left (a), upper (b) and
