@@ -32,7 +32,7 @@ internal static class GradientsCommand
             Inputs.CheckFinite("the gradient", r.GetValue(batch)!, entries.Select(e => (e.Name, (double)MaxAbs(e.Data))));
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
-            SafeTensors.Write(path, entries);
+            OutputPaths.Writing("--out", () => SafeTensors.Write(path, entries));
             var (recon, codebook, commitment, total) = terms!.Values;
             terminal.Out.WriteLine(JsonOut.Write(w =>
             {

@@ -27,7 +27,8 @@ internal static class ReconstructCommand
             Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
-            Png.Write(path, Artifacts.Reconstructions(m, x));
+            var picture = Artifacts.Reconstructions(m, x);
+            OutputPaths.Writing("--out", () => Png.Write(path, picture));
             terminal.Out.WriteLine($"wrote {path}: {x.Shape[0]} originals (upper rows) and their reconstructions");
             return ExitCodes.Ok;
         });

@@ -21,6 +21,19 @@ internal static class DataSource
         };
     }
 
+    /// <summary>The data set in words for the banner: "synthetic digits", "MNIST in DIR", "PNG files in DIR".</summary>
+    public static string Describe(string spec)
+    {
+        var (kind, dir) = Split(spec);
+        return kind switch
+        {
+            "synthetic" => "synthetic digits",
+            "mnist" => $"MNIST in {dir}",
+            "png" => $"PNG files in {dir}",
+            _ => spec,
+        };
+    }
+
     private static (string Kind, string? Dir) Split(string spec)
     {
         int colon = spec.IndexOf(':', StringComparison.Ordinal);

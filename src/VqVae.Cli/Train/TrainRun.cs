@@ -12,6 +12,8 @@ using VqVae.Data.Datasets;
 using VqVae.Data.Images;
 using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
+using VqVae.Functional.Resources;
+using VqVae.Functional.Runs;
 
 namespace VqVae.Cli.Train;
 
@@ -37,9 +39,11 @@ internal static class TrainRun
             throw new UserError(string.Create(CultureInfo.InvariantCulture,
                 $"--epochs: {s.Epochs} epochs of {perEpoch} batches of {s.Batch} make {plannedSteps} steps; at most {Limits.MaxSteps} (use --steps, or a larger --batch)"));
         int steps = (int)plannedSteps;
-        var (model, cfg) = StartingModel(s, data, c => ResourcePlan.CheckTraining(c, s.Batch, data.Height, data.Width, s.MaxMemoryGb, "train"));
+        MemoryPlan? memory = null;
+        var (model, cfg) = StartingModel(s, data, c => memory = ResourcePlan.CheckTraining(c, s.Batch, data.Height, data.Width, s.MaxMemoryGb, "train"));
         Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data, "--data");
-        OutputPaths.EnsureFolder(s.Out);
+        // The folder is this run's from here to the manifest: locked, stale temporaries gone, marked "writing".
+        using var folder = OutputPaths.OpenRun(s.Out);
 
         var rng = Rng.Seed(s.Seed);
         var batches = Batches.Stream(data, s.Batch, rng.Fold(1), dropLast: true)
@@ -50,8 +54,13 @@ internal static class TrainRun
         {
             PretrainSteps = s.Pretrain, KMeansInit = s.KMeansInit, Rng = rng, OnPhase = p => t.Out.WriteLine(p + "…"),
         };
-        string title = string.Create(CultureInfo.InvariantCulture,
-            $"training {cfg.Preset} (h={cfg.Hidden}, K={cfg.CodebookSize}, D={cfg.CodeDim}, β={cfg.Beta}{(cfg.Quantizer == QuantizerKind.Ema ? ", EMA" : "")}) on {data.Count} images {data.Width}×{data.Height}, {steps} steps of {s.Batch}");
+        string[] title =
+        [
+            string.Create(CultureInfo.InvariantCulture,
+                $"training {cfg.Preset} (h={cfg.Hidden}, K={cfg.CodebookSize}, D={cfg.CodeDim}, β={cfg.Beta}{(cfg.Quantizer == QuantizerKind.Ema ? ", EMA" : "")}): {steps} steps of {s.Batch}"),
+            string.Create(CultureInfo.InvariantCulture,
+                $"data: {DataSource.Describe(s.Data)}, {data.Count} images {data.Width}×{data.Height}, {(data.Channels == 1 ? "1 channel (grey)" : $"{data.Channels} channels (colour)")}; memory plan {MemoryPlan.Gb(memory!.Bytes)}"),
+        ];
         var clock = Stopwatch.StartNew();
         TrainResult? run = null;
         TrainProgress.Run(t, title, steps, report =>
@@ -75,16 +84,21 @@ internal static class TrainRun
         var last = result.Metrics[^1];
 
         var eval = Artifacts.EvalBatch(data, cfg, Math.Min(32, data.Count));
-        ModelFile.Save(Path.Combine(s.Out, "model.safetensors"), model);
-        MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows);
-        Png.Write(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
-        Png.Write(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(result.Window, window));
-        Png.Write(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
-        VqVae.Functional.Checkpoints.BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, Math.Min(16, eval.Shape[0])));
+        string[] files = ["model.safetensors", "metrics.csv", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "batch.safetensors"];
+        OutputPaths.Writing("--out", () =>
+        {
+            ModelFile.Save(folder.PathOf("model.safetensors"), model);
+            MetricsCsv.Write(folder.PathOf("metrics.csv"), rows);
+            Png.Write(folder.PathOf("reconstructions.png"), Artifacts.Reconstructions(model, eval));
+            Png.Write(folder.PathOf("codebook-usage.png"), Artifacts.Usage(result.Window, window));
+            Png.Write(folder.PathOf("codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+            VqVae.Functional.Checkpoints.BatchFile.Write(folder.PathOf("batch.safetensors"), eval.Narrow(0, Math.Min(16, eval.Shape[0])));
+            folder.Complete(files); // last: the set is complete only once the manifest says so
+        });
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps"));
-        t.Out.WriteLine($"wrote {s.Out}/: model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png, codebook-atlas.png, batch.safetensors");
+        t.Out.WriteLine($"wrote {s.Out}/: {string.Join(", ", files)}, {RunFolder.ManifestName}");
         return ExitCodes.Ok;
     }
 
