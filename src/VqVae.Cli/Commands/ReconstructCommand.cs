@@ -12,7 +12,7 @@ internal static class ReconstructCommand
     public static Command Create(Terminal terminal)
     {
         var model = Opt.Model();
-        var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or png:DIR", DefaultValueFactory = _ => "synthetic" };
+        var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or images:DIR (png:DIR also works)", DefaultValueFactory = _ => "synthetic" };
         var count = Opt.Int("--count", "How many images", 32, 1, Limits.MaxCount);
         var seed = Opt.Seed("Seed of the synthetic digits", 1);
         var output = Opt.Path("--out", "PNG file to write", required: true);
@@ -28,7 +28,7 @@ internal static class ReconstructCommand
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
             var picture = Artifacts.Reconstructions(m, x);
-            OutputPaths.Writing("--out", () => Png.Write(path, picture));
+            OutputPaths.Writing("--out", () => ImageFile.WritePng(path, picture));
             terminal.Out.WriteLine($"wrote {path}: {x.Shape[0]} originals (upper rows) and their reconstructions");
             return ExitCodes.Ok;
         });

@@ -89,9 +89,9 @@ internal static class TrainRun
         {
             ModelFile.Save(folder.PathOf("model.safetensors"), model);
             MetricsCsv.Write(folder.PathOf("metrics.csv"), rows);
-            Png.Write(folder.PathOf("reconstructions.png"), Artifacts.Reconstructions(model, eval));
-            Png.Write(folder.PathOf("codebook-usage.png"), Artifacts.Usage(result.Window, window));
-            Png.Write(folder.PathOf("codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+            ImageFile.WritePng(folder.PathOf("reconstructions.png"), Artifacts.Reconstructions(model, eval));
+            ImageFile.WritePng(folder.PathOf("codebook-usage.png"), Artifacts.Usage(result.Window, window));
+            ImageFile.WritePng(folder.PathOf("codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
             VqVae.Functional.Checkpoints.BatchFile.Write(folder.PathOf("batch.safetensors"), eval.Narrow(0, 0, Math.Min(16, eval.Shape[0])));
             folder.Complete(files); // last: the set is complete only once the manifest says so
         });

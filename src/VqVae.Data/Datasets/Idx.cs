@@ -131,7 +131,7 @@ public static class Idx
             if (more > 0) throw Bad($"{(more >= 1 << 20 ? "at least " : "")}{more} unexpected bytes after the {count} data bytes of shape {Shape()}.");
             // GZipStream stops quietly at a cut-off end, so check the trailer ourselves:
             // the CRC-32 and the length (mod 2³²) of the inflated data.
-            if (gzip && (trailerLength != (uint)(headerLen + count) || trailerCrc != Images.Crc32.Compute(Concat(head, sizes), data)))
+            if (gzip && (trailerLength != (uint)(headerLen + count) || trailerCrc != Crc32.Compute(Concat(head, sizes), data)))
                 throw Bad("truncated or corrupt gzip data (the trailer's length or CRC does not match the inflated data).");
             return new IdxArray(shape, data);
         }
