@@ -56,7 +56,7 @@ let ``a resumed run continues the optimizer's step count and equals the uninterr
     let first = Trainer.Run(adam, model (), adam.Init(model ()), batches, TrainOptions(Steps = 3))
     let second = Trainer.Fit(TrainPlan(first.Model, adam, State = first.State), batches, TrainOptions(Steps = 3))
     Assert.Equal<int list>([ 4; 5; 6 ], second.Metrics |> Seq.map (fun m -> m.Step) |> List.ofSeq)
-    let bits (m: VqVaeModel) = Tree.Leaves m |> Seq.collect (fun l -> (nonNull l.Value).ToArray()) |> Array.ofSeq
+    let bits (m: VqVaeModel) = Tree.Leaves m |> Seq.collect (fun l -> l.Value.ToArray()) |> Array.ofSeq
     Assert.Equal<float32[]>(bits whole.Model, bits second.Model)
 
 [<Fact>]

@@ -74,7 +74,7 @@ internal static class Benchmark
     }
 
     // Per-layer forward times and the phases of one train step.
-    private static List<(string, Timing)> Profile(VqVaeConfig cfg, VqVaeModel model, Adam adam, OptimizerState<VqVaeModel> state,
+    private static List<(string, Timing)> Profile(VqVaeConfig cfg, VqVaeModel model, Adam adam, AdamState<VqVaeModel> state,
         Tensor x, int steps, int warmup, Action<string> say)
     {
         say("profiling");
@@ -97,7 +97,7 @@ internal static class Benchmark
             h = layer.Apply(input);
         }
         result.Add(("step: forward + loss (no tape)", InArena(() => VqVaeModel.LossTerms(model, x), n, warmup)));
-        VqVaeModel Grads() => Grad.ValueAndGrad(m => VqVaeModel.LossTerms(m, x).Total, model).Gradients;
+        Gradients<VqVaeModel> Grads() => Grad.ValueAndGrad(m => VqVaeModel.LossTerms(m, x).Total, model).Gradients;
         result.Add(("step: forward + backward", InArena(() => Grads(), n, warmup)));
         var grads = Grads();
         result.Add(("step: Adam update", Timing.Measure(() => adam.Update(grads, state, model), n, warmup)));

@@ -15,7 +15,7 @@ public sealed record CodebookAtlas(int[] Codes, Tensor Tiles)
     /// </summary>
     /// <example><code>
     /// var atlas = CodebookAtlas.Of(model, run.Window, 7, 7);
-    /// Png.Write("atlas.png", Pictures.Atlas(atlas.Tiles.ToArray(), atlas.Codes.Length, 1, 28, 28, columns: 16));
+    /// ImageFile.WritePng("atlas.png", Pictures.Atlas(atlas.Tiles.ToArray(), atlas.Codes.Length, 1, 28, 28, columns: 16));
     /// </code></example>
     public static CodebookAtlas Of(VqVaeModel model, CodeUsage usage, int latentHeight, int latentWidth)
     {

@@ -23,8 +23,8 @@ public static class GradientsFile
         {
             var (_, t, grads) = Grad.ValueAndGradWithAux(p => { var lt = VqVaeModel.LossTerms(p, x); return (lt.Term(term), lt); }, model);
             terms ??= t;
-            foreach (var leaf in Tree.Leaves(grads))
-                if (leaf.Value is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));
+            foreach (var leaf in grads)
+                if (leaf.Gradient is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));
         }
         return (entries, terms!);
     }
