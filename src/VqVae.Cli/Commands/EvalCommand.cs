@@ -15,7 +15,7 @@ internal static class EvalCommand
     {
         var model = Opt.Model();
         var data = new Option<string>("--data") { Description = "Images whose held-out part is evaluated: mnist, synthetic, mnist:DIR or images:DIR", DefaultValueFactory = _ => DataSource.Default };
-        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic digits", DefaultValueFactory = _ => 0 };
+        var seed = Opt.Seed("Seed of the synthetic digits", 0);
         var batch = Opt.Int("--batch", "Images per inference batch", 250);
         var json = new Option<bool>("--json") { Description = "Print only JSON: count, mse, mse_over_var, psnr, perplexity, codes_used, codebook_size" };
         var threads = Opt.Threads();

@@ -60,6 +60,20 @@ internal static class DataSource
         return (all.Select(order[held..]), all.Select(order[..held]));
     }
 
+    /// <summary>The data set in words for the banner: "synthetic digits", "MNIST in DIR", "PNG files in DIR".</summary>
+    public static string Describe(string spec)
+    {
+        var (kind, dir) = Split(spec);
+        return kind switch
+        {
+            "synthetic" => "synthetic digits",
+            "mnist" when dir is null => "built-in MNIST",
+            "mnist" => $"MNIST in {dir}",
+            "images" or "png" => $"image files in {dir}",
+            _ => spec,
+        };
+    }
+
     private static (string Kind, string? Dir) Split(string spec)
     {
         int colon = spec.IndexOf(':', StringComparison.Ordinal);
