@@ -129,4 +129,4 @@ let ``the F# Trainer, CodeUsage and Codebook modules call the library's training
     let seeded = Codebook.kmeansInit (Rng.seed 5) batches run.Model
     Assert.NotEqual<float32[]>(run.Model.Codebook.Embedding.ToArray(), seeded.Codebook.Embedding.ToArray())
     let restarted = Codebook.restartDead (Rng.seed 6) rows (CodeUsage.ofIndices cfg.CodebookSize [| 0 |]) run.Model
-    Assert.Equal<float32[]>(Tensor.toArray (run.Model.Codebook.Embedding.Narrow(0, 1)), Tensor.toArray (restarted.Codebook.Embedding.Narrow(0, 1)))
+    Assert.Equal<float32[]>(Tensor.toArray (run.Model.Codebook.Embedding.Narrow(0, 0, 1)), Tensor.toArray (restarted.Codebook.Embedding.Narrow(0, 0, 1)))

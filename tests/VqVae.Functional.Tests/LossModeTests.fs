@@ -30,13 +30,13 @@ let ``training-mode loss terms decode with the decoder's training pass and retur
     Prop.forAll arbCase (fun c ->
         let m = withDecoderBatchNorm c
         let x = batchOf c
-        let train = VqVaeModel.LossTerms(c.Config, m, x)
+        let train = VqVaeModel.LossTerms(m, x)
         let struct (xHatTrain, decTrain) = m.Decoder.ApplyTraining(train.Quantized.DecoderInput)
         Assert.Equal<int[]>(bits xHatTrain, bits train.XHat)
         Assert.Equal(1.0f, (decoderBn train.Model).NumBatchesTracked.ToScalar())
         Assert.Equal<int[]>(bits (decTrain.Layers.Layers[1] :?> BatchNorm2d).RunningMean, bits (decoderBn train.Model).RunningMean)
         Assert.Same(m.Encoder, train.Model.Encoder)    // no BatchNorm there: the encoder is returned as it was
-        let eval = VqVaeModel.LossTerms(c.Config, m, x, training = false)
+        let eval = VqVaeModel.LossTerms(m, x, training = false)
         Assert.Equal<int[]>(bits (m.Decoder.Apply(eval.Quantized.DecoderInput)), bits eval.XHat)
         Assert.Same(m, eval.Model)
         Assert.Equal(0.0f, (decoderBn eval.Model).NumBatchesTracked.ToScalar())

@@ -52,7 +52,7 @@ let ``group norms sum every leaf of a group`` () =
     FsCheck.FSharp.Prop.forAll arbCase (fun c ->
         let m, x = modelOf c, batchOf c
         for term in LossTerms.Names do
-            let g = gradOf (fun m -> VqVaeModel.LossTerms(c.Config, m, x).Term term) m
+            let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term term) m
             let byHand group =
                 let reached = gradLeaves m g |> List.choose (fun (_, gr, v) -> if gr = group then v else None)
                 if reached.IsEmpty then None
