@@ -5,7 +5,7 @@ using VqVae.Cli.Output;
 namespace VqVae.Cli;
 
 /// <summary>
-/// The <c>vqvae</c> command (DESIGN §7): train, reconstruct, routes, gradients, bench.
+/// The <c>vqvae</c> command (DESIGN §7): train, reconstruct, prior, sample, routes, gradients, bench.
 /// A usage or user mistake is reported as one line on stderr with a non-zero exit code.
 /// </summary>
 /// <example><code>
@@ -22,10 +22,12 @@ public static class CliApp
     internal static int Run(string[] args, Terminal terminal)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var root = new RootCommand("Train and verify VQ-VAEs: train, reconstruct, routes, gradients, bench.")
+        var root = new RootCommand("Train and verify VQ-VAEs: train, reconstruct, prior, sample, routes, gradients, bench.")
         {
             TrainCommand.Create(terminal),
             ReconstructCommand.Create(terminal),
+            PriorCommand.Create(terminal),
+            SampleCommand.Create(terminal),
             RoutesCommand.Create(terminal),
             GradientsCommand.Create(terminal),
             BenchCommand.Create(terminal),
