@@ -30,7 +30,7 @@ foreach (var batch in Batches.Stream(data, 32, Rng.Seed(2), dropLast: true).Take
 
 // Gradient routing, checked the same way the tests do: the codebook term reaches only the codebook.
 var probe = Tensor.FromArray(data.Take(8).Images, 8, 1, 28, 28);
-var reach = Routes.Reach(m => VqVaeModel.LossTerms(cfg, m, probe).Codebook, model);
+var reach = Routes.Reach(m => VqVaeModel.LossTerms(m, probe).Codebook, model);
 Console.WriteLine($"codebook term reaches {reach}");
 
 // Files: a checkpoint PyTorch can load and a picture of originals above reconstructions.
@@ -40,6 +40,6 @@ Checkpoint.Save(Path.Combine(outDir, "csharp-model.safetensors"), model);
 var shown = data.Take(16);
 var xs = Tensor.FromArray(shown.Images, 16, 1, 28, 28);
 var xHat = VqVaeModel.Reconstruct(model, xs);
-Png.Write(Path.Combine(outDir, "csharp-reconstructions.png"),
+ImageFile.WritePng(Path.Combine(outDir, "csharp-reconstructions.png"),
     Pictures.ReconstructionGrid(xs.ToArray(), xHat.ToArray(), 16, 1, 28, 28, columns: 8, scale: 2));
 Console.WriteLine($"wrote {outDir}/csharp-model.safetensors and csharp-reconstructions.png");

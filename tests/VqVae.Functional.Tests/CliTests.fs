@@ -52,9 +52,9 @@ let ``train writes the model, metrics and both pictures, and the pictures decode
     Assert.Equal(MetricsCsv.Header, csv[0])
     Assert.Equal("step,recon,codebook,commitment,total,perplexity,used_codes,window_perplexity,window_used_codes,window_dead_codes,images_per_s", csv[0])
     Assert.Equal(4, csv.Length)
-    let recon = Png.Read(Path.Combine(dir, "reconstructions.png"))
+    let recon = ImageFile.Read(Path.Combine(dir, "reconstructions.png"))
     Assert.True(recon.Width > 28 && recon.Height > 56)
-    Png.Read(Path.Combine(dir, "codebook-usage.png")) |> ignore
+    ImageFile.Read(Path.Combine(dir, "codebook-usage.png")) |> ignore
     let model = SafeTensors.Read(Path.Combine(dir, "model.safetensors"))
     Assert.Equal<int[]>([| 16; 4 |], model["vq.embedding.weight"].Shape)
     Assert.True(model.Metadata.ContainsKey "config")
@@ -121,9 +121,9 @@ let ``negative steps are a usage error`` () =
     vqvae [ "train"; "--steps"; "-1"; "--out"; tempDir () ] |> assertOneLineError 2
 
 [<Fact>]
-let ``an unknown preset is one line and exit code 1`` () =
+let ``an unknown preset is one line and exit code 2 (a command-line mistake)`` () =
     let r = vqvae [ "train"; "--preset"; "huge"; "--steps"; "1"; "--out"; tempDir () ]
-    assertOneLineError 1 r
+    assertOneLineError 2 r
     Assert.Contains("huge", r.Err)
 
 [<Fact>]
@@ -139,7 +139,7 @@ let ``reconstruct writes a picture from a checkpoint`` () =
     let png = Path.Combine(tempDir (), "rec.png")
     let r = vqvae [ "reconstruct"; "--model"; Path.Combine(dir, "model.safetensors"); "--count"; "8"; "--out"; png ]
     Assert.True((r.Code = 0), r.Err)
-    Png.Read png |> ignore
+    ImageFile.Read png |> ignore
 
 [<Fact>]
 let ``train resumes from a checkpoint`` () =

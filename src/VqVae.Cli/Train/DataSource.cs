@@ -3,7 +3,7 @@ using VqVae.Data.Images;
 
 namespace VqVae.Cli.Train;
 
-/// <summary>The <c>--data</c> value: <c>synthetic</c>, <c>mnist:DIR</c> or <c>png:DIR</c>.</summary>
+/// <summary>The <c>--data</c> value: <c>synthetic</c>, <c>mnist:DIR</c> or <c>images:DIR</c> (alias <c>png:DIR</c>).</summary>
 internal static class DataSource
 {
     /// <summary>How many synthetic digits the built-in dataset holds (128 batches of 64).</summary>
@@ -16,8 +16,21 @@ internal static class DataSource
         {
             "synthetic" when dir is null => SyntheticDigits.Generate(SyntheticCount, Rng.Seed(seed).Fold(0x5EED)),
             "mnist" when dir is not null => Folder(dir, () => Mnist.Load(dir, train: true)),
-            "png" when dir is not null => Folder(dir, () => LoadPngs(dir)),
-            _ => throw new UserError($"--data: expected synthetic, mnist:DIR or png:DIR, got '{spec}'"),
+            "images" or "png" when dir is not null => Folder(dir, () => LoadImages(dir)),
+            _ => throw new UserError($"--data: expected synthetic, mnist:DIR or images:DIR, got '{spec}'"),
+        };
+    }
+
+    /// <summary>The data set in words for the banner: "synthetic digits", "MNIST in DIR", "PNG files in DIR".</summary>
+    public static string Describe(string spec)
+    {
+        var (kind, dir) = Split(spec);
+        return kind switch
+        {
+            "synthetic" => "synthetic digits",
+            "mnist" => $"MNIST in {dir}",
+            "images" or "png" => $"image files in {dir}",
+            _ => spec,
         };
     }
 
@@ -35,12 +48,12 @@ internal static class DataSource
         return load();
     }
 
-    // The first PNG decides the size and whether the set is grey (1 channel) or colour (3).
-    private static Dataset LoadPngs(string dir)
+    // The first image (by its header) decides the size and whether the set is grey (1 channel) or colour (3).
+    private static Dataset LoadImages(string dir)
     {
-        var first = Directory.EnumerateFiles(dir, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).FirstOrDefault()
-            ?? throw new UserError($"--data: no .png files under {dir}");
-        var img = Png.Read(first);
-        return PngFolder.Load(dir, img.Channels == 1 ? 1 : 3, img.Height, img.Width);
+        var first = ImageFolder.Files(dir).FirstOrDefault()
+            ?? throw new UserError($"--data: no image files ({string.Join(", ", ImageFile.Extensions)}) under {dir}");
+        var info = ImageFile.ReadInfo(Path.Combine(dir, first));
+        return ImageFolder.Load(dir, info.Channels == 1 ? 1 : 3, info.Height, info.Width);
     }
 }

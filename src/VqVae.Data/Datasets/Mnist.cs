@@ -23,6 +23,8 @@ public static class Mnist
         var labels = Idx.Read(labelsPath);
         if (images.Shape.Length != 3)
             throw new DatasetFormatException(imagesPath, $"expected images of shape [N, height, width], found [{string.Join(", ", images.Shape)}].");
+        if (images.Shape[0] < 1 || images.Shape[1] < 1 || images.Shape[2] < 1)
+            throw new DatasetFormatException(imagesPath, $"expected at least one image of at least 1×1 pixels, found shape [{string.Join(", ", images.Shape)}].");
         if (labels.Shape.Length != 1)
             throw new DatasetFormatException(labelsPath, $"expected labels of shape [N], found [{string.Join(", ", labels.Shape)}].");
         if (images.Shape[0] != labels.Shape[0])

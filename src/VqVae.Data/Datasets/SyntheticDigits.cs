@@ -11,7 +11,7 @@ namespace VqVae.Data.Datasets;
 /// </summary>
 /// <example><code>
 /// var data = SyntheticDigits.Generate(60_000, Rng.Seed(0));
-/// Png.Write("digits.png", Pictures.Atlas(data.Images, 40, 1, 28, 28, columns: 10, scale: 2));
+/// ImageFile.WritePng("digits.png", Pictures.Atlas(data.Images, 40, 1, 28, 28, columns: 10, scale: 2));
 /// </code></example>
 public static class SyntheticDigits
 {

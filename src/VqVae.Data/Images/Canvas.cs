@@ -9,7 +9,7 @@ namespace VqVae.Data.Images;
 /// <example><code>
 /// var c = new Canvas(100, 20, Rgb.White);
 /// c.Text(2, 2, "LOSS 0.25", Rgb.Black, scale: 2);
-/// Png.Write("label.png", c.ToImage());
+/// ImageFile.WritePng("label.png", c.ToImage());
 /// </code></example>
 public sealed class Canvas
 {

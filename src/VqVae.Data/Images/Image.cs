@@ -7,7 +7,7 @@ namespace VqVae.Data.Images;
 /// </summary>
 /// <example><code>
 /// var img = Image.FromChw(x, channels: 1, height: 28, width: 28); // floats in [0, 1]
-/// Png.Write("digit.png", img);
+/// ImageFile.WritePng("digit.png", img);
 /// </code></example>
 public sealed partial record Image(int Width, int Height, int Channels, byte[] Pixels)
 {

@@ -21,7 +21,7 @@ public static class Pictures
     /// separated by one-pixel lines, each image pixel drawn as a <paramref name="scale"/>² square
     /// (e.g. the decoded image of every code).
     /// </summary>
-    /// <example><code>Png.Write("codes.png", Pictures.Atlas(decoded, 512, 1, 28, 28, columns: 32));</code></example>
+    /// <example><code>ImageFile.WritePng("codes.png", Pictures.Atlas(decoded, 512, 1, 28, 28, columns: 32));</code></example>
     public static Image Atlas(float[] images, int count, int channels, int height, int width, int columns, int scale = 1)
     {
         CheckImages(images, nameof(images), count, channels, height, width);
@@ -40,7 +40,7 @@ public static class Pictures
     /// (a thin light line between them, a wider dark band between groups). Rows are labelled
     /// IN and OUT when the images are at least 8 pixels tall after scaling.
     /// </summary>
-    /// <example><code>Png.Write("reconstructions.png", Pictures.ReconstructionGrid(x, xHat, 32, 1, 28, 28, columns: 8, scale: 2));</code></example>
+    /// <example><code>ImageFile.WritePng("reconstructions.png", Pictures.ReconstructionGrid(x, xHat, 32, 1, 28, 28, columns: 8, scale: 2));</code></example>
     public static Image ReconstructionGrid(
         float[] originals, float[] reconstructions, int count, int channels, int height, int width, int columns, int scale = 1)
     {
@@ -79,7 +79,7 @@ public static class Pictures
     /// Dead codes (count 0) get red ticks below the axis and a legend "DEAD: N OF K"; the title
     /// line also gives the perplexity exp(−Σ p ln p) of the usage distribution.
     /// </summary>
-    /// <example><code>Png.Write("codebook-usage.png", Pictures.CodebookUsage(counts));</code></example>
+    /// <example><code>ImageFile.WritePng("codebook-usage.png", Pictures.CodebookUsage(counts));</code></example>
     public static Image CodebookUsage(int[] counts, int width = 640, int height = 260, string title = "Codebook usage")
     {
         ArgumentNullException.ThrowIfNull(counts);

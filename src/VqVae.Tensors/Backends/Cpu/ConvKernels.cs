@@ -186,8 +186,7 @@ internal static unsafe class ConvKernels
             for (int p0 = 0; p0 < k; p0 += step)
             {
                 int kc = Math.Min(step, k - p0);
-                for (int j = 0; j < count; j++)
-                    Im2Col.LowerPackedRows(kern.Isa, g, xpad + j * imgP, idx, panel, p0, kc, nr, j * pix);
+                Im2Col.LowerPackedImages(kern.Isa, g, xpad, imgP, count, idx, panel, p0, kc, nr);
                 ZeroPadColumns(panel, kc, ld, nPadded, kc, nr);
                 Gemm.Run(kern, false, false, g.Cout, ld, kc, 1f, w + p0, k, null, ld, p0 == 0 ? 0f : 1f, acc, ld,
                     parallel: false, packedA: packedW + rowsPadded * p0, packedB: panel);

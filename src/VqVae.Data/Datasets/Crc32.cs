@@ -1,6 +1,7 @@
-namespace VqVae.Data.Images;
+namespace VqVae.Data.Datasets;
 
-/// <summary>The CRC-32 of PNG chunks (ISO 3309 / ITU-T V.42, reflected polynomial 0xEDB88320).</summary>
+/// <summary>The CRC-32 of gzip trailers (ISO 3309 / ITU-T V.42, reflected polynomial 0xEDB88320). Kept because
+/// GZipStream does not notice a cut-off stream: <see cref="Idx"/> checks the trailer itself.</summary>
 internal static class Crc32
 {
     private static readonly uint[] Table = MakeTable();

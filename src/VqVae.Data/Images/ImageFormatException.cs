@@ -1,12 +1,12 @@
 namespace VqVae.Data.Images;
 
-/// <summary>A PNG file that is corrupt, truncated or uses a feature we do not read (e.g. interlacing).
-/// The message names the file (when known) and the problem.</summary>
-public sealed class PngFormatException : Exception
+/// <summary>An image file that is missing, not a PNG, JPEG, WebP or BMP, truncated, corrupt, or larger
+/// than the pixel limit. The message names the file (when known) and the problem, in one line.</summary>
+public sealed class ImageFormatException : Exception
 {
     /// <summary>Creates the exception; <paramref name="source"/> is a path or a description such as "&lt;bytes&gt;".</summary>
-    public PngFormatException(string source, string problem, Exception? inner = null)
-        : base($"PNG '{source}': {problem}", inner)
+    public ImageFormatException(string source, string problem, Exception? inner = null)
+        : base($"Image '{source}': {problem}", inner)
     {
         Source = source;
         Problem = problem;
