@@ -32,7 +32,7 @@ let ``prior writes the prior, metrics, samples and eval.json with the three figu
     let loaded = PriorCheckpoint.Load(Path.Combine(dir, "prior.safetensors"))
     Assert.Equal(16, loaded.Prior.Config.CodebookSize)
     Assert.StartsWith("model.safetensors sha256:", loaded.VqVae)
-    let img = Png.Read(Path.Combine(dir, "samples.png"))
+    let img = ImageFile.Read(Path.Combine(dir, "samples.png"))
     Assert.True(img.Width > 0 && img.Height > 0)
     Assert.Contains("held-out NLL", r.Out)
 

@@ -37,7 +37,7 @@ internal static class PriorCommand
             var m = ModelFile.Load(modelPath);
             var dataSpec = r.GetValue(data)!;
             var images = DataSource.Load(dataSpec, r.GetValue(seed) + 1);
-            var (trainX, heldX) = PriorArtifacts.Split(images, m.Config);
+            var (trainX, heldX) = PriorArtifacts.Split(images);
             Inputs.CheckFits(m.Config, heldX, dataSpec, "--data");
             var dir = r.GetValue(output)!;
             OutputPaths.EnsureFolder(dir);
@@ -70,7 +70,8 @@ internal static class PriorCommand
             var samples = PriorSampling.Sample(prior, r.GetValue(count), new SamplingOptions(Seed: r.GetValue(seed)));
             double sampleSeconds = clock.Elapsed.TotalSeconds;
             double codesPerSecond = samples.Values.Length / Math.Max(sampleSeconds, 1e-9);
-            Png.Write(Path.Combine(dir, "samples.png"), PriorArtifacts.SampleGrid(m, samples));
+            var picture = PriorArtifacts.SampleGrid(m, samples);
+            OutputPaths.Writing("--out", () => ImageFile.WritePng(Path.Combine(dir, "samples.png"), picture));
 
             var json = JsonOut.Write(w =>
             {

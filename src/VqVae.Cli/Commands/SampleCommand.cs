@@ -35,7 +35,8 @@ internal static class SampleCommand
             var clock = Stopwatch.StartNew();
             var codes = PriorSampling.Sample(p, r.GetValue(count), new SamplingOptions(r.GetValue(temperature), r.GetValue(topK), r.GetValue(seed)));
             double seconds = clock.Elapsed.TotalSeconds;
-            Png.Write(path, PriorArtifacts.SampleGrid(m, codes));
+            var picture = PriorArtifacts.SampleGrid(m, codes);
+            OutputPaths.Writing("--out", () => ImageFile.WritePng(path, picture));
             terminal.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"wrote {path}: {codes.Batch} samples ({codes.Values.Length} codes in {seconds:F2} s, {codes.Values.Length / Math.Max(seconds, 1e-9):F0} codes/s)"));
             return ExitCodes.Ok;

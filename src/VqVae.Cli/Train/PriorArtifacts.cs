@@ -16,19 +16,19 @@ internal static class PriorArtifacts
     /// <summary>The share of a dataset held out from prior training (the last images).</summary>
     public const double HeldOutShare = 0.2;
 
-    /// <summary>Training and held-out images in the model's range: the first 80 % and the last 20 %.</summary>
-    public static (Tensor Train, Tensor HeldOut) Split(Dataset data, VqVaeConfig cfg)
+    /// <summary>Training and held-out images (pixels; the model applies its own input range): the first 80 % and the last 20 %.</summary>
+    public static (Tensor Train, Tensor HeldOut) Split(Dataset data)
     {
         if (data.Count < 2) throw new UserError($"--data: a prior needs at least 2 images (training and held-out), got {data.Count}");
         int held = Math.Max(1, (int)Math.Round(data.Count * HeldOutShare));
-        Tensor Part(Dataset d) => VqVaeModel.ToModelRange(cfg, Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width));
+        static Tensor Part(Dataset d) => Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width);
         return (Part(data.Slice(0, data.Count - held)), Part(data.Slice(data.Count - held, held)));
     }
 
     /// <summary>Decoded samples as a grid picture, 8 per row, each pixel drawn 2×2.</summary>
     public static Image SampleGrid(VqVaeModel model, VqVae.Functional.Quantization.CodeIndices codes)
     {
-        var images = VqVaeModel.ToPixels(model.Config, VqVaeModel.DecodeCodes(model, codes));
+        var images = VqVaeModel.DecodeCodes(model, codes);
         var s = images.Shape;
         return Pictures.Atlas(images.ToArray(), s[0], s[1], s[2], s[3], Math.Min(8, s[0]), scale: 2);
     }

@@ -20,7 +20,7 @@ public sealed record PriorEvaluation(double NllBitsPerCode, double UniformBitsPe
 /// <summary>The encode → fit → evaluate pipeline for a prior over a VQ-VAE's codes.</summary>
 public static class PriorFitting
 {
-    /// <summary>Code grids of all images x [N,C,H,W] (in the model's input range), encoded in batches with no tape.</summary>
+    /// <summary>Code grids of all images x [N,C,H,W] (pixels, as Encode takes them), encoded in batches with no tape.</summary>
     public static CodeIndices EncodeAll(VqVaeModel model, Tensor images, int batch = 256)
     {
         ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(images);
