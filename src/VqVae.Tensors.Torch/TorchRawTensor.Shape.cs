@@ -1,0 +1,62 @@
+using TorchSharp;
+using VqVae.Tensors.Backends;
+
+namespace VqVae.Tensors.Torch;
+
+// Reductions, shape changes, slicing and indexing.
+internal sealed partial class TorchRawTensor
+{
+    /// <inheritdoc/>
+    public override RawTensor Sum(int[] dims, bool keepDim) =>
+        dims.Length == 0 ? Op(() => T.clone()) : Op(() => T.sum(Longs(dims), keepDim));
+
+    /// <inheritdoc/>
+    public override RawTensor Expand(int[] shape) => Op(() => T.expand(Longs(shape)).contiguous());
+
+    /// <inheritdoc/>
+    public override RawTensor Reshape(int[] shape) => Op(() => T.reshape(Longs(shape)));
+
+    /// <inheritdoc/>
+    public override RawTensor Permute(int[] perm) => Op(() => T.permute(Longs(perm)).contiguous());
+
+    /// <inheritdoc/>
+    public override RawTensor Narrow0(int start, int count) => Op(() => T.narrow(0, start, count).contiguous());
+
+    /// <inheritdoc/>
+    public override RawTensor Cat0(IReadOnlyList<RawTensor> parts)
+    {
+        var ts = new torch.Tensor[parts.Count];
+        for (int i = 0; i < ts.Length; i++) ts[i] = Other(parts[i]);
+        return Op(() => torch.cat(ts, 0));
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor GatherRows(int[] indices) => Op(() => T.index_select(0, Index(indices)));
+
+    /// <inheritdoc/>
+    public override RawTensor ScatterAddRows(int[] indices, int rows) =>
+        Op(() => torch.zeros([rows, shape[1]], torch.float32, backend.Device).index_add_(0, Index(indices), T, 1));
+
+    /// <inheritdoc/>
+    public override int[] ArgMinRows()
+    {
+        using var scope = torch.NewDisposeScope();
+        return Ints(T.argmin(1)); // ties: the first minimal index, as on the CPU backend
+    }
+
+    /// <inheritdoc/>
+    public override int[] NearestRows(RawTensor codebook)
+    {
+        var e = Other(codebook);
+        using var scope = torch.NewDisposeScope();
+        // (‖z‖² + ‖e‖²) − 2·z·e, the CPU kernel's formula and order; argmin keeps the first of ties.
+        var zn = T.mul(T).sum(1, true);
+        var en = e.mul(e).sum(1).unsqueeze(0);
+        var d = zn.add(en).sub(T.mm(e.t()).mul(2f));
+        return Ints(d.argmin(1));
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor OneHot(int[] indices, int k) =>
+        Op(() => torch.nn.functional.one_hot(Index(indices), k).to_type(torch.float32));
+}
