@@ -61,7 +61,7 @@ public sealed class TorchBackend : Backend
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw new ArgumentException($"backend '{name}': libtorch could not be loaded ({Inner(e)}). The application must reference a TorchSharp runtime package: TorchSharp-cpu, or TorchSharp-cuda-linux / TorchSharp-cuda-windows for a GPU.", nameof(name), e);
+            throw new ArgumentException($"backend '{name}': libtorch could not be loaded ({Inner(e)}). The application must reference a TorchSharp runtime package: TorchSharp-cpu, or TorchSharp-cuda-linux / TorchSharp-cuda-windows for a GPU.", e);
         }
         if (type == DeviceType.CUDA)
         {
@@ -69,7 +69,7 @@ public sealed class TorchBackend : Backend
             try { ok = torch.TryInitializeDeviceType(DeviceType.CUDA) && torch.cuda.is_available(); }
             catch (Exception e) when (e is not OutOfMemoryException) { ok = false; }
             if (!ok)
-                throw new ArgumentException($"backend 'cuda': no CUDA GPU or CUDA runtime is available to libtorch (torch.cuda.is_available() is false). Reference TorchSharp-cuda-linux or TorchSharp-cuda-windows instead of TorchSharp-cpu and run on a machine with an NVIDIA GPU and driver, or use the 'torch' (libtorch CPU) or 'cpu' backend.", nameof(name));
+                throw new ArgumentException($"backend 'cuda': no CUDA GPU or CUDA runtime is available to libtorch (torch.cuda.is_available() is false). Reference TorchSharp-cuda-linux or TorchSharp-cuda-windows instead of TorchSharp-cpu and run on a machine with an NVIDIA GPU and driver, or use the 'torch' (libtorch CPU) or 'cpu' backend.");
         }
         return new TorchBackend(name, new torch.Device(type));
     }

@@ -17,12 +17,14 @@ internal static class BenchCommand
         var steps = Opt.Int("--steps", "Timed train steps and inference passes (quantize-only runs 5× as many)", 20);
         var warmup = Opt.Int("--warmup", "Untimed runs before timing", 3, min: 0);
         var threads = Opt.Threads();
+        var device = Opt.Device();
         var json = Opt.Flag("--json", "Print the results as JSON only (keys train_step_ms, inference_ms, quantize_ms, images_per_s, gflops)");
         var profile = Opt.Flag("--profile", "Also time each layer's forward pass and the phases of a train step");
-        var cmd = new Command("bench", "Time the reference model's train step, inference and quantize-only") { batch, steps, warmup, threads, json, profile };
+        var cmd = new Command("bench", "Time the reference model's train step, inference and quantize-only") { batch, steps, warmup, threads, device, json, profile };
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            Settings.ApplyDevice(r.GetValue(device));
             bool asJson = r.GetValue(json);
             Action<string> say = asJson ? _ => { } : s => terminal.Err.WriteLine($"bench: {s}…");
             var result = Benchmark.Run(r.GetValue(batch), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile), say);

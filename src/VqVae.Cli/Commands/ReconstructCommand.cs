@@ -17,10 +17,12 @@ internal static class ReconstructCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic digits", DefaultValueFactory = _ => 1 };
         var output = Opt.Path("--out", "PNG file to write", required: true);
         var threads = Opt.Threads();
-        var cmd = new Command("reconstruct", "Write originals and their reconstructions as one PNG") { model, data, count, seed, output, threads };
+        var device = Opt.Device();
+        var cmd = new Command("reconstruct", "Write originals and their reconstructions as one PNG") { model, data, count, seed, output, threads, device };
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            Settings.ApplyDevice(r.GetValue(device));
             var m = ModelFile.Load(r.GetValue(model)!);
             var images = DataSource.Load(r.GetValue(data)!, r.GetValue(seed));
             var x = Artifacts.EvalBatch(images, m.Config, Math.Min(r.GetValue(count), images.Count));

@@ -20,10 +20,12 @@ internal static class RoutesCommand
         var batch = Opt.BatchFile();
         var beta = Opt.CheckpointBeta();
         var threads = Opt.Threads();
-        var cmd = new Command("routes", "Print which loss term reaches which parameter group, with gradient norms") { model, batch, beta, threads };
+        var device = Opt.Device();
+        var cmd = new Command("routes", "Print which loss term reaches which parameter group, with gradient norms") { model, batch, beta, threads, device };
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            Settings.ApplyDevice(r.GetValue(device));
             var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
             var matrix = Routes.Matrix(cfg, m, x);
             Render(terminal.Console, matrix, cfg, x);

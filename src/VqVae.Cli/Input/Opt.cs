@@ -42,6 +42,19 @@ internal static class Opt
     /// <summary>--threads N: worker threads of the CPU kernels (default: all cores).</summary>
     public static Option<int?> Threads() => MaybeInt("--threads", "CPU worker threads for the kernels (default: all cores)");
 
+    /// <summary>--device cpu|torch|cuda: the tensor backend (our managed kernels, libtorch on the CPU, libtorch on a GPU).</summary>
+    public static Option<string> Device()
+    {
+        var o = new Option<string>("--device")
+        {
+            Description = "Tensor backend: cpu (managed kernels), torch (libtorch CPU) or cuda (libtorch GPU)",
+            DefaultValueFactory = _ => "cpu",
+            HelpName = "cpu|torch|cuda",
+        };
+        o.AcceptOnlyFromAmong("cpu", "torch", "cuda");
+        return o;
+    }
+
     /// <summary>The checkpoint a command reads (<c>--model</c>, required).</summary>
     public static Option<string> Model() => Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
 
