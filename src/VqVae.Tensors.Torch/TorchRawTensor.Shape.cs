@@ -53,7 +53,33 @@ internal sealed partial class TorchRawTensor
         var zn = T.mul(T).sum(1, true);
         var en = e.mul(e).sum(1).unsqueeze(0);
         var d = zn.add(en).sub(T.mm(e.t()).mul(2f));
-        return Ints(d.argmin(1));
+        var idx = Ints(d.argmin(1));
+        // libtorch's GEMM may round identical codes' dot products differently (edge blocks take
+        // another path), so a duplicated code could win over its first copy: map each index to the
+        // first code with the same bits, as the contract (ties → lowest index) asks.
+        var first = FirstCopies(((TorchRawTensor)codebook).ToArray(), codebook.Shape[0], shape[1]);
+        if (first is not null) for (int i = 0; i < idx.Length; i++) idx[i] = first[idx[i]];
+        return idx;
+    }
+
+    // For each code, the lowest index of a code with identical bits; null when all codes differ.
+    private static int[]? FirstCopies(float[] e, int k, int d)
+    {
+        var seen = new Dictionary<string, int>(k);
+        int[]? first = null;
+        var bytes = new byte[d * sizeof(float)];
+        for (int j = 0; j < k; j++)
+        {
+            Buffer.BlockCopy(e, j * d * sizeof(float), bytes, 0, bytes.Length);
+            var key = Convert.ToBase64String(bytes);
+            if (seen.TryGetValue(key, out var f))
+            {
+                first ??= Enumerable.Range(0, k).ToArray();
+                first[j] = f;
+            }
+            else seen[key] = j;
+        }
+        return first;
     }
 
     /// <inheritdoc/>

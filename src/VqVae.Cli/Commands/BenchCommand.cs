@@ -24,7 +24,7 @@ internal static class BenchCommand
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
-            Settings.ApplyDevice(r.GetValue(device));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             bool asJson = r.GetValue(json);
             Action<string> say = asJson ? _ => { } : s => terminal.Err.WriteLine($"bench: {s}…");
             var result = Benchmark.Run(r.GetValue(batch), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile), say);

@@ -29,7 +29,7 @@ internal static class GradientsCommand
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
-            Settings.ApplyDevice(r.GetValue(device));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
             var entries = new List<SafeTensorEntry>();
             LossTerms? terms = null;

@@ -22,7 +22,7 @@ internal static class ReconstructCommand
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
-            Settings.ApplyDevice(r.GetValue(device));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             var m = ModelFile.Load(r.GetValue(model)!);
             var images = DataSource.Load(r.GetValue(data)!, r.GetValue(seed));
             var x = Artifacts.EvalBatch(images, m.Config, Math.Min(r.GetValue(count), images.Count));

@@ -25,7 +25,7 @@ internal static class RoutesCommand
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
-            Settings.ApplyDevice(r.GetValue(device));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
             var matrix = Routes.Matrix(cfg, m, x);
             Render(terminal.Console, matrix, cfg, x);

@@ -11,12 +11,14 @@ internal static class Settings
 
     /// <summary>
     /// Puts every tensor the command makes on the --device backend (checkpoints, batches and models
-    /// load there); a backend that cannot be made here (no libtorch, no CUDA GPU) is a user error.
+    /// load there) until the returned scope ends; a backend that cannot be made here (no libtorch, no
+    /// CUDA GPU) is a user error. Scoped rather than process-wide, so in-process callers keep theirs.
     /// </summary>
-    public static void ApplyDevice(string? device)
+    public static IDisposable UseDevice(string? device)
     {
-        if (device is null or "cpu") return;
-        try { Backend.Default = Backend.Get(device); }
+        Backend backend;
+        try { backend = Backend.Get(device ?? "cpu"); }
         catch (ArgumentException e) { throw new UserError($"--device {device}: {e.Message}"); }
+        return Backend.Use(backend);
     }
 }
