@@ -4,4 +4,5 @@
 #r "System.Numerics.Tensors.dll"
 #r "VqVae.Tensors.dll"
 #r "VqVae.Functional.dll"
+#r "VqVae.Data.dll"
 #r "../src/VqVae.FSharp/bin/Release/net10.0/VqVae.FSharp.dll"

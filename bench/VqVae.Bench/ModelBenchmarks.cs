@@ -24,7 +24,7 @@ public class ModelBenchmarks : IFlops
     private const int Batch = 64;
     private readonly VqVaeConfig cfg = VqVaeConfig.Mnist;
     private VqVaeModel model = null!;
-    private OptimizerState<VqVaeModel> state = null!;
+    private AdamState<VqVaeModel> state = null!;
     private Adam adam = null!;
     private Tensor[] data = [];
     private Tensor rows = null!;

@@ -15,7 +15,7 @@ public static class Quick
     {
         bool all = args.Length == 0;
         bool Want(string s) => all || args.Contains(s);
-        Console.WriteLine($"GEMM kernel family: {Gemm.BestIsa}; processors: {Environment.ProcessorCount}");
+        Console.WriteLine($"ISA level: {CpuIsa.Name(CpuIsa.Level)} (best here {CpuIsa.Name(CpuIsa.Best)}; {CpuIsa.EnvironmentVariable} forces one); processors: {Environment.ProcessorCount}");
         if (Want("gemm")) GemmFigures();
         if (Want("conv")) ConvFigures();
         if (Want("nearest")) NearestFigures();

@@ -6,8 +6,8 @@ using VqVae.Functional.Model;
 using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
 using VqVae.Functional.Checkpoints;
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
 using VqVae.Tensors;
@@ -40,6 +40,6 @@ Checkpoint.Save(Path.Combine(outDir, "csharp-model.safetensors"), model);
 var shown = data.Take(16);
 var xs = Tensor.FromArray(shown.Images, 16, 1, 28, 28);
 var xHat = VqVaeModel.Reconstruct(model, xs);
-Png.Write(Path.Combine(outDir, "csharp-reconstructions.png"),
+ImageFile.WritePng(Path.Combine(outDir, "csharp-reconstructions.png"),
     Pictures.ReconstructionGrid(xs.ToArray(), xHat.ToArray(), 16, 1, 28, 28, columns: 8, scale: 2));
 Console.WriteLine($"wrote {outDir}/csharp-model.safetensors and csharp-reconstructions.png");

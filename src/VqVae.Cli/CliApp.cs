@@ -39,6 +39,8 @@ public static class CliApp
         }
         try
         {
+            // VQVAE_ISA naming a level this CPU lacks (or no level) is the user's to fix: one line before any work.
+            _ = VqVae.Tensors.Backends.Cpu.CpuIsa.Level;
             return parsed.Invoke(new InvocationConfiguration { Output = terminal.Out, Error = terminal.Err, EnableDefaultExceptionHandler = false });
         }
         catch (Exception e)

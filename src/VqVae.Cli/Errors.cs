@@ -1,6 +1,6 @@
 using VqVae.Functional.Checkpoints;
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 using VqVae.Tensors;
 
 namespace VqVae.Cli;
@@ -8,7 +8,7 @@ namespace VqVae.Cli;
 /// <summary>Which exceptions are the user's to fix, and how to say them in one line.</summary>
 internal static class Errors
 {
-    public static bool IsUserMistake(Exception e) => e is UserError or SafeTensorsFormatException or PngFormatException or CheckpointException or DatasetFormatException
+    public static bool IsUserMistake(Exception e) => e is UserError or SafeTensorsFormatException or ImageFormatException or CheckpointException or DatasetFormatException
         or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException
         or ArgumentException or InvalidDataException or KeyNotFoundException;
 

@@ -6,8 +6,8 @@ open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Checkpoints
-open VqVae.Functional.Data
-open VqVae.Functional.Images
+open VqVae.Data.Datasets
+open VqVae.Data.Images
 open VqVae.Tensors
 
 /// Checkpoints: safetensors with PyTorch state_dict names and the config in the metadata (DESIGN §6).
@@ -31,8 +31,8 @@ module Dataset =
     let synthetic (count: int) (rng: Rng) = SyntheticDigits.Generate(count, rng)
     /// The MNIST training images in a folder of IDX files (raw or .gz).
     let mnist (dir: string) = Mnist.Load(dir, true)
-    /// Every .png under a folder, as `channels`×`height`×`width` images.
-    let pngFolder (channels: int) (height: int) (width: int) (dir: string) = PngFolder.Load(dir, channels, height, width)
+    /// Every image file (PNG, JPEG, WebP, BMP) under a folder, as `channels`×`height`×`width` images.
+    let imageFolder (channels: int) (height: int) (width: int) (dir: string) = ImageFolder.Load(dir, channels, height, width)
     /// The number of images.
     let count (d: Dataset) = d.Count
     /// The labels (−1 where unknown).
@@ -69,6 +69,6 @@ module Image =
     /// A bar chart of how often each code was used (unused codes marked).
     let codebookUsage (counts: int array) = Pictures.CodebookUsage(counts)
     /// Writes a PNG atomically.
-    let save (path: string) (image: Image) = Png.Write(path, image)
-    /// Reads a PNG.
-    let load (path: string) = Png.Read path
+    let save (path: string) (image: Image) = ImageFile.WritePng(path, image)
+    /// Reads a PNG, JPEG, WebP or BMP file.
+    let load (path: string) = ImageFile.Read path

@@ -84,8 +84,10 @@ module VqVae =
     let evalLossTerms (cfg: VqVaeConfig) (x: Tensor) (model: VqVaeModel) = CoreVqVae.LossTerms(cfg, model, x, false)
     /// One pure training step with any optimizer: (model, state) and a batch → (model', state'), metrics.
     /// Handles what the hand-written §5 step does not: BatchNorm statistics and the EMA codebook update.
-    let trainStep (optimizer: #IOptimizer) (model: VqVaeModel, state: OptimizerState<VqVaeModel>) (x: Tensor) =
-        let struct (m, s, metrics) = TrainStep.Apply(optimizer, model, state, x)
+    /// The state keeps its type (`AdamState` in, `AdamState` out): an optimizer returns the kind of state it was given.
+    let trainStep (optimizer: #IOptimizer) (model: VqVaeModel, state: 'S) (x: Tensor) : (VqVaeModel * 'S) * StepMetrics
+            when 'S :> OptimizerState<VqVaeModel> =
+        let struct (m, s, metrics) = TrainStep.Apply<'S>(optimizer, model, state, x)
         (m, s), metrics
 
 /// Gradient routing of a VQ-VAE: which loss term reaches which parameter group.

@@ -14,10 +14,10 @@ open VqVae.Tensors
 module Adam =
     /// Adam with learning rate `lr` and PyTorch's other defaults (β₁ 0.9, β₂ 0.999, ε 1e-8).
     let create (lr: float32) = Adam.Create(lr)
-    /// The zero state (moments and step counts) for a tree of parameters.
-    let init (adam: Adam) (parameters: 'T) : OptimizerState<'T> when 'T :> IParameterTree<'T> = adam.Init parameters
+    /// The zero state for a tree of parameters: `M` (exp_avg) and `V` (exp_avg_sq) moments, step counts.
+    let init (adam: Adam) (parameters: 'T) : AdamState<'T> when 'T :> IParameterTree<'T> = adam.Init parameters
     /// One update: (gradients, state, parameters) → (parameters', state'). A leaf whose gradient is None is left as it is.
-    let update (adam: Adam) (grads: 'T) (state: OptimizerState<'T>) (parameters: 'T) : 'T * OptimizerState<'T> when 'T :> IParameterTree<'T> =
+    let update (adam: Adam) (grads: Gradients<'T>) (state: AdamState<'T>) (parameters: 'T) : 'T * AdamState<'T> when 'T :> IParameterTree<'T> =
         let struct (p, s) = adam.Update(grads, state, parameters)
         p, s
 
@@ -29,10 +29,10 @@ module Sgd =
     let create (lr: float32) = Sgd.Create(lr)
     /// SGD with momentum.
     let withMomentum (lr: float32) (momentum: float32) = Sgd.Create(lr, momentum)
-    /// The initial state for a tree of parameters.
-    let init (sgd: Sgd) (parameters: 'T) : OptimizerState<'T> when 'T :> IParameterTree<'T> = sgd.Init parameters
+    /// The initial state for a tree of parameters (`MomentumBuffer` is null without momentum).
+    let init (sgd: Sgd) (parameters: 'T) : SgdState<'T> when 'T :> IParameterTree<'T> = sgd.Init parameters
     /// One update: (gradients, state, parameters) → (parameters', state').
-    let update (sgd: Sgd) (grads: 'T) (state: OptimizerState<'T>) (parameters: 'T) : 'T * OptimizerState<'T> when 'T :> IParameterTree<'T> =
+    let update (sgd: Sgd) (grads: Gradients<'T>) (state: SgdState<'T>) (parameters: 'T) : 'T * SgdState<'T> when 'T :> IParameterTree<'T> =
         let struct (p, s) = sgd.Update(grads, state, parameters)
         p, s
 
@@ -42,7 +42,7 @@ module Optimizer =
     /// The initial state for a tree of parameters.
     let init (opt: IOptimizer) (parameters: 'T) : OptimizerState<'T> when 'T :> IParameterTree<'T> = opt.Init parameters
     /// One update: (gradients, state, parameters) → (parameters', state').
-    let update (opt: IOptimizer) (grads: 'T) (state: OptimizerState<'T>) (parameters: 'T) : 'T * OptimizerState<'T> when 'T :> IParameterTree<'T> =
+    let update (opt: IOptimizer) (grads: Gradients<'T>) (state: OptimizerState<'T>) (parameters: 'T) : 'T * OptimizerState<'T> when 'T :> IParameterTree<'T> =
         let struct (p, s) = opt.Update(grads, state, parameters)
         p, s
     /// `opt` with gradients first clipped to a global norm of at most `maxNorm`.

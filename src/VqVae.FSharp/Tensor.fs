@@ -40,10 +40,12 @@ module Tensor =
     let permute (perm: int list) (t: Tensor) = t.Permute(Array.ofList perm)
     /// Swaps two dimensions.
     let transpose (d0: int) (d1: int) (t: Tensor) = t.Transpose(d0, d1)
-    /// Rows [start, start+count) along dimension 0.
-    let narrow (start: int) (count: int) (t: Tensor) = t.Narrow(start, count)
+    /// Elements [start, start+length) along a dimension (torch.narrow).
+    let narrow (dim: int) (start: int) (length: int) (t: Tensor) = t.Narrow(dim, start, length)
     /// Concatenation along dimension 0.
     let cat (parts: Tensor list) = Tensor.Cat(List.toArray parts)
+    /// Concatenation along a dimension.
+    let catDim (dim: int) (parts: Tensor list) = Tensor.Cat(List.toArray parts, dim)
 
     /// Sum of all elements.
     let sum (t: Tensor) = t.Sum()
@@ -60,6 +62,21 @@ module Tensor =
     let relu (t: Tensor) = t.Relu()
     /// Logistic sigmoid.
     let sigmoid (t: Tensor) = t.Sigmoid()
+    /// Hyperbolic tangent.
+    let tanh (t: Tensor) = t.Tanh()
+    /// tanh(first half) · sigmoid(second half) along a dimension (Gated PixelCNN).
+    let gate (dim: int) (t: Tensor) = t.Gate dim
+    /// log softmax along a dimension (numerically stable).
+    let logSoftmax (dim: int) (t: Tensor) = t.LogSoftmax dim
+    /// softmax along a dimension.
+    let softmax (dim: int) (t: Tensor) = t.Softmax dim
+    /// Mean cross-entropy (nats) of logits [B,K,…] against one class index per position.
+    let crossEntropy (targets: int array) (logits: Tensor) = Tensor.CrossEntropy(logits, targets)
+    /// An integer grid [b,h,w] (row-major codes) embedded by a [K,D] table: [b,D,h,w].
+    let embedGrid (b: int) (h: int) (w: int) (codes: int array) (table: Tensor) = table.EmbedGrid(codes, b, h, w)
+    /// conv2d with a fixed 0/1 mask on the weight (stride 1, padding ph, pw).
+    let maskedConv2d (padH: int) (padW: int) (mask: Tensor) (weight: Tensor) (bias: Tensor option) (input: Tensor) =
+        Tensor.MaskedConv2d(input, weight, mask, Option.toObj bias, padH, padW)
     /// x².
     let square (t: Tensor) = t.Square()
     /// Values clamped to [lo, hi].
@@ -80,8 +97,8 @@ module Tensor =
     /// A [N,k] one-hot matrix.
     let oneHot (k: int) (indices: int array) = Tensor.OneHot(indices, k)
 
-    /// mean((a − b)²).
-    let mseLoss (a: Tensor) (b: Tensor) = (a - b).Square().Mean()
+    /// mean((a − b)²): the library's `Loss.Mse` (prediction first, target second).
+    let mseLoss (a: Tensor) (b: Tensor) = VqVae.Functional.Losses.Loss.Mse(a, b)
 
 /// The most used tensor functions without the `Tensor.` prefix.
 [<AutoOpen>]
@@ -94,3 +111,18 @@ module TensorFunctions =
     let relu (t: Tensor) = t.Relu()
     /// Logistic sigmoid.
     let sigmoid (t: Tensor) = t.Sigmoid()
+    /// Hyperbolic tangent.
+    let tanh (t: Tensor) = t.Tanh()
+    /// tanh(first half) · sigmoid(second half) along a dimension (Gated PixelCNN).
+    let gate (dim: int) (t: Tensor) = t.Gate dim
+    /// log softmax along a dimension (numerically stable).
+    let logSoftmax (dim: int) (t: Tensor) = t.LogSoftmax dim
+    /// softmax along a dimension.
+    let softmax (dim: int) (t: Tensor) = t.Softmax dim
+    /// Mean cross-entropy (nats) of logits [B,K,…] against one class index per position.
+    let crossEntropy (targets: int array) (logits: Tensor) = Tensor.CrossEntropy(logits, targets)
+    /// An integer grid [b,h,w] (row-major codes) embedded by a [K,D] table: [b,D,h,w].
+    let embedGrid (b: int) (h: int) (w: int) (codes: int array) (table: Tensor) = table.EmbedGrid(codes, b, h, w)
+    /// conv2d with a fixed 0/1 mask on the weight (stride 1, padding ph, pw).
+    let maskedConv2d (padH: int) (padW: int) (mask: Tensor) (weight: Tensor) (bias: Tensor option) (input: Tensor) =
+        Tensor.MaskedConv2d(input, weight, mask, Option.toObj bias, padH, padW)

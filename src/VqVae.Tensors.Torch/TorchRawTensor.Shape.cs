@@ -31,6 +31,17 @@ internal sealed partial class TorchRawTensor
     }
 
     /// <inheritdoc/>
+    public override RawTensor Narrow(int dim, int start, int length) => Op(() => T.narrow(dim, start, length).contiguous());
+
+    /// <inheritdoc/>
+    public override RawTensor Cat(int dim, IReadOnlyList<RawTensor> parts)
+    {
+        var ts = new torch.Tensor[parts.Count];
+        for (int i = 0; i < ts.Length; i++) ts[i] = Other(parts[i]);
+        return Op(() => torch.cat(ts, dim));
+    }
+
+    /// <inheritdoc/>
     public override RawTensor GatherRows(int[] indices) => Op(() => T.index_select(0, Index(indices)));
 
     /// <inheritdoc/>

@@ -15,7 +15,7 @@ open VqVae.Functional.Training
 
 let private bits (t: Tensor) = t.ToArray() |> Array.map BitConverter.SingleToInt32Bits
 
-let private leaves (m: VqVaeModel) = Tree.Leaves m |> Seq.choose (fun l -> Option.ofObj l.Value) |> List.ofSeq
+let private leaves (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Value) |> List.ofSeq
 
 let private batches = [ for i in 0 .. 3 -> Tensor.Uniform(Rng.Seed(int64 (100 + i)), 0f, 1f, 4, 1, 28, 28) ]
 
@@ -41,7 +41,7 @@ let ``train steps return ordinary storage, bitwise equal to the same steps witho
         model2 <- VqVaeModel.WithBuffersFrom(p, terms.Model)
         state2 <- s
     Assert.False(TensorArena.IsActive)
-    let all (m: VqVaeModel) (s: OptimizerState<VqVaeModel>) = leaves m @ (s.Moments |> Seq.collect leaves |> List.ofSeq)
+    let all (m: VqVaeModel) (s: AdamState<VqVaeModel>) = leaves m @ leaves s.M @ leaves s.V
     for t in all model state do
         Assert.False(TensorArena.IsArenaStorage t)
         t.ToArray() |> ignore // readable: not recycled

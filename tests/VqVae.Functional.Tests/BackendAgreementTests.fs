@@ -21,7 +21,7 @@ let private torch () = Backend.Get "torch"
 let private termsAndGrads (model: VqVaeModel) (x: Tensor) =
     [ for term in LossTerms.Names do
         let struct (v, g) = Grad.ValueAndGrad(Func<VqVaeModel, Tensor>(fun m -> (VqVaeModel.LossTerms(m.Config, m, x)).Term term), model)
-        yield term, v.ToScalar(), [ for l in Tree.Leaves g do if not (isNull l.Value) then yield l.Name, (nonNull l.Name l.Value).ToArray() ] ]
+        yield term, v.ToScalar(), [ for l in g do match l.Gradient with | null -> () | t -> yield l.Name, t.ToArray() ] ]
 
 /// Max |a − b| over max(|a|, |b|) of one gradient (a relative error of the whole leaf).
 let private relLeaf (a: float32[]) (b: float32[]) =

@@ -23,7 +23,7 @@ let private bits (t: Tensor | null) =
     | null -> failwith "null leaf"
     | t -> t.ToArray() |> Array.map BitConverter.SingleToInt32Bits
 
-let private leafBits (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name, (match l.Value with null -> [||] | v -> v.Shape), bits l.Value) |> List.ofSeq
+let private leafBits (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name, l.Value.Shape, bits l.Value) |> List.ofSeq
 
 let private termBits (m: VqVaeModel) x =
     let t = VqVaeModel.LossTerms(m, x)

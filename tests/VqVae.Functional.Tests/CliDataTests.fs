@@ -7,8 +7,8 @@ open System
 open System.IO
 open System.IO.Compression
 open Xunit
-open VqVae.Functional.Data
-open VqVae.Functional.Images
+open VqVae.Data.Datasets
+open VqVae.Data.Images
 open VqVae.Tensors
 open VqVae.Tensors.IO
 open VqVae.Functional.Tests.CliTests
@@ -47,17 +47,45 @@ let ``train reads MNIST IDX files from a folder (gzipped images, raw labels)`` (
         Assert.Equal(MathF.Round(v * 255f), v * 255f, 3)
     let r = vqvae [ "reconstruct"; "--model"; Path.Combine(out, "model.safetensors"); "--data"; $"mnist:{dir}"; "--out"; Path.Combine(out, "r.png") ]
     Assert.True((r.Code = 0), r.Err)
-    Png.Read(Path.Combine(out, "r.png")) |> ignore
+    ImageFile.Read(Path.Combine(out, "r.png")) |> ignore
 
 [<Fact>]
-let ``train reads a folder of PNG images, labels from class folders`` () =
+let ``train reads a folder of PNG images, labels from class folders (images:DIR, and png:DIR as an alias)`` () =
     let dir = tempDir ()
     let d = digits 20
     for i in 0 .. d.Count - 1 do
         let classDir = Path.Combine(dir, string d.Labels[i])
         Directory.CreateDirectory classDir |> ignore
-        Png.Write(Path.Combine(classDir, $"img{i:D3}.png"), d.ToImage i)
+        ImageFile.WritePng(Path.Combine(classDir, $"img{i:D3}.png"), d.ToImage i)
+    trainsOn $"images:{dir}" |> ignore
     trainsOn $"png:{dir}" |> ignore
+
+let private pngHeaderOnly (w: int) (h: int) =
+    // A valid header (correct CRC) declaring w×h grey pixels, and no pixels.
+    ImageFileTests.png [ ImageFileTests.ihdr w h 8 0 0; ImageFileTests.chunk "IDAT" (ImageFileTests.zlib [| 0uy; 0uy |]) ]
+
+[<Theory>]
+[<InlineData("truncated", "truncated")>]
+[<InlineData("magic", "not a PNG, JPEG, WebP or BMP file")>]
+[<InlineData("huge", "46340×46340 = 2147395600 pixels, above the limit")>]
+let ``a malformed image file in the folder is one line naming it, exit code 1`` (kind: string, says: string) =
+    let dir = tempDir ()
+    let d = digits 4
+    for i in 0 .. d.Count - 1 do
+        ImageFile.WritePng(Path.Combine(dir, $"a{i}.png"), d.ToImage i)
+    let good = ImageFile.EncodePng(d.ToImage 0)
+    let bad =
+        match kind with
+        | "truncated" -> good[.. good.Length / 2]
+        | "magic" -> Array.append "JUNK"B good[4..]
+        | _ -> pngHeaderOnly 46340 46340
+    // Named to sort first, so it is also the file whose header decides the dataset's size.
+    let path = Path.Combine(dir, "0-bad.png")
+    File.WriteAllBytes(path, bad)
+    let r = vqvae ([ "train"; "--data"; $"images:{dir}"; "--steps"; "1"; "--out"; tempDir () ] @ tiny)
+    assertOneLineError 1 r
+    Assert.Contains(path, r.Err)
+    Assert.Contains(says, r.Err)
 
 [<Fact>]
 let ``an MNIST folder without the image file is one line and exit code 1`` () =

@@ -8,9 +8,10 @@ open System
 open System.IO
 open Xunit
 open VqVae.Cli
-open VqVae.Functional.Images
+open VqVae.Data.Images
 open VqVae.Tensors
 open VqVae.Tensors.IO
+open VqVae.Functional.Training
 
 type Run = { Code: int; Out: string; Err: string }
 
@@ -48,11 +49,12 @@ let ``train writes the model, metrics and both pictures, and the pictures decode
     for f in [ "model.safetensors"; "metrics.csv"; "reconstructions.png"; "codebook-usage.png"; "codebook-atlas.png"; "batch.safetensors" ] do
         Assert.True(FileInfo(Path.Combine(dir, f)).Length > 0L, $"{f} is missing or empty")
     let csv = File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
-    Assert.Equal("step,recon,codebook,commitment,total,perplexity,used_codes,images_per_s", csv[0])
+    Assert.Equal(MetricsCsv.Header, csv[0])
+    Assert.Equal("step,recon,codebook,commitment,total,perplexity,used_codes,window_perplexity,window_used_codes,window_dead_codes,images_per_s", csv[0])
     Assert.Equal(4, csv.Length)
-    let recon = Png.Read(Path.Combine(dir, "reconstructions.png"))
+    let recon = ImageFile.Read(Path.Combine(dir, "reconstructions.png"))
     Assert.True(recon.Width > 28 && recon.Height > 56)
-    Png.Read(Path.Combine(dir, "codebook-usage.png")) |> ignore
+    ImageFile.Read(Path.Combine(dir, "codebook-usage.png")) |> ignore
     let model = SafeTensors.Read(Path.Combine(dir, "model.safetensors"))
     Assert.Equal<int[]>([| 16; 4 |], model["vq.embedding.weight"].Shape)
     Assert.True(model.Metadata.ContainsKey "config")
@@ -137,7 +139,7 @@ let ``reconstruct writes a picture from a checkpoint`` () =
     let png = Path.Combine(tempDir (), "rec.png")
     let r = vqvae [ "reconstruct"; "--model"; Path.Combine(dir, "model.safetensors"); "--count"; "8"; "--out"; png ]
     Assert.True((r.Code = 0), r.Err)
-    Png.Read png |> ignore
+    ImageFile.Read png |> ignore
 
 [<Fact>]
 let ``train resumes from a checkpoint`` () =

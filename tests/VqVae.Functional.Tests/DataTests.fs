@@ -7,8 +7,8 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
-open VqVae.Functional.Data
-open VqVae.Functional.Images
+open VqVae.Data.Datasets
+open VqVae.Data.Images
 
 let private config n = Config.QuickThrowOnFailure.WithMaxTest(n)
 
@@ -89,32 +89,32 @@ let ``PNG folder: sorted by path, labels from folder or prefix, channels convert
     withDir (fun dir ->
         Directory.CreateDirectory(Path.Combine(dir, "3")) |> ignore
         Directory.CreateDirectory(Path.Combine(dir, "cats")) |> ignore
-        Png.Write(Path.Combine(dir, "3", "a.png"), Image(2, 1, 1, [| 10uy; 20uy |]))
-        Png.Write(Path.Combine(dir, "7_b.png"), Image(2, 1, 3, [| 255uy; 0uy; 0uy; 0uy; 0uy; 255uy |]))
-        Png.Write(Path.Combine(dir, "0001.png"), Image(2, 1, 1, [| 1uy; 2uy |]))
-        Png.Write(Path.Combine(dir, "cats", "c.PNG"), Image(2, 1, 4, [| 255uy; 255uy; 255uy; 0uy; 255uy; 255uy; 255uy; 255uy |]))
+        ImageFile.WritePng(Path.Combine(dir, "3", "a.png"), Image(2, 1, 1, [| 10uy; 20uy |]))
+        ImageFile.WritePng(Path.Combine(dir, "7_b.png"), Image(2, 1, 3, [| 255uy; 0uy; 0uy; 0uy; 0uy; 255uy |]))
+        ImageFile.WritePng(Path.Combine(dir, "0001.png"), Image(2, 1, 1, [| 1uy; 2uy |]))
+        ImageFile.WritePng(Path.Combine(dir, "cats", "c.PNG"), Image(2, 1, 4, [| 255uy; 255uy; 255uy; 0uy; 255uy; 255uy; 255uy; 255uy |]))
         File.WriteAllText(Path.Combine(dir, "notes.txt"), "ignored")
-        let d = PngFolder.Load(dir, 1, 1, 2)
+        let d = ImageFolder.Load(dir, 1, 1, 2)
         // Ordinal order of relative paths: "0001.png" < "3/a.png" < "7_b.png" < "cats/c.PNG"
         Assert.Equal<int[]>([| -1; 3; 7; -1 |], d.Labels)
         let bytes = d.Images |> Array.map (fun v -> int (MathF.Round(v * 255f)))
         Assert.Equal<int[]>([| 1; 2; 10; 20; 76; 29; 0; 255 |], bytes)
-        let rgb = PngFolder.Load(dir, 3, 1, 2)
+        let rgb = ImageFolder.Load(dir, 3, 1, 2)
         Assert.Equal(4 * 3 * 2, rgb.Images.Length))
 
 [<Fact>]
 let ``PNG folder: wrong size, no images, missing folder and broken files are clear errors`` () =
     withDir (fun dir ->
-        expectDataError "no .png files" (fun () -> PngFolder.Load(dir, 1, 2, 2)) |> ignore
-        Png.Write(Path.Combine(dir, "a.png"), Image(2, 2, 1, Array.zeroCreate 4))
-        Png.Write(Path.Combine(dir, "b.png"), Image(3, 2, 1, Array.zeroCreate 6))
-        let e = expectDataError "is 3×2 but the dataset needs 2×2" (fun () -> PngFolder.Load(dir, 1, 2, 2))
+        expectDataError "no image files" (fun () -> ImageFolder.Load(dir, 1, 2, 2)) |> ignore
+        ImageFile.WritePng(Path.Combine(dir, "a.png"), Image(2, 2, 1, Array.zeroCreate 4))
+        ImageFile.WritePng(Path.Combine(dir, "b.png"), Image(3, 2, 1, Array.zeroCreate 6))
+        let e = expectDataError "is 3×2 but the dataset needs 2×2" (fun () -> ImageFolder.Load(dir, 1, 2, 2))
         Assert.Contains("b.png", e.Message)
         File.Delete(Path.Combine(dir, "b.png"))
         File.WriteAllText(Path.Combine(dir, "c.png"), "not a png")
-        let pe = Assert.Throws<PngFormatException>(fun () -> PngFolder.Load(dir, 1, 2, 2) |> ignore)
+        let pe = Assert.Throws<ImageFormatException>(fun () -> ImageFolder.Load(dir, 1, 2, 2) |> ignore)
         Assert.Contains("c.png", pe.Message)
-        expectDataError "does not exist" (fun () -> PngFolder.Load(Path.Combine(dir, "missing"), 1, 2, 2)) |> ignore)
+        expectDataError "does not exist" (fun () -> ImageFolder.Load(Path.Combine(dir, "missing"), 1, 2, 2)) |> ignore)
 
 // ---- Synthetic digits ----
 

@@ -75,11 +75,11 @@ let fails maxTest (prop: Property) =
 
 // ------------------------------------------------------------------ gradient trees
 
-/// (name, group, gradient or None) for every leaf of a gradient tree of model.
-let gradLeaves (model: VqVaeModel) (grads: VqVaeModel) =
+/// (name, group, gradient or None) for every leaf of the gradients of a model.
+let gradLeaves (model: VqVaeModel) (grads: Gradients<VqVaeModel>) =
     let groups = model.Groups()
-    Tree.Leaves grads
-    |> Seq.mapi (fun i l -> let struct (n, g) = groups[i] in n, g, Option.ofObj l.Value)
+    grads
+    |> Seq.mapi (fun i l -> let struct (n, g) = groups[i] in n, g, Option.ofObj l.Gradient)
     |> List.ofSeq
 
 let gradOf (f: VqVaeModel -> Tensor) (model: VqVaeModel) = snd (Grad.ValueAndGrad(Func<_, _> f, model).ToTuple())

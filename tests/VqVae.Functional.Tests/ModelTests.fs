@@ -127,13 +127,21 @@ let ``a state dict round-trips, and missing, misshapen or unknown keys are named
     Assert.Equal<float32[]>(m.Codebook.Embedding.ToArray(), (loose.Ema |> Option.ofObj |> Option.get).EmaW.ToArray())
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``gradient trees are models with null leaves that Tree.Map keeps null`` (backend: string) = onBackend backend <| fun () ->
+let ``gradients name every model leaf, miss the unreached ones, and Map keeps them missing`` (backend: string) = onBackend backend <| fun () ->
     let m = VqVaeModel.Init(tiny, Rng.Seed 4L)
     let x = Tensor.Uniform(Rng.Seed 5L, 0.0f, 1.0f, 1, 1, 8, 8)
     let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Commitment) m
-    let doubled = Tree.Map(g, fun t -> t * 2.0f)
+    Assert.Equal<string list>(names m, List.ofSeq g.Names)
+    let doubled = g.Map(fun t -> t * 2.0f)
     for (name, _, v) in gradLeaves m doubled do
         Assert.Equal(name.StartsWith "encoder.", v.IsSome)
+        Assert.Equal(v.IsSome, g.Reaches name)
+    let w = nonNull "encoder.0.weight" g["encoder.0.weight"]
+    Assert.Equal<float32[]>(w.ToArray() |> Array.map (fun v -> v * 2.0f), (nonNull "doubled" doubled["encoder.0.weight"]).ToArray())
+    Assert.Null(g[VqVaeModel.CodebookName])
+    let e = Assert.Throws<ArgumentException>(fun () -> g["encoder.9.weight"] |> ignore)
+    Assert.Contains("no leaf is called 'encoder.9.weight'", e.Message)
+    Assert.Contains("encoder.0.weight", e.Message)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``BatchNorm2d trains on batch statistics, returns new running statistics and evaluates with them`` (backend: string) = onBackend backend <| fun () ->
@@ -157,7 +165,7 @@ let ``BatchNorm2d trains on batch statistics, returns new running statistics and
     Assert.Equal<string list>([ "0.weight"; "0.bias"; "1.weight"; "1.bias"; "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ], leaves)
     Assert.Equal<string list>([ "1.running_mean"; "1.running_var"; "1.num_batches_tracked" ], List.ofSeq net.BufferNames)
     let struct (_, g) = Grad.ValueAndGrad(Func<_, _>(fun (n: Sequential) -> n.Apply(x).Sum()), net)
-    let reached = Tree.Leaves g |> Seq.map (fun l -> l.Name, not (isNull l.Value)) |> List.ofSeq
+    let reached = g |> Seq.map (fun l -> l.Name, l.Reached) |> List.ofSeq
     Assert.Equal<(string * bool) list>(leaves |> List.map (fun n -> n, not (n.Contains "running" || n.Contains "num_batches")), reached)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]

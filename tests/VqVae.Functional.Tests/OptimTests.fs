@@ -55,7 +55,7 @@ let ``Adam's first step moves each parameter by lr times the sign of its gradien
         let g = grads (rng.Fold 2L) p false
         let lr = 1e-2f + 0.1f * rng.UniformAt(9L)
         let adam = Adam.Create(lr)
-        let struct (p', s') = adam.Update(g, adam.Init p, p)
+        let struct (p', s') = adam.Update(asGrads p g, adam.Init p, p)
         Assert.Equal(1, s'.Step)
         for before, after, grad in Array.zip3 (leaves p) (leaves p') (leaves g) do
             for i in 0 .. before.Length - 1 do
@@ -81,13 +81,13 @@ let ``Adam matches its formula over several steps, with weight decay and a leaf 
         for step in 1 .. 6 do
             let dropB = step % 3 = 2 // B gets no gradient on steps 2 and 5
             let g = grads (rng.Fold(100L + int64 step)) p dropB
-            let struct (p', s') = adam.Update(g, s, p)
+            let struct (p', s') = adam.Update(asGrads p g, s, p)
             p <- p'; s <- s'
             ra <- adamRef lr b1 b2 eps wd ra (g.A.ToArray())
             if not dropB then rb <- adamRef lr b1 b2 eps wd rb (g.B.ToArray())
         Assert.Equal(6, s.Step)
         Assert.Equal<int list>([ 6; 4 ], List.ofSeq s.LeafSteps)
-        for got, want in [ p.A, ra.P; p.B, rb.P; s.Moments[0].A, ra.M; s.Moments[1].B, rb.V ] do
+        for got, want in [ p.A, ra.P; p.B, rb.P; s.M.A, ra.M; s.V.B, rb.V ] do
             let err = maxAbsDiff (got.ToArray()) want
             Assert.True(err < 2e-5 * (1.0 + Array.fold (fun a x -> max a (abs x)) 0.0 want), $"max error {err}"))
     |> fun p -> Check.One(config 40, p)
@@ -111,18 +111,19 @@ let ``SGD matches its formula over several steps: momentum, dampening, Nesterov,
         for step in 1 .. 5 do
             let dropB = step = 1 || step = 4 // B's buffer starts at its own first gradient (step 2)
             let g = grads (rng.Fold(100L + int64 step)) p dropB
-            let struct (p', s') = sgd.Update(g, s, p)
+            let struct (p', s') = sgd.Update(asGrads p g, s, p)
             p <- p'; s <- s'
             ra <- sgdRef lr mu damp nesterov wd ra (g.A.ToArray())
             if not dropB then rb <- sgdRef lr mu damp nesterov wd rb (g.B.ToArray())
         Assert.Equal(5, s.Step)
         Assert.Equal<int list>([ 5; 3 ], List.ofSeq s.LeafSteps)
-        Assert.Equal((if mu = 0.0 then 0 else 1), s.Moments.Length)
+        let plain = (mu = 0.0)
+        Assert.Equal(plain, isNull (box s.MomentumBuffer))
         for got, want in [ p.A, ra.P; p.B, rb.P ] do
             let err = maxAbsDiff (got.ToArray()) want
             Assert.True(err < 1e-5, $"kind {kind}: max error {err}")
         if mu <> 0.0 then
-            Assert.True(maxAbsDiff (s.Moments[0].B.ToArray()) rb.Buf.Value < 1e-5))
+            Assert.True(maxAbsDiff ((nonNull s.MomentumBuffer).B.ToArray()) rb.Buf.Value < 1e-5))
     |> fun p -> Check.One(config 40, p)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
@@ -134,12 +135,15 @@ let ``a leaf without a gradient is left unchanged and its state untouched, even 
         for opt in optimizers do
             let p0 = randomPair (rng.Fold 1L) 3 2
             // One real step so the moments are non-zero, then a step where B has no gradient.
-            let struct (p1, s1) = opt.Update(grads (rng.Fold 2L) p0 false, opt.Init p0, p0)
-            let struct (p2, s2) = opt.Update(grads (rng.Fold 3L) p1 true, s1, p1)
+            let struct (p1, s1) = opt.Update(asGrads p0 (grads (rng.Fold 2L) p0 false), opt.Init p0, p0)
+            let struct (p2, s2) = opt.Update(asGrads p1 (grads (rng.Fold 3L) p1 true), s1, p1)
             Assert.Same(p1.B, p2.B)
             Assert.Equal(s1.LeafSteps[1], s2.LeafSteps[1])
-            for k in 0 .. s1.Moments.Length - 1 do
-                Assert.Same(s1.Moments[k].B, s2.Moments[k].B)
+            // B's buffers (exp_avg, exp_avg_sq, momentum_buffer) are the very same tensors.
+            let buffersOfB (s: OptimizerState<Pair>) =
+                [ for l in Tree.Leaves s do if l.Name.StartsWith "b." && not (l.Name.EndsWith ".step") then l.Value ]
+            for b1, b2 in List.zip (buffersOfB s1) (buffersOfB s2) do
+                Assert.Same(b1, b2)
             Assert.NotEqual<float32[]>(p1.A.ToArray(), p2.A.ToArray())
             Assert.Equal(s1.LeafSteps[0] + 1, s2.LeafSteps[0]))
     |> fun p -> Check.One(config 20, p)
@@ -148,18 +152,19 @@ let ``a leaf without a gradient is left unchanged and its state untouched, even 
 let ``clip by global norm scales to the max norm, keeps direction and null leaves, and passes small gradients through`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll seeds (fun seed ->
         let rng = Rng.Seed(int64 seed)
-        let g = grads (rng.Fold 1L) (randomPair (rng.Fold 2L) 6 4) (seed % 2 = 0)
-        let norm = Tree.GlobalNorm g
+        let p = randomPair (rng.Fold 2L) 6 4
+        let g = asGrads p (grads (rng.Fold 1L) p (seed % 2 = 0))
+        let norm = g.GlobalNorm()
         let maxNorm = float32 (norm * float (0.1f + 1.8f * rng.UniformAt 3L))
         let struct (clipped, reported) = ClipByGlobalNorm.Create(maxNorm).Apply g
         Assert.Equal(norm, reported)
-        Assert.Equal(isNull (box g.B), isNull (box clipped.B))
-        let after = Tree.GlobalNorm clipped
+        Assert.Equal(isNull g["b"], isNull clipped["b"])
+        let after = clipped.GlobalNorm()
         if norm <= float maxNorm then Assert.Same(box g, box clipped)
         else
             Assert.True(abs (after - float maxNorm) < 1e-5 * float maxNorm, $"norm {after} vs max {maxNorm}")
             let scale = after / norm
-            Assert.True(maxAbsDiff (clipped.A.ToArray()) (g.A.ToArray() |> Array.map (fun x -> float x * scale)) < 1e-6))
+            Assert.True(maxAbsDiff ((nonNull clipped["a"]).ToArray()) ((nonNull g["a"]).ToArray() |> Array.map (fun x -> float x * scale)) < 1e-6))
     |> fun p -> Check.One(config 100, p)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
@@ -169,5 +174,58 @@ let ``hyperparameters are checked with the argument named`` (backend: string) = 
     let e = Assert.Throws<ArgumentException>(fun () -> Sgd.Create(0.1f, nesterov = true) |> ignore)
     Assert.Contains("Nesterov", e.Message)
     let p = randomPair (Rng.Seed 1L) 2 2
-    let e = Assert.Throws<ArgumentException>(fun () -> Adam.Create(0.1f).Update(p, Sgd.Create(0.1f).Init p, p) |> ignore)
-    Assert.Contains("2 moment trees", e.Message)
+    let adam = Adam.Create(0.1f) :> IOptimizer
+    let e = Assert.Throws<ArgumentException>(fun () -> adam.Update(asGrads p p, Sgd.Create(0.1f).Init p, p) |> ignore)
+    Assert.Contains("expected an AdamState, got SgdState", e.Message)
+
+// ---- named optimizer state (PyTorch's per-parameter state names) --------------------------------
+
+let private stateNames (s: OptimizerState<Pair>) = Tree.Leaves s |> Seq.map (fun l -> l.Name) |> List.ofSeq
+let private stateBits (s: OptimizerState<Pair>) =
+    Tree.Leaves s |> Seq.map (fun l -> l.Name, l.Value.ToArray() |> Array.map BitConverter.SingleToInt32Bits) |> List.ofSeq
+
+[<Fact>]
+let ``optimizer states are trees with PyTorch's per-parameter state names`` () =
+    let p = randomPair (Rng.Seed 1L) 2 2
+    Assert.Equal<string list>([ "step"; "a.exp_avg"; "a.exp_avg_sq"; "a.step"; "b.exp_avg"; "b.exp_avg_sq"; "b.step" ], stateNames (Adam.Create(0.1f).Init p))
+    Assert.Equal<string list>([ "step"; "a.momentum_buffer"; "a.step"; "b.momentum_buffer"; "b.step" ], stateNames (Sgd.Create(0.1f, 0.9f).Init p))
+    Assert.Equal<string list>([ "step"; "a.step"; "b.step" ], stateNames (Sgd.Create(0.1f).Init p))
+
+[<Fact>]
+let ``a state saved as its leaves and restored onto a fresh Init continues bitwise like the original`` () =
+    let optimizers: IOptimizer list = [ Adam.Create(0.05f, weightDecay = 0.1f); Sgd.Create(0.1f, 0.9f, nesterov = true); Sgd.Create(0.1f) ]
+    Prop.forAll seeds (fun seed ->
+        let rng = Rng.Seed(int64 seed)
+        for opt in optimizers do
+            let p0 = randomPair (rng.Fold 1L) 3 2
+            let mutable p, s = p0, opt.Init p0
+            for step in 1 .. 3 do
+                let struct (p', s') = opt.Update(asGrads p (grads (rng.Fold(int64 step)) p (step = 2)), s, p)
+                p <- p'; s <- s'
+            // What a checkpoint keeps: the leaves' values (copied, so nothing is shared).
+            let saved = Tree.Leaves s |> Seq.map (fun l -> Tensor.FromArray(l.Value.ToArray(), l.Value.Shape)) |> Array.ofSeq
+            let restored = Tree.FromLeaves(opt.Init p0, saved)
+            Assert.Equal(s.GetType(), restored.GetType())
+            Assert.Equal(s.Step, restored.Step)
+            Assert.Equal<int list>(List.ofSeq s.LeafSteps, List.ofSeq restored.LeafSteps)
+            Assert.Equal<(string * int[]) list>(stateBits s, stateBits restored)
+            let g = asGrads p (grads (rng.Fold 9L) p false)
+            let struct (pa, sa) = opt.Update(g, s, p)
+            let struct (pb, sb) = opt.Update(g, restored, p)
+            Assert.Equal<int[]>(pa.B.ToArray() |> Array.map BitConverter.SingleToInt32Bits, pb.B.ToArray() |> Array.map BitConverter.SingleToInt32Bits)
+            Assert.Equal<(string * int[]) list>(stateBits sa, stateBits sb))
+    |> fun p -> Check.One(config 10, p)
+
+[<Fact>]
+let ``a restored state with a wrong shape or a count that is not a whole number is refused by name`` () =
+    let p = randomPair (Rng.Seed 1L) 2 2
+    let s = Adam.Create(0.1f).Init p
+    let leaves = Tree.Leaves s |> Seq.map (fun l -> l.Value) |> Array.ofSeq
+    let badShape = Array.copy leaves
+    badShape[4] <- Tensor.Zeros(3)        // b.exp_avg
+    let e = Assert.Throws<ArgumentException>(fun () -> Tree.FromLeaves(s, badShape) |> ignore)
+    Assert.Contains("'b.exp_avg' must have shape [2,2], got [3]", e.Message)
+    let badStep = Array.copy leaves
+    badStep[3] <- Tensor.Scalar 1.5f      // a.step
+    let e = Assert.Throws<ArgumentException>(fun () -> Tree.FromLeaves(s, badStep) |> ignore)
+    Assert.Contains("'a.step' must be a whole number", e.Message)

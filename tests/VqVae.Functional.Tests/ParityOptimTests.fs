@@ -56,7 +56,7 @@ type ParityOptim(output: ITestOutputHelper) =
             for step in 1 .. steps do
                 let skip = noGrad step
                 let g n = if List.contains n skip then Unchecked.defaultof<Tensor> else fx[sprintf "grad/%d/%s" step n]
-                let struct (p', s') = opt.Update({ A = g "a"; B = g "b" }, s, p)
+                let struct (p', s') = opt.Update(asGrads p { A = g "a"; B = g "b" }, s, p)
                 p <- p'
                 s <- s'
                 errs.Expect(sprintf "%s/%d/a" case step, fx[sprintf "%s/%d/a" case step], p.A)

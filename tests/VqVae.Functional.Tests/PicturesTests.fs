@@ -2,7 +2,7 @@ module VqVae.Functional.Tests.PicturesTests
 
 open System
 open Xunit
-open VqVae.Functional.Images
+open VqVae.Data.Images
 
 let private rgbAt (img: Image) x y = img[x, y, 0], img[x, y, 1], img[x, y, 2]
 

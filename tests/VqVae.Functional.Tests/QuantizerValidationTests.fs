@@ -13,6 +13,7 @@ open VqVae.Functional.Losses
 open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
+open VqVae.Functional.Codebooks
 let private throwsArg (paramName: string) (messagePart: string) (f: unit -> unit) =
     let e = Assert.ThrowsAny<ArgumentException>(fun () -> f ())
     Assert.Equal(paramName, e.ParamName)
@@ -112,8 +113,9 @@ let ``codes to latents rejects an index equal to the codebook size and a codeboo
     throwsNull (fun () -> ignore (Quantizer.Lookup(codebook (), nul<CodeIndices>)))
 
 [<Fact>]
-let ``perplexity needs some counts and counts only used codes`` () =
-    throwsArg "counts" "sum to 0" (fun () -> ignore (Quantizer.Perplexity([| 0; 0 |])))
+let ``perplexity of no rows is 1 and counts only used codes`` () =
+    Assert.Equal(1.0, Quantizer.Perplexity([| 0; 0 |]), 12)
+    Assert.Equal(Quantizer.Perplexity([| 0; 0 |]), (CodeUsage.Empty 2).Perplexity)
     throwsNull (fun () -> ignore (Quantizer.Perplexity(nul<Collections.Generic.IReadOnlyList<int>>)))
     Assert.Equal(1.0, Quantizer.Perplexity([| 0; 5; 0 |]), 12)
     Assert.Equal(2.0, Quantizer.Perplexity([| 3; 0; 3 |]), 12)

@@ -23,6 +23,11 @@ let randomPair (rng: Rng) m n =
     let struct (r1, r2) = rng.Split()
     { A = tensor r1 -1f 1f [| m |]; B = tensor r2 -1f 1f [| n; 2 |] }
 
+/// Gradients for a pair from a raw pair whose leaves may be null (no gradient reaches them).
+let asGrads (p: Pair) (g: Pair) =
+    let orNull (t: Tensor) : Tensor | null = match box t with null -> null | _ -> t
+    Gradients<Pair>(p, [| orNull g.A; orNull g.B |])
+
 let seeds = Arb.fromGen (Gen.choose (0, 1_000_000))
 
 let maxAbsDiff (a: float32[]) (b: float[]) =

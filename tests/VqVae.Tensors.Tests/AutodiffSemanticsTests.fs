@@ -185,21 +185,41 @@ let private input () = Tensor.FromArray([| 1f; -1f |], 1, 2)
 let private loss (m: Model) = ((Tensor.MatMul(input (), m.Enc.Weight) + m.Enc.Bias) * m.Scale).Sum()
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``grad over a parameter tree returns a tree of the same type, null where unreached`` (backend: string) = onBackend backend <| fun () ->
-    let struct (v, g) = Grad.ValueAndGrad(Func<Model, Tensor>(loss), model ())
+let ``grad over a parameter tree returns gradients by leaf name, missing where unreached`` (backend: string) = onBackend backend <| fun () ->
+    let m = model ()
+    let struct (v, g) = Grad.ValueAndGrad(Func<Model, Tensor>(loss), m)
     // x·W = [1-3, 2-4] = [-2,-2]; + b = [-1.5,-2.5]; ·3 → sum = -12
     Assert.Equal(-12f, v.ToScalar())
-    Assert.Equal<float32[]>([| 3f; 3f; -3f; -3f |], g.Enc.Weight.ToArray())
-    Assert.Equal<float32[]>([| 3f; 3f |], g.Enc.Bias.ToArray())
-    Assert.Equal(-4f, g.Scale.ToScalar())
-    Assert.True(isNull (box g.Unused))  // a gradient tree holds null where nothing reaches
+    Assert.Equal<float32[]>([| 3f; 3f; -3f; -3f |], (nonNull g["enc.weight"]).ToArray())
+    Assert.Equal<float32[]>([| 3f; 3f |], (nonNull g["enc.bias"]).ToArray())
+    Assert.Equal(-4f, (nonNull g["scale"]).ToScalar())
+    Assert.True(isNull g["unused"])  // missing where nothing reaches, not zeros
+    Assert.Equal<string list>([ "enc.weight"; "enc.bias"; "scale"; "unused" ], List.ofSeq g.Names)
+    Assert.Same(m, g.Parameters)
+    let mutable got = null
+    Assert.True(g.TryGet("scale", &got))
+    Assert.False(g.TryGet("unused", &got))
+    let e = Assert.Throws<ArgumentException>(fun () -> g["enc.nothing"] |> ignore)
+    Assert.Contains("no leaf is called 'enc.nothing'; the leaves are enc.weight, enc.bias, scale, unused", e.Message)
+    // Zeros where missing gives back a tree of the model's type.
+    let filled = g.ZerosWhereMissing()
+    Assert.Equal<float32[]>([| 0f; 0f; 0f |], filled.Unused.ToArray())
+    Assert.Equal(-4f, filled.Scale.ToScalar())
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``gradients check shapes and leaf counts against the parameters`` (backend: string) = onBackend backend <| fun () ->
+    let m = model ()
+    let e = Assert.Throws<ArgumentException>(fun () -> Gradients<Model>(m, [| null; null; null |]) |> ignore)
+    Assert.Contains("Model has 4 leaves, got 3 gradients", e.Message)
+    let e = Assert.Throws<ArgumentException>(fun () -> Gradients<Model>(m, [| Tensor.Zeros(4); null; null; null |]) |> ignore)
+    Assert.Contains("the gradient of 'enc.weight' has shape [4], the parameter [2,2]", e.Message)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``grad over a tree agrees with finite differences`` (backend: string) = onBackend backend <| fun () ->
     let m = model ()
     let struct (_, g) = Grad.ValueAndGrad(Func<Model, Tensor>(fun m -> tanh (loss m * 0.1f)), m)
-    let leaves = Tree.Leaves(m) |> Seq.map (fun l -> nonNull l.Value) |> Seq.toArray
-    let grads = Tree.Leaves(g) |> Seq.map (fun l -> l.Value) |> Seq.toArray
+    let leaves = Tree.Leaves(m) |> Seq.map (fun l -> l.Value) |> Seq.toArray
+    let grads = g |> Seq.map (fun l -> l.Gradient) |> Seq.toArray
     Assert.True(isNull grads[3])
     // the same function as a function of the three reached leaves
     FiniteDiff.check (fun ts -> tanh (loss (Tree.FromLeaves(m, [| ts[0]; ts[1]; ts[2]; m.Unused |])) * 0.1f)) leaves[0..2]
@@ -210,7 +230,7 @@ let ``valueAndGradWithAux returns the aux value`` (backend: string) = onBackend 
         Grad.ValueAndGradWithAux(Func<Model, struct (Tensor * string)>(fun m -> struct (loss m, "aux")), model ())
     Assert.Equal(-12f, v.ToScalar())
     Assert.Equal("aux", aux)
-    Assert.Equal(-4f, g.Scale.ToScalar())
+    Assert.Equal(-4f, (nonNull g["scale"]).ToScalar())
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``reach lists the dotted leaf names and which are reached`` (backend: string) = onBackend backend <| fun () ->
@@ -222,9 +242,9 @@ let ``reach lists the dotted leaf names and which are reached`` (backend: string
 let ``tree map, map2, leaves and global norm`` (backend: string) = onBackend backend <| fun () ->
     let m = model ()
     Assert.Equal<string list>([ "enc.weight"; "enc.bias"; "scale"; "unused" ], Tree.Leaves(m) |> Seq.map (fun l -> l.Name) |> Seq.toList)
-    let doubled = Tree.Map(m, Func<Tensor, Tensor | null>(fun t -> t * 2f))
+    let doubled = Tree.Map(m, Func<Tensor, Tensor>(fun t -> t * 2f))
     Assert.Equal(6f, doubled.Scale.ToScalar())
-    let summed = Tree.Map2(m, doubled, Func<Tensor, Tensor | null, Tensor | null>(fun a b -> a + nonNull b))
+    let summed = Tree.Map2(m, doubled, Func<Tensor, Tensor, Tensor>(fun a b -> a + b))
     Assert.Equal<float32[]>([| 3f; 6f; 9f; 12f |], summed.Enc.Weight.ToArray())
     // |W|² = 30, |b|² = 0.5, scale² = 9, unused = 3
     Assert.Equal(sqrt 42.5, Tree.GlobalNorm(m), 5)

@@ -125,16 +125,20 @@ let ``sum and mean: dims out of range or repeated`` () =
 
 [<Fact>]
 let ``narrow out of range`` () =
-    let e = throwsArg [ "narrow"; "[2, 5)"; "[0, 4)"; "[4,3]" ] (fun () -> (z [ 4; 3 ]).Narrow(2, 3))
+    let e = throwsArg [ "narrow"; "[2, 5)"; "dimension 0"; "[0, 4)"; "[4,3]" ] (fun () -> (z [ 4; 3 ]).Narrow(0, 2, 3))
     Assert.IsType<ArgumentOutOfRangeException>(e) |> ignore
-    throwsArg [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(-1, 1)) |> ignore
-    throwsArg [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(0, -1)) |> ignore
+    throwsArg [ "narrow"; "[1, 4)"; "dimension 1"; "[0, 3)" ] (fun () -> (z [ 4; 3 ]).Narrow(-1, 1, 3)) |> ignore
+    throwsArg [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(0, -1, 1)) |> ignore
+    throwsArg [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(1, 0, -1)) |> ignore
+    throwsArg [ "narrow"; "dim"; "rank 2" ] (fun () -> (z [ 4; 3 ]).Narrow(2, 0, 1)) |> ignore
 
 [<Fact>]
 let ``cat: parts that disagree beyond dim 0`` () =
     throwsArg [ "cat"; "parts[1]"; "[2,4]"; "[*,3]" ] (fun () -> Tensor.Cat([| z [ 1; 3 ]; z [ 2; 4 ] |])) |> ignore
     throwsArg [ "cat"; "at least one" ] (fun () -> Tensor.Cat([||])) |> ignore
     throwsArg [ "cat"; "scalars" ] (fun () -> Tensor.Cat([| z []; z [] |])) |> ignore
+    throwsArg [ "cat"; "parts[1]"; "[3,2]"; "[2,*]"; "dimension 1" ] (fun () -> Tensor.Cat([| z [ 2; 3 ]; z [ 3; 2 ] |], 1)) |> ignore
+    throwsArg [ "cat"; "dim"; "rank 2" ] (fun () -> Tensor.Cat([| z [ 2; 3 ]; z [ 2; 3 ] |], 2)) |> ignore
 
 [<Fact>]
 let ``fromArray and clamp arguments`` () =
@@ -201,5 +205,6 @@ let ``shape ops with arbitrary arguments throw only argument errors`` () =
         onlyArgumentErrors "permute" (fun () -> x.Permute(ints))
         onlyArgumentErrors "expand" (fun () -> x.Expand(b))
         onlyArgumentErrors "sum" (fun () -> x.Sum(ints))
-        if a.Length > 0 && ints.Length >= 2 then onlyArgumentErrors "narrow" (fun () -> x.Narrow(ints[0], ints[1]))
+        if a.Length > 0 && ints.Length >= 3 then onlyArgumentErrors "narrow" (fun () -> x.Narrow(ints[0], ints[1], ints[2]))
+        if a.Length > 0 && ints.Length >= 1 then onlyArgumentErrors "cat" (fun () -> Tensor.Cat([| x; y |], ints[0]))
         if a.Length = 2 then onlyArgumentErrors "gatherRows" (fun () -> x.GatherRows(ints)))

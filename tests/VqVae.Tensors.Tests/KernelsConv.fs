@@ -126,33 +126,7 @@ let ``conv kernels give identical bits for 1 and 2 threads`` () =
         let _, _, dw3 = run 3
         Assert.True(sameBits dw1 dw3, sprintf "BackwardWeight 3 threads %A" g)
 
-/// Forward and BackwardInput of g, with the AVX-512 window rows on or off.
-let forwardAndInputGrad (g: ConvGeometry) seed window =
-    let xs, ws, ys = sizes g
-    let x, w, dy, bias = randomArray seed xs, randomArray (seed + 1) ws, randomArray (seed + 2) ys, randomArray (seed + 3) g.Cout
-    let y, dx = Array.create ys nanf, Array.create xs nanf
-    let saved = WindowRows.Enabled
-    WindowRows.Enabled <- window
-    try
-        ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan bias, Span y)
-        ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
-    finally
-        WindowRows.Enabled <- saved
-    y, dx
-
-[<SkippableFact>]
-let ``window rows (AVX-512 lowering and scatter) give the same bits as the plain loops`` () =
-    // The window path needs AVX-512: on a CPU without it the runner reports this test as skipped, not passed.
-    Skip.IfNot(Runtime.Intrinsics.X86.Avx512F.IsSupported, "this CPU has no AVX-512: the window-row path cannot run here")
-    let check (g: ConvGeometry, seed) =
-        let (y1, dx1), (y0, dx0) = forwardAndInputGrad g seed true, forwardAndInputGrad g seed false
-        Assert.True(sameBits y1 y0, sprintf "Forward %A" g)
-        Assert.True(sameBits dx1 dx0, sprintf "BackwardInput %A" g)
-        true
-    // Wide batches put image rows across the GEMM's 48-column sliver edges.
-    let wide = gen { let! g, seed = caseGen in let! n = Gen.choose (1, 12) in return ConvGeometry(n, g.Cin, g.H, g.W, g.Cout, g.Kh, g.Kw, g.StrideH, g.StrideW, g.PadH, g.PadW, g.DilationH, g.DilationW, g.Ho, g.Wo), seed }
-    Check.One(config, Prop.forAll (Arb.fromGen wide) check)
-    for g in modelLayers 9 do check (g, 7) |> ignore
+// The whole-row lowering and scatter paths against the plain loops, at every ISA level: KernelsIsa.
 
 [<Fact>]
 let ``conv kernels reject spans too short and bad geometry, naming the argument`` () =

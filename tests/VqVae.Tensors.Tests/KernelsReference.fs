@@ -99,6 +99,12 @@ let withThreads t f =
     Threading.Threads <- t
     try f () finally Threading.Threads <- old
 
+/// Runs f with the CPU backend forced to an ISA level (CpuIsa.Level), restoring the previous level after.
+let withIsa (level: IsaLevel) f =
+    let old = CpuIsa.Level
+    CpuIsa.Level <- level
+    try f () finally CpuIsa.Level <- old
+
 /// Bitwise equality of float arrays (NaN-safe).
 let sameBits (a: float32[]) (b: float32[]) =
     a.Length = b.Length && Array.forall2 (fun (x: float32) (y: float32) -> BitConverter.SingleToInt32Bits x = BitConverter.SingleToInt32Bits y) a b

@@ -78,27 +78,49 @@ let ``T of a matrix`` (backend: string) = onBackend backend <| fun () ->
         FiniteDiff.check1 (fun t -> t.T) x)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``narrow a random row range`` (backend: string) = onBackend backend <| fun () ->
-    check n (shapeCase 1 3 4) (fun c ->
+let ``narrow a random range of a random dimension`` (backend: string) = onBackend backend <| fun () ->
+    check n (shapeCase 1 4 4) (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
-        let rows = c.Shape[0]
         let rng = Rng.Seed(int64 c.Seed)
-        let start = rng.IntAt(0L, rows)
-        let count = 1 + rng.IntAt(1L, rows - start)
-        let y = x.Narrow(start, count)
-        let inner = x.Length / rows
-        Assert.Equal<float32[]>(x.ToArray()[start * inner .. (start + count) * inner - 1], y.ToArray())
-        FiniteDiff.check1 (fun t -> t.Narrow(start, count)) x)
+        let d = rng.IntAt(0L, c.Shape.Length)
+        let size = c.Shape[d]
+        let start = rng.IntAt(1L, size)
+        let length = 1 + rng.IntAt(2L, size - start)
+        let y = x.Narrow(d - (if rng.IntAt(3L, 2) = 0 then 0 else c.Shape.Length), start, length)
+        // reference: index arithmetic over the row-major layout
+        let outer = c.Shape[.. d - 1] |> Array.fold (*) 1
+        let inner = c.Shape[d + 1 ..] |> Array.fold (*) 1
+        let xa = x.ToArray()
+        let expected = [| for o in 0 .. outer - 1 do for j in start .. start + length - 1 do for i in 0 .. inner - 1 -> xa[(o * size + j) * inner + i] |]
+        Assert.Equal<int[]>(Array.updateAt d length c.Shape, y.Shape)
+        Assert.Equal<float32[]>(expected, y.ToArray())
+        FiniteDiff.check1 (fun t -> t.Narrow(d, start, length)) x)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``cat of several parts`` (backend: string) = onBackend backend <| fun () ->
-    check n (shapeCase 1 3 3) (fun c ->
-        let rest = c.Shape[1..]
+let ``cat of several parts along a random dimension`` (backend: string) = onBackend backend <| fun () ->
+    check n (shapeCase 1 4 3) (fun c ->
         let rng = Rng.Seed(int64 c.Seed)
-        let parts = Array.init (1 + rng.IntAt(0L, 3)) (fun i -> uniform c.Seed (i + 1) -2f 2f (Array.append [| 1 + rng.IntAt(int64 (i + 1), 3) |] rest))
-        let y = Tensor.Cat(parts)
-        Assert.Equal<float32[]>(parts |> Array.collect (fun p -> p.ToArray()), y.ToArray())
-        FiniteDiff.check (fun ts -> Tensor.Cat(ts)) parts)
+        let d = rng.IntAt(0L, c.Shape.Length)
+        let sizes = Array.init (1 + rng.IntAt(1L, 3)) (fun i -> 1 + rng.IntAt(int64 (i + 2), 3))
+        let parts = sizes |> Array.mapi (fun i k -> uniform c.Seed (i + 1) -2f 2f (Array.updateAt d k c.Shape))
+        let y = Tensor.Cat(parts, d)
+        // reference: for each outer index, the parts' runs one after another
+        let outer = c.Shape[.. d - 1] |> Array.fold (*) 1
+        let inner = c.Shape[d + 1 ..] |> Array.fold (*) 1
+        let expected = [| for o in 0 .. outer - 1 do for (p, k) in Array.zip parts sizes do yield! p.ToArray()[o * k * inner .. (o + 1) * k * inner - 1] |]
+        Assert.Equal<float32[]>(expected, y.ToArray())
+        FiniteDiff.check (fun ts -> Tensor.Cat(ts, d)) parts)
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``narrow undoes cat along any dimension`` (backend: string) = onBackend backend <| fun () ->
+    check n (shapeCase 1 4 3) (fun c ->
+        let rng = Rng.Seed(int64 c.Seed)
+        let d = rng.IntAt(0L, c.Shape.Length)
+        let a = uniform c.Seed 1 -2f 2f c.Shape
+        let b = uniform c.Seed 2 -2f 2f c.Shape
+        let j = Tensor.Cat([| a; b |], d)
+        Assert.Equal<float32[]>(a.ToArray(), j.Narrow(d, 0, c.Shape[d]).ToArray())
+        Assert.Equal<float32[]>(b.ToArray(), j.Narrow(d, c.Shape[d], c.Shape[d]).ToArray()))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``cat with an untracked part gives gradients to the tracked ones`` (backend: string) = onBackend backend <| fun () ->

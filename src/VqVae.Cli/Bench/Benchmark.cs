@@ -4,6 +4,7 @@ using VqVae.Functional.Model;
 using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
 using VqVae.Functional.Optim;
+using VqVae.Functional.Training;
 using VqVae.Tensors;
 using VqVae.Tensors.Diagnostics;
 
@@ -13,13 +14,16 @@ namespace VqVae.Cli.Bench;
 internal sealed record BenchResult(int Batch, int Threads, Timing TrainStep, Timing Inference, Timing Quantize, Flops Flops,
     IReadOnlyList<(string Name, Timing Time)> Profile)
 {
+    /// <summary>The CPU backend's ISA level the kernels ran (VQVAE_ISA or the best this CPU supports).</summary>
+    public VqVae.Tensors.Backends.Cpu.IsaLevel Isa { get; init; } = VqVae.Tensors.Backends.Cpu.CpuIsa.Level;
+
     /// <summary>Per-op costs of profiled train steps, per step (wall ms, CPU ms, bytes), most expensive first.</summary>
     public IReadOnlyList<OpTiming> Ops { get; init; } = [];
 }
 
 /// <summary>
-/// The reference step of DESIGN §9, timed like ../shared/bench/torch_vqvae_bench.py: Adam train
-/// steps on uniform random 28×28 batches, inference (encode + quantize + decode, no tape) and
+/// The reference step of DESIGN §9, timed like ../shared/bench/torch_vqvae_bench.py: the library's
+/// <see cref="TrainStep.Apply"/> with Adam on uniform random 28×28 batches, inference (encode + quantize + decode, no tape) and
 /// quantize-only (nearest code of [B·49, D] rows among K codes).
 /// </summary>
 internal static class Benchmark
@@ -36,14 +40,8 @@ internal static class Benchmark
         var adam = Adam.Create(1e-3f);
         var state = adam.Init(model);
         say("timing the train step");
-        // One arena per step: forward and backward storage is recycled; Adam's results live outside it.
-        var train = Timing.Measure(() =>
-        {
-            var x = NextX();
-            using var arena = TensorArena.Begin();
-            var (_, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model);
-            (model, state) = adam.Update(grads, state, model);
-        }, steps, warmup);
+        // The library's one train step (its own arena recycles forward and backward storage).
+        var train = Timing.Measure(() => (model, state, _) = TrainStep.Apply(adam, model, state, NextX()), steps, warmup);
 
         say("timing inference");
         var infer = Timing.Measure(() =>
@@ -67,13 +65,7 @@ internal static class Benchmark
             OpProfiler.Enabled = true;
             try
             {
-                for (int i = 0; i < n; i++)
-                {
-                    var x = NextX();
-                    using var arena = TensorArena.Begin();
-                    var (_, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model);
-                    using (OpProfiler.TimePhase("adam update")) (model, state) = adam.Update(grads, state, model);
-                }
+                for (int i = 0; i < n; i++) (model, state, _) = TrainStep.Apply(adam, model, state, NextX());
             }
             finally { OpProfiler.Enabled = false; }
             ops = OpProfiler.Snapshot().Select(t => t with { Calls = t.Calls / n, WallMs = t.WallMs / n, CpuMs = t.CpuMs / n, AllocatedBytes = t.AllocatedBytes / n }).ToArray();
@@ -82,7 +74,7 @@ internal static class Benchmark
     }
 
     // Per-layer forward times and the phases of one train step.
-    private static List<(string, Timing)> Profile(VqVaeConfig cfg, VqVaeModel model, Adam adam, OptimizerState<VqVaeModel> state,
+    private static List<(string, Timing)> Profile(VqVaeConfig cfg, VqVaeModel model, Adam adam, AdamState<VqVaeModel> state,
         Tensor x, int steps, int warmup, Action<string> say)
     {
         say("profiling");
@@ -104,8 +96,8 @@ internal static class Benchmark
             result.Add(($"forward decoder.{i} {layer.GetType().Name}", InArena(() => layer.Apply(input), n, 1)));
             h = layer.Apply(input);
         }
-        result.Add(("step: forward + loss (no tape)", InArena(() => VqVaeModel.LossTerms(cfg, model, x), n, warmup)));
-        VqVaeModel Grads() => Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model).Gradients;
+        result.Add(("step: forward + loss (no tape)", InArena(() => VqVaeModel.LossTerms(model, x), n, warmup)));
+        Gradients<VqVaeModel> Grads() => Grad.ValueAndGrad(m => VqVaeModel.LossTerms(m, x).Total, model).Gradients;
         result.Add(("step: forward + backward", InArena(() => Grads(), n, warmup)));
         var grads = Grads();
         result.Add(("step: Adam update", Timing.Measure(() => adam.Update(grads, state, model), n, warmup)));

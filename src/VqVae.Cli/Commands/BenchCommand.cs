@@ -4,6 +4,7 @@ using Spectre.Console;
 using VqVae.Cli.Bench;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
+using VqVae.Tensors.Backends.Cpu;
 using VqVae.Tensors.Diagnostics;
 
 namespace VqVae.Cli.Commands;
@@ -18,7 +19,7 @@ internal static class BenchCommand
         var warmup = Opt.Int("--warmup", "Untimed runs before timing", 3, min: 0);
         var threads = Opt.Threads();
         var device = Opt.Device();
-        var json = Opt.Flag("--json", "Print the results as JSON only (keys train_step_ms, inference_ms, quantize_ms, images_per_s, gflops)");
+        var json = Opt.Flag("--json", "Print the results as JSON only (keys isa, train_step_ms, inference_ms, quantize_ms, images_per_s, gflops)");
         var profile = Opt.Flag("--profile", "Also time each layer's forward pass and the phases of a train step");
         var cmd = new Command("bench", "Time the reference model's train step, inference and quantize-only") { batch, steps, warmup, threads, device, json, profile };
         cmd.SetAction(r =>
@@ -27,6 +28,7 @@ internal static class BenchCommand
             using var onDevice = Settings.UseDevice(r.GetValue(device));
             bool asJson = r.GetValue(json);
             Action<string> say = asJson ? _ => { } : s => terminal.Err.WriteLine($"bench: {s}…");
+            if (!asJson) terminal.Err.WriteLine($"bench: ISA level {CpuIsa.Name(CpuIsa.Level)} (force one with {CpuIsa.EnvironmentVariable}=avx512|avx2|vector128|scalar)");
             var result = Benchmark.Run(r.GetValue(batch), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile), say);
             if (asJson) terminal.Out.WriteLine(ToJson(result));
             else Render(terminal.Console, result);
@@ -39,6 +41,7 @@ internal static class BenchCommand
     {
         w.WriteNumber("batch", b.Batch);
         w.WriteNumber("threads", b.Threads);
+        w.WriteString("isa", CpuIsa.Name(b.Isa));
         Timing("train_step_ms", b.TrainStep);
         Timing("inference_ms", b.Inference);
         Timing("quantize_ms", b.Quantize);
@@ -96,7 +99,7 @@ internal static class BenchCommand
     private static void Render(IAnsiConsole console, BenchResult b)
     {
         static string F(double v, string fmt) => v.ToString(fmt, CultureInfo.InvariantCulture);
-        var table = new Table().Title($"reference model, batch {b.Batch}, {b.Threads} thread(s)")
+        var table = new Table().Title($"reference model, batch {b.Batch}, {b.Threads} thread(s), ISA {CpuIsa.Name(b.Isa)}")
             .AddColumns("", "median ms", "min ms", "max ms", "images/s", "GFLOP/s");
         foreach (var c in table.Columns.Skip(1)) c.RightAligned();
         void Row(string name, Timing t, double flops, bool images) => table.AddRow(name, F(t.Median, "F2"), F(t.Min, "F2"), F(t.Max, "F2"),

@@ -11,9 +11,8 @@ using VqVae.Tensors;
 namespace VqVae.Cli.Commands;
 
 /// <summary>
-/// <c>vqvae gradients</c>: writes every loss term's gradients as <c>&lt;term&gt;/&lt;parameter&gt;</c>
-/// (a key is absent exactly where the term does not reach the parameter, DESIGN §6) and prints the
-/// loss terms as JSON.
+/// <c>vqvae gradients</c>: <see cref="GradientsFile.Write"/> (DESIGN §6: a key per term and parameter
+/// it reaches) and the loss terms as JSON.
 /// </summary>
 internal static class GradientsCommand
 {
@@ -30,25 +29,16 @@ internal static class GradientsCommand
         {
             Settings.ApplyThreads(r.GetValue(threads));
             using var onDevice = Settings.UseDevice(r.GetValue(device));
-            var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
-            var entries = new List<SafeTensorEntry>();
-            LossTerms? terms = null;
-            foreach (var term in LossTerms.Names)
-            {
-                var (_, t, grads) = Grad.ValueAndGradWithAux(p => { var lt = VqVaeModel.LossTerms(cfg, p, x); return (lt.Term(term), lt); }, m);
-                terms ??= t;
-                foreach (var leaf in Tree.Leaves(grads))
-                    if (leaf.Value is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));
-            }
+            var (m, x) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
-            SafeTensors.Write(path, entries);
+            var terms = GradientsFile.Write(path, m, x);
             var (recon, codebook, commitment, total) = terms!.Values;
             terminal.Out.WriteLine(JsonOut.Write(w =>
             {
                 w.Number("recon", recon); w.Number("codebook", codebook); w.Number("commitment", commitment); w.Number("total", total);
                 w.Number("perplexity", terms.Perplexity);
-                w.Number("beta", cfg.Beta);
+                w.Number("beta", m.Config.Beta);
             }));
             return ExitCodes.Ok;
         });

@@ -2,7 +2,7 @@ using System.CommandLine;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
 using VqVae.Cli.Train;
-using VqVae.Functional.Images;
+using VqVae.Data.Images;
 
 namespace VqVae.Cli.Commands;
 
@@ -12,7 +12,7 @@ internal static class ReconstructCommand
     public static Command Create(Terminal terminal)
     {
         var model = Opt.Model();
-        var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or png:DIR", DefaultValueFactory = _ => "synthetic" };
+        var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or images:DIR (png:DIR also works)", DefaultValueFactory = _ => "synthetic" };
         var count = Opt.Int("--count", "How many images", 32);
         var seed = new Option<int>("--seed") { Description = "Seed of the synthetic digits", DefaultValueFactory = _ => 1 };
         var output = Opt.Path("--out", "PNG file to write", required: true);
@@ -29,7 +29,7 @@ internal static class ReconstructCommand
             Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
-            Png.Write(path, Artifacts.Reconstructions(m, x));
+            ImageFile.WritePng(path, Artifacts.Reconstructions(m, x));
             terminal.Out.WriteLine($"wrote {path}: {x.Shape[0]} originals (upper rows) and their reconstructions");
             return ExitCodes.Ok;
         });

@@ -26,9 +26,9 @@ internal static class RoutesCommand
         {
             Settings.ApplyThreads(r.GetValue(threads));
             using var onDevice = Settings.UseDevice(r.GetValue(device));
-            var (m, x, cfg) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
-            var matrix = Routes.Matrix(cfg, m, x);
-            Render(terminal.Console, matrix, cfg, x);
+            var (m, x) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
+            var matrix = Routes.Matrix(m.Config, m, x);
+            Render(terminal.Console, matrix, m.Config, x);
             return ExitCodes.Ok;
         });
         return cmd;

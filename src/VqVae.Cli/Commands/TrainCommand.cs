@@ -10,7 +10,7 @@ internal static class TrainCommand
 {
     public static Command Create(Terminal terminal)
     {
-        var data = new Option<string>("--data") { Description = "Images: synthetic (built-in digits), mnist:DIR (IDX files) or png:DIR", DefaultValueFactory = _ => "synthetic" };
+        var data = new Option<string>("--data") { Description = "Images: synthetic (built-in digits), mnist:DIR (IDX files) or images:DIR (png:DIR also works)", DefaultValueFactory = _ => "synthetic" };
         var steps = Opt.MaybeInt("--steps", $"Training steps (default {TrainRun.DefaultSteps})");
         var epochs = Opt.MaybeInt("--epochs", "Passes over the data (instead of --steps)");
         var batch = Opt.Int("--batch", "Images per step", 64);

@@ -1,23 +1,12 @@
-using VqVae.Tensors;
-
 namespace VqVae.Cli.Input;
 
-/// <summary>Batch files (DESIGN §6): safetensors with key <c>x</c>, float32 [B,C,H,W].</summary>
+/// <summary>The <c>--batch</c> file of the inspection verbs: <see cref="VqVae.Functional.Checkpoints.BatchFile"/> with errors that name the option.</summary>
 internal static class BatchFile
 {
-    public const string Key = "x";
-
     public static Tensor Read(string path)
     {
         if (!File.Exists(path)) throw new UserError($"--batch: no such file: {path}");
-        var file = SafeTensors.Read(path);
-        if (!file.TryGet(Key, out var x))
-            throw new UserError($"--batch: {path} has no tensor named '{Key}' (it has: {string.Join(", ", file.Names)})");
-        if (x.Shape.Length != 4)
-            throw new UserError($"--batch: '{Key}' in {path} must be [B,C,H,W], got [{string.Join(",", x.Shape)}]");
-        return Tensor.FromArray(x.Data, x.Shape);
+        try { return VqVae.Functional.Checkpoints.BatchFile.Read(path); }
+        catch (InvalidDataException e) { throw new UserError($"--batch: {e.Message}"); }
     }
-
-    public static void Write(string path, Tensor x) =>
-        SafeTensors.Write(path, [new SafeTensorEntry(Key, x.Shape, x.ToArray())]);
 }

@@ -10,14 +10,13 @@ namespace VqVae.Cli.Input;
 /// <summary>Loading what several verbs share: a checkpoint and a batch that fits it.</summary>
 internal static class Inputs
 {
-    /// <summary>The model, the batch and the config to use (the checkpoint's, with β overridden when given).</summary>
-    public static (VqVaeModel Model, Tensor X, VqVaeConfig Config) ModelAndBatch(string modelPath, string batchPath, float? beta)
+    /// <summary>The model (its config's β replaced when <paramref name="beta"/> is given: the model's config is the one source of its settings) and the batch.</summary>
+    public static (VqVaeModel Model, Tensor X) ModelAndBatch(string modelPath, string batchPath, float? beta)
     {
         var model = ModelFile.Load(modelPath);
         var x = BatchFile.Read(batchPath);
         CheckFits(model.Config, x, batchPath, "--batch");
-        var cfg = beta is { } b ? model.Config.With(beta: b) : model.Config;
-        return (model, x, cfg);
+        return (beta is { } b ? model with { Config = model.Config.With(beta: b) } : model, x);
     }
 
     public static void CheckFits(VqVaeConfig cfg, Tensor x, string source, string option)

@@ -10,7 +10,7 @@ namespace VqVae.Cli.Output;
 /// </summary>
 internal static class TrainProgress
 {
-    public static void Run(Terminal t, string title, int total, Action<Action<StepMetrics, double>> work)
+    public static void Run(Terminal t, string title, int total, Action<Action<StepReport>> work)
     {
         if (t.Interactive)
         {
@@ -21,23 +21,37 @@ internal static class TrainProgress
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask(Markup.Escape(title), maxValue: total);
-                    work((m, ips) =>
+                    int first = -1;
+                    work(r =>
                     {
-                        task.Description = Markup.Escape(Compact(m, total, ips));
-                        task.Value = m.Step;
+                        if (first < 0) first = r.Metrics.Step - 1;
+                        task.Description = Markup.Escape(Compact(r, total));
+                        task.Value = r.Metrics.Step - first;
                     });
                 });
             return;
         }
-        int every = Math.Max(1, total / 20);
+        int every = Math.Max(1, total / 20), seen = 0;
         t.Out.WriteLine(title);
-        work((m, ips) => { if (m.Step % every == 0 || m.Step == total || m.Step == 1) t.Out.WriteLine(Line(m, total, ips)); });
+        work(r =>
+        {
+            seen++;
+            if (seen % every == 0 || seen == total || seen == 1) t.Out.WriteLine(Line(r));
+        });
     }
 
     // For the live bar: the same numbers in fewer columns.
-    private static string Compact(StepMetrics m, int total, double ips) => string.Create(CultureInfo.InvariantCulture,
-        $"{m.Step}/{total} total {m.Total:F4} recon {m.Recon:F4} cb {m.Codebook:F4} commit {m.Commitment:F4} ppl {m.Perplexity:F1} {ips:F0} img/s");
+    private static string Compact(StepReport r, int total)
+    {
+        var m = r.Metrics;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{m.Step} total {m.Total:F4} recon {m.Recon:F4} ppl {r.Window.Perplexity:F1} codes {r.Window.Used}/{r.Window.Codes} {r.ImagesPerSecond:F0} img/s");
+    }
 
-    public static string Line(StepMetrics m, int total, double ips) => string.Create(CultureInfo.InvariantCulture,
-        $"step {m.Step}/{total}  total {m.Total:F4}  recon {m.Recon:F4}  codebook {m.Codebook:F4}  commit {m.Commitment:F4}  perplexity {m.Perplexity:F1}  used {m.UsedCodes}  {ips:F0} img/s");
+    public static string Line(StepReport r)
+    {
+        var m = r.Metrics;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"step {m.Step}  total {m.Total:F4}  recon {m.Recon:F4}  codebook {m.Codebook:F4}  commit {m.Commitment:F4}  window: perplexity {r.Window.Perplexity:F1}  used {r.Window.Used}/{r.Window.Codes}  {r.ImagesPerSecond:F0} img/s");
+    }
 }

@@ -1,9 +1,9 @@
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 
 namespace VqVae.Cli.Train;
 
-/// <summary>The <c>--data</c> value: <c>synthetic</c>, <c>mnist:DIR</c> or <c>png:DIR</c>.</summary>
+/// <summary>The <c>--data</c> value: <c>synthetic</c>, <c>mnist:DIR</c> or <c>images:DIR</c> (alias <c>png:DIR</c>).</summary>
 internal static class DataSource
 {
     /// <summary>How many synthetic digits the built-in dataset holds (128 batches of 64).</summary>
@@ -16,8 +16,8 @@ internal static class DataSource
         {
             "synthetic" when dir is null => SyntheticDigits.Generate(SyntheticCount, Rng.Seed(seed).Fold(0x5EED)),
             "mnist" when dir is not null => Folder(dir, () => Mnist.Load(dir, train: true)),
-            "png" when dir is not null => Folder(dir, () => LoadPngs(dir)),
-            _ => throw new UserError($"--data: expected synthetic, mnist:DIR or png:DIR, got '{spec}'"),
+            "images" or "png" when dir is not null => Folder(dir, () => LoadImages(dir)),
+            _ => throw new UserError($"--data: expected synthetic, mnist:DIR or images:DIR, got '{spec}'"),
         };
     }
 
@@ -35,12 +35,12 @@ internal static class DataSource
         return load();
     }
 
-    // The first PNG decides the size and whether the set is grey (1 channel) or colour (3).
-    private static Dataset LoadPngs(string dir)
+    // The first image (by its header) decides the size and whether the set is grey (1 channel) or colour (3).
+    private static Dataset LoadImages(string dir)
     {
-        var first = Directory.EnumerateFiles(dir, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal).FirstOrDefault()
-            ?? throw new UserError($"--data: no .png files under {dir}");
-        var img = Png.Read(first);
-        return PngFolder.Load(dir, img.Channels == 1 ? 1 : 3, img.Height, img.Width);
+        var first = ImageFolder.Files(dir).FirstOrDefault()
+            ?? throw new UserError($"--data: no image files ({string.Join(", ", ImageFile.Extensions)}) under {dir}");
+        var info = ImageFile.ReadInfo(Path.Combine(dir, first));
+        return ImageFolder.Load(dir, info.Channels == 1 ? 1 : 3, info.Height, info.Width);
     }
 }

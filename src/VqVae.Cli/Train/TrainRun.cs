@@ -8,17 +8,18 @@ using VqVae.Functional.Model;
 using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
 using VqVae.Functional.Codebooks;
-using VqVae.Functional.Data;
-using VqVae.Functional.Images;
+using VqVae.Data.Datasets;
+using VqVae.Data.Images;
 using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
 
 namespace VqVae.Cli.Train;
 
 /// <summary>
-/// <c>vqvae train</c>: data → (optional pretraining and k-means codebook) → Adam steps → the files of
-/// DESIGN §7 (model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png) plus
-/// codebook-atlas.png and batch.safetensors (a batch for <c>routes</c> and <c>gradients</c>).
+/// <c>vqvae train</c>: data → one <see cref="Trainer.Fit"/> call (optional pretraining and k-means
+/// codebook, then Adam steps) → the files of DESIGN §7 (model.safetensors, metrics.csv,
+/// reconstructions.png, codebook-usage.png) plus codebook-atlas.png and batch.safetensors (a batch
+/// for <c>routes</c> and <c>gradients</c>).
 /// </summary>
 internal static class TrainRun
 {
@@ -38,59 +39,47 @@ internal static class TrainRun
 
         var rng = Rng.Seed(s.Seed);
         var batches = Batches.Stream(data, s.Batch, rng.Fold(1), dropLast: true)
-            .Select(b => ImageScale.ToModel(cfg, Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width)));
-        var adam = Adam.Create(s.LearningRate);
-
-        if (s.Pretrain > 0)
-        {
-            t.Out.WriteLine($"pretraining the autoencoder for {s.Pretrain} step(s) (codebook bypassed)…");
-            model = Recipes.PretrainAutoencoder(model, adam, batches, s.Pretrain).Model;
-        }
-        if (s.KMeansInit)
-        {
-            t.Out.WriteLine($"initialising the {cfg.CodebookSize} codes by k-means on encoder outputs…");
-            var rows = CodebookOps.EncoderRows(model, batches.Take(Math.Max(1, 4 * cfg.CodebookSize / (s.Batch * 49) + 1)));
-            model = CodebookOps.KMeansInit(model, rows, rng.Fold(2));
-        }
-
+            .Select(b => VqVaeModel.ToModelRange(cfg, Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width)));
         int window = Math.Min(steps, perEpoch);
-        var usage = new long[cfg.CodebookSize];
-        var rows_ = new List<string>(steps);
-        var state = adam.Init(model);
-        var clock = Stopwatch.StartNew();
-        StepMetrics? last = null;
+        var rows = new List<string>(Math.Min(steps, 100_000));
+        var plan = new TrainPlan(model, Adam.Create(s.LearningRate))
+        {
+            PretrainSteps = s.Pretrain, KMeansInit = s.KMeansInit, Rng = rng, OnPhase = p => t.Out.WriteLine(p + "…"),
+        };
         string title = string.Create(CultureInfo.InvariantCulture,
             $"training {cfg.Preset} (h={cfg.Hidden}, K={cfg.CodebookSize}, D={cfg.CodeDim}, β={cfg.Beta}{(cfg.Quantizer == QuantizerKind.Ema ? ", EMA" : "")}) on {data.Count} images {data.Width}×{data.Height}, {steps} steps of {s.Batch}");
+        var clock = Stopwatch.StartNew();
+        TrainResult? run = null;
         TrainProgress.Run(t, title, steps, report =>
         {
-            int step = 0;
-            foreach (var x in batches.Take(steps))
+            run = Trainer.Fit(plan, batches, new TrainOptions
             {
-                long t0 = Stopwatch.GetTimestamp();
-                (model, state, var m) = TrainStep.Apply(adam, model, state, x, cfg);
-                double ips = s.Batch / Stopwatch.GetElapsedTime(t0).TotalSeconds;
-                step++;
-                m = m with { Step = step };
-                if (!float.IsFinite(m.Total))
-                    throw new UserError($"the loss became {m.Total} at step {step}; try a smaller --lr (now {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
-                if (step > steps - window) for (int k = 0; k < usage.Length; k++) usage[k] += m.CodeCounts[k];
-                rows_.Add(MetricsCsv.Row(m, ips));
-                last = m;
-                report(m, ips);
-            }
+                Steps = steps,
+                UsageWindow = window,
+                OnStep = r =>
+                {
+                    if (!float.IsFinite(r.Metrics.Total))
+                        throw new UserError($"the loss became {r.Metrics.Total} at step {r.Metrics.Step}; try a smaller --lr (now {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
+                    rows.Add(MetricsCsv.Row(r));
+                    report(r);
+                },
+            });
         });
         clock.Stop();
+        var result = run!;
+        model = result.Model;
+        var last = result.Metrics[^1];
 
         var eval = Artifacts.EvalBatch(data, cfg, Math.Min(32, data.Count));
         ModelFile.Save(Path.Combine(s.Out, "model.safetensors"), model);
-        MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows_);
-        Png.Write(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
-        Png.Write(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(usage, window));
-        Png.Write(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, usage, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
-        BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, Math.Min(16, eval.Shape[0])));
+        MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows);
+        ImageFile.WritePng(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
+        ImageFile.WritePng(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(result.Window, window));
+        ImageFile.WritePng(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+        VqVae.Functional.Checkpoints.BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, 0, Math.Min(16, eval.Shape[0])));
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last!.Total:F4} (recon {last.Recon:F4}), perplexity {last.Perplexity:F1}, {usage.Count(c => c > 0)}/{usage.Length} codes used in the last {window} steps"));
+            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps"));
         t.Out.WriteLine($"wrote {s.Out}/: model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png, codebook-atlas.png, batch.safetensors");
         return ExitCodes.Ok;
     }

@@ -63,10 +63,17 @@ public sealed record CodeUsage
         return new(Counts.Zip(other.Counts, (a, b) => a + b).ToImmutableArray());
     }
 
-    /// <summary>Per code, how many of <paramref name="indices"/> point at it.</summary>
+    /// <summary>Per code, how many of <paramref name="indices"/> point at it: the library's one way of counting codes.</summary>
     public static long[] Count(int[] indices, int codes)
     {
         ArgumentNullException.ThrowIfNull(indices);
+        return Count(indices.AsSpan(), codes);
+    }
+
+    /// <summary>Per code, how many of <paramref name="indices"/> point at it.</summary>
+    public static long[] Count(ReadOnlySpan<int> indices, int codes)
+    {
+        if (codes < 1) throw new ArgumentOutOfRangeException(nameof(codes), codes, "codeUsage: the number of codes must be ≥ 1.");
         var c = new long[codes];
         for (int i = 0; i < indices.Length; i++)
         {
@@ -79,10 +86,18 @@ public sealed record CodeUsage
     /// <summary>Perplexity of one batch of indices: exp(−Σ p_k ln p_k), p_k the share of rows on code k (DESIGN §4).</summary>
     public static double PerplexityOf(int[] indices, int codes) => PerplexityOf(Count(indices, codes));
 
-    private static double PerplexityOf(ReadOnlySpan<long> counts)
+    /// <summary>
+    /// exp(−Σ p_k ln p_k) with p_k = counts[k] / Σ counts (0·ln 0 = 0), in double: the library's one perplexity.
+    /// No rows at all (every count 0) give 1, the perplexity of a distribution with no spread; negative counts are refused.
+    /// </summary>
+    public static double PerplexityOf(ReadOnlySpan<long> counts)
     {
         double total = 0;
-        foreach (var c in counts) total += c;
+        foreach (var c in counts)
+        {
+            if (c < 0) throw new ArgumentException($"perplexity: counts must be ≥ 0, got {c}.", nameof(counts));
+            total += c;
+        }
         if (total == 0) return 1.0;
         double h = 0;
         foreach (var c in counts)

@@ -34,12 +34,11 @@ public sealed record EmaState(Tensor ClusterSize, Tensor EmaW) : IParameterTree<
     /// <summary>The starting state we chose: cluster size 1 per code and sums equal to the codebook,
     /// so that m_k / N_k is the codebook from the start and a code no row picks stays where it is.
     /// (With cluster sizes 0 the first update divides an unused code's decayed sum γ·e_k by a
-    /// smoothed count of about ε and throws the code ~γ/ε times further out.) Same as
-    /// <c>Codebooks.Ema.UnitCounts</c>.</summary>
+    /// smoothed count of about ε and throws the code ~γ/ε times further out.) <see cref="Codebooks.Ema.UnitCounts"/> of the codebook.</summary>
     public static EmaState Init(Codebook codebook)
     {
         ArgumentNullException.ThrowIfNull(codebook);
-        return new(Tensor.Full(codebook.Embedding.Backend, 1f, codebook.Size), codebook.Embedding.NoDiff());
+        return Codebooks.Ema.UnitCounts(codebook.Embedding);
     }
 
     /// <inheritdoc/>

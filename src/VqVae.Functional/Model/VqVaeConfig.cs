@@ -107,6 +107,12 @@ public sealed record VqVaeConfig(
     /// <summary>The output activation of the decoder: Sigmoid for <see cref="Architecture.Reference"/>, none otherwise.</summary>
     public bool SigmoidOutput => Architecture == Architecture.Reference;
 
+    /// <summary>
+    /// Added to pixels in [0, 1] before the encoder (and subtracted from the decoder's output):
+    /// 0 for <see cref="Architecture.Reference"/>, whose decoder ends in a sigmoid; −0.5 for the others, which train on [−0.5, 0.5] (DESIGN §4).
+    /// </summary>
+    public float InputShift => SigmoidOutput ? 0f : -0.5f;
+
     /// <summary>A copy with the given fields replaced (C#'s <c>with</c> for F# and other callers: name only what changes).</summary>
     /// <example><code>let cfg = VqVaeConfig.Mnist.With(beta = 0.37f, codebookSize = 256)   // F#</code></example>
     public VqVaeConfig With(int? channels = null, int? hidden = null, int? codebookSize = null, int? codeDim = null, float? beta = null,

@@ -83,6 +83,20 @@ public sealed partial record VqVaeModel
         return model.Decoder.Apply(Quantize(model, Encode(model, x)).DecoderInput);
     }
 
+    /// <summary>Pixels in [0, 1] as the model's encoder sees them: shifted by <see cref="VqVaeConfig.InputShift"/>.</summary>
+    public static Tensor ToModelRange(VqVaeConfig config, Tensor pixels)
+    {
+        ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(pixels);
+        return config.InputShift == 0f ? pixels : pixels + config.InputShift;
+    }
+
+    /// <summary>Values in the model's range (its input or its decoder's output) back in pixels: <see cref="VqVaeConfig.InputShift"/> subtracted.</summary>
+    public static Tensor ToPixels(VqVaeConfig config, Tensor modelValues)
+    {
+        ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(modelValues);
+        return config.InputShift == 0f ? modelValues : modelValues - config.InputShift;
+    }
+
     internal static Tensor CodebookFor(VqVaeConfig config, VqVaeModel model) =>
         config.Quantizer == QuantizerKind.Ema ? model.Codebook.Embedding.NoDiff() : model.Codebook.Embedding;
 

@@ -46,6 +46,6 @@ public sealed partial record VqVaeModel
         var src = Tree.Leaves(source);
         var dst = Tree.Leaves(model);
         if (src.Count != dst.Count) throw new ArgumentException($"model: the source has {src.Count} leaves, the model {dst.Count}.", nameof(source));
-        return Tree.FromLeaves(model, dst.Select((l, i) => groups[i].Group == ParameterGroup.Buffer ? src[i].Value?.NoDiff() : l.Value).ToArray());
+        return Tree.FromLeaves(model, dst.Select((l, i) => groups[i].Group == ParameterGroup.Buffer ? src[i].Value.NoDiff() : l.Value).ToArray());
     }
 }

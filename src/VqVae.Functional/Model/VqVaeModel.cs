@@ -7,13 +7,13 @@ namespace VqVae.Functional.Model;
 /// A VQ-VAE as an immutable tree of tensors (DESIGN §4, §6). Its leaves carry PyTorch
 /// <c>state_dict</c> names: <c>encoder.0.weight</c>, …, <c>vq.embedding.weight</c>,
 /// (<c>vq.cluster_size</c>, <c>vq.ema_w</c> with an EMA quantizer), <c>decoder.0.weight</c>, ….
-/// <see cref="Grad.ValueAndGrad{T}(Func{T, Tensor}, T)"/> returns gradients as a model of the same
-/// shape, with null leaves where a loss does not reach.
+/// <see cref="Grad.ValueAndGrad{T}(Func{T, Tensor}, T)"/> returns its gradients as a
+/// <see cref="Gradients{T}"/> under these names, missing where a loss does not reach.
 /// </summary>
 /// <example><code>
 /// var model = VqVaeModel.Init(VqVaeConfig.Mnist, Rng.Seed(0));
 /// var (loss, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(m, x).Total, model);
-/// Tensor? g = grads.Codebook.Embedding;   // null would mean: total does not reach the codebook
+/// Tensor? g = grads[VqVaeModel.CodebookName];   // null would mean: total does not reach the codebook
 /// </code></example>
 public sealed partial record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Codebook Codebook, Decoder Decoder, EmaState? Ema = null)
     : IParameterTree<VqVaeModel>
@@ -87,7 +87,7 @@ public sealed partial record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Cod
     {
         var d = new OrderedDictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var l in Tree.Leaves(this))
-            d.Add(l.Name, l.Value?.NoDiff() ?? throw new InvalidOperationException($"model: leaf '{l.Name}' is null (a gradient tree has no state dict)."));
+            d.Add(l.Name, l.Value.NoDiff());
         return d;
     }
 
@@ -108,7 +108,7 @@ public sealed partial record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Cod
         var missing = new List<string>();
         for (int i = 0; i < leaves.Count; i++)
         {
-            var (name, t) = (leaves[i].Name, leaves[i].Value!);
+            var (name, t) = (leaves[i].Name, leaves[i].Value);
             if (!stateDict.TryGetValue(name, out var v) || v is null) { missing.Add(name); continue; }
             if (!v.Shape.AsSpan().SequenceEqual(t.Shape))
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
@@ -125,6 +125,7 @@ public sealed partial record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Cod
             if (extra.Length > 0)
                 throw new ArgumentException($"state dict: unexpected {(extra.Length == 1 ? "key" : "keys")} {string.Join(", ", extra.Take(10).Select(m => $"'{m}'"))}{(extra.Length > 10 ? ", …" : "")} (pass strict: false to ignore).", nameof(stateDict));
         }
+        // Missing EMA buffers (allowed only when not strict) keep the template's value until replaced below.
         var model = Tree.FromLeaves(template, values.Select((v, i) => v ?? leaves[i].Value).ToArray());
         if (missing.Count > 0) model = model with { Ema = EmaState.Init(model.Codebook) };
         return model;

@@ -7,7 +7,7 @@ namespace VqVae.Functional.Optim;
 /// gradient; the moments are bias-corrected per leaf by how many updates that leaf has had; ε is
 /// added after the square root of the corrected second moment:
 /// <c>p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)</c>.
-/// State moments: [0] = first moment m, [1] = second moment v.
+/// The state is an <see cref="AdamState{T}"/>: first moment <c>M</c>, second moment <c>V</c>.
 /// </summary>
 /// <example><code>
 /// var adam = Adam.Create(1e-3f);
@@ -42,15 +42,26 @@ public sealed record Adam : IOptimizer
     public static Adam Create(float learningRate, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f) =>
         new(learningRate, beta1, beta2, epsilon, weightDecay);
 
-    /// <inheritdoc/>
-    public OptimizerState<T> Init<T>(T parameters) where T : IParameterTree<T> => OptimizerState<T>.Zeros(parameters, 2);
-
-    /// <inheritdoc/>
-    public (T Parameters, OptimizerState<T> State) Update<T>(T gradients, OptimizerState<T> state, T parameters) where T : IParameterTree<T>
+    /// <summary>The state before the first update: zero moments shaped like <paramref name="parameters"/>, zero counts.</summary>
+    public AdamState<T> Init<T>(T parameters) where T : IParameterTree<T>
     {
-        if (state is { Moments.Length: not 2 }) throw new ArgumentException($"adam: expected a state with 2 moment trees, got {state.Moments.Length} (made by another optimizer?).", nameof(state));
-        return LeafUpdate.Apply("adam", gradients, state, parameters, Rule);
+        ArgumentNullException.ThrowIfNull(parameters);
+        return new(0, OptimizerState<T>.ZeroSteps(parameters), Tree.Map(parameters, Tensor.ZerosLike), Tree.Map(parameters, Tensor.ZerosLike));
     }
+
+    /// <summary>One update: new parameters and state. A leaf without a gradient keeps its value, moments and count.</summary>
+    public (T Parameters, AdamState<T> State) Update<T>(Gradients<T> gradients, AdamState<T> state, T parameters) where T : IParameterTree<T>
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var r = LeafUpdate.Apply("adam", gradients, state.LeafSteps, [state.M, state.V], parameters, Rule);
+        return (r.Parameters, new AdamState<T>(state.Step + 1, r.LeafSteps, r.Buffers[0], r.Buffers[1]));
+    }
+
+    OptimizerState<T> IOptimizer.Init<T>(T parameters) => Init(parameters);
+
+    (T Parameters, OptimizerState<T> State) IOptimizer.Update<T>(Gradients<T> gradients, OptimizerState<T> state, T parameters) =>
+        Update(gradients, state as AdamState<T> ?? throw new ArgumentException(
+            $"adam: expected an AdamState, got {state?.GetType().Name ?? "null"} (made by another optimizer?).", nameof(state)), parameters);
 
     // One fused pass per leaf (Tensor.AdamUpdate): bitwise the same as the formula written with tensor ops.
     private (Tensor, Tensor[]) Rule(Tensor p, Tensor g, Tensor[] mv, int leafStep)

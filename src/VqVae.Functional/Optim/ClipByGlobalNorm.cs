@@ -4,8 +4,8 @@ namespace VqVae.Functional.Optim;
 
 /// <summary>
 /// Gradient clipping by global norm, as <c>torch.nn.utils.clip_grad_norm_</c> (L2) but pure:
-/// the norm is taken over all non-null leaves together; when it exceeds <see cref="MaxNorm"/>
-/// every leaf is scaled by <c>MaxNorm / (norm + 1e-6)</c>. Null leaves stay null.
+/// the norm is taken over all present gradients together; when it exceeds <see cref="MaxNorm"/>
+/// every gradient is scaled by <c>MaxNorm / (norm + 1e-6)</c>. Missing gradients stay missing.
 /// </summary>
 /// <example><code>
 /// var (clipped, norm) = new ClipByGlobalNorm(1f).Apply(grads);
@@ -26,14 +26,15 @@ public sealed record ClipByGlobalNorm
     public static ClipByGlobalNorm Create(float maxNorm) => new(maxNorm);
 
     /// <summary>The clipped gradients and the global norm before clipping.</summary>
-    public (T Gradients, double Norm) Apply<T>(T gradients) where T : IParameterTree<T>
+    public (Gradients<T> Gradients, double Norm) Apply<T>(Gradients<T> gradients) where T : IParameterTree<T>
     {
-        double norm = Tree.GlobalNorm(gradients);
+        ArgumentNullException.ThrowIfNull(gradients);
+        double norm = gradients.GlobalNorm();
         // Same coefficient as PyTorch; below the threshold the gradients are returned as they are.
         double coef = MaxNorm / (norm + 1e-6);
         if (coef >= 1.0) return (gradients, norm);
         using var _ = NoGradScope.Begin();
-        return (Tree.Map(gradients, g => g * (float)coef), norm);
+        return (gradients.Map(g => g * (float)coef), norm);
     }
 }
 
@@ -45,6 +46,6 @@ public sealed record Clipped(IOptimizer Inner, ClipByGlobalNorm Clip) : IOptimiz
     public OptimizerState<T> Init<T>(T parameters) where T : IParameterTree<T> => Inner.Init(parameters);
 
     /// <inheritdoc/>
-    public (T Parameters, OptimizerState<T> State) Update<T>(T gradients, OptimizerState<T> state, T parameters) where T : IParameterTree<T> =>
+    public (T Parameters, OptimizerState<T> State) Update<T>(Gradients<T> gradients, OptimizerState<T> state, T parameters) where T : IParameterTree<T> =>
         Inner.Update(Clip.Apply(gradients).Gradients, state, parameters);
 }

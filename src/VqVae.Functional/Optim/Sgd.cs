@@ -6,7 +6,7 @@ namespace VqVae.Functional.Optim;
 /// Stochastic gradient descent with PyTorch's semantics (<c>torch.optim.SGD</c>):
 /// <c>d = g + wd·p</c>; with momentum μ the buffer starts as the first d, then
 /// <c>b ← μ·b + (1−dampening)·d</c>; the step is <c>d + μ·b</c> (Nesterov) or <c>b</c>;
-/// <c>p ← p − lr·step</c>. State moments: [0] = momentum buffer (only when μ ≠ 0).
+/// <c>p ← p − lr·step</c>. The state is an <see cref="SgdState{T}"/> (momentum buffers only when μ ≠ 0).
 /// </summary>
 /// <example><code>
 /// var sgd = Sgd.Create(0.1f, momentum: 0.9f, nesterov: true);
@@ -41,18 +41,30 @@ public sealed record Sgd : IOptimizer
     public static Sgd Create(float learningRate, float momentum = 0f, float dampening = 0f, bool nesterov = false, float weightDecay = 0f) =>
         new(learningRate, momentum, dampening, nesterov, weightDecay);
 
-    /// <inheritdoc/>
-    public OptimizerState<T> Init<T>(T parameters) where T : IParameterTree<T> =>
-        OptimizerState<T>.Zeros(parameters, Momentum != 0f ? 1 : 0);
-
-    /// <inheritdoc/>
-    public (T Parameters, OptimizerState<T> State) Update<T>(T gradients, OptimizerState<T> state, T parameters) where T : IParameterTree<T>
+    /// <summary>The state before the first update: zero counts, and with momentum zero buffers shaped like <paramref name="parameters"/>.</summary>
+    public SgdState<T> Init<T>(T parameters) where T : IParameterTree<T>
     {
-        int want = Momentum != 0f ? 1 : 0;
-        if (state is not null && state.Moments.Length != want)
-            throw new ArgumentException($"sgd: expected a state with {want} moment trees, got {state.Moments.Length} (made by another optimizer?).", nameof(state));
-        return LeafUpdate.Apply("sgd", gradients, state!, parameters, Rule);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var buffer = Momentum != 0f ? Tree.Map(parameters, Tensor.ZerosLike) : default;
+        return new(0, OptimizerState<T>.ZeroSteps(parameters), buffer) { LeafNames = [.. Tree.Names(parameters)] };
     }
+
+    /// <summary>One update: new parameters and state. A leaf without a gradient keeps its value, buffer and count.</summary>
+    public (T Parameters, SgdState<T> State) Update<T>(Gradients<T> gradients, SgdState<T> state, T parameters) where T : IParameterTree<T>
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if ((state.MomentumBuffer is not null) != (Momentum != 0f))
+            throw new ArgumentException($"sgd: momentum is {Momentum} but the state {(state.MomentumBuffer is null ? "has no" : "has a")} momentum buffer (made by another optimizer?).", nameof(state));
+        T[] buffers = state.MomentumBuffer is { } b ? [b] : [];
+        var r = LeafUpdate.Apply("sgd", gradients, state.LeafSteps, buffers, parameters, Rule);
+        return (r.Parameters, state with { Step = state.Step + 1, LeafSteps = r.LeafSteps, MomentumBuffer = r.Buffers.Length > 0 ? r.Buffers[0] : state.MomentumBuffer });
+    }
+
+    OptimizerState<T> IOptimizer.Init<T>(T parameters) => Init(parameters);
+
+    (T Parameters, OptimizerState<T> State) IOptimizer.Update<T>(Gradients<T> gradients, OptimizerState<T> state, T parameters) =>
+        Update(gradients, state as SgdState<T> ?? throw new ArgumentException(
+            $"sgd: expected an SgdState, got {state?.GetType().Name ?? "null"} (made by another optimizer?).", nameof(state)), parameters);
 
     private (Tensor, Tensor[]) Rule(Tensor p, Tensor g, Tensor[] buf, int leafStep)
     {

@@ -54,17 +54,12 @@ public sealed record CodeIndices
     /// <summary>A copy of the values.</summary>
     public int[] ToArray() => [.. Values];
 
-    /// <summary>How many positions use each of the <paramref name="codebookSize"/> codes.</summary>
+    /// <summary>How many positions use each of the <paramref name="codebookSize"/> codes (<see cref="Codebooks.CodeUsage.Count(ReadOnlySpan{int}, int)"/>, the one count).</summary>
     public int[] Counts(int codebookSize)
     {
         if (codebookSize < 1) throw new ArgumentOutOfRangeException(nameof(codebookSize), codebookSize, "counts: codebookSize must be ≥ 1.");
-        var c = new int[codebookSize];
-        foreach (var v in Values)
-        {
-            if (v >= codebookSize) throw new ArgumentOutOfRangeException(nameof(codebookSize), $"counts: index {v} is outside [0, {codebookSize - 1}].");
-            c[v]++;
-        }
-        return c;
+        // A batch holds at most int.MaxValue positions, so each count fits an int.
+        return Array.ConvertAll(Codebooks.CodeUsage.Count(Values.AsSpan(), codebookSize), c => (int)c);
     }
 
     /// <inheritdoc/>

@@ -48,16 +48,11 @@ public static class Quantizer
         return codebook.GatherRows(indices.ToArray()).Reshape(indices.Batch, indices.Height, indices.Width, cs[1]).Permute(0, 3, 1, 2);
     }
 
-    /// <summary>exp(−Σ p_k ln p_k) with p_k = counts[k] / Σ counts (0·ln 0 = 0), in double.</summary>
+    /// <summary>exp(−Σ p_k ln p_k) with p_k = counts[k] / Σ counts: <see cref="Codebooks.CodeUsage.PerplexityOf(ReadOnlySpan{long})"/> (1 when every count is 0).</summary>
     public static double Perplexity(IReadOnlyList<int> counts)
     {
         ArgumentNullException.ThrowIfNull(counts);
-        double n = counts.Sum(c => (double)c);
-        if (n <= 0) throw new ArgumentException("perplexity: the counts sum to 0.", nameof(counts));
-        double entropy = 0;
-        foreach (var c in counts)
-            if (c > 0) { double p = c / n; entropy -= p * Math.Log(p); }
-        return Math.Exp(entropy);
+        return Codebooks.CodeUsage.PerplexityOf(counts.Select(c => (long)c).ToArray());
     }
 
     private static (int B, int D, int H, int W) CheckInputs(Tensor codebook, Tensor ze)

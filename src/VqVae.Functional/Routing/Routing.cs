@@ -18,13 +18,13 @@ public static class Routes
     {
         ArgumentNullException.ThrowIfNull(f); ArgumentNullException.ThrowIfNull(model);
         var (_, g) = Grad.ValueAndGrad(f, model);
-        return ReachOf(model, g);
+        return ReachOf(g);
     }
 
-    /// <summary>Which groups have a non-null leaf in the gradient tree <paramref name="gradients"/> of <paramref name="model"/>.</summary>
-    public static GroupReach ReachOf(VqVaeModel model, VqVaeModel gradients)
+    /// <summary>Which groups get a gradient in <paramref name="gradients"/> (buffers are ignored).</summary>
+    public static GroupReach ReachOf(Gradients<VqVaeModel> gradients)
     {
-        var norms = GroupNorms(model, gradients);
+        var norms = GroupNorms(gradients);
         return new(norms.Encoder is not null, norms.Codebook is not null, norms.Decoder is not null);
     }
 
@@ -35,24 +35,22 @@ public static class Routes
         var rows = LossTerms.Names.Select(term =>
         {
             var (_, g) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(config, m, x).Term(term), model);
-            var (e, c, d) = GroupNorms(model, g);
+            var (e, c, d) = GroupNorms(g);
             return new RoutingRow(term, e, c, d);
         }).ToArray();
         return new RoutingMatrix(rows);
     }
 
     /// <summary>Global gradient norm per group, null for a group none of whose leaves is reached (buffers are ignored).</summary>
-    public static (double? Encoder, double? Codebook, double? Decoder) GroupNorms(VqVaeModel model, VqVaeModel gradients)
+    public static (double? Encoder, double? Codebook, double? Decoder) GroupNorms(Gradients<VqVaeModel> gradients)
     {
-        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(gradients);
-        var groups = model.Groups();
-        var leaves = Tree.Leaves(gradients);
-        if (leaves.Count != groups.Count) throw new ArgumentException($"routing: the gradient tree has {leaves.Count} leaves, the model {groups.Count}.", nameof(gradients));
+        ArgumentNullException.ThrowIfNull(gradients);
+        var groups = gradients.Parameters.Groups();
         double?[] sums = new double?[3];
-        for (int i = 0; i < leaves.Count; i++)
+        for (int i = 0; i < gradients.Count; i++)
         {
             int slot = groups[i].Group switch { ParameterGroup.Encoder => 0, ParameterGroup.Codebook => 1, ParameterGroup.Decoder => 2, _ => -1 };
-            if (slot < 0 || leaves[i].Value is not { } g) continue;
+            if (slot < 0 || gradients[i].Gradient is not { } g) continue;
             double s = 0;
             foreach (var v in g.ToArray()) s += (double)v * v;
             sums[slot] = (sums[slot] ?? 0) + s;

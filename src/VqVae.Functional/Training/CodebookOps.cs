@@ -33,6 +33,26 @@ public static class CodebookOps
     }
 
     /// <summary>
+    /// <see cref="KMeansInit(VqVaeModel, Tensor, Rng, int)"/> on encoder outputs of the first batches of
+    /// <paramref name="batches"/>: batches are taken until they hold 4·K rows (or run out; k-means needs at least K).
+    /// </summary>
+    public static VqVaeModel KMeansInit(VqVaeModel model, IEnumerable<Tensor> batches, Rng rng, int iterations = 10)
+    {
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(batches);
+        long want = 4L * model.Codebook.Size, have = 0;
+        int f = model.Config.Downsampling;
+        var taken = new List<Tensor>();
+        foreach (var x in batches)
+        {
+            if (have >= want) break;
+            taken.Add(x);
+            var s = x.Shape;
+            have += (long)s[0] * (s[2] / f) * (s[3] / f);
+        }
+        return KMeansInit(model, EncoderRows(model, taken), rng, iterations);
+    }
+
+    /// <summary>
     /// The model with every code that <paramref name="usage"/> never saw moved onto a random row of
     /// <paramref name="rows"/> (encoder outputs of a batch) and its EMA statistics reset
     /// (see <see cref="DeadCodes.Restart"/>). Used codes and every other leaf are untouched.

@@ -36,9 +36,7 @@ public static class Recipes
         if (batches.Count == 0) throw new ArgumentException("pretrainKMeansEma: no batches were given.", nameof(batches));
 
         var (pretrained, losses) = PretrainAutoencoder(model, optimizer, batches, pretrainSteps);
-        int want = 4 * model.Codebook.Size, have = 0;
-        var rowBatches = batches.TakeWhile(x => { bool more = have < want; have += RowsOf(pretrained, x); return more; }).ToArray();
-        var initialised = CodebookOps.KMeansInit(pretrained, CodebookOps.EncoderRows(pretrained, rowBatches), rng, kmeansIterations);
+        var initialised = CodebookOps.KMeansInit(pretrained, batches, rng, kmeansIterations);
         var run = Trainer.Run(optimizer, initialised, batches, trainSteps, onStep);
         return new(pretrained, losses, initialised, run);
     }
@@ -66,12 +64,5 @@ public static class Recipes
             losses.Add(loss.ToScalar());
         }
         return (model, losses.ToImmutable());
-    }
-
-    private static int RowsOf(VqVaeModel model, Tensor x)
-    {
-        var s = x.Shape;
-        int f = model.Config.Downsampling;
-        return s[0] * (s[2] / f) * (s[3] / f);
     }
 }

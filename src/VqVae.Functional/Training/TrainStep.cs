@@ -1,6 +1,7 @@
 using VqVae.Functional.Codebooks;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
+using VqVae.Tensors.Diagnostics;
 
 namespace VqVae.Functional.Training;
 
@@ -25,10 +26,12 @@ public static class TrainStep
     /// (model, optimizer state, batch) → (model', state', metrics). Loss settings come from
     /// <paramref name="config"/> (default: the model's own config). Leaves the loss does not reach
     /// (buffers; an EMA codebook) get no gradient, so the optimizer leaves them alone; buffers then
-    /// take the training pass's values and the EMA codebook its EMA update.
+    /// take the training pass's values and the EMA codebook its EMA update. The state keeps its type
+    /// (an <see cref="AdamState{T}"/> in, an <see cref="AdamState{T}"/> out).
     /// </summary>
-    public static (VqVaeModel Model, OptimizerState<VqVaeModel> State, StepMetrics Metrics) Apply(
-        IOptimizer optimizer, VqVaeModel model, OptimizerState<VqVaeModel> state, Tensor batch, VqVaeConfig? config = null)
+    public static (VqVaeModel Model, TState State, StepMetrics Metrics) Apply<TState>(
+        IOptimizer optimizer, VqVaeModel model, TState state, Tensor batch, VqVaeConfig? config = null)
+        where TState : OptimizerState<VqVaeModel>
     {
         ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state); ArgumentNullException.ThrowIfNull(batch);
@@ -41,8 +44,12 @@ public static class TrainStep
             var t = VqVaeModel.LossTerms(cfg, m, batch);
             return (t.Total, t);
         }, model);
-        double norm = Tree.GlobalNorm(grads);
-        var (updated, state2) = optimizer.Update(grads, state, model);
+        double norm = grads.GlobalNorm();
+        OptimizerState<VqVaeModel> updatedState;
+        VqVaeModel updated;
+        using (OpProfiler.TimePhase("optimizer update")) (updated, updatedState) = optimizer.Update(grads, state, model);
+        var state2 = updatedState as TState ?? throw new InvalidOperationException(
+            $"trainStep: the optimizer {optimizer.GetType().Name} was given a {typeof(TState).Name} but returned a {updatedState.GetType().Name}.");
         var next = VqVaeModel.WithBuffersFrom(updated, terms.Model);
         if (cfg.Quantizer == QuantizerKind.Ema) next = EmaStep(next, terms.Quantized, cfg);
 
@@ -50,7 +57,7 @@ public static class TrainStep
         var (recon, codebook, commitment, total) = terms.Values;
         var metrics = new StepMetrics(state2.Step, recon, codebook, commitment, total, terms.Perplexity, q.CodesUsed, norm, q.Counts);
         next = Tree.Map(next, TensorArena.Keep);
-        state2 = state2 with { Moments = [.. state2.Moments.Select(m => Tree.Map(m, TensorArena.Keep))] };
+        state2 = (TState)Tree.Map<OptimizerState<VqVaeModel>>(state2, TensorArena.Keep); // Unflatten keeps the state's own type
         return (next, state2, metrics);
     }
 

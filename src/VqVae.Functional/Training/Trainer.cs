@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using VqVae.Functional.Codebooks;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
@@ -10,9 +11,16 @@ namespace VqVae.Functional.Training;
 /// <param name="State">The optimizer state after the last step.</param>
 /// <param name="Metrics">Each step's metrics, in order.</param>
 /// <param name="Usage">Code usage summed over the run's batches (for dead codes and epoch perplexity).</param>
-public sealed record TrainResult(VqVaeModel Model, OptimizerState<VqVaeModel> State, ImmutableArray<StepMetrics> Metrics, CodeUsage Usage);
+/// <param name="Window">Code usage over the last <see cref="TrainOptions.UsageWindow"/> steps (the whole run when 0).</param>
+/// <param name="Outcome">Whether every step ran or the run was cancelled.</param>
+public sealed record TrainResult(VqVaeModel Model, OptimizerState<VqVaeModel> State, ImmutableArray<StepMetrics> Metrics, CodeUsage Usage,
+    CodeUsage Window, TrainOutcome Outcome);
 
-/// <summary>Folds <see cref="TrainStep.Apply"/> over a sequence of batches: pure apart from the optional progress callback.</summary>
+/// <summary>
+/// The one training loop of the project (CLI, bench, F# and C# call it): folds <see cref="TrainStep.Apply"/>
+/// over a sequence of batches, counts code usage over the run and over a sliding window, and calls
+/// the hooks of <see cref="TrainOptions"/> between steps. Pure apart from those hooks.
+/// </summary>
 /// <example><code>
 /// var run = Trainer.Run(Adam.Create(1e-3f), model, batches, steps: 500, onStep: m => { if (m.Step % 50 == 0) Console.WriteLine(m); });
 /// var trained = run.Model;
@@ -20,35 +28,81 @@ public sealed record TrainResult(VqVaeModel Model, OptimizerState<VqVaeModel> St
 public static class Trainer
 {
     /// <summary>
-    /// Runs <paramref name="steps"/> steps (default: one per batch) from <paramref name="model"/> and
-    /// <paramref name="state"/>. With <paramref name="steps"/> given, the batches are cycled when the
-    /// sequence is shorter (it is enumerated again, so pass a list or an array).
+    /// Runs <see cref="TrainOptions.Steps"/> steps (default: one per batch) from <paramref name="model"/> and
+    /// <paramref name="state"/>, calling the hooks of <paramref name="options"/> between steps.
+    /// With a step count, the batches are cycled when the sequence is shorter (it is enumerated
+    /// again, so pass a list or an array).
     /// </summary>
-    public static TrainResult Run(IOptimizer optimizer, VqVaeModel model, OptimizerState<VqVaeModel> state, IEnumerable<Tensor> batches,
-        int? steps = null, Action<StepMetrics>? onStep = null, VqVaeConfig? config = null)
+    public static TrainResult Run(IOptimizer optimizer, VqVaeModel model, OptimizerState<VqVaeModel> state, IEnumerable<Tensor> batches, TrainOptions options)
     {
         ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state); ArgumentNullException.ThrowIfNull(batches);
-        if (steps < 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "trainer: steps must be ≥ 0.");
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         var metrics = ImmutableArray.CreateBuilder<StepMetrics>();
-        var usage = CodeUsage.Empty(model.Codebook.Size);
-        foreach (var x in Schedule(batches, steps))
+        int k = model.Codebook.Size;
+        var all = new UsageWindow(k, 0);
+        var window = new UsageWindow(k, options.UsageWindow);
+        var outcome = TrainOutcome.Completed;
+        int done = 0;
+        foreach (var x in Schedule(batches, options.Steps))
         {
+            if (options.Cancellation.IsCancellationRequested) { outcome = TrainOutcome.Cancelled; break; }
+            long t0 = Stopwatch.GetTimestamp();
             StepMetrics m;
-            (model, state, m) = TrainStep.Apply(optimizer, model, state, x, config);
-            usage = usage.Merge(CodeUsage.FromCounts(m.CodeCounts.Select(c => (long)c)));
+            (model, state, m) = TrainStep.Apply(optimizer, model, state, x);
+            double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            done++;
+            all.Add(m.CodeCounts);
+            window.Add(m.CodeCounts);
             metrics.Add(m);
-            onStep?.Invoke(m);
+            options.OnStep?.Invoke(new StepReport(m, seconds, window.Current, x.Shape[0]));
+            bool last = done == options.Steps;
+            if (options.OnEvaluate is { } evaluate && options.EvaluateEvery > 0 && (done % options.EvaluateEvery == 0 || last))
+                evaluate(new TrainSnapshot(state.Step, model, state));
         }
-        return new(model, state, metrics.ToImmutable(), usage);
+        return new(model, state, metrics.ToImmutable(), all.Current, window.Current, outcome);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> steps (default: one per batch) from <paramref name="model"/> and
+    /// <paramref name="state"/>, with <paramref name="onStep"/> after each.
+    /// </summary>
+    public static TrainResult Run(IOptimizer optimizer, VqVaeModel model, OptimizerState<VqVaeModel> state, IEnumerable<Tensor> batches,
+        int? steps = null, Action<StepMetrics>? onStep = null)
+    {
+        if (steps < 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "trainer: steps must be ≥ 0.");
+        return Run(optimizer, model, state, batches, new TrainOptions { Steps = steps, OnStep = onStep is null ? null : r => onStep(r.Metrics) });
     }
 
     /// <summary>Like the other overload, starting from a fresh optimizer state.</summary>
     public static TrainResult Run(IOptimizer optimizer, VqVaeModel model, IEnumerable<Tensor> batches,
-        int? steps = null, Action<StepMetrics>? onStep = null, VqVaeConfig? config = null)
+        int? steps = null, Action<StepMetrics>? onStep = null)
     {
-        ArgumentNullException.ThrowIfNull(optimizer);
-        return Run(optimizer, model, optimizer.Init(model), batches, steps, onStep, config);
+        ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(model);
+        return Run(optimizer, model, optimizer.Init(model), batches, steps, onStep);
+    }
+
+    /// <summary>
+    /// Carries out <paramref name="plan"/>: pretraining and k-means initialisation when asked for,
+    /// then <see cref="Run(IOptimizer, VqVaeModel, OptimizerState{VqVaeModel}, IEnumerable{Tensor}, TrainOptions)"/>
+    /// from the plan's optimizer state (or a fresh one). The batches are enumerated once per phase.
+    /// </summary>
+    public static TrainResult Fit(TrainPlan plan, IEnumerable<Tensor> batches, TrainOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(plan); ArgumentNullException.ThrowIfNull(batches); ArgumentNullException.ThrowIfNull(options);
+        var model = plan.Model;
+        if (plan.PretrainSteps > 0)
+        {
+            plan.OnPhase?.Invoke($"pretraining the autoencoder for {plan.PretrainSteps} step(s) (codebook bypassed)");
+            model = Recipes.PretrainAutoencoder(model, plan.Optimizer, batches, plan.PretrainSteps).Model;
+        }
+        if (plan.KMeansInit)
+        {
+            plan.OnPhase?.Invoke($"initialising the {model.Codebook.Size} codes by k-means on encoder outputs");
+            model = CodebookOps.KMeansInit(model, batches, plan.Rng.Fold(2));
+        }
+        return Run(plan.Optimizer, model, plan.State ?? plan.Optimizer.Init(model), batches, options);
     }
 
     internal static IEnumerable<Tensor> Schedule(IEnumerable<Tensor> batches, int? steps)

@@ -3,10 +3,12 @@ namespace VqVae.Tensors;
 /// <summary>
 /// Functional reverse-mode gradients (JAX style): pass a function and the point, get the value
 /// and gradients of the same shape as the input. An input the output never reaches gets null
-/// (F#: None), not zeros, so routing checks are exact.
+/// (F#: None), not zeros, so routing checks are exact. Over a parameter tree the gradients are a
+/// <see cref="Gradients{T}"/>: one optional tensor per named leaf.
 /// </summary>
 /// <example><code>
-/// var (loss, grads) = Grad.ValueAndGrad(m => Loss(m, batch), model);   // grads : same type as model
+/// var (loss, grads) = Grad.ValueAndGrad(m => Loss(m, batch), model);   // grads : Gradients&lt;Model&gt;
+/// Tensor? gw = grads["encoder.0.weight"];                              // null where loss does not reach it
 /// </code></example>
 public static class Grad
 {
@@ -29,8 +31,8 @@ public static class Grad
         return (v, g);
     }
 
-    /// <summary>Value of a scalar function of a parameter tree and a gradient tree of the same type.</summary>
-    public static (Tensor Value, T Gradients) ValueAndGrad<T>(Func<T, Tensor> f, T tree) where T : IParameterTree<T>
+    /// <summary>Value of a scalar function of a parameter tree and its gradients, leaf by leaf (missing where not reached).</summary>
+    public static (Tensor Value, Gradients<T> Gradients) ValueAndGrad<T>(Func<T, Tensor> f, T tree) where T : IParameterTree<T>
     {
         ArgumentNullException.ThrowIfNull(f);
         var (v, _, g) = ValueAndGradWithAux(t => (f(t), 0), tree);
@@ -38,20 +40,19 @@ public static class Grad
     }
 
     /// <summary>Like ValueAndGrad, for a function that also returns auxiliary data (e.g. the named loss terms).</summary>
-    public static (Tensor Value, TAux Aux, T Gradients) ValueAndGradWithAux<T, TAux>(Func<T, (Tensor Loss, TAux Aux)> f, T tree) where T : IParameterTree<T>
+    public static (Tensor Value, TAux Aux, Gradients<T> Gradients) ValueAndGradWithAux<T, TAux>(Func<T, (Tensor Loss, TAux Aux)> f, T tree) where T : IParameterTree<T>
     {
         ArgumentNullException.ThrowIfNull(f); ArgumentNullException.ThrowIfNull(tree);
-        var leaves = Tree.Leaves(tree);
-        var xs = leaves.Select((l, i) => l.Value ?? throw new ArgumentException($"valueAndGrad: leaf '{l.Name}' of the tree is null.", nameof(tree))).ToArray();
+        var xs = Tree.Leaves(tree).Select(l => l.Value).ToArray();
         var (v, aux, g) = Run(xs, t => f(Tree.FromLeaves(tree, t)));
-        return (v, aux, Tree.FromLeaves(tree, g));
+        return (v, aux, new Gradients<T>(tree, g));
     }
 
     /// <summary>Which leaves of the tree a scalar function reaches (has a gradient path to), by name.</summary>
     public static IReadOnlyList<(string Name, bool Reached)> Reach<T>(Func<T, Tensor> f, T tree) where T : IParameterTree<T>
     {
         var (_, g) = ValueAndGrad(f, tree);
-        return Tree.Leaves(g).Select(l => (l.Name, l.Value is not null)).ToArray();
+        return g.Select(l => (l.Name, l.Reached)).ToArray();
     }
 
     private static (Tensor, TAux, Tensor?[]) Run<TAux>(Tensor[] xs, Func<Tensor[], (Tensor, TAux)> f)

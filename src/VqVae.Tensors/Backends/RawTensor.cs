@@ -92,6 +92,57 @@ public abstract class RawTensor
     /// <summary>True if any value is NaN or infinite.</summary>
     public abstract bool HasNonFinite();
 
+    // Any-dimension slicing and joining, and the max a stable log-softmax subtracts. Each has a
+    // default made of the primitives above (permute the dimension to the front, or reshape rows),
+    // so a backend works before it overrides them with one strided pass.
+
+    /// <summary>Elements [start, start+length) along <paramref name="dim"/> (torch.narrow); the caller has checked the range.</summary>
+    public virtual RawTensor Narrow(int dim, int start, int length) => NarrowByPermute(this, dim, start, length);
+
+    internal static RawTensor NarrowByPermute(RawTensor self, int dim, int start, int length)
+    {
+        if (dim == 0) return self.Narrow0(start, length);
+        var perm = SwapFront(self.Shape.Length, dim);
+        return self.Permute(perm).Narrow0(start, length).Permute(perm);
+    }
+
+    /// <summary>Concatenation of <paramref name="parts"/> along <paramref name="dim"/> (shapes agree elsewhere; the caller has checked).</summary>
+    public virtual RawTensor Cat(int dim, IReadOnlyList<RawTensor> parts) => CatByPermute(this, dim, parts);
+
+    internal static RawTensor CatByPermute(RawTensor self, int dim, IReadOnlyList<RawTensor> parts)
+    {
+        if (dim == 0) return self.Cat0(parts);
+        var perm = SwapFront(self.Shape.Length, dim);
+        var moved = parts.Select(p => p.Permute(perm)).ToArray();
+        return moved[0].Cat0(moved).Permute(perm);
+    }
+
+    /// <summary>Largest value along <paramref name="dim"/> (not differentiable; NaN-free input assumed).</summary>
+    public virtual RawTensor Max(int dim, bool keepDim) => MaxByArgMin(this, dim, keepDim);
+
+    internal static RawTensor MaxByArgMin(RawTensor self, int dim, bool keepDim)
+    {
+        // Rows of the dimension moved last, the arg-min of the negation, then a gather of those elements.
+        var shape = self.Shape;
+        int rank = shape.Length;
+        var perm = Enumerable.Range(0, rank).Where(d => d != dim).Append(dim).ToArray();
+        int k = shape[dim], n = self.Length / Math.Max(k, 1);
+        var rows = self.Permute(perm).Reshape([n, k]);
+        var arg = rows.Unary(UnaryOp.Neg).ArgMinRows();
+        var flat = new int[n];
+        for (int i = 0; i < n; i++) flat[i] = i * k + arg[i];
+        var picked = rows.Reshape([n * k, 1]).GatherRows(flat);
+        var os = (int[])shape.Clone(); os[dim] = 1;
+        return picked.Reshape(keepDim ? os : shape.Where((_, d) => d != dim).ToArray());
+    }
+
+    private static int[] SwapFront(int rank, int dim)
+    {
+        var p = Enumerable.Range(0, rank).ToArray();
+        (p[0], p[dim]) = (p[dim], p[0]);
+        return p;
+    }
+
     // Fused kernels: each has a default made of the primitives above (same values, bit for bit),
     // which a backend overrides with one pass over memory.
 

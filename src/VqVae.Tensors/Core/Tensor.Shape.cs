@@ -67,47 +67,62 @@ public sealed partial class Tensor
     /// <summary>Transpose of a 2-D tensor.</summary>
     public Tensor T => Rank == 2 ? Transpose(0, 1) : throw new InvalidOperationException($"T: expected a 2-D tensor, got shape {ShapeUtil.Format(Raw.Shape)}.");
 
-    /// <summary>Rows [start, start+count) along dimension 0 (a batch slice).</summary>
-    public Tensor Narrow(int start, int count)
+    /// <summary>
+    /// Elements [start, start+length) along <paramref name="dim"/> (torch.narrow semantics; negative
+    /// dim counts from the end). Backward pads the adjoint with zeros back to the input's shape.
+    /// </summary>
+    /// <example><code>var batch = x.Narrow(0, 0, 16); var firstHalf = h.Narrow(1, 0, channels / 2);</code></example>
+    public Tensor Narrow(int dim, int start, int length)
     {
-        if (Rank == 0) throw new InvalidOperationException("narrow: a scalar has no dimension 0.");
-        int n = Raw.Shape[0];
-        if (start < 0 || count < 0 || start + count > n)
-            throw new ArgumentOutOfRangeException(nameof(start), $"narrow: rows [{start}, {start + count}) are outside [0, {n}) for shape {ShapeUtil.Format(Raw.Shape)}.");
+        if (Rank == 0) throw new InvalidOperationException("narrow: a scalar has no dimension to narrow.");
+        int d = ShapeUtil.Dim("narrow", dim, Rank, nameof(dim));
+        int n = Raw.Shape[d];
+        if (start < 0 || length < 0 || start > n - length)
+            throw new ArgumentOutOfRangeException(nameof(start), $"narrow: elements [{start}, {(long)start + length}) of dimension {d} are outside [0, {n}) for shape {ShapeUtil.Format(Raw.Shape)}.");
+        if (start == 0 && length == n) return this;
         var inShape = Raw.Shape;
         using var _ = OpProfiler.Time("narrow");
-        return Record("narrow", Raw.Narrow0(start, count), [this], dy =>
+        return Record("narrow", Raw.Narrow(d, start, length), [this], dy =>
         {
             var parts = new List<Tensor>();
-            if (start > 0) parts.Add(Full(dy.Backend, 0f, [start, .. inShape[1..]]));
+            if (start > 0) { var z = (int[])inShape.Clone(); z[d] = start; parts.Add(Full(dy.Backend, 0f, z)); }
             parts.Add(dy);
-            if (start + count < n) parts.Add(Full(dy.Backend, 0f, [n - start - count, .. inShape[1..]]));
-            return [Cat(parts)];
+            if (start + length < n) { var z = (int[])inShape.Clone(); z[d] = n - start - length; parts.Add(Full(dy.Backend, 0f, z)); }
+            return [Cat(parts, d)];
         });
     }
 
-    /// <summary>Concatenation along dimension 0.</summary>
-    public static Tensor Cat(IReadOnlyList<Tensor> parts)
+    /// <summary>Concatenation along <paramref name="dim"/> (default 0; negative counts from the end); the parts agree in every other dimension.</summary>
+    /// <example><code>var joined = Tensor.Cat([top, bottom], dim: 1);   // channels</code></example>
+    public static Tensor Cat(IReadOnlyList<Tensor> parts, int dim = 0)
     {
         ArgumentNullException.ThrowIfNull(parts);
         if (parts.Count == 0) throw new ArgumentException("cat: expected at least one tensor.", nameof(parts));
+        for (int i = 0; i < parts.Count; i++)
+            if (parts[i] is null) throw new ArgumentNullException(nameof(parts), $"cat: parts[{i}] is null.");
         var s0 = parts[0].Raw.Shape;
         if (s0.Length == 0) throw new ArgumentException("cat: scalars cannot be concatenated.", nameof(parts));
+        int d = ShapeUtil.Dim("cat", dim, s0.Length, nameof(dim));
         for (int i = 1; i < parts.Count; i++)
         {
             var s = parts[i].Raw.Shape;
-            if (s.Length != s0.Length || !s.AsSpan(1).SequenceEqual(s0.AsSpan(1)))
-                throw new ArgumentException($"cat: parts[{i}] has shape {ShapeUtil.Format(s)}, expected [*,{string.Join(",", s0[1..])}] like parts[0].", nameof(parts));
+            bool ok = s.Length == s0.Length;
+            for (int j = 0; ok && j < s.Length; j++) ok = j == d || s[j] == s0[j];
+            if (!ok)
+            {
+                var expected = string.Join(",", s0.Select((v, j) => j == d ? "*" : v.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                throw new ArgumentException($"cat: parts[{i}] has shape {ShapeUtil.Format(s)}, expected [{expected}] like parts[0] (joining dimension {d}).", nameof(parts));
+            }
         }
         if (parts.Count == 1) return parts[0];
         using var _ = OpProfiler.Time("cat");
-        var raw = parts[0].Raw.Cat0(parts.Select(p => p.Raw).ToArray());
+        var raw = parts[0].Raw.Cat(d, parts.Select(p => p.Raw).ToArray());
         var arr = parts.ToArray();
         return Record("cat", raw, arr, dy =>
         {
             var g = new Tensor?[arr.Length];
             int at = 0;
-            for (int i = 0; i < arr.Length; i++) { int c = arr[i].Raw.Shape[0]; if (arr[i].IsTracked) g[i] = dy.Narrow(at, c); at += c; }
+            for (int i = 0; i < arr.Length; i++) { int c = arr[i].Raw.Shape[d]; if (arr[i].IsTracked) g[i] = dy.Narrow(d, at, c); at += c; }
             return g;
         });
     }

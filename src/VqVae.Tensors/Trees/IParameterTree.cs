@@ -4,7 +4,7 @@ namespace VqVae.Tensors;
 /// A record of tensors that <see cref="Grad"/> and the optimizers can walk: a model, a layer, an
 /// optimizer state. Leaves are visited in a fixed order with dotted names (PyTorch state_dict
 /// names for models), and a tree of the same type can be rebuilt from a list of leaves.
-/// In a gradient tree a leaf is <c>null</c> where no gradient reaches.
+/// Every leaf is a tensor; gradients, where a leaf may have none, are a <see cref="Gradients{T}"/>.
 /// </summary>
 /// <example><code>
 /// public sealed record Linear(Tensor Weight, Tensor Bias) : IParameterTree&lt;Linear&gt;
@@ -21,8 +21,8 @@ public interface IParameterTree<TSelf> where TSelf : IParameterTree<TSelf>
     TSelf Unflatten(TreeReader reader);
 }
 
-/// <summary>A named leaf of a parameter tree; Value is null in a gradient tree where nothing reaches it.</summary>
-public readonly record struct TreeLeaf(string Name, Tensor? Value);
+/// <summary>A named leaf of a parameter tree.</summary>
+public readonly record struct TreeLeaf(string Name, Tensor Value);
 
 /// <summary>Collects a tree's leaves with dotted names.</summary>
 public sealed class TreeWriter
@@ -34,7 +34,11 @@ public sealed class TreeWriter
     public IReadOnlyList<TreeLeaf> Leaves => leaves;
 
     /// <summary>Writes one leaf.</summary>
-    public void Leaf(string name, Tensor? value) => leaves.Add(new(prefix + name, value));
+    public void Leaf(string name, Tensor value)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        leaves.Add(new(prefix + name, value ?? throw new ArgumentNullException(nameof(value), $"tree: leaf '{prefix + name}' is null.")));
+    }
 
     /// <summary>Writes a sub-tree under <c>name.</c>.</summary>
     public void Child(string name, Action<TreeWriter> body)
@@ -50,12 +54,12 @@ public sealed class TreeWriter
 }
 
 /// <summary>Hands out leaves, in order, to <see cref="IParameterTree{TSelf}.Unflatten"/>.</summary>
-public sealed class TreeReader(IReadOnlyList<Tensor?> leaves)
+public sealed class TreeReader(IReadOnlyList<Tensor> leaves)
 {
     private int next;
 
-    /// <summary>The next leaf. In a gradient tree it may be null (no gradient reaches it).</summary>
-    public Tensor Leaf() => next < leaves.Count ? leaves[next++]!
+    /// <summary>The next leaf.</summary>
+    public Tensor Leaf() => next < leaves.Count ? leaves[next++]
         : throw new InvalidOperationException($"tree: asked for leaf {next + 1} but only {leaves.Count} were given.");
 
     /// <summary>The next typed sub-tree, shaped like <paramref name="template"/>.</summary>

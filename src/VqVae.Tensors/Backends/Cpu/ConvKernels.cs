@@ -27,7 +27,8 @@ internal static unsafe class ConvKernels
         if (!bias.IsEmpty) Checks.Length(bias.Length, g.Cout, nameof(bias), $"bias [{g.Cout}]");
         CheckOutput(g, y.Length, nameof(y), "output");
         // The weight is the GEMM's A for every image group: pack it once for all of them.
-        var kern = GemmKernels.For(GemmIsa.Auto);
+        // One kernel (ISA level) for the whole call: the packed layouts depend on its tile shape.
+        var kern = GemmKernels.Current;
         int k = g.Cin * g.Kh * g.Kw;
         float[] packed = ArrayPool<float>.Shared.Rent((int)Math.Max(1, Gemm.PackedASize(kern, g.Cout, k)));
         try
@@ -35,7 +36,7 @@ internal static unsafe class ConvKernels
             fixed (float* px = x, pw = w, pb = bias, py = y, pa = packed)
             {
                 Gemm.PackAllA(kern, false, g.Cout, k, 1f, pw, k, pa, parallel: true);
-                var job = new ForwardJob(g, px, pw, bias.IsEmpty ? null : pb, py, pa);
+                var job = new ForwardJob(kern, g, px, pw, bias.IsEmpty ? null : pb, py, pa);
                 Threading.For(job.Groups, true, job.Run);
             }
         }
@@ -50,7 +51,7 @@ internal static unsafe class ConvKernels
         CheckWeight(g, w.Length, nameof(w), "weight");
         CheckInput(g, dx.Length, nameof(dx), "input gradient");
         // wᵀ is the GEMM's A for every image group: pack it once for all of them.
-        var kern = GemmKernels.For(GemmIsa.Auto);
+        var kern = GemmKernels.Current;
         int k = g.Cin * g.Kh * g.Kw;
         float[] packed = ArrayPool<float>.Shared.Rent((int)Math.Max(1, Gemm.PackedASize(kern, k, g.Cout)));
         try
@@ -58,7 +59,7 @@ internal static unsafe class ConvKernels
             fixed (float* pdy = dy, pw = w, pdx = dx, pa = packed)
             {
                 Gemm.PackAllA(kern, true, k, g.Cout, 1f, pw, k, pa, parallel: true);
-                var job = new BackwardInputJob(g, pdy, pw, pdx, pa);
+                var job = new BackwardInputJob(kern, g, pdy, pw, pdx, pa);
                 Threading.For(job.Groups, true, job.Run);
             }
         }
@@ -125,7 +126,7 @@ internal static unsafe class ConvKernels
         return (int)Math.Min(nb, maxByMemory);
     }
 
-    private sealed class ForwardJob(ConvGeometry g, float* x, float* w, float* bias, float* y, float* packedW)
+    private sealed class ForwardJob(GemmKernels.Kernel kern, ConvGeometry g, float* x, float* w, float* bias, float* y, float* packedW)
     {
         private readonly int nb = GroupSize(g);
         public int Groups => g.N == 0 ? 0 : (g.N + nb - 1) / nb;
@@ -137,7 +138,6 @@ internal static unsafe class ConvKernels
             int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
             long inSize = (long)g.Cin * g.H * g.W, outSize = (long)g.Cout * pix;
             if (pix == 0) return;
-            var kern = GemmKernels.For(GemmIsa.Auto);
             float* acc = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
             if (!Im2Col.FitsPadded(g))
             {
@@ -148,7 +148,7 @@ internal static unsafe class ConvKernels
                 Gemm.Run(kern, false, false, g.Cout, ld, k, 1f, w, k, cols, ld, 0f, acc, ld, parallel: false, packedA: packedW);
             }
             else
-                LowerAndMultiply(kern, n0, count, acc);
+                LowerAndMultiply(n0, count, acc);
             for (int j = 0; j < count; j++)
             {
                 float* yn = y + (n0 + j) * outSize;
@@ -170,7 +170,7 @@ internal static unsafe class ConvKernels
         /// Bits: chunk p0 is a GEMM of depth kc ≤ KC (one chunk) into acc with beta 0 for the first chunk and
         /// 1 after, which is exactly how one GEMM over all of K adds its chunks (mode 0, then mode 1).
         /// </remarks>
-        private void LowerAndMultiply(GemmKernels.Kernel kern, int n0, int count, float* acc)
+        private void LowerAndMultiply(int n0, int count, float* acc)
         {
             int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix;
             long inSize = (long)g.Cin * g.H * g.W, imgP = Im2Col.PaddedImageSize(g);
@@ -178,16 +178,15 @@ internal static unsafe class ConvKernels
             int nr = kern.NR, step = Gemm.ChunkDepth(k);
             long nPadded = (ld + nr - 1) / nr * nr;
             float* panel = Scratch.Get(Scratch.Cols, step * nPadded);
-            float* xpad = Scratch.Get(Scratch.Out, count * imgP + WindowRows.Slack + pix);
-            int* idx = (int*)(xpad + count * imgP + WindowRows.Slack);
+            float* xpad = Scratch.Get(Scratch.Out, count * imgP + Im2Col.Slack + pix);
+            int* idx = (int*)(xpad + count * imgP + Im2Col.Slack);
             Im2Col.PaddedOffsets(g, idx);
             for (int j = 0; j < count; j++)
                 Im2Col.PadImage(g, x + (n0 + j) * inSize, xpad + j * imgP);
             for (int p0 = 0; p0 < k; p0 += step)
             {
                 int kc = Math.Min(step, k - p0);
-                for (int j = 0; j < count; j++)
-                    Im2Col.LowerPackedRows(g, xpad + j * imgP, idx, panel, p0, kc, nr, j * pix);
+                Im2Col.LowerPackedImages(kern.Isa, g, xpad, imgP, count, idx, panel, p0, kc, nr);
                 ZeroPadColumns(panel, kc, ld, nPadded, kc, nr);
                 Gemm.Run(kern, false, false, g.Cout, ld, kc, 1f, w + p0, k, null, ld, p0 == 0 ? 0f : 1f, acc, ld,
                     parallel: false, packedA: packedW + rowsPadded * p0, packedB: panel);
@@ -195,7 +194,7 @@ internal static unsafe class ConvKernels
         }
     }
 
-    private sealed class BackwardInputJob(ConvGeometry g, float* dy, float* w, float* dx, float* packedWt)
+    private sealed class BackwardInputJob(GemmKernels.Kernel kern, ConvGeometry g, float* dy, float* w, float* dx, float* packedWt)
     {
         private readonly int nb = GroupSize(g);
         public int Groups => g.N == 0 ? 0 : (g.N + nb - 1) / nb;
@@ -211,17 +210,17 @@ internal static unsafe class ConvKernels
                 return;
             }
             float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
-            float* cols = Scratch.Get(Scratch.Cols, (long)k * ld + WindowRows.Slack);
+            float* cols = Scratch.Get(Scratch.Cols, (long)k * ld + Im2Col.Slack);
             GatherOutput(g, dy, n0, count, dyg);
             // dcols[K, ld] = wᵀ[K, Cout] · dyg[Cout, ld]
-            Gemm.Run(GemmKernels.For(GemmIsa.Auto), true, false, k, ld, g.Cout, 1f, w, k, dyg, ld, 0f, cols, ld, parallel: false, packedA: packedWt);
+            Gemm.Run(kern, true, false, k, ld, g.Cout, 1f, w, k, dyg, ld, 0f, cols, ld, parallel: false, packedA: packedWt);
             if (Im2Col.FitsPadded(g))
             {
-                float* dxpad = Scratch.Get(Scratch.Out, Im2Col.PaddedImageSize(g) + WindowRows.Slack + pix);
-                int* idx = (int*)(dxpad + Im2Col.PaddedImageSize(g) + WindowRows.Slack);
+                float* dxpad = Scratch.Get(Scratch.Out, Im2Col.PaddedImageSize(g) + Im2Col.Slack + pix);
+                int* idx = (int*)(dxpad + Im2Col.PaddedImageSize(g) + Im2Col.Slack);
                 Im2Col.PaddedOffsets(g, idx);
                 for (int j = 0; j < count; j++)
-                    Im2Col.RaisePadded(g, cols + j * pix, ld, dx + (n0 + j) * inSize, dxpad, idx);
+                    Im2Col.RaisePadded(kern.Isa, g, cols + j * pix, ld, dx + (n0 + j) * inSize, dxpad, idx);
             }
             else
             {

@@ -111,4 +111,65 @@ internal sealed partial class CpuRawTensor
         foreach (var p in parts) { var d = Cpu(p); d.CopyTo(r, at); at += d.Length; }
         return Make(r, os, owner);
     }
+
+    // (outer, n, inner) view of a dimension: outer = product of the dimensions before it, inner =
+    // after it. Narrow and Cat copy contiguous runs of length·inner; Max scans n strided values.
+    private static (int Outer, int Inner) AroundDim(int[] s, int dim)
+    {
+        int outer = 1, inner = 1;
+        for (int i = 0; i < dim; i++) outer *= s[i];
+        for (int i = dim + 1; i < s.Length; i++) inner *= s[i];
+        return (outer, inner);
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor Narrow(int dim, int start, int length)
+    {
+        if (dim == 0) return Narrow0(start, length);
+        var (outer, inner) = AroundDim(shape, dim);
+        int n = shape[dim], run = length * inner;
+        var os = (int[])shape.Clone(); os[dim] = length;
+        var x = Data;
+        var r = Alloc(outer * run, false, out var owner);
+        for (int o = 0; o < outer; o++) x.AsSpan((o * n + start) * inner, run).CopyTo(r.AsSpan(o * run, run));
+        return Make(r, os, owner);
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor Cat(int dim, IReadOnlyList<RawTensor> parts)
+    {
+        if (dim == 0) return Cat0(parts);
+        var (outer, inner) = AroundDim(shape, dim);
+        var os = (int[])shape.Clone();
+        os[dim] = 0;
+        foreach (var p in parts) os[dim] += p.Shape[dim];
+        int outRun = os[dim] * inner;
+        var r = Alloc(ShapeUtil.Size(os), false, out var owner);
+        int at = 0;
+        foreach (var p in parts)
+        {
+            var d = Cpu(p);
+            int run = p.Shape[dim] * inner;
+            for (int o = 0; o < outer; o++) d.AsSpan(o * run, run).CopyTo(r.AsSpan(o * outRun + at, run));
+            at += run;
+        }
+        return Make(r, os, owner);
+    }
+
+    /// <inheritdoc/>
+    public override RawTensor Max(int dim, bool keepDim)
+    {
+        var (outer, inner) = AroundDim(shape, dim);
+        int n = shape[dim];
+        var x = Data;
+        var r = Alloc(outer * inner, false, out var owner);
+        for (int o = 0; o < outer; o++)
+        {
+            var dst = r.AsSpan(o * inner, inner);
+            x.AsSpan(o * n * inner, inner).CopyTo(dst);
+            for (int j = 1; j < n; j++) TensorPrimitives.Max(dst, x.AsSpan((o * n + j) * inner, inner), dst);
+        }
+        var os = (int[])shape.Clone(); os[dim] = 1;
+        return Make(r, keepDim ? os : shape.Where((_, d) => d != dim).ToArray(), owner);
+    }
 }

@@ -8,8 +8,9 @@ namespace VqVae.Tensors.Backends.Cpu;
 /// <remarks>
 /// Determinism: K is cut into chunks of <see cref="ChunkDepth"/> (from k alone), each summed by one FMA chain per
 /// element and added to C in chunk order. Threads only ever split the M×N output into disjoint
-/// tiles, so the bits of C depend on neither the thread count nor scheduling (only on the
-/// micro-kernel family, see <see cref="GemmIsa"/>).
+/// tiles, so the bits of C depend on neither the thread count nor scheduling. Every micro-kernel
+/// (one per <see cref="IsaLevel"/>, chosen by <see cref="CpuIsa.Level"/>) makes each element the same
+/// FMA chain, so the bits do not depend on the ISA level either.
 /// </remarks>
 internal static unsafe class Gemm
 {
@@ -37,27 +38,14 @@ internal static unsafe class Gemm
     /// </summary>
     public static void Sgemm(bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-        float beta, Span<float> c, int ldc) =>
-        Sgemm(GemmIsa.Auto, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-
-    /// <summary>
-    /// <see cref="Sgemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int)"/>
-    /// with an explicit micro-kernel family (for tests and benchmarks); throws if this CPU lacks it.
-    /// </summary>
-    public static void Sgemm(GemmIsa isa, bool transA, bool transB, int m, int n, int k, float alpha,
-        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc)
     {
-        if (!GemmKernels.Supported(isa))
-            throw new ArgumentException($"This CPU does not support the {isa} kernels.", nameof(isa));
+        var kern = GemmKernels.Current;
         Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
         fixed (float* pa = a, pb = b, pc = c)
-            Run(GemmKernels.For(isa), transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc,
+            Run(kern, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc,
                 parallel: (long)m * n * k >= ParallelThreshold);
     }
-
-    /// <summary>Which micro-kernel family <see cref="GemmIsa.Auto"/> picks on this CPU.</summary>
-    public static GemmIsa BestIsa => GemmKernels.Best;
 
     internal static void Validate(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)

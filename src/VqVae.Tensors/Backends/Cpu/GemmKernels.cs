@@ -1,22 +1,8 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace VqVae.Tensors.Backends.Cpu;
-
-/// <summary>Which micro-kernel family <see cref="Gemm"/> uses.</summary>
-internal enum GemmIsa
-{
-    /// <summary>The fastest one this CPU supports.</summary>
-    Auto,
-    /// <summary>AVX-512F, 8×48 register tile.</summary>
-    Avx512,
-    /// <summary>AVX2 + FMA3, 6×16 register tile.</summary>
-    Avx2,
-    /// <summary>System.Numerics.Vector (any CPU), 4 × 2·Vector&lt;float&gt;.Count register tile.</summary>
-    Portable,
-}
 
 /// <summary>
 /// Register-blocked micro-kernels: C[MR,NR] (op)= Apanel[kc,MR]ᵀ · Bpanel[kc,NR], both panels packed
@@ -28,30 +14,23 @@ internal enum GemmIsa
 internal static unsafe class GemmKernels
 {
     /// <summary>A kernel and its tile shape.</summary>
-    internal readonly struct Kernel(GemmIsa isa, int mr, int nr, delegate*<int, float*, float*, float*, int, int, float, void> run)
+    internal readonly struct Kernel(IsaLevel isa, int mr, int nr, delegate*<int, float*, float*, float*, int, int, float, void> run)
     {
-        public readonly GemmIsa Isa = isa;
+        public readonly IsaLevel Isa = isa;
         public readonly int MR = mr;
         public readonly int NR = nr;
         public readonly delegate*<int, float*, float*, float*, int, int, float, void> Run = run;
     }
 
-    public static GemmIsa Best =>
-        Avx512F.IsSupported ? GemmIsa.Avx512 : Avx2.IsSupported && Fma.IsSupported ? GemmIsa.Avx2 : GemmIsa.Portable;
+    /// <summary>The kernel of the current <see cref="CpuIsa.Level"/>; callers read it once per operation and pass it on.</summary>
+    public static Kernel Current => For(CpuIsa.Level);
 
-    public static bool Supported(GemmIsa isa) => isa switch
+    public static Kernel For(IsaLevel isa) => isa switch
     {
-        GemmIsa.Auto or GemmIsa.Portable => true,
-        GemmIsa.Avx512 => Avx512F.IsSupported,
-        GemmIsa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
-        _ => false,
-    };
-
-    public static Kernel For(GemmIsa isa) => (isa == GemmIsa.Auto ? Best : isa) switch
-    {
-        GemmIsa.Avx512 => new Kernel(GemmIsa.Avx512, 8, 48, &Avx512_8x48),
-        GemmIsa.Avx2 => new Kernel(GemmIsa.Avx2, 6, 16, &Avx2_6x16),
-        _ => new Kernel(GemmIsa.Portable, 4, 2 * Vector<float>.Count, &Portable_4x2v),
+        IsaLevel.Avx512 => new Kernel(IsaLevel.Avx512, 8, 48, &Avx512_8x48),
+        IsaLevel.Avx2 => new Kernel(IsaLevel.Avx2, 6, 16, &Avx2_6x16),
+        IsaLevel.Vector128 => new Kernel(IsaLevel.Vector128, 6, 8, &V128_6x8),
+        _ => new Kernel(IsaLevel.Scalar, 4, 4, &Scalar_4x4),
     };
 
     /// <summary>Merges a scratch tile t[rows, cols] (row stride ld) into C exactly as the kernels' stores do.</summary>
@@ -83,12 +62,16 @@ internal static unsafe class GemmKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreV(float* c, Vector<float> acc, int mode, float beta)
+    private static void Store128(float* c, Vector128<float> acc, int mode, Vector128<float> vb)
     {
-        if (mode == 0) { Unsafe.WriteUnaligned(c, acc); return; }
-        var old = Unsafe.ReadUnaligned<Vector<float>>(c);
-        Unsafe.WriteUnaligned(c, mode == 1 ? acc + old : Vector.FusedMultiplyAdd(new Vector<float>(beta), old, acc));
+        if (mode == 0) Vector128.Store(acc, c);
+        else if (mode == 1) Vector128.Store(acc + Vector128.Load(c), c);
+        else Vector128.Store(Vector128.FusedMultiplyAdd(vb, Vector128.Load(c), acc), c);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store1(float* c, float acc, int mode, float beta) =>
+        *c = mode == 0 ? acc : mode == 1 ? acc + *c : MathF.FusedMultiplyAdd(beta, *c, acc);
 
     /// <summary>AVX-512 tile: 8 rows × 48 columns (3 zmm per row, 24 accumulators).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -142,24 +125,51 @@ internal static unsafe class GemmKernels
         Store256(c + 5 * ldc, c50, mode, vb); Store256(c + 5 * ldc + 8, c51, mode, vb);
     }
 
-    /// <summary>Portable tile: 4 rows × 2 vectors.</summary>
+    /// <summary>
+    /// Portable tile (Vector128: SSE on x64, NEON on ARM64): 6 rows × 8 columns (2 vectors per row, 12 accumulators,
+    /// which with the two B vectors and a broadcast fit x64's 16 xmm registers).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Portable_4x2v(int kc, float* a, float* b, float* c, int ldc, int mode, float beta)
+    private static void V128_6x8(int kc, float* a, float* b, float* c, int ldc, int mode, float beta)
     {
-        int w = Vector<float>.Count, nr = 2 * w;
-        Vector<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        for (int p = 0; p < kc; p++, a += 4, b += nr)
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector128<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++, a += 6, b += 8)
         {
-            var b0 = Unsafe.ReadUnaligned<Vector<float>>(b);
-            var b1 = Unsafe.ReadUnaligned<Vector<float>>(b + w);
-            var a0 = new Vector<float>(a[0]); c00 = Vector.FusedMultiplyAdd(b0, a0, c00); c01 = Vector.FusedMultiplyAdd(b1, a0, c01);
-            var a1 = new Vector<float>(a[1]); c10 = Vector.FusedMultiplyAdd(b0, a1, c10); c11 = Vector.FusedMultiplyAdd(b1, a1, c11);
-            var a2 = new Vector<float>(a[2]); c20 = Vector.FusedMultiplyAdd(b0, a2, c20); c21 = Vector.FusedMultiplyAdd(b1, a2, c21);
-            var a3 = new Vector<float>(a[3]); c30 = Vector.FusedMultiplyAdd(b0, a3, c30); c31 = Vector.FusedMultiplyAdd(b1, a3, c31);
+            var b0 = Vector128.Load(b); var b1 = Vector128.Load(b + 4);
+            { var ai = Vector128.Create(a[0]); c00 = Vector128.FusedMultiplyAdd(b0, ai, c00); c01 = Vector128.FusedMultiplyAdd(b1, ai, c01); }
+            { var ai = Vector128.Create(a[1]); c10 = Vector128.FusedMultiplyAdd(b0, ai, c10); c11 = Vector128.FusedMultiplyAdd(b1, ai, c11); }
+            { var ai = Vector128.Create(a[2]); c20 = Vector128.FusedMultiplyAdd(b0, ai, c20); c21 = Vector128.FusedMultiplyAdd(b1, ai, c21); }
+            { var ai = Vector128.Create(a[3]); c30 = Vector128.FusedMultiplyAdd(b0, ai, c30); c31 = Vector128.FusedMultiplyAdd(b1, ai, c31); }
+            { var ai = Vector128.Create(a[4]); c40 = Vector128.FusedMultiplyAdd(b0, ai, c40); c41 = Vector128.FusedMultiplyAdd(b1, ai, c41); }
+            { var ai = Vector128.Create(a[5]); c50 = Vector128.FusedMultiplyAdd(b0, ai, c50); c51 = Vector128.FusedMultiplyAdd(b1, ai, c51); }
         }
-        StoreV(c, c00, mode, beta); StoreV(c + w, c01, mode, beta);
-        StoreV(c + ldc, c10, mode, beta); StoreV(c + ldc + w, c11, mode, beta);
-        StoreV(c + 2 * ldc, c20, mode, beta); StoreV(c + 2 * ldc + w, c21, mode, beta);
-        StoreV(c + 3 * ldc, c30, mode, beta); StoreV(c + 3 * ldc + w, c31, mode, beta);
+        var vb = Vector128.Create(beta);
+        Store128(c + 0 * ldc, c00, mode, vb); Store128(c + 0 * ldc + 4, c01, mode, vb);
+        Store128(c + 1 * ldc, c10, mode, vb); Store128(c + 1 * ldc + 4, c11, mode, vb);
+        Store128(c + 2 * ldc, c20, mode, vb); Store128(c + 2 * ldc + 4, c21, mode, vb);
+        Store128(c + 3 * ldc, c30, mode, vb); Store128(c + 3 * ldc + 4, c31, mode, vb);
+        Store128(c + 4 * ldc, c40, mode, vb); Store128(c + 4 * ldc + 4, c41, mode, vb);
+        Store128(c + 5 * ldc, c50, mode, vb); Store128(c + 5 * ldc + 4, c51, mode, vb);
+    }
+
+    /// <summary>Scalar tile: 4 rows × 4 columns, one fused multiply-add per element and step, like the vector lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Scalar_4x4(int kc, float* a, float* b, float* c, int ldc, int mode, float beta)
+    {
+        float c00 = 0f, c01 = 0f, c02 = 0f, c03 = 0f, c10 = 0f, c11 = 0f, c12 = 0f, c13 = 0f;
+        float c20 = 0f, c21 = 0f, c22 = 0f, c23 = 0f, c30 = 0f, c31 = 0f, c32 = 0f, c33 = 0f;
+        for (int p = 0; p < kc; p++, a += 4, b += 4)
+        {
+            float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+            { float ai = a[0]; c00 = MathF.FusedMultiplyAdd(b0, ai, c00); c01 = MathF.FusedMultiplyAdd(b1, ai, c01); c02 = MathF.FusedMultiplyAdd(b2, ai, c02); c03 = MathF.FusedMultiplyAdd(b3, ai, c03); }
+            { float ai = a[1]; c10 = MathF.FusedMultiplyAdd(b0, ai, c10); c11 = MathF.FusedMultiplyAdd(b1, ai, c11); c12 = MathF.FusedMultiplyAdd(b2, ai, c12); c13 = MathF.FusedMultiplyAdd(b3, ai, c13); }
+            { float ai = a[2]; c20 = MathF.FusedMultiplyAdd(b0, ai, c20); c21 = MathF.FusedMultiplyAdd(b1, ai, c21); c22 = MathF.FusedMultiplyAdd(b2, ai, c22); c23 = MathF.FusedMultiplyAdd(b3, ai, c23); }
+            { float ai = a[3]; c30 = MathF.FusedMultiplyAdd(b0, ai, c30); c31 = MathF.FusedMultiplyAdd(b1, ai, c31); c32 = MathF.FusedMultiplyAdd(b2, ai, c32); c33 = MathF.FusedMultiplyAdd(b3, ai, c33); }
+        }
+        Store1(c, c00, mode, beta); Store1(c + 1, c01, mode, beta); Store1(c + 2, c02, mode, beta); Store1(c + 3, c03, mode, beta);
+        c += ldc; Store1(c, c10, mode, beta); Store1(c + 1, c11, mode, beta); Store1(c + 2, c12, mode, beta); Store1(c + 3, c13, mode, beta);
+        c += ldc; Store1(c, c20, mode, beta); Store1(c + 1, c21, mode, beta); Store1(c + 2, c22, mode, beta); Store1(c + 3, c23, mode, beta);
+        c += ldc; Store1(c, c30, mode, beta); Store1(c + 1, c31, mode, beta); Store1(c + 2, c32, mode, beta); Store1(c + 3, c33, mode, beta);
     }
 }

@@ -8,6 +8,12 @@ namespace VqVae.Tensors.Backends.Cpu;
 /// </summary>
 internal static unsafe class Im2Col
 {
+    /// <summary>
+    /// Floats the whole-row paths may read past the padded image (lowering) or the column matrix (scatter):
+    /// callers allocate that much room at every level, whichever path runs.
+    /// </summary>
+    public const int Slack = WindowRows.Slack;
+
     /// <summary>Output columns ow whose input column ow·stride + off lies in [0, size): [lo, hi).</summary>
     private static (int lo, int hi) Valid(int off, int stride, int size, int outSize)
     {
@@ -75,17 +81,64 @@ internal static unsafe class Im2Col
     }
 
     /// <summary>
-    /// Rows p0..p0+kc−1 of one image's lowering (from its padded copy, <see cref="PadImage"/>) as one packed-B
-    /// K chunk: row r − p0, column q0 + q at ((q0 + q) / nr)·kc·nr + (r − p0)·nr + (q0 + q) % nr.
-    /// With AVX-512, whole output rows at a time (<see cref="WindowRows"/>), reading up to
-    /// <see cref="WindowRows.Slack"/> floats past the padded image.
+    /// Rows p0..p0+kc−1 of the lowering of <paramref name="count"/> images side by side (padded copies imgP apart, image j's
+    /// pixels from panel column j·Ho·Wo) as one packed-B K chunk; see <see cref="LowerPackedRows"/> for the layout.
+    /// At <see cref="IsaLevel.Avx2"/> (and at AVX-512 where its window rows do not apply) tap by tap over all images
+    /// with <see cref="Avx2Rows"/>, at <see cref="IsaLevel.Vector128"/> with <see cref="Vector128Rows"/> (whole-register
+    /// stores that rely on that order); else image by image.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void LowerPackedRows(ConvGeometry g, float* xpad, int* idx, float* panel, int p0, int kc, int nr, int q0)
+    public static void LowerPackedImages(IsaLevel isa, ConvGeometry g, float* xpad, long imgP, int count, int* idx, float* panel, int p0, int kc, int nr)
+    {
+        int pix = g.Ho * g.Wo;
+        bool rows2 = isa == IsaLevel.Avx2 || (isa == IsaLevel.Avx512 && !WindowRows.Applies(g));
+        if (rows2 && Avx2Rows.LowerApplies(g, nr, count))
+        {
+            int taps = g.Kh * g.Kw, wp = g.W + 2 * g.PadW;
+            long planeP = (long)(g.H + 2 * g.PadH) * wp;
+            var plan = stackalloc Avx2Rows.Segment[Avx2Rows.Segments(g, count)];
+            int segments = Avx2Rows.Plan(g, count, imgP, nr, (long)kc * nr, wp, plan);
+            bool stride2 = g.StrideW == 2;
+            for (int r = p0; r < p0 + kc; r++)
+            {
+                int ci = r / taps, t = r - ci * taps, kh = t / g.Kw, kw = t - kh * g.Kw;
+                float* src = xpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
+                Avx2Rows.LowerTap(src, panel + (long)(r - p0) * nr, plan, segments, nr, stride2, lastRow: r == p0 + kc - 1);
+            }
+            return;
+        }
+        if (isa == IsaLevel.Vector128 && Vector128Rows.LowerApplies(g, nr, count))
+        {
+            int taps = g.Kh * g.Kw, wp = g.W + 2 * g.PadW;
+            long planeP = (long)(g.H + 2 * g.PadH) * wp;
+            var plan = stackalloc Vector128Rows.Segment[Vector128Rows.MaxSegmentsOf(g, count, nr)];
+            int segments = Vector128Rows.Plan(g, count, imgP, nr, (long)kc * nr, wp, plan);
+            bool stride2 = g.StrideW == 2;
+            for (int r = p0; r < p0 + kc; r++)
+            {
+                int ci = r / taps, t = r - ci * taps, kh = t / g.Kw, kw = t - kh * g.Kw;
+                float* src = xpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
+                Vector128Rows.LowerTap(src, panel + (long)(r - p0) * nr, plan, segments, nr, stride2, lastRow: r == p0 + kc - 1);
+            }
+            return;
+        }
+        for (int j = 0; j < count; j++)
+            LowerPackedRows(isa, g, xpad + j * imgP, idx, panel, p0, kc, nr, j * pix);
+    }
+
+    /// <summary>
+    /// Rows p0..p0+kc−1 of one image's lowering (from its padded copy, <see cref="PadImage"/>) as one packed-B
+    /// K chunk: row r − p0, column q0 + q at ((q0 + q) / nr)·kc·nr + (r − p0)·nr + (q0 + q) % nr.
+    /// The path follows <paramref name="isa"/>: at <see cref="IsaLevel.Avx512"/> whole output rows at a time
+    /// (<see cref="WindowRows"/>), reading up to <see cref="Slack"/> floats past the padded image; plain loops
+    /// otherwise. All paths give the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LowerPackedRows(IsaLevel isa, ConvGeometry g, float* xpad, int* idx, float* panel, int p0, int kc, int nr, int q0)
     {
         int pix = g.Ho * g.Wo, taps = g.Kh * g.Kw, wp = g.W + 2 * g.PadW;
         long planeP = (long)(g.H + 2 * g.PadH) * wp, sliverStride = (long)kc * nr;
-        if (WindowRows.Applies(g))
+        if (isa == IsaLevel.Avx512 && WindowRows.Applies(g))
         {
             var pick = WindowRows.PickIndices(g);
             var plan = stackalloc WindowRows.RowTarget[g.Ho];
@@ -131,19 +184,26 @@ internal static unsafe class Im2Col
     /// a zero-bordered buffer (dxpad, <see cref="PaddedImageSize"/>) through the shared offset table
     /// (<see cref="PaddedOffsets"/>), branch-free, then copies the interior out. Each element receives
     /// its terms in the same (ci, kh, kw) order as <see cref="Raise"/>, so the bits are the same.
-    /// Needs <see cref="FitsPadded"/>. With AVX-512, whole output rows at a time (<see cref="WindowRows"/>),
-    /// reading up to <see cref="WindowRows.Slack"/> floats past the column matrix.
+    /// Needs <see cref="FitsPadded"/>. The path follows <paramref name="isa"/>: at <see cref="IsaLevel.Avx512"/> whole
+    /// output rows at a time (<see cref="WindowRows"/>), at <see cref="IsaLevel.Avx2"/> (or where those do not apply)
+    /// rows of up to 4 registers (<see cref="Avx2Rows"/>), at <see cref="IsaLevel.Vector128"/> rows of 4-float
+    /// registers (<see cref="Vector128Rows"/>), reading up to <see cref="Slack"/> floats past the column matrix
+    /// and the padded image.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RaisePadded(ConvGeometry g, float* cols, long ld, float* dx, float* dxpad, int* idx)
+    public static void RaisePadded(IsaLevel isa, ConvGeometry g, float* cols, long ld, float* dx, float* dxpad, int* idx)
     {
         int h = g.H, w = g.W, pix = g.Ho * g.Wo;
         int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
         long planeP = (long)hp * wp;
         new Span<float>(dxpad, checked((int)PaddedImageSize(g))).Clear();
-        bool window = WindowRows.ScatterApplies(g);
+        bool window = isa == IsaLevel.Avx512 && WindowRows.ScatterApplies(g);
         var (indexLo, maskLo) = window ? WindowRows.ScatterLanes(g, 0) : default;
         var (indexHi, maskHi) = window ? WindowRows.ScatterLanes(g, 1) : default;
+        bool rows2 = !window && isa >= IsaLevel.Avx2 && Avx2Rows.ScatterApplies(g);
+        var lanes2 = rows2 ? Avx2Rows.Lanes(g) : default;
+        bool rows128 = isa == IsaLevel.Vector128 && Vector128Rows.ScatterApplies(g);
+        var lanes128 = rows128 ? Vector128Rows.Lanes(g) : default;
         long r = 0;
         for (int ci = 0; ci < g.Cin; ci++)
         for (int kh = 0; kh < g.Kh; kh++)
@@ -152,6 +212,8 @@ internal static unsafe class Im2Col
             float* d = dxpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
             float* s = cols + r * ld;
             if (window) WindowRows.ScatterAddTap(g, s, d, wp, indexLo, maskLo, indexHi, maskHi);
+            else if (rows2) Avx2Rows.ScatterAddTap(g, s, d, wp, lanes2);
+            else if (rows128) Vector128Rows.ScatterAddTap(g, s, d, wp, ref lanes128);
             else for (int q = 0; q < pix; q++) d[idx[q]] += s[q];
         }
         for (int ci = 0; ci < g.Cin; ci++)

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace VqVae.Tensors.Backends.Cpu;
 
@@ -49,7 +50,7 @@ internal static unsafe class NearestCode
             fixed (float* pz = z, pe = eT, pn = eNorm)
             fixed (int* pi = indices)
             {
-                var job = new Job(pz, n, d, pe, pn, k, pi);
+                var job = new Job(GemmKernels.Current, pz, n, d, pe, pn, k, pi);
                 int blocks = (n + RowBlock - 1) / RowBlock;
                 Threading.For(blocks, (long)n * k * d >= Gemm.ParallelThreshold, job.Block);
             }
@@ -81,7 +82,7 @@ internal static unsafe class NearestCode
         return -1;
     }
 
-    private sealed class Job(float* z, int n, int d, float* eT, float* eNorm, int k, int* indices)
+    private sealed class Job(GemmKernels.Kernel kern, float* z, int n, int d, float* eT, float* eNorm, int k, int* indices)
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Block(int b)
@@ -89,48 +90,85 @@ internal static unsafe class NearestCode
             int i0 = b * RowBlock, rows = Math.Min(RowBlock, n - i0);
             float* dots = Scratch.Get(Scratch.Aux, (long)rows * k);
             // dots = −2·z_block·eᵀ (the factor −2 is exact, folded into the packed A).
-            Gemm.Run(GemmKernels.For(GemmIsa.Auto), false, false, rows, k, d, -2f, z + (long)i0 * d, d, eT, k, 0f, dots, k, parallel: false);
+            Gemm.Run(kern, false, false, rows, k, d, -2f, z + (long)i0 * d, d, eT, k, 0f, dots, k, parallel: false);
             for (int i = 0; i < rows; i++)
             {
                 float zn = SquaredNorm(new ReadOnlySpan<float>(z + (long)(i0 + i) * d, d));
-                indices[i0 + i] = RowArgmin(zn, dots + (long)i * k, eNorm, k);
+                indices[i0 + i] = RowArgmin(kern.Isa, zn, dots + (long)i * k, eNorm, k);
             }
         }
     }
 
-    /// <summary>argmin_j (zn + eNorm[j]) + dots[j], lowest index on ties.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int RowArgmin(float zn, float* dots, float* eNorm, int k)
+    /// <summary>
+    /// argmin_j (zn + eNorm[j]) + dots[j], lowest index on ties, with the vectors of the ISA level. Each lane keeps
+    /// its earliest minimum (strict less), the lanes are merged by value then index, and the tail runs scalar:
+    /// the same index as the scalar scan at every level.
+    /// </summary>
+    private static int RowArgmin(IsaLevel isa, float zn, float* dots, float* eNorm, int k)
     {
-        int w = Vector<float>.Count, j = 0;
         float best = float.PositiveInfinity;
-        int bestIdx = 0;
-        if (k >= w)
+        int bestIdx = 0, j = isa switch
         {
-            var vzn = new Vector<float>(zn);
-            var minV = new Vector<float>(float.PositiveInfinity);
-            var minI = Vector<int>.Zero;
-            var idx = Vector<int>.Indices;
-            var step = new Vector<int>(w);
-            for (; j + w <= k; j += w, idx += step)
-            {
-                var dist = vzn + *(Vector<float>*)(eNorm + j) + *(Vector<float>*)(dots + j);
-                var lt = Vector.LessThan(dist, minV); // strict: each lane keeps its earliest minimum
-                minV = Vector.ConditionalSelect(lt, dist, minV);
-                minI = Vector.ConditionalSelect(Vector.AsVectorInt32(lt), idx, minI);
-            }
-            for (int l = 0; l < w; l++)
-            {
-                float v = minV[l];
-                int ix = minI[l];
-                if (v < best || (v == best && ix < bestIdx)) { best = v; bestIdx = ix; }
-            }
-        }
+            IsaLevel.Avx512 or IsaLevel.Avx2 => ArgminLanes256(zn, dots, eNorm, k, ref best, ref bestIdx),
+            IsaLevel.Vector128 => ArgminLanes128(zn, dots, eNorm, k, ref best, ref bestIdx),
+            _ => 0,
+        };
         for (; j < k; j++)
         {
             float dist = zn + eNorm[j] + dots[j];
             if (dist < best) { best = dist; bestIdx = j; }
         }
         return bestIdx;
+    }
+
+    /// <summary>The lanes' minima over whole vectors of 8; returns where the scalar tail starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ArgminLanes256(float zn, float* dots, float* eNorm, int k, ref float best, ref int bestIdx)
+    {
+        const int w = 8;
+        if (k < w) return 0;
+        var vzn = Vector256.Create(zn);
+        var minV = Vector256.Create(float.PositiveInfinity);
+        var minI = Vector256<int>.Zero;
+        var idx = Vector256<int>.Indices;
+        var step = Vector256.Create(w);
+        int j = 0;
+        for (; j + w <= k; j += w, idx += step)
+        {
+            var dist = vzn + Vector256.Load(eNorm + j) + Vector256.Load(dots + j);
+            var lt = Vector256.LessThan(dist, minV);
+            minV = Vector256.ConditionalSelect(lt, dist, minV);
+            minI = Vector256.ConditionalSelect(lt.AsInt32(), idx, minI);
+        }
+        for (int l = 0; l < w; l++) Merge(minV.GetElement(l), minI.GetElement(l), ref best, ref bestIdx);
+        return j;
+    }
+
+    /// <summary>The lanes' minima over whole vectors of 4; returns where the scalar tail starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int ArgminLanes128(float zn, float* dots, float* eNorm, int k, ref float best, ref int bestIdx)
+    {
+        const int w = 4;
+        if (k < w) return 0;
+        var vzn = Vector128.Create(zn);
+        var minV = Vector128.Create(float.PositiveInfinity);
+        var minI = Vector128<int>.Zero;
+        var idx = Vector128<int>.Indices;
+        var step = Vector128.Create(w);
+        int j = 0;
+        for (; j + w <= k; j += w, idx += step)
+        {
+            var dist = vzn + Vector128.Load(eNorm + j) + Vector128.Load(dots + j);
+            var lt = Vector128.LessThan(dist, minV);
+            minV = Vector128.ConditionalSelect(lt, dist, minV);
+            minI = Vector128.ConditionalSelect(lt.AsInt32(), idx, minI);
+        }
+        for (int l = 0; l < w; l++) Merge(minV.GetElement(l), minI.GetElement(l), ref best, ref bestIdx);
+        return j;
+    }
+
+    private static void Merge(float v, int ix, ref float best, ref int bestIdx)
+    {
+        if (v < best || (v == best && ix < bestIdx)) { best = v; bestIdx = ix; }
     }
 }

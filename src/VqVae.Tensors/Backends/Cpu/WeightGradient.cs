@@ -18,6 +18,17 @@ internal static unsafe class WeightGradient
     /// <summary>Target GEMM depth (output pixels) per group: a few K chunks amortise the C traffic.</summary>
     private const int TargetDepth = 4 * Gemm.KC;
 
+    /// <summary>
+    /// Whether g has so few kernel taps (a 1-channel image side: 1×4×4 = 16 or fewer) that the transposed
+    /// few-tap GEMM is used. A constant, not the tile width of the ISA level's kernel: the two paths sum in a
+    /// different order, and every ISA level must give the same bits.
+    /// </summary>
+    internal static bool FewTaps(ConvGeometry g)
+    {
+        long k = (long)g.Cin * g.Kh * g.Kw;
+        return k < 16 && g.Cout >= 2 * k;
+    }
+
     /// <summary>Images per group, from the geometry only (it fixes the reduction order).</summary>
     internal static int GroupSize(ConvGeometry g)
     {
@@ -35,8 +46,8 @@ internal static unsafe class WeightGradient
         var dwSpan = new Span<float>(dw, size);
         if (g.N == 0 || pix == 0) { dwSpan.Clear(); return; }
 
-        var kern = GemmKernels.For(GemmIsa.Auto);
-        if (!(k < kern.NR && g.Cout >= 2 * k) && WeightGradientColumns.Applies(kern, g))
+        var kern = GemmKernels.Current;
+        if (!FewTaps(g) && WeightGradientColumns.Applies(g))
         {
             WeightGradientColumns.Run(kern, g, x, dy, dw);
             return;
@@ -49,7 +60,7 @@ internal static unsafe class WeightGradient
         {
             fixed (float* ps = slots)
             {
-                var job = new Job(g, x, dy, dw, ps, nb);
+                var job = new Job(kern, g, x, dy, dw, ps, nb);
                 Threading.For(groups, (long)g.N * size * pix >= Gemm.ParallelThreshold, job.Group);
                 if (groups > 1) AddSlots(dw, ps, groups - 1, size);
             }
@@ -85,7 +96,7 @@ internal static unsafe class WeightGradient
         }
     }
 
-    private sealed class Job(ConvGeometry g, float* x, float* dy, float* dw, float* slots, int nb)
+    private sealed class Job(GemmKernels.Kernel kern, ConvGeometry g, float* x, float* dy, float* dw, float* slots, int nb)
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Group(int s)
@@ -94,8 +105,7 @@ internal static unsafe class WeightGradient
             int n0 = s * nb, count = Math.Min(nb, g.N - n0), ld = count * pix;
             long inSize = (long)g.Cin * g.H * g.W;
             float* outp = s == 0 ? dw : slots + (long)(s - 1) * g.Cout * k;
-            var kern = GemmKernels.For(GemmIsa.Auto);
-            if (k < kern.NR && g.Cout >= 2 * k)
+            if (FewTaps(g))
             {
                 // Few kernel taps (a 1- or few-channel image side, e.g. 1×4×4 = 16) would fill a third
                 // of the register tile's width: compute dwᵀ[K, Cout] = cols[K, P] · dygᵀ[P, Cout] instead

@@ -22,10 +22,11 @@ internal static unsafe class WeightGradientColumns
     private const int PanelFloats = 96 * 1024;
 
     /// <summary>Whether this path handles g (windows inside the padded image, buffers of sane size).</summary>
-    public static bool Applies(GemmKernels.Kernel kern, ConvGeometry g)
+    public static bool Applies(ConvGeometry g)
     {
         long pix = (long)g.Ho * g.Wo, p = g.N * pix;
-        long rowsPadded = (g.Cout + kern.MR - 1) / kern.MR * kern.MR;
+        // Bounded with the widest row tile of any level (8), not kern's: the choice of path must not depend on the level.
+        long rowsPadded = (g.Cout + 7) / 8 * 8;
         return Im2Col.FitsPadded(g) && p > 0 && rowsPadded * p <= 1 << 28 && g.N * Im2Col.PaddedImageSize(g) <= 1 << 28;
     }
 
@@ -156,7 +157,8 @@ internal static unsafe class WeightGradientColumns
         private void Lower(int p0, int kc, int c0, int nsl, float* panel)
         {
             int nr = kern.NR;
-            int run = g.Kw <= 4 && g.DilationW == 1 && nr % g.Kw == 0 ? g.Kw : 0;
+            // The scalar level copies float by float (the same values either way).
+            int run = kern.Isa != IsaLevel.Scalar && g.Kw <= 4 && g.DilationW == 1 && nr % g.Kw == 0 ? g.Kw : 0;
             long sliverStride = (long)kc * nr;
             int n = p0 / pix, q = p0 % pix;
             for (int pp = 0; pp < kc; pp++)

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
-/// AVX-512 rows for the padded lowering (<see cref="Im2Col.LowerPackedRows"/>, <see cref="Im2Col.RaisePadded"/>):
+/// AVX-512 rows (the <see cref="IsaLevel.Avx512"/> level) for the padded lowering (<see cref="Im2Col.LowerPackedRows"/>, <see cref="Im2Col.RaisePadded"/>):
 /// one kernel tap's Wo outputs of an output row read the padded input at offsets 0, s, …, s·(Wo−1), which fit
 /// a window of two 16-float registers when s·(Wo−1) &lt; 32. One permute then gathers (or, with masked loads
 /// and stores, scatter-adds) a whole row, where the scalar paths spend an index load, a load and a store per
@@ -19,9 +19,6 @@ internal static unsafe class WindowRows
 {
     /// <summary>Floats a window may touch past the last row of a buffer.</summary>
     public const int Slack = 32;
-
-    /// <summary>Whether the window paths may run (on by default where AVX-512 exists); tests turn it off to compare bits.</summary>
-    internal static bool Enabled = Avx512F.IsSupported;
 
     /// <summary>
     /// Whether the scatter applies: one tap's rows far enough apart that their registers never overlap
@@ -39,7 +36,7 @@ internal static unsafe class WindowRows
 
     /// <summary>Whether g's output rows fit the window (and a plan of its rows fits on the stack).</summary>
     public static bool Applies(ConvGeometry g) =>
-        Enabled && g.Wo is > 0 and <= 16 && (long)g.StrideW * (g.Wo - 1) < 32 && g.Ho <= 64;
+        g.Wo is > 0 and <= 16 && (long)g.StrideW * (g.Wo - 1) < 32 && g.Ho <= 64;
 
     /// <summary>Lane ow ← window offset ow·s; lanes past Wo pick anything (they are never stored).</summary>
     public static Vector512<int> PickIndices(ConvGeometry g)

@@ -1,0 +1,40 @@
+using VqVae.Tensors;
+using VqVae.Tensors.IO;
+
+namespace VqVae.Functional.Checkpoints;
+
+/// <summary>
+/// Batch files (DESIGN §6, contract): safetensors with one float32 tensor under the key <c>x</c>,
+/// images [B,C,H,W] in pixels ([0, 1]), as <c>routes</c> and <c>gradients</c> read them.
+/// </summary>
+/// <example><code>
+/// BatchFile.Write("batch.safetensors", x);
+/// var back = BatchFile.Read("batch.safetensors");
+/// </code></example>
+public static class BatchFile
+{
+    /// <summary>The key of the images.</summary>
+    public const string Key = "x";
+
+    /// <summary>Writes <paramref name="x"/> [B,C,H,W] atomically.</summary>
+    public static void Write(string path, Tensor x)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank != 4) throw new ArgumentException($"batch file: x must be [B,C,H,W], got [{string.Join(",", x.Shape)}].", nameof(x));
+        SafeTensors.Write(path, [new SafeTensorEntry(Key, x.Shape, x.ToArray())]);
+    }
+
+    /// <summary>The images in the file.</summary>
+    /// <exception cref="InvalidDataException">The file has no <c>x</c> or it is not [B,C,H,W]; the message names the file.</exception>
+    /// <exception cref="SafeTensorsFormatException">The file is not a readable safetensors file.</exception>
+    public static Tensor Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var file = SafeTensors.Read(path);
+        if (!file.TryGet(Key, out var x))
+            throw new InvalidDataException($"batch file {path} has no tensor named '{Key}' (it has: {string.Join(", ", file.Names)}).");
+        if (x.Shape.Length != 4)
+            throw new InvalidDataException($"batch file {path}: '{Key}' must be [B,C,H,W], got [{string.Join(",", x.Shape)}].");
+        return Tensor.FromArray(x.Data, x.Shape);
+    }
+}

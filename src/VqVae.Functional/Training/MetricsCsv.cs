@@ -1,0 +1,38 @@
+using System.Globalization;
+using System.Text;
+using VqVae.Tensors.IO;
+
+namespace VqVae.Functional.Training;
+
+/// <summary>
+/// metrics.csv of a training run: one row per step with the loss terms, the batch's perplexity and
+/// codes, the usage over the trainer's sliding window, and the throughput.
+/// </summary>
+/// <example><code>
+/// var rows = new List&lt;string&gt;();
+/// var run = Trainer.Run(adam, model, state, batches, new TrainOptions { OnStep = r => rows.Add(MetricsCsv.Row(r)) });
+/// MetricsCsv.Write("metrics.csv", rows);
+/// </code></example>
+public static class MetricsCsv
+{
+    /// <summary>The header line.</summary>
+    public const string Header = "step,recon,codebook,commitment,total,perplexity,used_codes,window_perplexity,window_used_codes,window_dead_codes,images_per_s";
+
+    /// <summary>One row for a step's report.</summary>
+    public static string Row(StepReport r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var m = r.Metrics;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{m.Step},{m.Recon:G7},{m.Codebook:G7},{m.Commitment:G7},{m.Total:G7},{m.Perplexity:F4},{m.UsedCodes},{r.Window.Perplexity:F4},{r.Window.Used},{r.Window.Dead},{r.ImagesPerSecond:F1}");
+    }
+
+    /// <summary>Writes the header and rows atomically (a reader never sees half a file).</summary>
+    public static void Write(string path, IEnumerable<string> rows)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(rows);
+        var sb = new StringBuilder(Header).Append('\n');
+        foreach (var row in rows) sb.Append(row).Append('\n');
+        AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+}

@@ -1,0 +1,66 @@
+using VqVae.Functional.Optim;
+using VqVae.Tensors;
+
+namespace VqVae.Functional.Training;
+
+/// <summary>
+/// The hooks and settings of <see cref="Trainer.Run(IOptimizer, VqVaeModel, OptimizerState{VqVaeModel}, IEnumerable{Tensor}, TrainOptions)"/>:
+/// how many steps, what to report after each step, when to evaluate, and how to stop early.
+/// Every hook runs on the training thread between two steps, so it sees a consistent model.
+/// </summary>
+/// <example><code>
+/// var options = new TrainOptions
+/// {
+///     Steps = 600,
+///     UsageWindow = 128,
+///     OnStep = r => Console.WriteLine(r.Metrics),
+///     EvaluateEvery = 100,
+///     OnEvaluate = s => Console.WriteLine($"step {s.Step}: {Evaluate(s.Model)}"),
+///     Cancellation = cts.Token,
+/// };
+/// var run = Trainer.Run(Adam.Create(1e-3f), model, adam.Init(model), batches, options);
+/// </code></example>
+public sealed record TrainOptions
+{
+    /// <summary>Steps to run (null: one per batch of the sequence). With a count, the batches are cycled when the sequence is shorter.</summary>
+    public int? Steps { get; init; }
+
+    /// <summary>Steps over which <see cref="StepReport.Window"/> counts code usage (0: the whole run so far).</summary>
+    public int UsageWindow { get; init; }
+
+    /// <summary>Called after every step with its metrics, its wall time and the usage over the window (progress lines, metrics rows).</summary>
+    public Action<StepReport>? OnStep { get; init; }
+
+    /// <summary>Call <see cref="OnEvaluate"/> every this many steps (0: never; the last step is always included when it is set).</summary>
+    public int EvaluateEvery { get; init; }
+
+    /// <summary>The evaluation callback (held-out figures, pictures): the model and optimizer state after a step.</summary>
+    public Action<TrainSnapshot>? OnEvaluate { get; init; }
+
+    /// <summary>Checked before each step: when cancelled, the run stops after the current step with <see cref="TrainOutcome.Cancelled"/>.</summary>
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>Throws naming the first bad setting.</summary>
+    public TrainOptions Validate()
+    {
+        if (Steps < 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, $"trainer: Steps must be ≥ 0, got {Steps}.");
+        if (UsageWindow < 0) throw new ArgumentOutOfRangeException(nameof(UsageWindow), UsageWindow, $"trainer: UsageWindow must be ≥ 0 (0 = whole run), got {UsageWindow}.");
+        if (EvaluateEvery < 0) throw new ArgumentOutOfRangeException(nameof(EvaluateEvery), EvaluateEvery, $"trainer: EvaluateEvery must be ≥ 0 (0 = never), got {EvaluateEvery}.");
+        return this;
+    }
+}
+
+/// <summary>The model and optimizer state between two steps (for evaluation and checkpoint hooks).</summary>
+/// <param name="Step">The optimizer's step count: updates applied so far, across resumed runs.</param>
+/// <param name="Model">The model after that step.</param>
+/// <param name="State">The optimizer state after that step.</param>
+public sealed record TrainSnapshot(int Step, VqVaeModel Model, OptimizerState<VqVaeModel> State);
+
+/// <summary>How a run of training steps ended.</summary>
+public enum TrainOutcome
+{
+    /// <summary>Every step that was asked for ran.</summary>
+    Completed,
+    /// <summary><see cref="TrainOptions.Cancellation"/> stopped it after a step.</summary>
+    Cancelled,
+}

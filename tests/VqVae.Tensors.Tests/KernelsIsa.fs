@@ -1,0 +1,168 @@
+/// Every kernel path at every ISA level (CpuIsa): at a level this CPU supports the properties run and must
+/// hold — against the references and bit for bit against the scalar level (the plain loops); a level it lacks
+/// is reported as skipped by the runner (never a silent pass). Also the VQVAE_ISA setting itself.
+// Sets the global ISA level (and thread count): never run side by side with the other kernel tests.
+[<Xunit.Collection("Threading.Threads")>]
+module VqVae.Tensors.Tests.KernelsIsa
+
+open System
+open Xunit
+open FsCheck
+open FsCheck.FSharp
+open VqVae.Tensors
+open VqVae.Tensors.Backends
+open VqVae.Tensors.Backends.Cpu
+open VqVae.Tensors.Tests.KernelsReference
+
+/// The level named as VQVAE_ISA spells it; skips the test (visibly) where this CPU lacks it.
+let requireLevel (name: string) =
+    let level = CpuIsa.All |> Seq.find (fun l -> CpuIsa.Name l = name)
+    Skip.IfNot(CpuIsa.Supports level, sprintf "this CPU does not support the %s level (it has %s)" name (String.Join(", ", CpuIsa.All |> Seq.filter CpuIsa.Supports |> Seq.map CpuIsa.Name)))
+    level
+
+let private bitsEqual what (expected: float32[]) (got: float32[]) =
+    if expected.Length <> got.Length then failwithf "%s: %d elements, the scalar level gives %d" what got.Length expected.Length
+    if not (sameBits expected got) then
+        let i = Array.zip expected got |> Array.findIndex (fun (a, b) -> BitConverter.SingleToInt32Bits a <> BitConverter.SingleToInt32Bits b)
+        failwithf "%s: element %d is %g (bits %08x), the scalar level gives %g (bits %08x)" what i got.[i] (BitConverter.SingleToInt32Bits got.[i]) expected.[i] (BitConverter.SingleToInt32Bits expected.[i])
+
+[<SkippableTheory>]
+[<InlineData("avx512")>]
+[<InlineData("avx2")>]
+[<InlineData("vector128")>]
+[<InlineData("scalar")>]
+let ``GEMM at this ISA level matches the reference and the scalar level's bits`` (level: string) =
+    let isa = requireLevel level
+    Check.One(Config.QuickThrowOnFailure.WithMaxTest(80), Prop.forAll (Arb.fromGen KernelsGemm.gemmCase) (fun c ->
+        withIsa isa (fun () -> KernelsGemm.checkCase c) |> ignore
+        let run l =
+            let a, lda, b, ldb, cc, ldc = KernelsGemm.operands c
+            withIsa l (fun () -> Gemm.Sgemm(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, ReadOnlySpan a, lda, ReadOnlySpan b, ldb, c.Beta, Span cc, ldc))
+            cc
+        bitsEqual (sprintf "%s %A" level c) (run IsaLevel.Scalar) (run isa)
+        true))
+
+/// Forward, BackwardInput and BackwardWeight of g at a level, outputs starting as NaN.
+let private convAll (isa: IsaLevel) (g: ConvGeometry) seed =
+    let xs, ws, ys = KernelsConv.sizes g
+    let x, w, dy, bias = randomArray seed xs, randomArray (seed + 1) ws, randomArray (seed + 2) ys, randomArray (seed + 3) g.Cout
+    let y, dx, dw = Array.create ys nanf, Array.create xs nanf, Array.create ws nanf
+    withIsa isa (fun () ->
+        ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan bias, Span y)
+        ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
+        ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan dy, Span dw))
+    y, dx, dw
+
+[<SkippableTheory>]
+[<InlineData("avx512")>]
+[<InlineData("avx2")>]
+[<InlineData("vector128")>]
+[<InlineData("scalar")>]
+let ``conv kernels (lowering, scatter, GEMM) at this ISA level give the scalar level's bits and match the reference`` (level: string) =
+    let isa = requireLevel level
+    let check (g: ConvGeometry, seed) =
+        let y, dx, dw = convAll isa g seed
+        let y0, dx0, dw0 = convAll IsaLevel.Scalar g seed
+        bitsEqual (sprintf "%s Forward %A" level g) y0 y
+        bitsEqual (sprintf "%s BackwardInput %A" level g) dx0 dx
+        bitsEqual (sprintf "%s BackwardWeight %A" level g) dw0 dw
+        true
+    // Wide batches put image rows across the GEMM's sliver edges (every level's tile width).
+    let wide = gen {
+        let! g, seed = KernelsConv.caseGen
+        let! n = Gen.choose (1, 12)
+        return ConvGeometry(n, g.Cin, g.H, g.W, g.Cout, g.Kh, g.Kw, g.StrideH, g.StrideW, g.PadH, g.PadW, g.DilationH, g.DilationW, g.Ho, g.Wo), seed }
+    Check.One(Config.QuickThrowOnFailure.WithMaxTest(120), Prop.forAll (Arb.fromGen wide) check)
+    // Row-wise paths: output rows from 1 to past the window widths, strides 1–2, 3×3 and 4×4 kernels.
+    for wo in [ 1; 3; 7; 8; 9; 14; 15; 16; 17 ] do
+        for s, k in [ 1, 3; 2, 4 ] do
+            let h = (wo - 1) * s + k - 2
+            check (geometry 3 2 h h 5 k k s s 1 1 1 1, wo) |> ignore
+    for g in KernelsConv.modelLayers 5 do check (g, 7) |> ignore
+    // And against the double reference at this level.
+    let g = geometry 9 3 16 16 5 4 4 2 2 1 1 1 1
+    let y, dx, dw = convAll isa g 21
+    let xs, ws, ys = KernelsConv.sizes g
+    let x, w, dy, bias = randomArray 21 xs, randomArray 22 ws, randomArray 23 ys, randomArray 24 g.Cout
+    let e, s = convForwardRef g x w bias in assertClose "Forward" 1e-5 e s y
+    let e, s = convBackwardInputRef g dy w in assertClose "BackwardInput" 1e-5 e s dx
+    let e, s = convBackwardWeightRef g x dy in assertClose "BackwardWeight" 1e-5 e s dw
+
+[<SkippableTheory>]
+[<InlineData("avx512")>]
+[<InlineData("avx2")>]
+[<InlineData("vector128")>]
+[<InlineData("scalar")>]
+let ``nearest-code search at this ISA level picks the scalar level's codes and a brute-force nearest`` (level: string) =
+    let isa = requireLevel level
+    let caseGen = gen {
+        let! n = Gen.choose (1, 150)
+        let! d = Gen.choose (1, 70)
+        let! k = Gen.choose (1, 80)
+        let! seed = Gen.choose (0, 1_000_000)
+        return n, d, k, seed }
+    Check.One(Config.QuickThrowOnFailure.WithMaxTest(60), Prop.forAll (Arb.fromGen caseGen) (fun (n, d, k, seed) ->
+        let z, e = randomArray seed (n * d), randomArray (seed + 1) (k * d)
+        // Duplicate codes make ties, which must go to the lowest index on every path.
+        if k > 9 then Array.blit e 0 e (9 * d) d
+        let got = withIsa isa (fun () -> KernelsNearest.argmin z n d e k)
+        let scalar = withIsa IsaLevel.Scalar (fun () -> KernelsNearest.argmin z n d e k)
+        if got <> scalar then failwithf "%s: %A differs from the scalar level's %A" level got scalar
+        for i in 0 .. n - 1 do
+            let dists = Array.init k (fun j -> KernelsNearest.dist2 z i e j d)
+            let tol = 1e-5 * (KernelsNearest.dist2 z i (Array.zeroCreate d) 0 d + 1.0) * float d
+            if dists.[got.[i]] > Array.min dists + tol then failwithf "%s row %d: picked %d, not a nearest" level i got.[i]
+            if k > 9 && got.[i] = 9 then failwithf "%s row %d: picked 9, a duplicate of 0" level i
+        true))
+
+/// Values with exact zeros (both signs), NaN, negatives and positives; an odd length leaves a tail for every vector width.
+let private mixed seed n =
+    randomArray seed n |> Array.mapi (fun i v -> if i % 7 = 0 then 0f elif i % 11 = 0 then -0f elif i % 97 = 0 then nanf else v)
+
+[<SkippableTheory>]
+[<InlineData("avx512")>]
+[<InlineData("avx2")>]
+[<InlineData("vector128")>]
+[<InlineData("scalar")>]
+let ``fused elementwise kernels (relu and sigmoid backward, Adam) at this ISA level give the scalar level's bits`` (level: string) =
+    let isa = requireLevel level
+    for n in [ 1; 3; 4; 7; 8; 9; 31; 70_001; 140_003 ] do
+        let x, dy = Tensor.FromArray(mixed 1 n, n), Tensor.FromArray(mixed 2 n, n)
+        let y = Tensor.FromArray(randomArray 3 n |> Array.map (fun v -> abs v), n)
+        let fused l =
+            withIsa l (fun () ->
+                let relu = Tensor.OfRaw(dy.Primal.ReluBackward(x.Primal)).ToArray()
+                let sigmoid = Tensor.OfRaw(dy.Primal.SigmoidBackward(y.Primal)).ToArray()
+                let struct (p, m, v) = Tensor.AdamUpdate(x, dy, y * 0.1f, y * y, 3, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f)
+                [ relu; sigmoid; p.ToArray(); m.ToArray(); v.ToArray() ])
+        let got, scalar = fused isa, fused IsaLevel.Scalar
+        List.iteri2 (fun i (e: float32[]) (a: float32[]) -> bitsEqual (sprintf "%s kernel %d, n = %d" level i n) e a) scalar got
+        // The scalar relu backward is dy · step(x) exactly.
+        let xs, ds = x.ToArray(), dy.ToArray()
+        bitsEqual "relu backward vs dy·step(x)" (Array.init n (fun i -> ds.[i] * (if xs.[i] > 0f then 1f else 0f))) scalar.[0]
+
+[<Fact>]
+let ``VQVAE_ISA values parse case-insensitively, blank means the best level, anything else is one clear error`` () =
+    Assert.Equal(CpuIsa.Best, CpuIsa.Parse(null))
+    Assert.Equal(CpuIsa.Best, CpuIsa.Parse("  "))
+    Assert.Equal(IsaLevel.Scalar, CpuIsa.Parse("Scalar"))
+    Assert.Equal(IsaLevel.Vector128, CpuIsa.Parse(" vector128 "))
+    let e = Assert.Throws<ArgumentException>(fun () -> CpuIsa.Parse("sse9") |> ignore)
+    Assert.Equal("VQVAE_ISA", e.ParamName)
+    Assert.Contains("VQVAE_ISA=sse9 is not an ISA level: expected one of avx512, avx2, vector128, scalar", e.Message)
+    Assert.DoesNotContain("\n", e.Message)
+    for level in CpuIsa.All do
+        if CpuIsa.Supports level then
+            Assert.Equal(level, CpuIsa.Parse(CpuIsa.Name level))
+            withIsa level (fun () -> Assert.Equal(level, CpuIsa.Level))
+        else
+            // A level this CPU lacks: the same one-line error from the variable and from the API setting.
+            let e = Assert.Throws<ArgumentException>(fun () -> CpuIsa.Parse(CpuIsa.Name level) |> ignore)
+            Assert.Equal("VQVAE_ISA", e.ParamName)
+            Assert.Contains(sprintf "this CPU does not support %s" (CpuIsa.Name level), e.Message)
+            let before = CpuIsa.Level
+            let e2 = Assert.Throws<ArgumentException>(fun () -> CpuIsa.Level <- level)
+            Assert.Contains(sprintf "this CPU does not support %s" (CpuIsa.Name level), e2.Message)
+            Assert.Equal(before, CpuIsa.Level)
+    Assert.True(CpuIsa.Supports IsaLevel.Scalar)
+    Assert.Equal(CpuIsa.All |> Seq.find CpuIsa.Supports, CpuIsa.Best)
