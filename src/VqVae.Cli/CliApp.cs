@@ -19,24 +19,33 @@ public static class CliApp
     /// <summary>Runs the command with plain output to <paramref name="stdout"/> and <paramref name="stderr"/> (tests, embedding).</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, Terminal.ForWriters(stdout, stderr));
 
+    /// <summary>The command tree: every verb with its options.</summary>
+    internal static RootCommand Root(Terminal terminal) => new("Train and verify VQ-VAEs: train, reconstruct, eval, routes, gradients, bench.")
+    {
+        TrainCommand.Create(terminal),
+        ReconstructCommand.Create(terminal),
+        EvalCommand.Create(terminal),
+        RoutesCommand.Create(terminal),
+        GradientsCommand.Create(terminal),
+        BenchCommand.Create(terminal),
+    };
+
+    /// <summary>Parses <paramref name="args"/> only: the usage error as one line on <paramref name="stderr"/> and
+    /// <see cref="ExitCodes.Usage"/>, or <see cref="ExitCodes.Ok"/> when the command line is valid (nothing runs).</summary>
+    internal static int Check(string[] args, TextWriter stderr)
+    {
+        var terminal = Terminal.ForWriters(TextWriter.Null, stderr);
+        var root = Root(terminal);
+        return UsageCheck(root.Parse(args), root, terminal) ?? ExitCodes.Ok;
+    }
+
     internal static int Run(string[] args, Terminal terminal)
     {
         ArgumentNullException.ThrowIfNull(args);
-        var root = new RootCommand("Train and verify VQ-VAEs: train, reconstruct, routes, gradients, bench.")
-        {
-            TrainCommand.Create(terminal),
-            ReconstructCommand.Create(terminal),
-            RoutesCommand.Create(terminal),
-            GradientsCommand.Create(terminal),
-            BenchCommand.Create(terminal),
-        };
+        var root = Root(terminal);
         var parsed = root.Parse(args);
-        var verb = parsed.CommandResult.Command == root ? "vqvae" : $"vqvae {parsed.CommandResult.Command.Name}";
-        if (parsed.Errors.Count > 0)
-        {
-            terminal.Err.WriteLine($"{verb}: {OneLine(parsed.Errors[0].Message)} (see '{verb} --help')");
-            return ExitCodes.Usage;
-        }
+        var verb = Verb(parsed, root);
+        if (UsageCheck(parsed, root, terminal) is { } usage) return usage;
         try
         {
             // VQVAE_ISA naming a level this CPU lacks (or no level) is the user's to fix: one line before any work.
@@ -47,6 +56,31 @@ public static class CliApp
         {
             return Report(terminal.Err, verb, e);
         }
+    }
+
+    private static string Verb(ParseResult parsed, RootCommand root) =>
+        parsed.CommandResult.Command == root ? "vqvae" : $"vqvae {parsed.CommandResult.Command.Name}";
+
+    private static int? UsageCheck(ParseResult parsed, RootCommand root, Terminal terminal)
+    {
+        if (parsed.Errors.Count == 0) return null;
+        var verb = Verb(parsed, root);
+        terminal.Err.WriteLine($"{verb}: {OneLine(UsageError(parsed, root))} (see '{verb} --help')");
+        return ExitCodes.Usage;
+    }
+
+    // At the root, System.CommandLine reports a missing or unknown verb as "Required command was not
+    // provided."; say which verbs exist and what was typed instead.
+    private static string UsageError(ParseResult parsed, RootCommand root)
+    {
+        if (parsed.CommandResult.Command != root) return parsed.Errors[0].Message;
+        var verbs = string.Join(", ", root.Subcommands.Select(c => c.Name));
+        var first = parsed.Tokens.FirstOrDefault();
+        if (first is null) return $"no verb given; expected one of {verbs}.";
+        if (first.Type == System.CommandLine.Parsing.TokenType.Option || first.Value.StartsWith('-'))
+            return parsed.Errors.FirstOrDefault(e => !e.Message.StartsWith("Required command", StringComparison.Ordinal))?.Message
+                ?? $"expected a verb ({verbs}) before '{first.Value}'.";
+        return $"unknown verb '{first.Value}'; expected one of {verbs}.";
     }
 
     // One line per failure: the user's mistakes by their message, our bugs marked as such.

@@ -8,7 +8,7 @@ namespace VqVae.Cli;
 /// <summary>Which exceptions are the user's to fix, and how to say them in one line.</summary>
 internal static class Errors
 {
-    public static bool IsUserMistake(Exception e) => e is UserError or SafeTensorsFormatException or ImageFormatException or CheckpointException or DatasetFormatException
+    public static bool IsUserMistake(Exception e) => e is UserError or SafeTensorsFormatException or ImageFormatException or CheckpointException or DatasetFormatException or VqVae.Functional.Runs.RunFolderException
         or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or IOException
         or ArgumentException or InvalidDataException or KeyNotFoundException;
 

@@ -121,9 +121,9 @@ let ``negative steps are a usage error`` () =
     vqvae [ "train"; "--steps"; "-1"; "--out"; tempDir () ] |> assertOneLineError 2
 
 [<Fact>]
-let ``an unknown preset is one line and exit code 1`` () =
+let ``an unknown preset is one line and exit code 2 (a command-line mistake)`` () =
     let r = vqvae [ "train"; "--preset"; "huge"; "--steps"; "1"; "--out"; tempDir () ]
-    assertOneLineError 1 r
+    assertOneLineError 2 r
     Assert.Contains("huge", r.Err)
 
 [<Fact>]

@@ -38,7 +38,7 @@ type GoldenModel(output: ITestOutputHelper) =
             let e = relErr ours all[name]
             errors.Add((name, e))
 
-        let terms = VqVaeModel.LossTerms(cfg, model, x)
+        let terms = VqVaeModel.LossTerms(model, x)
         let q = terms.Quantized
         expect "z_e" q.ZE
         expect "z_q" q.ZQ
@@ -51,7 +51,7 @@ type GoldenModel(output: ITestOutputHelper) =
 
         // Every gradient, and the routing: a key exists exactly where the term reaches.
         for t in LossTerms.Names do
-            let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
+            let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term t) model
             let prefix = sprintf "grad/%s/" t
             let expectedKeys = f.Names |> Seq.filter (fun n -> n.StartsWith prefix && leafNames |> List.contains (n.Substring prefix.Length)) |> Set.ofSeq
             let ourKeys = gradLeaves model g |> List.choose (fun (n, _, v) -> v |> Option.map (fun _ -> prefix + n)) |> Set.ofList

@@ -21,7 +21,7 @@ let closeTo rel (expected: float) (actual: float32) = abs (float actual - expect
 let ``loss terms are the means of DESIGN §4 and total weighs commitment by β`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll (Arb.fromGen (Gen.oneof [ genCaseWith QuantizerKind.Straight; genCaseWith QuantizerKind.Ema ])) (fun c ->
         let m, x = modelOf c, batchOf c
-        let t = VqVaeModel.LossTerms(c.Config, m, x)
+        let t = VqVaeModel.LossTerms(m, x)
         let xs, xh = x.ToArray(), t.XHat.ToArray()
         let recon =
             match c.Config.Reconstruction with

@@ -22,6 +22,9 @@ open VqVae.Functional.Tests.ParityHelpers
 /// indices, z_q, decoder input, x̂, the loss terms, perplexity and every gradient into `errs`.
 /// `skipGrad name` leaves a gradient out of the comparison (its key set is still checked).
 let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors) (skipGrad: string -> bool) =
+    // The fixtures feed the network its inputs as they are (the PyTorch modules have no input
+    // shift), so the model compares the raw network: input shift 0.
+    let cfg = cfg.With(inputShift = 0f)
     let paramNames = [ for e in (fx.Json "params").EnumerateArray() -> jsonString e ]
     let dict = Dictionary<string, Tensor>()
     for n in paramNames do dict[n] <- fx[prefix + n]
@@ -29,7 +32,7 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
     let leafNames = Tree.Leaves model |> Seq.map (fun l -> l.Name) |> List.ofSeq
     Assert.Equal<string list>(paramNames, leafNames)
     let x = fx[prefix + "x"]
-    let terms = VqVaeModel.LossTerms(cfg, model, x)
+    let terms = VqVaeModel.LossTerms(model, x)
     let q = terms.Quantized
     Assert.Equal<int[]>(fx[prefix + "indices"].ToArray() |> Array.map (fun v -> int (MathF.Round v)), q.Indices.ToArray())
     errs.Expect("z_e", fx[prefix + "z_e"], q.ZE)
@@ -39,7 +42,7 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
     for t in LossTerms.Names do errs.Expect("loss/" + t, fx[prefix + "loss/" + t], terms.Term t)
     errs.ExpectScalar("perplexity", float (fx[prefix + "perplexity"].ToScalar()), terms.Perplexity)
     for t in LossTerms.Names do
-        let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
+        let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term t) model
         let keyPrefix = sprintf "grad/%s/" t
         let expected = paramNames |> List.filter (fun n -> fx.Has(prefix + keyPrefix + n)) |> Set.ofList
         let ours = gradLeaves model g |> List.choose (fun (n, _, v) -> v |> Option.map (fun _ -> n)) |> Set.ofList
@@ -103,7 +106,7 @@ type ParityPresets(output: ITestOutputHelper) =
         Assert.True(xh |> Array.exists (fun v -> v > 0f && v < 1e-12f), "no pixel in (0, 1e-12)")
         let fused = Errors("bce saturated vs torch's fused BCE backward (reported, not checked)", output)
         for t in [ "recon"; "total" ] do
-            let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
+            let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term t) model
             for n, _, v in gradLeaves model g do
                 match v with
                 | Some v ->

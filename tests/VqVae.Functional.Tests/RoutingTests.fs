@@ -33,14 +33,14 @@ let ``the routing matrix has a norm exactly where a term reaches a group`` (back
     let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2, beta = 0.37f)
     let model = VqVaeModel.Init(cfg, Rng.Seed 3L)
     let x = Tensor.Uniform(Rng.Seed 4L, 0.0f, 1.0f, 2, 1, 8, 8)
-    let m = Routes.Matrix(cfg, model, x)
+    let m = Routes.Matrix(model, x)
     Assert.Equal<string list>([ "recon"; "codebook"; "commitment"; "total" ], m.Rows |> Seq.map (fun r -> r.Term) |> List.ofSeq)
     Assert.Equal(GroupReach(true, false, true), m["recon"].Reach)
     Assert.Equal(GroupReach(false, true, false), m["codebook"].Reach)
     Assert.Equal(GroupReach(true, false, false), m["commitment"].Reach)
     Assert.Equal(GroupReach(true, true, true), m["total"].Reach)
     // The codebook cell is ‖d codebook / d e‖, computed here by hand.
-    let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Codebook) model
+    let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Codebook) model
     let norm = (nonNull "codebook" g[VqVaeModel.CodebookName]).ToArray() |> Array.sumBy (fun v -> float v * float v) |> sqrt
     Assert.Equal(norm, m["codebook"].Codebook.Value, 12)
     Assert.Contains("—", m.ToString())

@@ -29,7 +29,8 @@ let noStraightThroughQuantize : QuantizeFn = fun cb ze ->
     Quantized(q.ZQ, q.ZE, q.ZQ, q.Indices, q.Perplexity, q.Counts)
 
 /// A loss assembled from the library's pieces, with each piece replaceable.
-let composeLoss (quantize: QuantizeFn) codebookTerm commitmentTerm total : LossFn = fun cfg m x ->
+let composeLoss (quantize: QuantizeFn) codebookTerm commitmentTerm total : LossFn = fun m x ->
+    let cfg = m.Config
     let ze = m.Encoder.Apply x
     let q : Quantized = quantize m.Codebook.Embedding ze
     let xHat = m.Decoder.Apply q.DecoderInput

@@ -30,9 +30,11 @@ internal static class GradientsCommand
             Settings.ApplyThreads(r.GetValue(threads));
             using var onDevice = Settings.UseDevice(r.GetValue(device));
             var (m, x) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
+            var (entries, terms) = GradientsFile.Compute(m, x);
+            Inputs.CheckFinite("the gradient", r.GetValue(batch)!, entries.Select(e => (e.Name, (double)MaxAbs(e.Data))));
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
-            var terms = GradientsFile.Write(path, m, x);
+            OutputPaths.Writing("--out", () => SafeTensors.Write(path, entries));
             var (recon, codebook, commitment, total) = terms!.Values;
             terminal.Out.WriteLine(JsonOut.Write(w =>
             {
@@ -43,5 +45,13 @@ internal static class GradientsCommand
             return ExitCodes.Ok;
         });
         return cmd;
+    }
+
+    // NaN if any value is NaN, ∞ if any is infinite: one number that is finite exactly when all are.
+    private static float MaxAbs(float[] values)
+    {
+        float m = 0;
+        foreach (var v in values) { if (float.IsNaN(v)) return v; m = Math.Max(m, Math.Abs(v)); }
+        return m;
     }
 }

@@ -12,9 +12,9 @@ internal static class ReconstructCommand
     public static Command Create(Terminal terminal)
     {
         var model = Opt.Model();
-        var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or images:DIR (png:DIR also works)", DefaultValueFactory = _ => "synthetic" };
-        var count = Opt.Int("--count", "How many images", 32);
-        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic digits", DefaultValueFactory = _ => 1 };
+        var data = new Option<string>("--data") { Description = "Images (their held-out part): mnist, synthetic, mnist:DIR or images:DIR", DefaultValueFactory = _ => DataSource.Default };
+        var count = Opt.Int("--count", "How many images", 32, 1, Limits.MaxCount);
+        var seed = Opt.Seed("Seed of the synthetic digits", 1);
         var output = Opt.Path("--out", "PNG file to write", required: true);
         var threads = Opt.Threads();
         var device = Opt.Device();
@@ -24,12 +24,13 @@ internal static class ReconstructCommand
             Settings.ApplyThreads(r.GetValue(threads));
             using var onDevice = Settings.UseDevice(r.GetValue(device));
             var m = ModelFile.Load(r.GetValue(model)!);
-            var images = DataSource.Load(r.GetValue(data)!, r.GetValue(seed));
-            var x = Artifacts.EvalBatch(images, m.Config, Math.Min(r.GetValue(count), images.Count));
+            var images = DataSource.HeldOut(r.GetValue(data)!, r.GetValue(seed));
+            var x = Artifacts.EvalBatch(images, Math.Min(r.GetValue(count), images.Count));
             Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
-            ImageFile.WritePng(path, Artifacts.Reconstructions(m, x));
+            var picture = Artifacts.Reconstructions(m, x);
+            OutputPaths.Writing("--out", () => ImageFile.WritePng(path, picture));
             terminal.Out.WriteLine($"wrote {path}: {x.Shape[0]} originals (upper rows) and their reconstructions");
             return ExitCodes.Ok;
         });

@@ -27,7 +27,10 @@ internal static class RoutesCommand
             Settings.ApplyThreads(r.GetValue(threads));
             using var onDevice = Settings.UseDevice(r.GetValue(device));
             var (m, x) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
-            var matrix = Routes.Matrix(m.Config, m, x);
+            var matrix = Routes.Matrix(m, x);
+            Inputs.CheckFinite("the gradient norm of", r.GetValue(batch)!, matrix.Rows.SelectMany(row =>
+                new[] { ($"{row.Term}/encoder", row.Encoder), ($"{row.Term}/codebook", row.Codebook), ($"{row.Term}/decoder", row.Decoder) }
+                    .Where(c => c.Item2 is not null).Select(c => (c.Item1, c.Item2!.Value))));
             Render(terminal.Console, matrix, m.Config, x);
             return ExitCodes.Ok;
         });

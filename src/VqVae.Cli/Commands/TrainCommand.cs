@@ -10,31 +10,43 @@ internal static class TrainCommand
 {
     public static Command Create(Terminal terminal)
     {
-        var data = new Option<string>("--data") { Description = "Images: synthetic (built-in digits), mnist:DIR (IDX files) or images:DIR (png:DIR also works)", DefaultValueFactory = _ => "synthetic" };
-        var steps = Opt.MaybeInt("--steps", $"Training steps (default {TrainRun.DefaultSteps})");
-        var epochs = Opt.MaybeInt("--epochs", "Passes over the data (instead of --steps)");
+        var data = new Option<string>("--data") { Description = "Images: mnist (built-in 8,000 real digits; 2,000 more held out), synthetic, mnist:DIR (IDX files) or images:DIR (PNG/JPEG/WebP/BMP; png:DIR also works)", DefaultValueFactory = _ => DataSource.Default };
+        var steps = Opt.MaybeInt("--steps", $"Training steps (default {TrainRun.DefaultSteps})", 1, Limits.MaxSteps);
+        var epochs = Opt.MaybeInt("--epochs", "Passes over the data (instead of --steps)", 1, Limits.MaxEpochs);
         var batch = Opt.Int("--batch", "Images per step", 64);
-        var lr = Opt.Float("--lr", "Adam learning rate", 1e-3f, 0f, exclusiveMin: true);
-        var codebook = Opt.MaybeInt("--codebook", "Number of codes K (default: the preset's, 512)");
-        var dim = Opt.MaybeInt("--dim", "Code dimension D (default: the preset's, 64)");
-        var hidden = Opt.MaybeInt("--hidden", "Hidden channels h (default: the preset's, 128)");
-        var beta = Opt.MaybeFloat("--beta", "Commitment weight β (default: the preset's, 0.25)", 0f, exclusiveMin: false);
+        var lr = Opt.Float("--lr", "Adam learning rate", 1e-3f, 0f, exclusiveMin: true, max: Limits.MaxLearningRate);
+        var codebook = Opt.MaybeInt("--codebook", "Number of codes K (default: the preset's, 512)", 1, Limits.MaxCodebook);
+        var dim = Opt.MaybeInt("--dim", "Code dimension D (default: the preset's, 64)", 1, Limits.MaxChannels);
+        var hidden = Opt.MaybeInt("--hidden", "Hidden channels h (default: the preset's, 128)", 1, Limits.MaxChannels);
+        var beta = Opt.MaybeFloat("--beta", "Commitment weight β (default: the preset's, 0.25)", 0f, exclusiveMin: false, max: Limits.MaxBeta);
         var ema = Opt.Flag("--ema", "Learn the codebook by exponential moving averages instead of gradients");
-        var seed = new Option<int>("--seed") { Description = "Random seed (initialisation, data, shuffling)", DefaultValueFactory = _ => 0 };
+        var seed = Opt.Seed("Random seed (initialisation, data, shuffling)", 0);
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "runs/latest", HelpName = "DIR" };
         var preset = new Option<string>("--preset") { Description = "Architecture: mnist (reference), mnistSmall or paper", DefaultValueFactory = _ => "mnist" };
-        var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0);
+        preset.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<string>();
+            if (v is not null && !TrainRun.IsPreset(v)) r.AddError($"--preset expects mnist, mnistSmall or paper, got '{v}'.");
+        });
+        var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0, max: Limits.MaxSteps);
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
+        var noRestart = Opt.Flag("--no-dead-code-restart", "Keep codes that no image chose over the last epoch where they are (by default they are moved onto current encoder outputs every 20 steps)");
         var resume = Opt.Path("--resume", "Continue from this checkpoint (architecture from the file; a fresh optimizer)", required: false);
         var threads = Opt.Threads();
         var device = Opt.Device();
+        var maxMemory = Opt.MaxMemory();
         var cmd = new Command("train", "Train a VQ-VAE and write model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png")
         {
-            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, resume, threads, device,
+            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, noRestart, resume, threads, device, maxMemory,
         };
         cmd.Validators.Add(r =>
         {
             if (r.GetResult(steps) is not null && r.GetResult(epochs) is not null) r.AddError("give --steps or --epochs, not both.");
+            // The checkpoint decides the architecture and the quantizer: options that would change them are refused, not ignored.
+            if (r.GetResult(resume) is not null)
+                foreach (var o in new Option[] { preset, ema, codebook, dim, hidden })
+                    if (r.GetResult(o) is { Implicit: false })
+                        r.AddError($"--resume takes the architecture, quantizer and codebook from the checkpoint; drop {o.Name}.");
         });
         cmd.SetAction(r =>
         {
@@ -42,7 +54,7 @@ internal static class TrainCommand
             using var onDevice = Settings.UseDevice(r.GetValue(device));
             var s = new TrainSettings(r.GetValue(data)!, r.GetValue(steps), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
                 r.GetValue(codebook), r.GetValue(dim), r.GetValue(hidden), r.GetValue(beta), r.GetValue(ema), r.GetValue(seed),
-                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume));
+                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory), !r.GetValue(noRestart));
             return TrainRun.Execute(s, terminal);
         });
         return cmd;

@@ -16,7 +16,28 @@ internal static class Inputs
         var model = ModelFile.Load(modelPath);
         var x = BatchFile.Read(batchPath);
         CheckFits(model.Config, x, batchPath, "--batch");
-        return (beta is { } b ? model with { Config = model.Config.With(beta: b) } : model, x);
+        var m = beta is { } b ? model with { Config = model.Config.With(beta: b) } : model;
+        CheckFiniteLoss(m, x, batchPath);
+        return (m, x);
+    }
+
+    // Finite pixels can still overflow the loss (3e38 squared); a NaN loss would print as null and
+    // write NaN gradients with exit 0. Refuse the batch instead, with its value range.
+    private static void CheckFiniteLoss(VqVaeModel model, Tensor x, string batchPath)
+    {
+        var (recon, codebook, commitment, total) = VqVaeModel.LossTerms(model, x).Values;
+        if (float.IsFinite(recon) && float.IsFinite(codebook) && float.IsFinite(commitment) && float.IsFinite(total)) return;
+        var v = x.ToArray();
+        throw new UserError(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"--batch: the loss on {batchPath} is not finite (recon {recon}, codebook {codebook}, commitment {commitment}); its pixels range from {v.Min():G4} to {v.Max():G4}, the model expects images scaled like its training data (about [0, 1])"));
+    }
+
+    /// <summary>Refuses results that are not finite (an overflow inside the model) instead of printing or writing them.</summary>
+    public static void CheckFinite(string what, string batchPath, IEnumerable<(string Name, double Value)> values)
+    {
+        foreach (var (name, value) in values)
+            if (!double.IsFinite(value))
+                throw new UserError($"--batch: {what} '{name}' is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} on {batchPath} (an overflow inside the model); nothing was written");
     }
 
     public static void CheckFits(VqVaeConfig cfg, Tensor x, string source, string option)

@@ -4,6 +4,7 @@ using VqVae.Functional.Model;
 using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
 using VqVae.Functional.Checkpoints;
+using VqVae.Functional.Runs;
 
 namespace VqVae.Cli.Input;
 
@@ -16,6 +17,9 @@ internal static class ModelFile
     public static VqVaeModel Load(string path, string option = "--model")
     {
         if (!File.Exists(path)) throw new UserError($"{option}: no such file: {path}");
+        // A checkpoint of a run that is still writing, or stopped half-way, may not match its neighbours.
+        try { RunFolder.Verify(path); }
+        catch (RunFolderException e) { throw new UserError($"{option}: {e.Message}"); }
         try { return Checkpoint.Load(path); }
         catch (CheckpointException e) { throw new UserError($"{option}: {e.Message}"); }
     }

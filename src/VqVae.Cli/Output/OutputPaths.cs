@@ -1,3 +1,5 @@
+using VqVae.Functional.Runs;
+
 namespace VqVae.Cli.Output;
 
 /// <summary>Output folders: created on demand, with a clear error when that is impossible.</summary>
@@ -7,8 +9,23 @@ internal static class OutputPaths
     {
         try { Directory.CreateDirectory(dir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { throw new UserError($"cannot create the output folder {dir}: {e.Message}"); }
-        catch (ArgumentException) { throw new UserError($"not a valid folder name: '{dir}'"); }
+        { throw new UserError($"--out: cannot create the folder {dir}: {e.Message}"); }
+        catch (ArgumentException) { throw new UserError($"--out: not a valid folder name: '{dir}'"); }
+    }
+
+    /// <summary>Takes <paramref name="dir"/> for a run (<see cref="RunFolder"/>), with errors that name <c>--out</c>.</summary>
+    public static RunFolder OpenRun(string dir)
+    {
+        try { return RunFolder.Open(dir); }
+        catch (RunFolderException e) { throw new UserError($"--out: {e.Message}"); }
+    }
+
+    /// <summary>Runs <paramref name="write"/>; a write that fails (unwritable folder, disk full) becomes one line naming <paramref name="option"/>.</summary>
+    public static void Writing(string option, Action write)
+    {
+        try { write(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new UserError($"{option}: {e.Message}"); }
     }
 
     public static void EnsureFolderOf(string file)

@@ -30,11 +30,20 @@ internal sealed class Terminal
     /// <summary>Plain writers (tests, redirected output): no colours, no live display.</summary>
     public static Terminal ForWriters(TextWriter output, TextWriter error) => new(output, error, Plain(output), false);
 
-    private static IAnsiConsole Plain(TextWriter w) => AnsiConsole.Create(new AnsiConsoleSettings
+    /// <summary>Width of tables written to a file or pipe: wide enough that no table wraps (nobody reads them at 80 columns).</summary>
+    public const int PlainWidth = 240;
+
+    private static IAnsiConsole Plain(TextWriter w)
     {
-        Ansi = AnsiSupport.No,
-        ColorSystem = ColorSystemSupport.NoColors,
-        Interactive = InteractionSupport.No,
-        Out = new AnsiConsoleOutput(w),
-    });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(w),
+        });
+        // Spectre assumes 80 columns when the output is redirected, and wraps --profile's tables.
+        console.Profile.Width = PlainWidth;
+        return console;
+    }
 }

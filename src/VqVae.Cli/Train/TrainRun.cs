@@ -12,6 +12,8 @@ using VqVae.Data.Datasets;
 using VqVae.Data.Images;
 using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
+using VqVae.Functional.Resources;
+using VqVae.Functional.Runs;
 
 namespace VqVae.Cli.Train;
 
@@ -28,26 +30,37 @@ internal static class TrainRun
 
     public static int Execute(TrainSettings s, Terminal t)
     {
-        var data = DataSource.Load(s.Data, s.Seed);
+        var (data, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
-        var (model, cfg) = StartingModel(s, data);
-        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data, "--data");
         int perEpoch = Batches.PerEpoch(data.Count, s.Batch, dropLast: true);
-        int steps = s.Epochs is { } e ? checked(e * perEpoch) : s.Steps ?? DefaultSteps;
-        OutputPaths.EnsureFolder(s.Out);
+        long plannedSteps = s.Epochs is { } e ? (long)e * perEpoch : s.Steps ?? DefaultSteps;
+        if (plannedSteps > Limits.MaxSteps)
+            throw new UserError(string.Create(CultureInfo.InvariantCulture,
+                $"--epochs: {s.Epochs} epochs of {perEpoch} batches of {s.Batch} make {plannedSteps} steps; at most {Limits.MaxSteps} (use --steps, or a larger --batch)"));
+        int steps = (int)plannedSteps;
+        MemoryPlan? memory = null;
+        var (model, cfg) = StartingModel(s, data, c => memory = ResourcePlan.CheckTraining(c, s.Batch, data.Height, data.Width, s.MaxMemoryGb, "train"));
+        Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data, "--data");
+        // The folder is this run's from here to the manifest: locked, stale temporaries gone, marked "writing".
+        using var folder = OutputPaths.OpenRun(s.Out);
 
         var rng = Rng.Seed(s.Seed);
         var batches = Batches.Stream(data, s.Batch, rng.Fold(1), dropLast: true)
-            .Select(b => VqVaeModel.ToModelRange(cfg, Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width)));
+            .Select(b => Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width));
         int window = Math.Min(steps, perEpoch);
         var rows = new List<string>(Math.Min(steps, 100_000));
         var plan = new TrainPlan(model, Adam.Create(s.LearningRate))
         {
             PretrainSteps = s.Pretrain, KMeansInit = s.KMeansInit, Rng = rng, OnPhase = p => t.Out.WriteLine(p + "…"),
         };
-        string title = string.Create(CultureInfo.InvariantCulture,
-            $"training {cfg.Preset} (h={cfg.Hidden}, K={cfg.CodebookSize}, D={cfg.CodeDim}, β={cfg.Beta}{(cfg.Quantizer == QuantizerKind.Ema ? ", EMA" : "")}) on {data.Count} images {data.Width}×{data.Height}, {steps} steps of {s.Batch}");
+        string[] title =
+        [
+            string.Create(CultureInfo.InvariantCulture,
+                $"training {cfg.Preset} (h={cfg.Hidden}, K={cfg.CodebookSize}, D={cfg.CodeDim}, β={cfg.Beta}{(cfg.Quantizer == QuantizerKind.Ema ? ", EMA" : "")}): {steps} steps of {s.Batch}"),
+            string.Create(CultureInfo.InvariantCulture,
+                $"data: {DataSource.Describe(s.Data)}, {data.Count} images {data.Width}×{data.Height}, {(data.Channels == 1 ? "1 channel (grey)" : $"{data.Channels} channels (colour)")}; memory plan {MemoryPlan.Gb(memory!.Bytes)}"),
+        ];
         var clock = Stopwatch.StartNew();
         TrainResult? run = null;
         TrainProgress.Run(t, title, steps, report =>
@@ -56,40 +69,61 @@ internal static class TrainRun
             {
                 Steps = steps,
                 UsageWindow = window,
+                DeadCodes = s.DeadCodeRestart ? DeadCodePolicy.Default : null,
+                Rng = rng.Fold(3),
                 OnStep = r =>
                 {
-                    if (!float.IsFinite(r.Metrics.Total))
-                        throw new UserError($"the loss became {r.Metrics.Total} at step {r.Metrics.Step}; try a smaller --lr (now {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
                     rows.Add(MetricsCsv.Row(r));
                     report(r);
                 },
+                OnWarning = w => t.Err.WriteLine($"vqvae train: warning: {w.Message}"),
             });
         });
         clock.Stop();
         var result = run!;
+        // A diverged run leaves no model behind that a later run could take for a good one.
+        if (result.Divergence is { } d)
+            throw new UserError($"{d.Message} (now --lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}); no model was written");
         model = result.Model;
         var last = result.Metrics[^1];
 
-        var eval = Artifacts.EvalBatch(data, cfg, Math.Min(32, data.Count));
-        ModelFile.Save(Path.Combine(s.Out, "model.safetensors"), model);
-        MetricsCsv.Write(Path.Combine(s.Out, "metrics.csv"), rows);
-        ImageFile.WritePng(Path.Combine(s.Out, "reconstructions.png"), Artifacts.Reconstructions(model, eval));
-        ImageFile.WritePng(Path.Combine(s.Out, "codebook-usage.png"), Artifacts.Usage(result.Window, window));
-        ImageFile.WritePng(Path.Combine(s.Out, "codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
-        VqVae.Functional.Checkpoints.BatchFile.Write(Path.Combine(s.Out, "batch.safetensors"), eval.Narrow(0, 0, Math.Min(16, eval.Shape[0])));
+        var eval = Artifacts.EvalBatch(heldOut, Math.Min(32, heldOut.Count)); // held-out images: what the model never saw
+        // The held-out figures (images training never saw), on screen and in eval.json.
+        var report = Commands.EvalCommand.Run(model, heldOut, 250);
+        string[] files = ["model.safetensors", "metrics.csv", "eval.json", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "batch.safetensors"];
+        OutputPaths.Writing("--out", () =>
+        {
+            ModelFile.Save(folder.PathOf("model.safetensors"), model);
+            MetricsCsv.Write(folder.PathOf("metrics.csv"), rows);
+            AtomicFile.Write(folder.PathOf("eval.json"), f => f.Write(System.Text.Encoding.UTF8.GetBytes(Commands.EvalCommand.Json(report) + "\n")));
+            ImageFile.WritePng(folder.PathOf("reconstructions.png"), Artifacts.Reconstructions(model, eval));
+            ImageFile.WritePng(folder.PathOf("codebook-usage.png"), Artifacts.Usage(result.Window, window));
+            ImageFile.WritePng(folder.PathOf("codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+            VqVae.Functional.Checkpoints.BatchFile.Write(folder.PathOf("batch.safetensors"), eval.Narrow(0, 0, Math.Min(16, eval.Shape[0])));
+            folder.Complete(files); // last: the set is complete only once the manifest says so
+        });
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps"));
-        t.Out.WriteLine($"wrote {s.Out}/: model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png, codebook-atlas.png, batch.safetensors");
+            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps{(s.DeadCodeRestart ? $", {result.RestartedCodes} dead-code restarts" : "")}"));
+        t.Out.WriteLine(Commands.EvalCommand.Table(report));
+        t.Out.WriteLine($"wrote {s.Out}/: {string.Join(", ", files)}, {RunFolder.ManifestName}");
         return ExitCodes.Ok;
     }
 
+    /// <summary>Whether <paramref name="name"/> names a preset the command offers.</summary>
+    public static bool IsPreset(string name)
+    {
+        try { VqVaeConfig.ByName(name); return true; }
+        catch (ArgumentException) { return false; }
+    }
+
     // A fresh model from the preset and overrides, or the checkpoint to resume (its architecture wins).
-    private static (VqVaeModel, VqVaeConfig) StartingModel(TrainSettings s, Dataset data)
+    private static (VqVaeModel, VqVaeConfig) StartingModel(TrainSettings s, Dataset data, Action<VqVaeConfig> plan)
     {
         if (s.Resume is { } path)
         {
             var m = ModelFile.Load(path, "--resume");
+            plan(m.Config);
             if (s.Hidden is not null || s.Codebook is not null || s.Dim is not null)
                 throw new UserError("--resume: the architecture comes from the checkpoint; drop --hidden, --codebook and --dim");
             var c = m.Config.With(beta: s.Beta);
@@ -102,6 +136,7 @@ internal static class TrainRun
             quantizer: s.Ema ? QuantizerKind.Ema : null);
         try { cfg.Validate(); }
         catch (ArgumentException e) { throw new UserError(Errors.Message(e)); }
+        plan(cfg); // before Init: a model too large for the machine is refused, not allocated
         return (VqVaeModel.Init(cfg, Rng.Seed(s.Seed)), cfg);
     }
 }

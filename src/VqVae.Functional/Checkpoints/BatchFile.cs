@@ -25,7 +25,7 @@ public static class BatchFile
     }
 
     /// <summary>The images in the file.</summary>
-    /// <exception cref="InvalidDataException">The file has no <c>x</c> or it is not [B,C,H,W]; the message names the file.</exception>
+    /// <exception cref="InvalidDataException">The file has no <c>x</c>, it is not [B,C,H,W] with every size ≥ 1, or it holds NaN or infinity; the message names the file.</exception>
     /// <exception cref="SafeTensorsFormatException">The file is not a readable safetensors file.</exception>
     public static Tensor Read(string path)
     {
@@ -35,6 +35,12 @@ public static class BatchFile
             throw new InvalidDataException($"batch file {path} has no tensor named '{Key}' (it has: {string.Join(", ", file.Names)}).");
         if (x.Shape.Length != 4)
             throw new InvalidDataException($"batch file {path}: '{Key}' must be [B,C,H,W], got [{string.Join(",", x.Shape)}].");
+        if (x.Shape.Any(d => d == 0))
+            throw new InvalidDataException($"batch file {path}: '{Key}' has shape [{string.Join(",", x.Shape)}]; B, C, H and W must all be at least 1.");
+        int bad = Array.FindIndex(x.Data, v => !float.IsFinite(v));
+        if (bad >= 0)
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"batch file {path}: '{Key}' holds {x.Data.Count(v => !float.IsFinite(v))} non-finite value(s) (the first, {x.Data[bad]}, at index {bad}); images must be finite."));
         return Tensor.FromArray(x.Data, x.Shape);
     }
 }

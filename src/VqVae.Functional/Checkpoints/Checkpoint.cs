@@ -100,6 +100,8 @@ public static class Checkpoint
         catch (FormatException e) { throw new CheckpointException(path, e.Message, e); }
         catch (ArgumentException e) { throw new CheckpointException(path, e.Message, e); }
 
+        CheckFits(path, config, file, strict, fromMetadata);
+        CheckFinite(path, file);
         var dict = file.Entries.ToDictionary(e => e.Name, e => Tensor.FromArray(e.Data, e.Shape), StringComparer.Ordinal);
         try { return new(VqVaeModel.FromStateDict(config, dict, strict), fromMetadata, assumptions); }
         catch (ArgumentException e)
@@ -107,6 +109,40 @@ public static class Checkpoint
             var source = fromMetadata ? "read from its metadata" : "inferred from its tensors";
             var problem = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
             throw new CheckpointException(path, $"{problem} The config ({source}) is {ConfigJson.Write(config)}.", e);
+        }
+    }
+
+    // Every leaf of the model must be in the file with its exact shape, so a config whose model holds
+    // far more values than the file cannot fit it. Checked from the config alone, before any model (and
+    // its memory) is built: a 13 KB file saying hidden = 100000000 is refused here, not after 5 GB.
+    private static void CheckFits(string path, VqVaeConfig config, SafeTensorsFile file, bool strict, bool fromMetadata)
+    {
+        long held = 0;
+        foreach (var e in file.Entries) held += e.Data.Length;
+        var counted = strict ? config : config with { Quantizer = QuantizerKind.Straight }; // non-strict: EMA buffers may be missing
+        long needed = ModelSize.ValuesSaturated(counted);
+        // Small mismatches (a missing tensor, a wrong shape) fall through to FromStateDict, which names
+        // the tensor; a template of at most 2× the file's values plus 1 M is a bounded cost.
+        if (needed <= 2 * held + (1L << 20)) return;
+        var source = fromMetadata ? "read from its metadata" : "inferred from its tensors";
+        string size = needed == long.MaxValue ? "more than 2^63" : needed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        throw new CheckpointException(path,
+            $"the config ({source}: channels {config.Channels}, hidden {config.Hidden}, codebook {config.CodebookSize}, dim {config.CodeDim}, "
+            + $"residual layers {config.ResidualLayers}) describes a model of {size} values, but the file holds {held}; it does not fit the tensors.");
+    }
+
+    // A NaN or infinite weight poisons every later step; it is refused where it enters, with the file and the tensor named.
+    private static void CheckFinite(string path, SafeTensorsFile file)
+    {
+        foreach (var e in file.Entries)
+        {
+            int bad = -1, count = 0;
+            var data = e.Data;
+            for (int i = 0; i < data.Length; i++)
+                if (!float.IsFinite(data[i])) { if (bad < 0) bad = i; count++; }
+            if (bad >= 0)
+                throw new CheckpointException(path,
+                    $"tensor '{e.Name}' holds {count} non-finite value(s) (the first, {data[bad].ToString(System.Globalization.CultureInfo.InvariantCulture)}, at index {bad}); a checkpoint must hold finite weights.");
         }
     }
 }

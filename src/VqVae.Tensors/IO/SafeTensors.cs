@@ -141,10 +141,43 @@ public static class SafeTensors
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
+        try
+        {
+            // The length is checked before anything is allocated: a file this reader cannot hold is
+            // refused by its size, and the header length is compared with the file before reading.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            long length = stream.Length;
+            if (length > MaxFileBytes)
+                throw new SafeTensorsFormatException(path, $"the file holds {length} bytes; this reader reads files of at most {MaxFileBytes} bytes.");
+            if (length >= 8)
+            {
+                Span<byte> prefix = stackalloc byte[8];
+                stream.ReadExactly(prefix);
+                ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+                CheckHeaderLength(headerLen, length, path);
+                stream.Position = 0;
+            }
+            bytes = new byte[length];
+            stream.ReadExactly(bytes);
+        }
         catch (FileNotFoundException e) { throw new SafeTensorsFormatException(path, "the file does not exist.", e); }
         catch (DirectoryNotFoundException e) { throw new SafeTensorsFormatException(path, "the folder does not exist.", e); }
+        catch (EndOfStreamException e) { throw new SafeTensorsFormatException(path, "the file became shorter while it was read.", e); }
         return Read(bytes, path);
+    }
+
+    /// <summary>
+    /// The largest file <see cref="Read(string)"/> reads: one .NET array (about 2 GiB). Tensors are
+    /// float32 arrays, so larger checkpoints need a sharded format this reader does not implement.
+    /// </summary>
+    public static long MaxFileBytes => Array.MaxLength;
+
+    private static void CheckHeaderLength(ulong headerLen, long fileLength, string source)
+    {
+        if (headerLen > (ulong)Math.Max(0, fileLength - 8))
+            throw new SafeTensorsFormatException(source, $"truncated or corrupt: the header length {headerLen} goes beyond the end of the file ({fileLength} bytes).");
+        if (headerLen > MaxHeaderBytes)
+            throw new SafeTensorsFormatException(source, $"corrupt: the header length {headerLen} exceeds the {MaxHeaderBytes}-byte limit.");
     }
 
     /// <summary>Reads a safetensors file from <paramref name="stream"/> (to its end).
@@ -152,8 +185,17 @@ public static class SafeTensors
     public static SafeTensorsFile Read(Stream stream, string source = "<stream>")
     {
         ArgumentNullException.ThrowIfNull(stream);
+        if (stream.CanSeek && stream.Length - stream.Position > MaxFileBytes)
+            throw new SafeTensorsFormatException(source, $"the stream holds {stream.Length - stream.Position} bytes; this reader reads at most {MaxFileBytes}.");
         using var ms = new MemoryStream();
-        stream.CopyTo(ms);
+        var buffer = new byte[81920];
+        int n;
+        while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
+        {
+            if (ms.Length + n > MaxFileBytes)
+                throw new SafeTensorsFormatException(source, $"the stream holds more than {MaxFileBytes} bytes, the most this reader reads.");
+            ms.Write(buffer, 0, n);
+        }
         return Read(ms.ToArray(), source);
     }
 
@@ -166,10 +208,7 @@ public static class SafeTensors
         if (bytes.Length < 8)
             throw Bad($"truncated: {bytes.Length} bytes, fewer than the 8-byte header length.");
         ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLen > (ulong)(bytes.Length - 8))
-            throw Bad($"truncated or corrupt: the header length {headerLen} goes beyond the end of the file ({bytes.Length} bytes).");
-        if ((long)headerLen > MaxHeaderBytes)
-            throw Bad($"corrupt: the header length {headerLen} exceeds the {MaxHeaderBytes}-byte limit.");
+        CheckHeaderLength(headerLen, bytes.Length, source);
         int dataStart = 8 + (int)headerLen;
         long dataLen = bytes.Length - dataStart;
 
@@ -201,7 +240,9 @@ public static class SafeTensors
                     {
                         if (m.Value.ValueKind != JsonValueKind.String)
                             throw Bad($"metadata value '{m.Name}' must be a string, not {m.Value.ValueKind}.");
-                        metadata[m.Name] = m.Value.GetString()!;
+                        // JSON allows repeated keys and would keep the last; two values for one key are ambiguous.
+                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!))
+                            throw Bad($"'{MetadataKey}' names '{m.Name}' twice.");
                     }
                     continue;
                 }
@@ -240,6 +281,9 @@ public static class SafeTensors
         SafeTensorsFormatException Bad(string problem) => bad($"tensor '{name}': {problem}", null);
         var v = prop.Value;
         if (v.ValueKind != JsonValueKind.Object) throw Bad($"its description must be an object, not {v.ValueKind}.");
+        var fields = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var f in v.EnumerateObject())
+            if (!fields.Add(f.Name)) throw Bad($"its description names \"{f.Name}\" twice.");
 
         if (!v.TryGetProperty("dtype", out var dt) || dt.ValueKind != JsonValueKind.String)
             throw Bad("\"dtype\" is missing or not a string.");
