@@ -20,7 +20,7 @@ let private torch () = Backend.Get "torch"
 /// Every term's value and gradient tree, keyed "term/leaf" (absent where the term does not reach).
 let private termsAndGrads (model: VqVaeModel) (x: Tensor) =
     [ for term in LossTerms.Names do
-        let struct (v, g) = Grad.ValueAndGrad(Func<VqVaeModel, Tensor>(fun m -> (VqVaeModel.LossTerms(m.Config, m, x)).Term term), model)
+        let struct (v, g) = Grad.ValueAndGrad(Func<VqVaeModel, Tensor>(fun m -> (VqVaeModel.LossTerms(m, x)).Term term), model)
         yield term, v.ToScalar(), [ for l in g do match l.Gradient with | null -> () | t -> yield l.Name, t.ToArray() ] ]
 
 /// Max |a − b| over max(|a|, |b|) of one gradient (a relative error of the whole leaf).

@@ -107,8 +107,8 @@ let ``one line puts the model and batches on libtorch and the DESIGN §5 step ru
     let model0 = VqVae.init cfg (Rng.seed 42) |> Backend.moveTree torch
     let x = tinyBatch 1 |> Backend.move torch
     let adam = Adam.create 1e-2f
-    let terms, grads = Grad.valueAndGrad (VqVae.lossTerms cfg x >> LossTerms.total) model0
+    let terms, grads = Grad.valueAndGrad (VqVae.lossTerms x >> LossTerms.total) model0
     let model1, _ = Adam.update adam grads (Adam.init adam model0) model0
     Assert.Same(torch, terms.Backend)
     Assert.True(Grad.leaves grads |> List.forall (fun (_, g) -> g |> Option.forall (fun g -> obj.ReferenceEquals(g.Backend, torch))))
-    Assert.True(Tensor.toScalar (VqVae.lossTerms cfg x model1 |> LossTerms.total) < Tensor.toScalar terms)
+    Assert.True(Tensor.toScalar (VqVae.lossTerms x model1 |> LossTerms.total) < Tensor.toScalar terms)
