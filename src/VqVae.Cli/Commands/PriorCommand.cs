@@ -19,13 +19,13 @@ internal static class PriorCommand
     {
         var model = Opt.Model();
         var data = new Option<string>("--data") { Description = "Images to encode (as for train): the last 20 % are held out", DefaultValueFactory = _ => "synthetic" };
-        var steps = Opt.Int("--steps", "Prior training steps", DefaultSteps, min: 0);
+        var steps = Opt.Int("--steps", "Prior training steps", DefaultSteps, 1, Limits.MaxSteps);
         var batch = Opt.Int("--batch", "Code grids per step", 64);
-        var lr = Opt.Float("--lr", "Adam learning rate", 1e-3f, 0f, exclusiveMin: true);
-        var channels = Opt.Int("--channels", "Channels of the prior's stacks", 32);
-        var layers = Opt.Int("--layers", "Gated layers (the receptive field grows by one position per layer)", 8);
+        var lr = Opt.Float("--lr", "Adam learning rate", 1e-3f, 0f, exclusiveMin: true, max: Limits.MaxLearningRate);
+        var channels = Opt.Int("--channels", "Channels of the prior's stacks", 32, 1, Limits.MaxChannels);
+        var layers = Opt.Int("--layers", "Gated layers (the receptive field grows by one position per layer)", 8, 1, 64);
         var count = Opt.Int("--count", "Samples in samples.png", 64);
-        var seed = new Option<int>("--seed") { Description = "Initialisation, shuffling, sampling and synthetic data", DefaultValueFactory = _ => 0 };
+        var seed = Opt.Seed("Initialisation, shuffling, sampling and synthetic data", 0);
         var output = Opt.Path("--out", "Output folder", required: true);
         var threads = Opt.Threads();
         var cmd = new Command("prior", "Fit a Gated PixelCNN prior over a model's codes; writes prior.safetensors, metrics.csv, samples.png, eval.json")

@@ -17,9 +17,9 @@ internal static class SampleCommand
         var model = Opt.Model();
         var prior = Opt.Path("--prior", "Prior checkpoint (prior.safetensors from 'vqvae prior')", required: true);
         var count = Opt.Int("--count", "How many samples", 64);
-        var temperature = Opt.Float("--temperature", "Divides the logits (below 1: sharper)", 1f, 0f, exclusiveMin: true);
-        var topK = Opt.Int("--top-k", "Draw only from the k most likely codes (0: all)", 0, min: 0);
-        var seed = new Option<int>("--seed") { Description = "Random seed of the draws", DefaultValueFactory = _ => 0 };
+        var temperature = Opt.Float("--temperature", "Divides the logits (below 1: sharper)", 1f, 0f, exclusiveMin: true, max: 100f);
+        var topK = Opt.Int("--top-k", "Draw only from the k most likely codes (0: all)", 0, 0, Limits.MaxCodebook);
+        var seed = Opt.Seed("Random seed of the draws", 0);
         var output = Opt.Path("--out", "PNG file to write", required: true);
         var threads = Opt.Threads();
         var cmd = new Command("sample", "Sample code grids from a prior and write the decoded images as one PNG")
