@@ -109,3 +109,10 @@ module Routing =
     let norms (term: string) (m: RoutingMatrix) =
         let r = m[term]
         Option.ofNullable r.Encoder, Option.ofNullable r.Codebook, Option.ofNullable r.Decoder
+
+/// Held-out figures over a whole set of images (pixels in [0,1]): MSE, MSE/variance, PSNR,
+/// perplexity and codes used (the library's Evaluator).
+[<RequireQualifiedAccess>]
+module Evaluation =
+    /// The report of the model over every image of the batches (tensors [B,C,H,W]).
+    let run (model: CoreVqVae) (batches: Tensor seq) = VqVae.Functional.Evaluation.Evaluator.Evaluate(model, batches)

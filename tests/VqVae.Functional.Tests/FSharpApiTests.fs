@@ -98,3 +98,17 @@ let ``synthetic batches feed trainStep through a fold`` () =
     Assert.True((List.head metrics).Total < (List.last metrics).Total)
     let codes = VqVae.encodeToCodes model (data |> Dataset.take 4 |> Dataset.toTensor)
     Assert.Equal<int[]>([| 4; 7; 7 |], codes.Shape)
+
+[<Fact>]
+let ``one line puts the model and batches on libtorch and the DESIGN §5 step runs there`` () =
+    let torch = Backend.torch ()
+    Assert.Equal("torch", torch.Name)
+    let cfg = VqVaeConfig.small
+    let model0 = VqVae.init cfg (Rng.seed 42) |> Backend.moveTree torch
+    let x = tinyBatch 1 |> Backend.move torch
+    let adam = Adam.create 1e-2f
+    let terms, grads = Grad.valueAndGrad (VqVae.lossTerms x >> LossTerms.total) model0
+    let model1, _ = Adam.update adam grads (Adam.init adam model0) model0
+    Assert.Same(torch, terms.Backend)
+    Assert.True(Grad.leaves grads |> List.forall (fun (_, g) -> g |> Option.forall (fun g -> obj.ReferenceEquals(g.Backend, torch))))
+    Assert.True(Tensor.toScalar (VqVae.lossTerms x model1 |> LossTerms.total) < Tensor.toScalar terms)

@@ -30,7 +30,7 @@ internal static class TrainRun
 
     public static int Execute(TrainSettings s, Terminal t)
     {
-        var data = DataSource.Load(s.Data, s.Seed);
+        var (data, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
         int perEpoch = Batches.PerEpoch(data.Count, s.Batch, dropLast: true);
@@ -104,12 +104,15 @@ internal static class TrainRun
         model = result.Model;
         var last = result.Metrics[^1];
 
-        var eval = Artifacts.EvalBatch(data, Math.Min(32, data.Count));
-        string[] files = ["model.safetensors", "metrics.csv", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "batch.safetensors"];
+        var eval = Artifacts.EvalBatch(heldOut, Math.Min(32, heldOut.Count)); // held-out images: what the model never saw
+        // The held-out figures (images training never saw), on screen and in eval.json.
+        var report = Commands.EvalCommand.Run(model, heldOut, 250);
+        string[] files = ["model.safetensors", "metrics.csv", "eval.json", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "batch.safetensors"];
         OutputPaths.Writing("--out", () =>
         {
             ModelFile.Save(folder.PathOf("model.safetensors"), model);
             MetricsCsv.Write(folder.PathOf("metrics.csv"), rows);
+            AtomicFile.Write(folder.PathOf("eval.json"), f => f.Write(System.Text.Encoding.UTF8.GetBytes(Commands.EvalCommand.Json(report) + "\n")));
             ImageFile.WritePng(folder.PathOf("reconstructions.png"), Artifacts.Reconstructions(model, eval));
             ImageFile.WritePng(folder.PathOf("codebook-usage.png"), Artifacts.Usage(result.Window, window));
             ImageFile.WritePng(folder.PathOf("codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
@@ -119,6 +122,7 @@ internal static class TrainRun
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done: {result.Metrics.Length} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps{(s.DeadCodeRestart ? $", {result.RestartedCodes} dead-code restarts" : "")}"));
+        t.Out.WriteLine(Commands.EvalCommand.Table(report));
         t.Out.WriteLine($"wrote {s.Out}/: {string.Join(", ", files)}, {RunFolder.ManifestName}");
         if (result.Outcome == TrainOutcome.Cancelled)
         {
