@@ -5,7 +5,7 @@ using VqVae.Cli.Output;
 namespace VqVae.Cli;
 
 /// <summary>
-/// The <c>vqvae</c> command (DESIGN §7): train, reconstruct, routes, gradients, bench.
+/// The <c>vqvae</c> command (DESIGN §7): train, reconstruct, prior, sample, routes, gradients, bench.
 /// A usage or user mistake is reported as one line on stderr with a non-zero exit code.
 /// </summary>
 /// <example><code>
@@ -20,11 +20,13 @@ public static class CliApp
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, Terminal.ForWriters(stdout, stderr));
 
     /// <summary>The command tree: every verb with its options.</summary>
-    internal static RootCommand Root(Terminal terminal) => new("Train and verify VQ-VAEs: train, reconstruct, eval, routes, gradients, bench.")
+    internal static RootCommand Root(Terminal terminal) => new("Train and verify VQ-VAEs: train, reconstruct, eval, prior, sample, routes, gradients, bench.")
     {
         TrainCommand.Create(terminal),
         ReconstructCommand.Create(terminal),
         EvalCommand.Create(terminal),
+        PriorCommand.Create(terminal),
+        SampleCommand.Create(terminal),
         RoutesCommand.Create(terminal),
         GradientsCommand.Create(terminal),
         BenchCommand.Create(terminal),

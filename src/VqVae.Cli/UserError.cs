@@ -18,4 +18,6 @@ public static class ExitCodes
     public const int Usage = 2;
     /// <summary>A bug on our side (the message says so; set VQVAE_DEBUG=1 for the stack trace).</summary>
     public const int Internal = 70;
+    /// <summary>Stopped by Ctrl-C (after the current step; what was trained so far is written).</summary>
+    public const int Interrupted = 130;
 }

@@ -72,6 +72,13 @@ let ``a non-finite loss stops the run with the step and the term, keeping the la
     Assert.True(r.Metrics |> Seq.forall (fun m -> Single.IsFinite m.Total))
 
 [<Fact>]
+let ``a tiny term that grows 100 times while the total does not is no divergence`` () =
+    // the false alarm seen on a real run: a codebook term of 3.5e-10 rising to 5e-8
+    let adam = Adam.Create 1e-4f
+    let ok = Trainer.Run(adam, model (), adam.Init(model ()), List.replicate 30 batches[0], TrainOptions(DeadCodes = null, Divergence = DivergenceGuard(Factor = 1.5, MinSteps = 3)))
+    Assert.Equal(TrainOutcome.Completed, ok.Outcome)
+
+[<Fact>]
 let ``a loss that explodes past 100 times its running median stops the run at that step`` () =
     let normal = List.replicate 25 batches[0]
     let huge = batches[1] * 1e4f
@@ -82,6 +89,7 @@ let ``a loss that explodes past 100 times its running median stops the run at th
     Assert.Equal(26, d.Step)
     Assert.Equal(25, r.State.Step)
     Assert.True(float d.Value > 100.0 * d.Median)
+    Assert.Equal(26, r.Metrics.Length + 1)
     // without the guard it runs on
     let off = Trainer.Run(adam, model (), adam.Init(model ()), normal @ [ huge ], TrainOptions(DeadCodes = null, Divergence = null))
     Assert.Equal(TrainOutcome.Completed, off.Outcome)

@@ -130,3 +130,16 @@ let ``the F# Trainer, CodeUsage and Codebook modules call the library's training
     Assert.NotEqual<float32[]>(run.Model.Codebook.Embedding.ToArray(), seeded.Codebook.Embedding.ToArray())
     let restarted = Codebook.restartDead (Rng.seed 6) rows (CodeUsage.ofIndices cfg.CodebookSize [| 0 |]) run.Model
     Assert.Equal<float32[]>(Tensor.toArray (run.Model.Codebook.Embedding.Narrow(0, 0, 1)), Tensor.toArray (restarted.Codebook.Embedding.Narrow(0, 0, 1)))
+
+let ``one line puts the model and batches on libtorch and the DESIGN §5 step runs there`` () =
+    let torch = Backend.torch ()
+    Assert.Equal("torch", torch.Name)
+    let cfg = VqVaeConfig.small
+    let model0 = VqVae.init cfg (Rng.seed 42) |> Backend.moveTree torch
+    let x = tinyBatch 1 |> Backend.move torch
+    let adam = Adam.create 1e-2f
+    let terms, grads = Grad.valueAndGrad (VqVae.lossTerms x >> LossTerms.total) model0
+    let model1, _ = Adam.update adam grads (Adam.init adam model0) model0
+    Assert.Same(torch, terms.Backend)
+    Assert.True(Grad.leaves grads |> List.forall (fun (_, g) -> g |> Option.forall (fun g -> obj.ReferenceEquals(g.Backend, torch))))
+    Assert.True(Tensor.toScalar (VqVae.lossTerms x model1 |> LossTerms.total) < Tensor.toScalar terms)

@@ -7,6 +7,7 @@ open System.Collections.Generic
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -75,10 +76,10 @@ type GoldenModel(output: ITestOutputHelper) =
         let bad = errors |> Seq.filter (fun (_, e) -> e > tol) |> List.ofSeq
         Assert.True(bad.IsEmpty, sprintf "%s: over tolerance %g: %A" file tol bad)
 
-    [<Fact>]
-    member _.``the small model matches PyTorch in every value, gradient and gradient key``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``the small model matches PyTorch in every value, gradient and gradient key``(backend: string) = onBackend backend <| fun () ->
         run "vqvae_small.safetensors" VqVaeConfig.Small 1e-5
 
-    [<Fact>]
-    member _.``the reference model matches PyTorch in every value, gradient and gradient key``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``the reference model matches PyTorch in every value, gradient and gradient key``(backend: string) = onBackend backend <| fun () ->
         run "vqvae_reference.safetensors" VqVaeConfig.Mnist 1e-5

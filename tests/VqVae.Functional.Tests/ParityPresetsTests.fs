@@ -8,6 +8,7 @@ open System.Collections.Generic
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -61,8 +62,8 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
 
 type ParityPresets(output: ITestOutputHelper) =
 
-    [<Fact>]
-    member _.``mnistSmall preset (MSE over var(x), 3x3 convs, convT with output padding) matches PyTorch in values, gradients and gradient keys``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``mnistSmall preset (MSE over var(x), 3x3 convs, convT with output padding) matches PyTorch in values, gradients and gradient keys``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_mnist_small.safetensors"
         let cfg = VqVaeConfig.MnistSmall.With(beta = 0.61f)
         Assert.Equal(VqVaeConfig.ByName "mnistSmall", VqVaeConfig.MnistSmall)
@@ -70,8 +71,8 @@ type ParityPresets(output: ITestOutputHelper) =
         compareModel fx "" cfg errs (fun _ -> false) |> ignore
         errs.Check()
 
-    [<Fact>]
-    member _.``paper preset with residual stacks (small sizes) matches PyTorch in values, gradients and gradient keys``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``paper preset with residual stacks (small sizes) matches PyTorch in values, gradients and gradient keys``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_paper.safetensors"
         let cfg = VqVaeConfig.Paper.With(hidden = 16, codebookSize = 32, codeDim = 8, residualHidden = 8, beta = 0.43f)
         Assert.Equal(2, cfg.ResidualLayers)
@@ -79,8 +80,8 @@ type ParityPresets(output: ITestOutputHelper) =
         compareModel fx "" cfg errs (fun _ -> false) |> ignore
         errs.Check()
 
-    [<Fact>]
-    member _.``BCE reconstruction on the small reference model matches PyTorch in values and gradients``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``BCE reconstruction on the small reference model matches PyTorch in values and gradients``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_bce.safetensors"
         let cfg = VqVaeConfig.Small.With(beta = 0.29f, reconstruction = ReconstructionLoss.Bce)
         let errs = Errors("bce model", output)
@@ -92,8 +93,8 @@ type ParityPresets(output: ITestOutputHelper) =
     /// through the sigmoid that vanishes (x̂ < 1e-12) where ours gives the logit gradient x̂ − x. So
     /// they are checked against autograd of the same clamped-log formula (clamped_log_grad/…), and
     /// the distance to torch's fused-backward gradients is printed.
-    [<Fact>]
-    member _.``BCE with saturated pixels (x_hat exactly 0 or 1, or below 1e-12) matches PyTorch in values, and its clamped-log autograd in gradients``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``BCE with saturated pixels (x_hat exactly 0 or 1, or below 1e-12) matches PyTorch in values, and its clamped-log autograd in gradients``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_bce.safetensors"
         let cfg = VqVaeConfig.Small.With(beta = 0.29f, reconstruction = ReconstructionLoss.Bce)
         let errs = Errors("bce saturated", output)
@@ -121,8 +122,8 @@ type ParityPresets(output: ITestOutputHelper) =
         errs.Check()
 
     /// Inside torch's floor (x̂(1 − x̂) < 1e-12) the gradients differ by design; they are printed.
-    [<Fact>]
-    member _.``BCE alone matches PyTorch's binary_cross_entropy on crafted x_hat (value, and gradient where x_hat(1-x_hat) >= 1e-12)``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``BCE alone matches PyTorch's binary_cross_entropy on crafted x_hat (value, and gradient where x_hat(1-x_hat) >= 1e-12)``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_bce.safetensors"
         let xHat, x = fx["direct/x_hat"], fx["direct/x"]
         let errs = Errors("bce direct", output)

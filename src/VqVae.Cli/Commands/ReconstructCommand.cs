@@ -17,10 +17,12 @@ internal static class ReconstructCommand
         var seed = Opt.Seed("Seed of the synthetic digits", 1);
         var output = Opt.Path("--out", "PNG file to write", required: true);
         var threads = Opt.Threads();
-        var cmd = new Command("reconstruct", "Write originals and their reconstructions as one PNG") { model, data, count, seed, output, threads };
+        var device = Opt.Device();
+        var cmd = new Command("reconstruct", "Write originals and their reconstructions as one PNG") { model, data, count, seed, output, threads, device };
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             var m = ModelFile.Load(r.GetValue(model)!);
             var images = DataSource.HeldOut(r.GetValue(data)!, r.GetValue(seed));
             var x = Artifacts.EvalBatch(images, Math.Min(r.GetValue(count), images.Count));

@@ -63,6 +63,18 @@ internal static class TrainRun
         ];
         var clock = Stopwatch.StartNew();
         TrainResult? run = null;
+        // Ctrl-C stops after the current step and the run is written as if it had ended there; a
+        // second Ctrl-C ends the process at once.
+        using var interrupt = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCtrlC = (_, e) =>
+        {
+            if (interrupt.IsCancellationRequested) return;
+            e.Cancel = true;
+            interrupt.Cancel();
+        };
+        Console.CancelKeyPress += onCtrlC;
+        try
+        {
         TrainProgress.Run(t, title, steps, report =>
         {
             run = Trainer.Fit(plan, batches, new TrainOptions
@@ -77,13 +89,18 @@ internal static class TrainRun
                     report(r);
                 },
                 OnWarning = w => t.Err.WriteLine($"vqvae train: warning: {w.Message}"),
+                Cancellation = interrupt.Token,
             });
         });
+        }
+        finally { Console.CancelKeyPress -= onCtrlC; }
         clock.Stop();
         var result = run!;
         // A diverged run leaves no model behind that a later run could take for a good one.
         if (result.Divergence is { } d)
             throw new UserError($"{d.Message} (now --lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}); no model was written");
+        if (result.Metrics.Length == 0)
+            throw new UserError("stopped by Ctrl-C before the first step; nothing was written");
         model = result.Model;
         var last = result.Metrics[^1];
 
@@ -104,9 +121,14 @@ internal static class TrainRun
         });
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps{(s.DeadCodeRestart ? $", {result.RestartedCodes} dead-code restarts" : "")}"));
+            $"done: {result.Metrics.Length} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps{(s.DeadCodeRestart ? $", {result.RestartedCodes} dead-code restarts" : "")}"));
         t.Out.WriteLine(Commands.EvalCommand.Table(report));
         t.Out.WriteLine($"wrote {s.Out}/: {string.Join(", ", files)}, {RunFolder.ManifestName}");
+        if (result.Outcome == TrainOutcome.Cancelled)
+        {
+            t.Err.WriteLine($"vqvae train: stopped by Ctrl-C after step {last.Step} of {steps}; the model and pictures of that step are in {s.Out}/");
+            return ExitCodes.Interrupted;
+        }
         return ExitCodes.Ok;
     }
 

@@ -5,8 +5,8 @@ using VqVae.Functional.Codebooks;
 namespace VqVae.Functional.Training;
 
 /// <summary>
-/// The trainer's watch over a run: divergence (a non-finite loss term, or one above
-/// <see cref="DivergenceGuard.Factor"/>× its running median) and the two warnings, codebook collapse
+/// The trainer's watch over a run: divergence (a non-finite loss term, or a total above
+/// <see cref="DivergenceGuard.Factor"/>× its running median, blamed on the term that rose most) and the two warnings, codebook collapse
 /// (fewer than max(2, K/10) codes used over a full usage window) and saturated output (reconstructions
 /// with a spread under 5% of the images' for 10 steps in a row). Mutable on purpose: it lives inside
 /// the trainer's loop; each warning is issued once per run.
@@ -33,17 +33,14 @@ internal sealed class HealthWatch(int codes, TrainOptions options)
         float[] values = [m.Recon, m.Codebook, m.Commitment, m.Total];
         for (int t = 0; t < values.Length; t++)
             if (!float.IsFinite(values[t])) return new Divergence(m.Step, Terms[t], values[t], history.Count > 0 ? Median(t) : double.NaN);
-        if (history.Count >= guard.MinSteps)
+        // The total decides (a term of 1e-10 that grows 100× is no divergence); the term named is the one
+        // whose rise above its own median explains most of the jump.
+        if (history.Count >= guard.MinSteps && Median(3) > 0 && values[3] > guard.Factor * Median(3))
         {
-            // The term that grew most against its own median (total only when no single term explains it).
-            int worst = -1; double worstRatio = guard.Factor;
-            for (int t = 0; t < values.Length; t++)
-            {
-                double med = Median(t);
-                double ratio = med > 0 ? values[t] / med : 0;
-                if (ratio > worstRatio) (worst, worstRatio) = (t, ratio);
-            }
-            if (worst >= 0) return new Divergence(m.Step, Terms[worst], values[worst], Median(worst));
+            int worst = 3; double rise = double.NegativeInfinity;
+            for (int t = 0; t < 3; t++)
+                if (values[t] - Median(t) > rise) (worst, rise) = (t, values[t] - Median(t));
+            return new Divergence(m.Step, Terms[worst], values[worst], Median(worst));
         }
         history.Enqueue(values);
         if (history.Count > guard.Window) history.Dequeue();

@@ -18,8 +18,8 @@ public enum TrainWarningKind
 public sealed record TrainWarning(int Step, TrainWarningKind Kind, string Message);
 
 /// <summary>
-/// Why the trainer stopped a diverging run: a loss term that became NaN or infinite, or that grew to
-/// more than <see cref="DivergenceGuard.Factor"/> times its running median.
+/// Why the trainer stopped a diverging run: a loss term that became NaN or infinite, or a total loss
+/// above <see cref="DivergenceGuard.Factor"/> times its running median (the term named is the one that rose most).
 /// </summary>
 /// <param name="Step">The step whose loss was bad.</param>
 /// <param name="Term">recon, codebook, commitment or total; or "encoder output" when z_e itself became non-finite.</param>
@@ -29,14 +29,14 @@ public sealed record Divergence(int Step, string Term, float Value, double Media
 {
     /// <summary>One line: the step, the term, what it did and a hint.</summary>
     public string Message => float.IsFinite(Value)
-        ? string.Create(CultureInfo.InvariantCulture, $"training diverged at step {Step}: the {What} jumped to {Value:G4}, {Value / Median:G3}× its running median {Median:G4}; lower the learning rate")
+        ? string.Create(CultureInfo.InvariantCulture, $"training diverged at step {Step}: the loss exploded, the {What} jumping to {Value:G4} from a running median of {Median:G4}; lower the learning rate")
         : string.Create(CultureInfo.InvariantCulture, $"training diverged at step {Step}: the {What} became {Value}; lower the learning rate");
 
     private string What => Term is "recon" or "codebook" or "commitment" or "total" ? Term + " loss" : Term;
 }
 
 /// <summary>When the trainer calls a run diverged (see <see cref="Divergence"/>).</summary>
-/// <param name="Factor">A term larger than this many times its running median diverged (&gt; 1).</param>
+/// <param name="Factor">A total loss larger than this many times its running median diverged (&gt; 1).</param>
 /// <param name="Window">Steps the running median covers (≥ 1).</param>
 /// <param name="MinSteps">Steps of history needed before the ratio is checked (non-finite values are checked from the first step).</param>
 public sealed record DivergenceGuard(double Factor = 100, int Window = 50, int MinSteps = 20)
