@@ -11,7 +11,7 @@ let cfg = VqVaeConfig.small                      // the reference architecture a
 let model = VqVae.init cfg (Rng.seed 7)
 let x = Dataset.synthetic 8 (Rng.seed 8) |> Dataset.toTensor
 
-printfn "%O" (Routing.matrix cfg x model)
+printfn "%O" (Routing.matrix x model)
 
 let expected =
     [ "recon",      LossTerms.recon,      { Encoder = true;  Codebook = false; Decoder = true }
@@ -21,12 +21,12 @@ let expected =
 
 let failures =
     [ for name, term, want in expected do
-        let got = Grad.reach (VqVae.lossTerms cfg x >> term) model
+        let got = Grad.reach (VqVae.lossTerms x >> term) model
         printfn "%-10s reaches %A  %s" name got (if got = want then "ok" else $"EXPECTED %A{want}")
         if got <> want then name ]
 
 // The straight-through estimator: the recon gradient reaches the encoder although argmin has none.
-let _, grads = Grad.valueAndGrad (VqVae.lossTerms cfg x >> LossTerms.recon) model
+let _, grads = Grad.valueAndGrad (VqVae.lossTerms x >> LossTerms.recon) model
 printfn "recon gradient of the codebook: %s" (match Grad.tryGrad "vq.embedding.weight" grads with None -> "none (as it should be)" | Some _ -> "PRESENT")
 
 if not failures.IsEmpty || (Grad.tryGrad "vq.embedding.weight" grads).IsSome then

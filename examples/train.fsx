@@ -18,7 +18,7 @@ let adam = Adam.create 2e-3f
 
 // The step of DESIGN §5, as written there: loss, gradients of the same shape as the model, Adam.
 let step (model, opt) batch =
-    let terms, grads = Grad.valueAndGrad (VqVae.lossTerms cfg batch >> LossTerms.total) model
+    let terms, grads = Grad.valueAndGrad (VqVae.lossTerms batch >> LossTerms.total) model
     let model', opt' = Adam.update adam grads opt model
     (model', opt'), terms
 
@@ -37,7 +37,7 @@ let (model, _), _ =
 
 // Look at the result: 16 digits and their reconstructions.
 let x = data |> Dataset.take 16 |> Dataset.toTensor
-let terms = VqVae.evalLossTerms cfg x model
+let terms = VqVae.evalLossTerms x model
 printfn "held-in batch: recon %.4f, perplexity %.1f" (LossTerms.recon terms |> Tensor.toScalar) (LossTerms.perplexity terms)
 let outDir = Path.Combine(__SOURCE_DIRECTORY__, "out")
 Directory.CreateDirectory outDir |> ignore

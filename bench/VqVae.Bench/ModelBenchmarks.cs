@@ -54,7 +54,7 @@ public class ModelBenchmarks : IFlops
     {
         var x = NextX();
         using var arena = TensorArena.Begin();
-        var (loss, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model);
+        var (loss, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(m, x).Total, model);
         (model, state) = adam.Update(grads, state, model);
         return loss.ToScalar();
     }

@@ -30,7 +30,7 @@ foreach (var batch in Batches.Stream(data, 32, Rng.Seed(2), dropLast: true).Take
 
 // Gradient routing, checked the same way the tests do: the codebook term reaches only the codebook.
 var probe = Tensor.FromArray(data.Take(8).Images, 8, 1, 28, 28);
-var reach = Routes.Reach(m => VqVaeModel.LossTerms(cfg, m, probe).Codebook, model);
+var reach = Routes.Reach(m => VqVaeModel.LossTerms(m, probe).Codebook, model);
 Console.WriteLine($"codebook term reaches {reach}");
 
 // Files: a checkpoint PyTorch can load and a picture of originals above reconstructions.

@@ -20,10 +20,11 @@ public static class CliApp
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, Terminal.ForWriters(stdout, stderr));
 
     /// <summary>The command tree: every verb with its options.</summary>
-    internal static RootCommand Root(Terminal terminal) => new("Train and verify VQ-VAEs: train, reconstruct, routes, gradients, bench.")
+    internal static RootCommand Root(Terminal terminal) => new("Train and verify VQ-VAEs: train, reconstruct, eval, routes, gradients, bench.")
     {
         TrainCommand.Create(terminal),
         ReconstructCommand.Create(terminal),
+        EvalCommand.Create(terminal),
         RoutesCommand.Create(terminal),
         GradientsCommand.Create(terminal),
         BenchCommand.Create(terminal),

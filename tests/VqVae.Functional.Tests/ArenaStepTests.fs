@@ -36,7 +36,7 @@ let ``train steps return ordinary storage, bitwise equal to the same steps witho
     let mutable model2, state2 = model0, adam.Init model0
     for x in batches do
         let struct (_, terms, grads) =
-            Grad.ValueAndGradWithAux((fun m -> let t = VqVaeModel.LossTerms(cfg, m, x) in struct (t.Total, t)), model2)
+            Grad.ValueAndGradWithAux((fun m -> let t = VqVaeModel.LossTerms(m, x) in struct (t.Total, t)), model2)
         let struct (p, s) = adam.Update(grads, state2, model2)
         model2 <- VqVaeModel.WithBuffersFrom(p, terms.Model)
         state2 <- s

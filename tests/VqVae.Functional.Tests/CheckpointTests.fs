@@ -6,6 +6,7 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.IO
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
@@ -41,8 +42,8 @@ let private torchParameters () =
     let f = loadFixture "vqvae_small.safetensors"
     f.Entries |> Seq.filter (fun e -> e.Name.StartsWith "encoder." || e.Name.StartsWith "decoder." || e.Name.StartsWith "vq.") |> Array.ofSeq, f
 
-[<Fact>]
-let ``a checkpoint round trip is exact: names, shapes, every bit and the config`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a checkpoint round trip is exact: names, shapes, every bit and the config`` (backend: string) = onBackend backend <| fun () ->
     let dir = tempDir ()
     Prop.forAll anyCase (fun c ->
         let model = modelOf c
@@ -57,8 +58,8 @@ let ``a checkpoint round trip is exact: names, shapes, every bit and the config`
         Assert.Equal("1", meta["format_version"]))
     |> check 25
 
-[<Fact>]
-let ``a saved-then-loaded model gives identical loss terms`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a saved-then-loaded model gives identical loss terms`` (backend: string) = onBackend backend <| fun () ->
     let dir = tempDir ()
     Prop.forAll anyCase (fun c ->
         let model, x = modelOf c, batchOf c
@@ -67,8 +68,8 @@ let ``a saved-then-loaded model gives identical loss terms`` () =
         Assert.Equal(termBits model x, termBits (Checkpoint.Load path) x))
     |> check 15
 
-[<Fact>]
-let ``a PyTorch state_dict without metadata loads with the architecture inferred and the guesses listed`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a PyTorch state_dict without metadata loads with the architecture inferred and the guesses listed`` (backend: string) = onBackend backend <| fun () ->
     let dir = tempDir ()
     let entries, fixture = torchParameters ()
     let path = Path.Combine(dir, "torch.safetensors")
@@ -87,8 +88,8 @@ let ``a PyTorch state_dict without metadata loads with the architecture inferred
     let expected = (tensorOf fixture "loss/total").ToScalar()
     Assert.True(abs (total - expected) <= 1e-5f * abs expected, $"total {total} vs PyTorch {expected}")
 
-[<Fact>]
-let ``inference recovers every architecture, size and the EMA buffers from names and shapes alone`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``inference recovers every architecture, size and the EMA buffers from names and shapes alone`` (backend: string) = onBackend backend <| fun () ->
     let dir = tempDir ()
     Prop.forAll anyCase (fun c ->
         let model = modelOf c
@@ -100,8 +101,8 @@ let ``inference recovers every architecture, size and the EMA buffers from names
         Assert.Equal<(string * int[] * int[]) list>(leafBits model, leafBits back))
     |> check 25
 
-[<Fact>]
-let ``a missing key, an extra key or a wrong shape is named in a CheckpointException`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a missing key, an extra key or a wrong shape is named in a CheckpointException`` (backend: string) = onBackend backend <| fun () ->
     let dir = tempDir ()
     let model = VqVaeModel.Init(VqVaeConfig.Small.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
     let good = Path.Combine(dir, "good.safetensors")
@@ -133,8 +134,8 @@ let ``a missing key, an extra key or a wrong shape is named in a CheckpointExcep
     SafeTensors.Write(future, Array.ofSeq file.Entries, readOnlyDict [ "format_version", "2"; "config", file.Metadata["config"] ])
     expectError future [ "format version" ] (fun () -> Checkpoint.Load future) |> ignore
 
-[<Fact>]
-let ``truncated or corrupt files give a CheckpointException naming the file, never another error`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``truncated or corrupt files give a CheckpointException naming the file, never another error`` (backend: string) = onBackend backend <| fun () ->
     let dir = tempDir ()
     let good = Path.Combine(dir, "good.safetensors")
     Checkpoint.Save(good, VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 2L))
@@ -153,8 +154,8 @@ let ``truncated or corrupt files give a CheckpointException naming the file, nev
     |> check 200
     expectError (Path.Combine(dir, "none.safetensors")) [ "does not exist" ] (fun () -> Checkpoint.Load(Path.Combine(dir, "none.safetensors"))) |> ignore
 
-[<Fact>]
-let ``TryLoad returns the model or the error without throwing`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``TryLoad returns the model or the error without throwing`` (backend: string) = onBackend backend <| fun () ->
     let dir = tempDir ()
     let good = Path.Combine(dir, "good.safetensors")
     Checkpoint.Save(good, VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 2L))

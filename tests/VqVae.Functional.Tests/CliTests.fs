@@ -160,3 +160,45 @@ let ``bench --json prints only JSON with the documented keys`` () =
             Assert.True(t.GetProperty(stat).GetDouble() > 0.0, $"{key}.{stat}")
     Assert.True(doc.RootElement.GetProperty("images_per_s").GetProperty("train_step").GetDouble() > 0.0)
     Assert.True(doc.RootElement.GetProperty("gflops").GetProperty("train_step").GetDouble() > 0.0)
+
+/// The PyTorch-made reference checkpoint's state dict and batch, as `vqvae` reads them.
+let private pytorchCheckpoint =
+    lazy
+        (let f = SafeTensors.Read(Path.Combine(AppContext.BaseDirectory, "fixtures", "vqvae_reference.safetensors"))
+         let dir = tempDir ()
+         let model = Path.Combine(dir, "model.safetensors")
+         let batch = Path.Combine(dir, "batch.safetensors")
+         let isParam (n: string) = n.StartsWith "encoder." || n.StartsWith "decoder." || n.StartsWith "vq."
+         SafeTensors.Write(model, [ for e in f.Entries do if isParam e.Name then yield e ], f.Metadata)
+         SafeTensors.Write(batch, [ f["x"] ])
+         model, batch)
+
+[<Fact>]
+let ``gradients on --device torch and --device cpu agree on a PyTorch checkpoint (keys and values)`` () =
+    let model, batch = pytorchCheckpoint.Force()
+    let run device =
+        let g = Path.Combine(tempDir (), "g.safetensors")
+        let r = vqvae [ "gradients"; "--model"; model; "--batch"; batch; "--out"; g; "--device"; device ]
+        Assert.True((r.Code = 0), $"gradients --device {device} failed: {r.Err}")
+        SafeTensors.Read g
+    let cpu, torch = run "cpu", run "torch"
+    Assert.Equal<string list>(List.ofSeq cpu.Names, List.ofSeq torch.Names)
+    Assert.Equal(32, Seq.length cpu.Names)
+    for e in cpu.Entries do
+        let t = torch[e.Name]
+        let scale = e.Data |> Array.map abs |> Array.max |> float
+        let diff = Array.map2 (fun (a: float32) b -> abs (float a - float b)) e.Data t.Data |> Array.max
+        Assert.True(diff <= 1e-4 * scale, $"{e.Name}: max |cpu − torch| = {diff}, max |g| = {scale}")
+
+[<Fact>]
+let ``--device cuda without a GPU is one line and exit code 1`` () =
+    let model, batch = pytorchCheckpoint.Force()
+    let r = vqvae [ "routes"; "--model"; model; "--batch"; batch; "--device"; "cuda" ]
+    assertOneLineError 1 r
+    Assert.Contains("cuda", r.Err)
+    Assert.Contains("TorchSharp-cuda", r.Err)
+
+[<Fact>]
+let ``an unknown --device is a usage error`` () =
+    let r = vqvae [ "bench"; "--device"; "tpu" ]
+    assertOneLineError 2 r

@@ -4,6 +4,7 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -23,8 +24,8 @@ let private case seed =
     let indices = Array.init n (fun i -> (rng.Fold 5L).IntAt(int64 i, used))
     rng, k, d, stats, codebook, rows, indices
 
-[<Fact>]
-let ``EMA cluster sizes, sums and codes follow the formula`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``EMA cluster sizes, sums and codes follow the formula`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll seeds (fun seed ->
         let rng, k, d, stats, codebook, rows, idx = case seed
         let gamma = float (rng.UniformAt 7L) * 0.999
@@ -44,8 +45,8 @@ let ``EMA cluster sizes, sums and codes follow the formula`` () =
         Assert.True(maxAbsDiff (e'.ToArray()) e < 1e-4 * scale, $"codes differ by {maxAbsDiff (e'.ToArray()) e} (scale {scale})"))
     |> fun p -> Check.One(config 100, p)
 
-[<Fact>]
-let ``with decay 0 and a tiny epsilon each used code is the mean of its rows`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``with decay 0 and a tiny epsilon each used code is the mean of its rows`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll seeds (fun seed ->
         let _, k, d, stats, codebook, rows, idx = case seed
         let struct (_, e') = Ema.Update(stats, codebook, rows, idx, 0f, 1e-12f)
@@ -57,8 +58,8 @@ let ``with decay 0 and a tiny epsilon each used code is the mean of its rows`` (
                 Assert.True(abs (float e[c * d + t] - mean) < 1e-5, $"code {c}: {e[c * d + t]} vs mean {mean}"))
     |> fun p -> Check.One(config 100, p)
 
-[<Fact>]
-let ``statistics of unused codes decay by gamma and nothing else`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``statistics of unused codes decay by gamma and nothing else`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll seeds (fun seed ->
         let rng, k, d, stats, codebook, rows, idx = case seed
         let gamma = 0.5f + 0.49f * rng.UniformAt 9L
@@ -70,8 +71,8 @@ let ``statistics of unused codes decay by gamma and nothing else`` () =
                     Assert.Equal(stats.EmaW.ToArray()[c * d + t] * gamma, s'.EmaW.ToArray()[c * d + t], 5))
     |> fun p -> Check.One(config 100, p)
 
-[<Fact>]
-let ``the EMA update records no gradient and checks shapes`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the EMA update records no gradient and checks shapes`` (backend: string) = onBackend backend <| fun () ->
     let _, k, d, stats, codebook, rows, idx = case 12345
     let struct (s', e') = Ema.Update(stats, codebook, rows, idx, 0.99f, 1e-5f)
     Assert.False(e'.IsTracked || s'.ClusterSize.IsTracked || s'.EmaW.IsTracked)

@@ -22,12 +22,12 @@ let ``the routing sentences of gradient-routing.fsx hold in-process`` () =
     let cfg = VqVaeConfig.small
     let model = VqVae.init cfg (Rng.seed 7)
     let x = Dataset.synthetic 8 (Rng.seed 8) |> Dataset.toTensor
-    let reach term = Grad.reach (VqVae.lossTerms cfg x >> term) model
+    let reach term = Grad.reach (VqVae.lossTerms x >> term) model
     Assert.Equal({ Encoder = true; Codebook = false; Decoder = true }, reach LossTerms.recon)
     Assert.Equal({ Encoder = false; Codebook = true; Decoder = false }, reach LossTerms.codebook)
     Assert.Equal({ Encoder = true; Codebook = false; Decoder = false }, reach LossTerms.commitment)
     Assert.Equal({ Encoder = true; Codebook = true; Decoder = true }, reach LossTerms.total)
-    let m = Routing.matrix cfg x model
+    let m = Routing.matrix x model
     Assert.Equal<(string * Reach) list>(
         [ "recon", reach LossTerms.recon; "codebook", reach LossTerms.codebook
           "commitment", reach LossTerms.commitment; "total", reach LossTerms.total ], Routing.reaches m)

@@ -21,7 +21,7 @@ let ``the DESIGN §5 training step lowers the loss on a tiny config`` () =
     let model0 = VqVae.init cfg (Rng.seed 42)
     let adam = Adam.create 1e-2f
     let step (model, opt) batch =
-        let terms, grads = Grad.valueAndGrad (VqVae.lossTerms cfg batch >> LossTerms.total) model
+        let terms, grads = Grad.valueAndGrad (VqVae.lossTerms batch >> LossTerms.total) model
         let model', opt' = Adam.update adam grads opt model
         (model', opt'), terms
     let x = tinyBatch 1
@@ -36,16 +36,16 @@ let ``the routing sentence of DESIGN §5 holds`` () =
     let cfg = VqVaeConfig.small
     let model = VqVae.init cfg (Rng.seed 7)
     let x = tinyBatch 2
-    Assert.True(Grad.reach (fun m -> (VqVae.lossTerms cfg x m).Codebook) model = { Encoder = false; Codebook = true; Decoder = false })
-    Assert.True(Grad.reach (fun m -> (VqVae.lossTerms cfg x m).Commitment) model = { Encoder = true; Codebook = false; Decoder = false })
-    Assert.True(Grad.reach (VqVae.lossTerms cfg x >> LossTerms.recon) model = { Encoder = true; Codebook = false; Decoder = true })
+    Assert.True(Grad.reach (fun m -> (VqVae.lossTerms x m).Codebook) model = { Encoder = false; Codebook = true; Decoder = false })
+    Assert.True(Grad.reach (fun m -> (VqVae.lossTerms x m).Commitment) model = { Encoder = true; Codebook = false; Decoder = false })
+    Assert.True(Grad.reach (VqVae.lossTerms x >> LossTerms.recon) model = { Encoder = true; Codebook = false; Decoder = true })
 
 [<Fact>]
 let ``missing gradients are None, by name`` () =
     let cfg = VqVaeConfig.small
     let model = VqVae.init cfg (Rng.seed 3)
     let x = tinyBatch 3
-    let _, grads = Grad.valueAndGrad (VqVae.lossTerms cfg x >> LossTerms.recon) model
+    let _, grads = Grad.valueAndGrad (VqVae.lossTerms x >> LossTerms.recon) model
     Assert.True((Grad.tryGrad "vq.embedding.weight" grads).IsNone)
     Assert.True((Grad.tryGrad "encoder.0.weight" grads).IsSome)
     let leaves = Grad.leaves grads
@@ -56,7 +56,7 @@ let ``valueAndGradWithAux returns every loss term with the gradients`` () =
     let cfg = VqVaeConfig.small
     let model = VqVae.init cfg (Rng.seed 5)
     let x = tinyBatch 5
-    let total, terms, grads = Grad.valueAndGradWithAux (fun m -> let t = VqVae.lossTerms cfg x m in t.Total, t) model
+    let total, terms, grads = Grad.valueAndGradWithAux (fun m -> let t = VqVae.lossTerms x m in t.Total, t) model
     let r, c, m, s = LossTerms.values terms
     Assert.Equal(Tensor.toScalar total, s)
     Assert.Equal(r + c + 0.25f * m, s, 5)
@@ -98,3 +98,17 @@ let ``synthetic batches feed trainStep through a fold`` () =
     Assert.True((List.head metrics).Total < (List.last metrics).Total)
     let codes = VqVae.encodeToCodes model (data |> Dataset.take 4 |> Dataset.toTensor)
     Assert.Equal<int[]>([| 4; 7; 7 |], codes.Shape)
+
+[<Fact>]
+let ``one line puts the model and batches on libtorch and the DESIGN §5 step runs there`` () =
+    let torch = Backend.torch ()
+    Assert.Equal("torch", torch.Name)
+    let cfg = VqVaeConfig.small
+    let model0 = VqVae.init cfg (Rng.seed 42) |> Backend.moveTree torch
+    let x = tinyBatch 1 |> Backend.move torch
+    let adam = Adam.create 1e-2f
+    let terms, grads = Grad.valueAndGrad (VqVae.lossTerms x >> LossTerms.total) model0
+    let model1, _ = Adam.update adam grads (Adam.init adam model0) model0
+    Assert.Same(torch, terms.Backend)
+    Assert.True(Grad.leaves grads |> List.forall (fun (_, g) -> g |> Option.forall (fun g -> obj.ReferenceEquals(g.Backend, torch))))
+    Assert.True(Tensor.toScalar (VqVae.lossTerms x model1 |> LossTerms.total) < Tensor.toScalar terms)

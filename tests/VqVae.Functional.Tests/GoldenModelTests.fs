@@ -7,6 +7,7 @@ open System.Collections.Generic
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -37,7 +38,7 @@ type GoldenModel(output: ITestOutputHelper) =
             let e = relErr ours all[name]
             errors.Add((name, e))
 
-        let terms = VqVaeModel.LossTerms(cfg, model, x)
+        let terms = VqVaeModel.LossTerms(model, x)
         let q = terms.Quantized
         expect "z_e" q.ZE
         expect "z_q" q.ZQ
@@ -50,7 +51,7 @@ type GoldenModel(output: ITestOutputHelper) =
 
         // Every gradient, and the routing: a key exists exactly where the term reaches.
         for t in LossTerms.Names do
-            let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
+            let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term t) model
             let prefix = sprintf "grad/%s/" t
             let expectedKeys = f.Names |> Seq.filter (fun n -> n.StartsWith prefix && leafNames |> List.contains (n.Substring prefix.Length)) |> Set.ofSeq
             let ourKeys = gradLeaves model g |> List.choose (fun (n, _, v) -> v |> Option.map (fun _ -> prefix + n)) |> Set.ofList
@@ -75,10 +76,10 @@ type GoldenModel(output: ITestOutputHelper) =
         let bad = errors |> Seq.filter (fun (_, e) -> e > tol) |> List.ofSeq
         Assert.True(bad.IsEmpty, sprintf "%s: over tolerance %g: %A" file tol bad)
 
-    [<Fact>]
-    member _.``the small model matches PyTorch in every value, gradient and gradient key``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``the small model matches PyTorch in every value, gradient and gradient key``(backend: string) = onBackend backend <| fun () ->
         run "vqvae_small.safetensors" VqVaeConfig.Small 1e-5
 
-    [<Fact>]
-    member _.``the reference model matches PyTorch in every value, gradient and gradient key``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``the reference model matches PyTorch in every value, gradient and gradient key``(backend: string) = onBackend backend <| fun () ->
         run "vqvae_reference.safetensors" VqVaeConfig.Mnist 1e-5

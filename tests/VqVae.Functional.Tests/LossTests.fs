@@ -5,6 +5,7 @@ open System
 open FsCheck.FSharp
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -16,11 +17,11 @@ let meanSq (a: float32[]) (b: float32[]) = Array.fold2 (fun s (x: float32) (y: f
 
 let closeTo rel (expected: float) (actual: float32) = abs (float actual - expected) <= rel * max (abs expected) 1e-12
 
-[<Fact>]
-let ``loss terms are the means of DESIGN §4 and total weighs commitment by β`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``loss terms are the means of DESIGN §4 and total weighs commitment by β`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll (Arb.fromGen (Gen.oneof [ genCaseWith QuantizerKind.Straight; genCaseWith QuantizerKind.Ema ])) (fun c ->
         let m, x = modelOf c, batchOf c
-        let t = VqVaeModel.LossTerms(c.Config, m, x)
+        let t = VqVaeModel.LossTerms(m, x)
         let xs, xh = x.ToArray(), t.XHat.ToArray()
         let recon =
             match c.Config.Reconstruction with
@@ -41,8 +42,8 @@ let ``loss terms are the means of DESIGN §4 and total weighs commitment by β``
         && t.Perplexity = q.Perplexity)
     |> check 30
 
-[<Fact>]
-let ``BCE clamps its logs at −100 like PyTorch and its gradient stays finite`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``BCE clamps its logs at −100 like PyTorch and its gradient stays finite`` (backend: string) = onBackend backend <| fun () ->
     let xHat = Tensor.FromArray([| 0.0f; 1.0f; 0.5f |], 3)
     let x = Tensor.FromArray([| 1.0f; 0.0f; 1.0f |], 3)
     let v = Loss.Bce(xHat, x).ToScalar()
@@ -50,21 +51,21 @@ let ``BCE clamps its logs at −100 like PyTorch and its gradient stays finite``
     let g = Grad.Gradient(Func<_, _>(fun p -> Loss.Bce(p, x)), xHat) |> nonNull "d bce / d x̂"
     Assert.All(g.ToArray(), fun v -> Assert.True(Single.IsFinite v))
 
-[<Fact>]
-let ``MSE over variance divides by the batch's variance and rejects a constant batch`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``MSE over variance divides by the batch's variance and rejects a constant batch`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 0.0f; 1.0f; 2.0f; 3.0f |], 1, 1, 2, 2)
     let xHat = Tensor.Zeros(1, 1, 2, 2)
     Assert.Equal(3.5 / 1.25, float (Loss.MseOverVariance(xHat, x).ToScalar()), 5)
     let ex = Assert.Throws<ArgumentException>(fun () -> Loss.MseOverVariance(xHat, Tensor.Ones(1, 1, 2, 2)) |> ignore)
     Assert.Contains("var(x) = 0", ex.Message)
 
-[<Fact>]
-let ``reconstruction rejects x̂ and x of different shapes`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``reconstruction rejects x̂ and x of different shapes`` (backend: string) = onBackend backend <| fun () ->
     let ex = Assert.Throws<ArgumentException>(fun () -> Loss.Reconstruction(ReconstructionLoss.Mse, Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 8, 8)) |> ignore)
     Assert.Contains("[1, 1, 4, 4]", ex.Message); Assert.Contains("[1, 1, 8, 8]", ex.Message)
 
-[<Fact>]
-let ``inference reconstructs like evaluation-mode loss terms and records no tape`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``inference reconstructs like evaluation-mode loss terms and records no tape`` (backend: string) = onBackend backend <| fun () ->
     let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
     let m = VqVaeModel.Init(cfg, Rng.Seed 7L)
     let x = Tensor.Uniform(Rng.Seed 8L, 0.0f, 1.0f, 2, 1, 8, 8)
@@ -74,7 +75,7 @@ let ``inference reconstructs like evaluation-mode loss terms and records no tape
     Assert.Equal<float32[]>(VqVaeModel.LossTerms(tracked, x, training = false).XHat.ToArray(), xHat.ToArray())
     Assert.Equal<string list>([ "recon"; "codebook"; "commitment"; "total" ], List.ofSeq LossTerms.Names)
 
-[<Fact>]
-let ``BCE rejects an x̂ outside [0, 1] instead of returning NaN`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``BCE rejects an x̂ outside [0, 1] instead of returning NaN`` (backend: string) = onBackend backend <| fun () ->
     let ex = Assert.Throws<ArgumentException>(fun () -> Loss.Bce(Tensor.FromArray([| 1.5f |], 1), Tensor.Ones 1) |> ignore)
     Assert.Contains("1.5", ex.Message)

@@ -6,6 +6,7 @@ open System
 open System.Collections.Generic
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -17,8 +18,8 @@ let tiny = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
 let names (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name) |> List.ofSeq
 let shapes (m: VqVaeModel) = Tree.Leaves m |> Seq.map (fun l -> l.Name, List.ofArray (nonNull l.Name l.Value).Shape) |> List.ofSeq
 
-[<Fact>]
-let ``the reference model's leaves are the PyTorch state_dict names and shapes`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the reference model's leaves are the PyTorch state_dict names and shapes`` (backend: string) = onBackend backend <| fun () ->
     let m = VqVaeModel.Init(VqVaeConfig.Mnist, Rng.Seed 0L)
     let expected =
         [ "encoder.0.weight", [ 128; 1; 4; 4 ]; "encoder.0.bias", [ 128 ]
@@ -30,8 +31,8 @@ let ``the reference model's leaves are the PyTorch state_dict names and shapes``
           "decoder.4.weight", [ 128; 1; 4; 4 ]; "decoder.4.bias", [ 1 ] ]
     Assert.Equal<(string * int list) list>(expected, shapes m)
 
-[<Fact>]
-let ``an EMA model adds vq.cluster_size and vq.ema_w as buffers`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``an EMA model adds vq.cluster_size and vq.ema_w as buffers`` (backend: string) = onBackend backend <| fun () ->
     let m = VqVaeModel.Init(tiny.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
     let groups = m.Groups() |> Seq.map (fun struct (n, g) -> n, g) |> Map.ofSeq
     Assert.Equal(ParameterGroup.Buffer, groups["vq.cluster_size"])
@@ -43,8 +44,8 @@ let ``an EMA model adds vq.cluster_size and vq.ema_w as buffers`` () =
     Assert.All(ema.ClusterSize.ToArray(), fun v -> Assert.Equal(1.0f, v))
     Assert.Equal<float32[]>(m.Codebook.Embedding.ToArray(), ema.EmaW.ToArray())
 
-[<Fact>]
-let ``init is a pure function of config and key, with PyTorch's bounds`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``init is a pure function of config and key, with PyTorch's bounds`` (backend: string) = onBackend backend <| fun () ->
     let cfg = tiny.With(hidden = 6, codebookSize = 10)
     let a, b, c = VqVaeModel.Init(cfg, Rng.Seed 5L), VqVaeModel.Init(cfg, Rng.Seed 5L), VqVaeModel.Init(cfg, Rng.Seed 6L)
     let values (m: VqVaeModel) = Tree.Leaves m |> Seq.collect (fun l -> (nonNull l.Name l.Value).ToArray()) |> Array.ofSeq
@@ -72,8 +73,8 @@ let ``every preset maps 28×28 images to 7×7 latents and back`` (preset: string
     Assert.Equal<int[]>([| 2; 1; 28; 28 |], VqVaeModel.Reconstruct(m, x).Shape)
     Assert.Equal(preset, cfg.Preset)
 
-[<Fact>]
-let ``the paper preset names its residual blocks like a PyTorch module`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the paper preset names its residual blocks like a PyTorch module`` (backend: string) = onBackend backend <| fun () ->
     let m = VqVaeModel.Init(VqVaeConfig.Paper.With(hidden = 4, codebookSize = 4, codeDim = 2), Rng.Seed 0L)
     let n = names m
     for expected in [ "encoder.3.layers.0.block.1.weight"; "encoder.3.layers.1.block.3.bias"; "encoder.4.weight"
@@ -83,8 +84,8 @@ let ``the paper preset names its residual blocks like a PyTorch module`` () =
     Assert.Equal(256, VqVaeConfig.Paper.Hidden)
     Assert.Equal(512, VqVaeConfig.Paper.CodebookSize)
 
-[<Fact>]
-let ``bad configs are rejected naming the field and the value`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``bad configs are rejected naming the field and the value`` (backend: string) = onBackend backend <| fun () ->
     let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.Init(tiny.With(codebookSize = 0), Rng.Seed 0L) |> ignore)
     Assert.Contains("CodebookSize", ex.Message); Assert.Contains("got 0", ex.Message)
     let ex = Assert.Throws<ArgumentException>(fun () -> tiny.With(beta = -0.5f).Validate() |> ignore)
@@ -92,8 +93,8 @@ let ``bad configs are rejected naming the field and the value`` () =
     Assert.Throws<ArgumentException>(fun () -> tiny.With(emaDecay = 1.0f).Validate() |> ignore) |> ignore
     Assert.Throws<ArgumentException>(fun () -> VqVaeConfig.ByName "imagenet" |> ignore) |> ignore
 
-[<Fact>]
-let ``bad input shapes are rejected naming the argument, the expected and the actual shape`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``bad input shapes are rejected naming the argument, the expected and the actual shape`` (backend: string) = onBackend backend <| fun () ->
     let m = VqVaeModel.Init(tiny, Rng.Seed 0L)
     let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.Encode(m, Tensor.Zeros(2, 3, 28, 28)) |> ignore)
     Assert.Equal("x", ex.ParamName); Assert.Contains("[2, 3, 28, 28]", ex.Message); Assert.Contains("C=1", ex.Message)
@@ -105,8 +106,8 @@ let ``bad input shapes are rejected naming the argument, the expected and the ac
     Assert.Equal("ze", ex.ParamName)
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> VqVaeModel.CodesToLatents(m, CodeIndices.Of([| 8 |], 1, 1, 1)) |> ignore) |> ignore
 
-[<Fact>]
-let ``a state dict round-trips, and missing, misshapen or unknown keys are named`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a state dict round-trips, and missing, misshapen or unknown keys are named`` (backend: string) = onBackend backend <| fun () ->
     let cfg = tiny.With(quantizer = QuantizerKind.Ema)
     let m = VqVaeModel.Init(cfg, Rng.Seed 9L)
     let sd = m.ToStateDict()
@@ -125,8 +126,8 @@ let ``a state dict round-trips, and missing, misshapen or unknown keys are named
     let loose = VqVaeModel.FromStateDict(cfg, edit (fun d -> d.Remove "vq.ema_w" |> ignore; d.Remove "vq.cluster_size" |> ignore; d["x"] <- Tensor.Zeros 1), strict = false)
     Assert.Equal<float32[]>(m.Codebook.Embedding.ToArray(), (loose.Ema |> Option.ofObj |> Option.get).EmaW.ToArray())
 
-[<Fact>]
-let ``gradients name every model leaf, miss the unreached ones, and Map keeps them missing`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``gradients name every model leaf, miss the unreached ones, and Map keeps them missing`` (backend: string) = onBackend backend <| fun () ->
     let m = VqVaeModel.Init(tiny, Rng.Seed 4L)
     let x = Tensor.Uniform(Rng.Seed 5L, 0.0f, 1.0f, 1, 1, 8, 8)
     let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Commitment) m
@@ -142,8 +143,8 @@ let ``gradients name every model leaf, miss the unreached ones, and Map keeps th
     Assert.Contains("no leaf is called 'encoder.9.weight'", e.Message)
     Assert.Contains("encoder.0.weight", e.Message)
 
-[<Fact>]
-let ``BatchNorm2d trains on batch statistics, returns new running statistics and evaluates with them`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``BatchNorm2d trains on batch statistics, returns new running statistics and evaluates with them`` (backend: string) = onBackend backend <| fun () ->
     let bn = BatchNorm2d.Init(2, momentum = 0.5f)
     let x = Tensor.Normal(Rng.Seed 1L, 3.0f, 2.0f, 2, 2, 3, 3)
     let struct (y, bn2) = bn.ApplyTraining x
@@ -167,8 +168,8 @@ let ``BatchNorm2d trains on batch statistics, returns new running statistics and
     let reached = g |> Seq.map (fun l -> l.Name, l.Reached) |> List.ofSeq
     Assert.Equal<(string * bool) list>(leaves |> List.map (fun n -> n, not (n.Contains "running" || n.Contains "num_batches")), reached)
 
-[<Fact>]
-let ``training-mode loss terms return the model with updated BatchNorm statistics`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``training-mode loss terms return the model with updated BatchNorm statistics`` (backend: string) = onBackend backend <| fun () ->
     let m = VqVaeModel.Init(tiny, Rng.Seed 3L)
     let enc = m.Encoder.Layers.Layers
     let withBn = m.With(encoder = Encoder(Sequential.Of([| enc[0]; BatchNorm2d.Init(4) :> ILayer; enc[1]; enc[2]; enc[3]; enc[4] |])))

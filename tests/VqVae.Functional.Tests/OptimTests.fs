@@ -5,6 +5,7 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Optim
 open VqVae.Functional.Tests.TrainingHelpers
 
@@ -46,8 +47,8 @@ let private toDouble (xs: float32[]) = Array.map float xs
 
 // ---- properties ---------------------------------------------------------------------------------
 
-[<Fact>]
-let ``Adam's first step moves each parameter by lr times the sign of its gradient`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``Adam's first step moves each parameter by lr times the sign of its gradient`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll seeds (fun seed ->
         let rng = Rng.Seed(int64 seed)
         let p = randomPair (rng.Fold 1L) 5 3
@@ -65,8 +66,8 @@ let ``Adam's first step moves each parameter by lr times the sign of its gradien
                             $"step {after[i] - before[i]} vs {expected} for g = {grad[i]}"))
     |> fun p -> Check.One(config 50, p)
 
-[<Fact>]
-let ``Adam matches its formula over several steps, with weight decay and a leaf that skips steps`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``Adam matches its formula over several steps, with weight decay and a leaf that skips steps`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll seeds (fun seed ->
         let rng = Rng.Seed(int64 seed)
         let u i = float (rng.UniformAt(int64 i))
@@ -91,8 +92,8 @@ let ``Adam matches its formula over several steps, with weight decay and a leaf 
             Assert.True(err < 2e-5 * (1.0 + Array.fold (fun a x -> max a (abs x)) 0.0 want), $"max error {err}"))
     |> fun p -> Check.One(config 40, p)
 
-[<Fact>]
-let ``SGD matches its formula over several steps: momentum, dampening, Nesterov, weight decay`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``SGD matches its formula over several steps: momentum, dampening, Nesterov, weight decay`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll seeds (fun seed ->
         let rng = Rng.Seed(int64 seed)
         let u i = float (rng.UniformAt(int64 i))
@@ -125,8 +126,8 @@ let ``SGD matches its formula over several steps: momentum, dampening, Nesterov,
             Assert.True(maxAbsDiff ((nonNull s.MomentumBuffer).B.ToArray()) rb.Buf.Value < 1e-5))
     |> fun p -> Check.One(config 40, p)
 
-[<Fact>]
-let ``a leaf without a gradient is left unchanged and its state untouched, even with weight decay`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a leaf without a gradient is left unchanged and its state untouched, even with weight decay`` (backend: string) = onBackend backend <| fun () ->
     let optimizers: IOptimizer list =
         [ Adam.Create(0.1f, weightDecay = 0.5f); Sgd.Create(0.1f, 0.9f, weightDecay = 0.5f); Sgd.Create(0.1f, weightDecay = 0.5f) ]
     Prop.forAll seeds (fun seed ->
@@ -147,8 +148,8 @@ let ``a leaf without a gradient is left unchanged and its state untouched, even 
             Assert.Equal(s1.LeafSteps[0] + 1, s2.LeafSteps[0]))
     |> fun p -> Check.One(config 20, p)
 
-[<Fact>]
-let ``clip by global norm scales to the max norm, keeps direction and null leaves, and passes small gradients through`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``clip by global norm scales to the max norm, keeps direction and null leaves, and passes small gradients through`` (backend: string) = onBackend backend <| fun () ->
     Prop.forAll seeds (fun seed ->
         let rng = Rng.Seed(int64 seed)
         let p = randomPair (rng.Fold 2L) 6 4
@@ -166,8 +167,8 @@ let ``clip by global norm scales to the max norm, keeps direction and null leave
             Assert.True(maxAbsDiff ((nonNull clipped["a"]).ToArray()) ((nonNull g["a"]).ToArray() |> Array.map (fun x -> float x * scale)) < 1e-6))
     |> fun p -> Check.One(config 100, p)
 
-[<Fact>]
-let ``hyperparameters are checked with the argument named`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``hyperparameters are checked with the argument named`` (backend: string) = onBackend backend <| fun () ->
     let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Adam.Create(1e-3f, beta1 = 1f) |> ignore)
     Assert.Contains("beta1", e.Message)
     let e = Assert.Throws<ArgumentException>(fun () -> Sgd.Create(0.1f, nesterov = true) |> ignore)

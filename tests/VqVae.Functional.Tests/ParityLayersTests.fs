@@ -8,6 +8,7 @@ open System
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -18,8 +19,8 @@ open VqVae.Functional.Tests.ParityHelpers
 
 type ParityLayers(output: ITestOutputHelper) =
 
-    [<Fact>]
-    member _.``BatchNorm2d in a conv-BN-ReLU stack matches PyTorch in training (output, gradients, running stats over two passes) and in evaluation``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``BatchNorm2d in a conv-BN-ReLU stack matches PyTorch in training (output, gradients, running stats over two passes) and in evaluation``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_batchnorm.safetensors"
         let errs = Errors("batchnorm", output)
         let net (cw: Tensor) (cb: Tensor) (bw: Tensor) (bb: Tensor) (rm: Tensor) (rv: Tensor) (nbt: Tensor) =

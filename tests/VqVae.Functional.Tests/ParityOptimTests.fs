@@ -9,6 +9,7 @@ open System.Text.Json
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -62,16 +63,16 @@ type ParityOptim(output: ITestOutputHelper) =
                 errs.Expect(sprintf "%s/%d/b" case step, fx[sprintf "%s/%d/b" case step], p.B)
         errs.Check()
 
-    [<Fact>]
-    member this.``Adam (defaults, weight decay, a leaf skipped at one step) matches torch.optim.Adam over three steps``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member this.``Adam (defaults, weight decay, a leaf skipped at one step) matches torch.optim.Adam over three steps``(backend: string) = onBackend backend <| fun () ->
         this.RunOptimizers "adam"
 
-    [<Fact>]
-    member this.``SGD (momentum, Nesterov, weight decay, dampening, plain) matches torch.optim.SGD over three steps``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member this.``SGD (momentum, Nesterov, weight decay, dampening, plain) matches torch.optim.SGD over three steps``(backend: string) = onBackend backend <| fun () ->
         this.RunOptimizers "sgd"
 
-    [<Fact>]
-    member _.``EMA codebook update matches a Sonnet-style PyTorch update over two steps from cluster size 1 and ema_w = codebook``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``EMA codebook update matches a Sonnet-style PyTorch update over two steps from cluster size 1 and ema_w = codebook``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_ema.safetensors"
         let errs = Errors("ema", output)
         let codebook = fx["codebook"]

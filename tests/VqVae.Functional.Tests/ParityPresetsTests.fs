@@ -8,6 +8,7 @@ open System.Collections.Generic
 open Xunit
 open Xunit.Abstractions
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -21,6 +22,9 @@ open VqVae.Functional.Tests.ParityHelpers
 /// indices, z_q, decoder input, x̂, the loss terms, perplexity and every gradient into `errs`.
 /// `skipGrad name` leaves a gradient out of the comparison (its key set is still checked).
 let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors) (skipGrad: string -> bool) =
+    // The fixtures feed the network its inputs as they are (the PyTorch modules have no input
+    // shift), so the model compares the raw network: input shift 0.
+    let cfg = cfg.With(inputShift = 0f)
     let paramNames = [ for e in (fx.Json "params").EnumerateArray() -> jsonString e ]
     let dict = Dictionary<string, Tensor>()
     for n in paramNames do dict[n] <- fx[prefix + n]
@@ -28,7 +32,7 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
     let leafNames = Tree.Leaves model |> Seq.map (fun l -> l.Name) |> List.ofSeq
     Assert.Equal<string list>(paramNames, leafNames)
     let x = fx[prefix + "x"]
-    let terms = VqVaeModel.LossTerms(cfg, model, x)
+    let terms = VqVaeModel.LossTerms(model, x)
     let q = terms.Quantized
     Assert.Equal<int[]>(fx[prefix + "indices"].ToArray() |> Array.map (fun v -> int (MathF.Round v)), q.Indices.ToArray())
     errs.Expect("z_e", fx[prefix + "z_e"], q.ZE)
@@ -38,7 +42,7 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
     for t in LossTerms.Names do errs.Expect("loss/" + t, fx[prefix + "loss/" + t], terms.Term t)
     errs.ExpectScalar("perplexity", float (fx[prefix + "perplexity"].ToScalar()), terms.Perplexity)
     for t in LossTerms.Names do
-        let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
+        let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term t) model
         let keyPrefix = sprintf "grad/%s/" t
         let expected = paramNames |> List.filter (fun n -> fx.Has(prefix + keyPrefix + n)) |> Set.ofList
         let ours = gradLeaves model g |> List.choose (fun (n, _, v) -> v |> Option.map (fun _ -> n)) |> Set.ofList
@@ -58,8 +62,8 @@ let compareModel (fx: Fixture) (prefix: string) (cfg: VqVaeConfig) (errs: Errors
 
 type ParityPresets(output: ITestOutputHelper) =
 
-    [<Fact>]
-    member _.``mnistSmall preset (MSE over var(x), 3x3 convs, convT with output padding) matches PyTorch in values, gradients and gradient keys``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``mnistSmall preset (MSE over var(x), 3x3 convs, convT with output padding) matches PyTorch in values, gradients and gradient keys``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_mnist_small.safetensors"
         let cfg = VqVaeConfig.MnistSmall.With(beta = 0.61f)
         Assert.Equal(VqVaeConfig.ByName "mnistSmall", VqVaeConfig.MnistSmall)
@@ -67,8 +71,8 @@ type ParityPresets(output: ITestOutputHelper) =
         compareModel fx "" cfg errs (fun _ -> false) |> ignore
         errs.Check()
 
-    [<Fact>]
-    member _.``paper preset with residual stacks (small sizes) matches PyTorch in values, gradients and gradient keys``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``paper preset with residual stacks (small sizes) matches PyTorch in values, gradients and gradient keys``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_paper.safetensors"
         let cfg = VqVaeConfig.Paper.With(hidden = 16, codebookSize = 32, codeDim = 8, residualHidden = 8, beta = 0.43f)
         Assert.Equal(2, cfg.ResidualLayers)
@@ -76,8 +80,8 @@ type ParityPresets(output: ITestOutputHelper) =
         compareModel fx "" cfg errs (fun _ -> false) |> ignore
         errs.Check()
 
-    [<Fact>]
-    member _.``BCE reconstruction on the small reference model matches PyTorch in values and gradients``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``BCE reconstruction on the small reference model matches PyTorch in values and gradients``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_bce.safetensors"
         let cfg = VqVaeConfig.Small.With(beta = 0.29f, reconstruction = ReconstructionLoss.Bce)
         let errs = Errors("bce model", output)
@@ -89,8 +93,8 @@ type ParityPresets(output: ITestOutputHelper) =
     /// through the sigmoid that vanishes (x̂ < 1e-12) where ours gives the logit gradient x̂ − x. So
     /// they are checked against autograd of the same clamped-log formula (clamped_log_grad/…), and
     /// the distance to torch's fused-backward gradients is printed.
-    [<Fact>]
-    member _.``BCE with saturated pixels (x_hat exactly 0 or 1, or below 1e-12) matches PyTorch in values, and its clamped-log autograd in gradients``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``BCE with saturated pixels (x_hat exactly 0 or 1, or below 1e-12) matches PyTorch in values, and its clamped-log autograd in gradients``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_bce.safetensors"
         let cfg = VqVaeConfig.Small.With(beta = 0.29f, reconstruction = ReconstructionLoss.Bce)
         let errs = Errors("bce saturated", output)
@@ -102,7 +106,7 @@ type ParityPresets(output: ITestOutputHelper) =
         Assert.True(xh |> Array.exists (fun v -> v > 0f && v < 1e-12f), "no pixel in (0, 1e-12)")
         let fused = Errors("bce saturated vs torch's fused BCE backward (reported, not checked)", output)
         for t in [ "recon"; "total" ] do
-            let g = gradOf (fun m -> VqVaeModel.LossTerms(cfg, m, x).Term t) model
+            let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term t) model
             for n, _, v in gradLeaves model g do
                 match v with
                 | Some v ->
@@ -118,8 +122,8 @@ type ParityPresets(output: ITestOutputHelper) =
         errs.Check()
 
     /// Inside torch's floor (x̂(1 − x̂) < 1e-12) the gradients differ by design; they are printed.
-    [<Fact>]
-    member _.``BCE alone matches PyTorch's binary_cross_entropy on crafted x_hat (value, and gradient where x_hat(1-x_hat) >= 1e-12)``() =
+    [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+    member _.``BCE alone matches PyTorch's binary_cross_entropy on crafted x_hat (value, and gradient where x_hat(1-x_hat) >= 1e-12)``(backend: string) = onBackend backend <| fun () ->
         let fx = Fixture "parity_bce.safetensors"
         let xHat, x = fx["direct/x_hat"], fx["direct/x"]
         let errs = Errors("bce direct", output)

@@ -4,6 +4,7 @@ module VqVae.Functional.Tests.QuantizerTests
 open System
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -13,19 +14,19 @@ open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.RoutingProperties
 open VqVae.Functional.Tests.QuantizerProperties
 
-[<Fact>]
-let ``quantize picks the nearest code (brute force)`` () = check 100 (quantizePicksTheNearestCode correctQuantize)
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``quantize picks the nearest code (brute force)`` (backend: string) = onBackend backend (fun () -> check 100 (quantizePicksTheNearestCode correctQuantize))
 
-[<Fact>]
-let ``quantize breaks ties between duplicate codes to the lowest index`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``quantize breaks ties between duplicate codes to the lowest index`` (backend: string) = onBackend backend <| fun () ->
     check 100 (quantizeBreaksTiesToTheLowestIndex correctQuantize)
 
-[<Fact>]
-let ``z_q is the chosen codes and the decoder input equals z_q up to rounding`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``z_q is the chosen codes and the decoder input equals z_q up to rounding`` (backend: string) = onBackend backend <| fun () ->
     check 100 (decoderInputEqualsTheChosenCodes correctQuantize)
 
-[<Fact>]
-let ``the exact tie of the PyTorch fixture goes to code 4, and every index matches`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the exact tie of the PyTorch fixture goes to code 4, and every index matches`` (backend: string) = onBackend backend <| fun () ->
     let f = loadFixture "distance_argmin.safetensors"
     let z, cb = tensorOf f "z", tensorOf f "codebook"
     // Rows [20,5] as z_e [20,5,1,1]: one latent position per batch element.
@@ -34,20 +35,20 @@ let ``the exact tie of the PyTorch fixture goes to code 4, and every index match
     Assert.Equal<int[]>(expected, q.Indices.ToArray())
     Assert.Equal(4, q.Indices[7, 0, 0])
 
-[<Fact>]
-let ``counts sum to the positions and 1 ≤ perplexity ≤ codes used`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``counts sum to the positions and 1 ≤ perplexity ≤ codes used`` (backend: string) = onBackend backend <| fun () ->
     FsCheck.FSharp.Prop.forAll (FsCheck.FSharp.Arb.fromGen (genQuantizerCase 1)) (fun c ->
         let q = Quantizer.Quantize(c.Codebook, c.Latents)
         Seq.sum q.Counts = c.B * c.H * c.W && q.Perplexity >= 1.0 - 1e-12 && q.Perplexity <= float q.CodesUsed + 1e-9)
     |> check 100
 
-[<Fact>]
-let ``perplexity of uniform use of n codes is n`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``perplexity of uniform use of n codes is n`` (backend: string) = onBackend backend <| fun () ->
     Assert.Equal(4.0, Quantizer.Perplexity [| 3; 0; 3; 3; 3 |], 12)
     Assert.Equal(1.0, Quantizer.Perplexity [| 0; 7 |], 12)
 
-[<Fact>]
-let ``codes to latents inverts encoding to codes`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``codes to latents inverts encoding to codes`` (backend: string) = onBackend backend <| fun () ->
     let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 6, codeDim = 3)
     let model = VqVaeModel.Init(cfg, Rng.Seed 11L)
     let x = Tensor.Uniform(Rng.Seed 12L, 0.0f, 1.0f, 2, 1, 8, 8)

@@ -130,8 +130,7 @@ let ``losses and loss terms reject null arguments with ArgumentNullException`` (
     throwsNull (fun () -> ignore (Loss.Bce(nul<Tensor>, t)))
     throwsNull (fun () -> ignore (Loss.Bce(t, nul<Tensor>)))
     let model = VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 3L)
-    throwsNull (fun () -> ignore (VqVaeModel.LossTerms(nul<VqVaeConfig>, model, t)))
-    throwsNull (fun () -> ignore (VqVaeModel.LossTerms(VqVaeConfig.Small, nul<VqVaeModel>, t)))
+    throwsNull (fun () -> ignore (VqVaeModel.LossTerms(model, nul<Tensor>)))
     throwsNull (fun () -> ignore (VqVaeModel.LossTerms(nul<VqVaeModel>, t)))
     throwsNull (fun () -> ignore (VqVaeModel.WithBuffersFrom(nul<VqVaeModel>, model)))
     throwsNull (fun () -> ignore (VqVaeModel.WithBuffersFrom(model, nul<VqVaeModel>)))
@@ -147,10 +146,10 @@ let ``an unknown reconstruction kind is rejected by name`` () =
 let ``loss terms check the images and the encoder output against the codebook`` () =
     let cfg = VqVaeConfig.Small
     let model = VqVaeModel.Init(cfg, Rng.Seed 4L)
-    throwsArg "x" "x must be [B, C=1, H, W]" (fun () -> ignore (VqVaeModel.LossTerms(cfg, model, Tensor.Zeros(1, 2, 8, 8))))
+    throwsArg "x" "x must be [B, C=1, H, W]" (fun () -> ignore (VqVaeModel.LossTerms(model, Tensor.Zeros(1, 2, 8, 8))))
     // A codebook of another width than the encoder's output: the latents check names the encoder output.
     let wide = model.With(codebook = Codebook(Tensor.Zeros(cfg.CodebookSize, cfg.CodeDim + 1)))
-    throwsArg "encoder output" "encoder output must be latents [B, D=" (fun () -> ignore (VqVaeModel.LossTerms(cfg, wide, Tensor.Zeros(1, 1, 8, 8))))
+    throwsArg "encoder output" "encoder output must be latents [B, D=" (fun () -> ignore (VqVaeModel.LossTerms(wide, Tensor.Zeros(1, 1, 8, 8))))
 
 [<Fact>]
 let ``buffers can only be taken from a model with the same leaves`` () =

@@ -13,24 +13,24 @@ open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 
-/// A loss implementation: config → model → batch → named terms.
-type LossFn = VqVaeConfig -> VqVaeModel -> Tensor -> LossTerms
+/// A loss implementation: model → batch → named terms (β and the loss kinds come from the model's config).
+type LossFn = VqVaeModel -> Tensor -> LossTerms
 
 /// A quantizer implementation: codebook [K,D] → z_e [B,D,H,W] → result.
 type QuantizeFn = Tensor -> Tensor -> Quantized
 
-let correctLoss : LossFn = fun cfg m x -> VqVaeModel.LossTerms(cfg, m, x)
+let correctLoss : LossFn = fun m x -> VqVaeModel.LossTerms(m, x)
 let correctQuantize : QuantizeFn = fun cb ze -> Quantizer.Quantize(cb, ze)
 
-let private reach (loss: LossFn) (c: ModelCase) x term model =
-    Routes.Reach(Func<_, _>(fun m -> (loss c.Config m x).Term term), model)
+let private reach (loss: LossFn) x term model =
+    Routes.Reach(Func<_, _>(fun m -> (loss m x).Term term), model)
 
 /// recon reaches the encoder and the decoder but never the codebook; the codebook term reaches only
 /// the codebook; the commitment term only the encoder. Exactly: null gradients, not ≈ 0.
 let termsReachExactlyTheirGroups (loss: LossFn) =
     Prop.forAll arbCase (fun c ->
         let m, x = modelOf c, batchOf c
-        let r t = reach loss c x t m
+        let r t = reach loss x t m
         let recon, codebook, commitment = r "recon", r "codebook", r "commitment"
         (recon = GroupReach(true, false, true) && codebook = GroupReach(false, true, false) && commitment = GroupReach(true, false, false))
         |> Prop.label (sprintf "recon %O, codebook %O, commitment %O" recon codebook commitment))
@@ -41,7 +41,7 @@ let termsReachExactlyTheirGroups (loss: LossFn) =
 let totalGradientIsTheWeightedSumOfTermGradients (loss: LossFn) =
     Prop.forAll arbCase (fun c ->
         let m, x = modelOf c, batchOf c
-        let g t = gradLeaves m (gradOf (fun m -> (loss c.Config m x).Term t) m)
+        let g t = gradLeaves m (gradOf (fun m -> (loss m x).Term t) m)
         let beta = c.Config.Beta
         let rows = List.zip3 (g "total") (g "recon") (List.zip (g "codebook") (g "commitment"))
         let bad =
@@ -81,7 +81,7 @@ let straightThroughCopiesTheDecoderInputGradient (quantize: QuantizeFn) =
 let emaCodebookNeverReceivesAGradient (loss: LossFn) =
     Prop.forAll arbEmaCase (fun c ->
         let m, x = modelOf c, batchOf c
-        let r t = reach loss c x t m
+        let r t = reach loss x t m
         let total = r "total"
         (total = GroupReach(true, false, true) && not (r "codebook").Codebook && not (r "recon").Codebook)
         |> Prop.label (sprintf "total %O" total))

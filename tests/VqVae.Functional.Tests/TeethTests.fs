@@ -4,6 +4,7 @@ module VqVae.Functional.Tests.TeethTests
 
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -28,7 +29,8 @@ let noStraightThroughQuantize : QuantizeFn = fun cb ze ->
     Quantized(q.ZQ, q.ZE, q.ZQ, q.Indices, q.Perplexity, q.Counts)
 
 /// A loss assembled from the library's pieces, with each piece replaceable.
-let composeLoss (quantize: QuantizeFn) codebookTerm commitmentTerm total : LossFn = fun cfg m x ->
+let composeLoss (quantize: QuantizeFn) codebookTerm commitmentTerm total : LossFn = fun m x ->
+    let cfg = m.Config
     let ze = m.Encoder.Apply x
     let q : Quantized = quantize m.Codebook.Embedding ze
     let xHat = m.Decoder.Apply q.DecoderInput
@@ -71,28 +73,28 @@ let counterexample maxTest prop =
 let assertFails maxTest prop =
     Assert.True((counterexample maxTest prop).IsSome, "the property passed against a wrong implementation")
 
-[<Fact>]
-let ``the composition of the right pieces passes every routing property`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the composition of the right pieces passes every routing property`` (backend: string) = onBackend backend <| fun () ->
     check 10 (termsReachExactlyTheirGroups composedCorrectly)
     check 10 (totalGradientIsTheWeightedSumOfTermGradients composedCorrectly)
 
-[<Fact>]
-let ``argmax instead of argmin fails 'quantize picks the nearest code'`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``argmax instead of argmin fails 'quantize picks the nearest code'`` (backend: string) = onBackend backend <| fun () ->
     assertFails 100 (quantizePicksTheNearestCode argmaxQuantize)
 
-[<Fact>]
-let ``the codebook term's stop-gradient on the wrong side fails the routing property`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the codebook term's stop-gradient on the wrong side fails the routing property`` (backend: string) = onBackend backend <| fun () ->
     assertFails 20 (termsReachExactlyTheirGroups codebookStopOnWrongSide)
 
-[<Fact>]
-let ``the commitment term's stop-gradient on the wrong side fails the routing property`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the commitment term's stop-gradient on the wrong side fails the routing property`` (backend: string) = onBackend backend <| fun () ->
     assertFails 20 (termsReachExactlyTheirGroups commitmentStopOnWrongSide)
 
-[<Fact>]
-let ``β on the codebook term instead of commitment fails 'total = recon + codebook + β·commitment' gradients`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``β on the codebook term instead of commitment fails 'total = recon + codebook + β·commitment' gradients`` (backend: string) = onBackend backend <| fun () ->
     assertFails 20 (totalGradientIsTheWeightedSumOfTermGradients betaOnCodebookTerm)
 
-[<Fact>]
-let ``no straight-through fails the routing property and the straight-through property`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``no straight-through fails the routing property and the straight-through property`` (backend: string) = onBackend backend <| fun () ->
     assertFails 20 (termsReachExactlyTheirGroups noStraightThrough)
     assertFails 20 (straightThroughCopiesTheDecoderInputGradient noStraightThroughQuantize)

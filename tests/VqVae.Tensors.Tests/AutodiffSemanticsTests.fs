@@ -6,6 +6,7 @@ module VqVae.Tensors.Tests.AutodiffSemanticsTests
 open System
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
 
 let private grad1 (f: Tensor -> Tensor) (x: Tensor) =
@@ -18,23 +19,23 @@ let private gradN (f: Tensor[] -> Tensor) (xs: Tensor[]) =
 
 let private bits (t: Tensor) = t.ToArray() |> Array.map BitConverter.SingleToInt32Bits
 
-[<Fact>]
-let ``noDiff keeps the values and blocks the gradient`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``noDiff keeps the values and blocks the gradient`` (backend: string) = onBackend backend <| fun () ->
     check 30 (shapeCase 0 3 3) (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
         let _, g = grad1 (fun t -> Assert.True(t.IsTracked); Assert.False(t.NoDiff().IsTracked); Assert.Equal<int[]>(bits t, bits (t.NoDiff())); (t.NoDiff() * t).Sum()) x
         // d/dx sum(sg(x)·x) = sg(x) = x, not 2x
         Assert.Equal<int[]>(bits x, bits (nonNull g)))
 
-[<Fact>]
-let ``an input reached only through noDiff gets null`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``an input reached only through noDiff gets null`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 1f; 2f |], 2)
     let v, g = grad1 (fun t -> (exp (t.NoDiff()) * 3f).Sum()) x
     Assert.True(isNull g)
     Assert.Equal(3.0 * (exp 1.0 + exp 2.0), float (v.ToScalar()), 4)
 
-[<Fact>]
-let ``an input the output never reaches gets null, not zeros`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``an input the output never reaches gets null, not zeros`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 1f; 2f |], 2)
     let y = Tensor.FromArray([| 3f; 4f; 5f |], 3)
     let v, gs = gradN (fun ts -> ts[0].Sum()) [| x; y |]
@@ -45,14 +46,14 @@ let ``an input the output never reaches gets null, not zeros`` () =
     let _, gs = gradN (fun ts -> ts[0].Sum() + (ts[1] * 0f).Sum()) [| x; y |]
     Assert.Equal<float32[]>([| 0f; 0f; 0f |], (nonNull gs[1]).ToArray())
 
-[<Fact>]
-let ``a constant function gives null and its value`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a constant function gives null and its value`` (backend: string) = onBackend backend <| fun () ->
     let v, g = grad1 (fun _ -> Tensor.Scalar 7f) (Tensor.Ones(2))
     Assert.True(isNull g)
     Assert.Equal(7f, v.ToScalar())
 
-[<Fact>]
-let ``the gradient of a sum of functions is the sum of the gradients`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the gradient of a sum of functions is the sum of the gradients`` (backend: string) = onBackend backend <| fun () ->
     check 30 (shapeCase 0 3 3) (fun c ->
         let x = uniform c.Seed 0 0.5f 2f c.Shape
         let f (t: Tensor) = (tanh t * t).Sum()
@@ -63,8 +64,8 @@ let ``the gradient of a sum of functions is the sum of the gradients`` () =
         let expected = (nonNull gf + nonNull gg).ToArray()
         Array.iter2 (fun (e: float32) (a: float32) -> if abs (e - a) > 1e-5f * (1f + abs e) then failwithf "%g vs %g" e a) expected ((nonNull gfg).ToArray()))
 
-[<Fact>]
-let ``broadcasting backward sums to each input's shape`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``broadcasting backward sums to each input's shape`` (backend: string) = onBackend backend <| fun () ->
     check 40 pairCase (fun c ->
         let a = uniform c.Seed 0 -2f 2f c.A
         let b = uniform c.Seed 1 -2f 2f c.B
@@ -79,16 +80,16 @@ let ``broadcasting backward sums to each input's shape`` () =
         Array.iter2 (fun (e: float32) (v: float32) -> if abs (e - v) > 1e-5f * (1f + abs e) then failwithf "da: %g vs %g" e v) expectA (ga.ToArray())
         Array.iter2 (fun (e: float32) (v: float32) -> if abs (e - v) > 1e-5f * (1f + abs e) then failwithf "db: %g vs %g" e v) expectB (gb.ToArray()))
 
-[<Fact>]
-let ``broadcast of a scalar tensor: gradient is the sum`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``broadcast of a scalar tensor: gradient is the sum`` (backend: string) = onBackend backend <| fun () ->
     let s = Tensor.Scalar 2f
     let m = Tensor.FromArray([| 1f; 2f; 3f; 4f; 5f; 6f |], 2, 3)
     let _, gs = gradN (fun ts -> (ts[0] * ts[1]).Sum()) [| s; m |]
     Assert.Equal<int[]>([||], (nonNull gs[0]).Shape)
     Assert.Equal(21f, (nonNull gs[0]).ToScalar())
 
-[<Fact>]
-let ``a diamond graph sums the adjoints of a shared input`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a diamond graph sums the adjoints of a shared input`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 1f; -2f; 3f |], 3)
     let a, b = 2.5f, -0.5f
     let _, g = grad1 (fun t -> (a * t + b * t).Sum()) x
@@ -98,14 +99,14 @@ let ``a diamond graph sums the adjoints of a shared input`` () =
     let expected = x.ToArray() |> Array.map (fun v -> (2f * v * v + 1f) * 2f * v)
     Assert.Equal<float32[]>(expected, (nonNull g).ToArray())
 
-[<Fact>]
-let ``the same tensor as both operands`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the same tensor as both operands`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 1f; -2f; 3f |], 3)
     let _, g = grad1 (fun t -> (t * t).Sum()) x
     Assert.Equal<float32[]>([| 2f; -4f; 6f |], (nonNull g).ToArray())
 
-[<Fact>]
-let ``a chain of 10,000 ops does not overflow the stack`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a chain of 10,000 ops does not overflow the stack`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 1f; 2f |], 2)
     let v, g =
         grad1 (fun t ->
@@ -118,8 +119,8 @@ let ``a chain of 10,000 ops does not overflow the stack`` () =
     near (3.0 * factor) (v.ToScalar())
     for gv in (nonNull g).ToArray() do near factor gv
 
-[<Fact>]
-let ``a wide fan-out of 10,000 uses of one input visits each node once`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a wide fan-out of 10,000 uses of one input visits each node once`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 0.5f |], 1)
     let _, g =
         grad1 (fun t ->
@@ -128,28 +129,28 @@ let ``a wide fan-out of 10,000 uses of one input visits each node once`` () =
             y.Sum()) x
     Assert.Equal(10_000f, (nonNull g).ToArray()[0])
 
-[<Fact>]
-let ``valueAndGrad rejects a non-scalar output with a clear message`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``valueAndGrad rejects a non-scalar output with a clear message`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 1f; 2f |], 2)
     let e = Assert.Throws<InvalidOperationException>(fun () -> grad1 (fun t -> t * 2f) x |> ignore)
     Assert.Contains("scalar", e.Message)
     Assert.Contains("[2]", e.Message)
 
-[<Fact>]
-let ``a one-element output of any rank is accepted`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``a one-element output of any rank is accepted`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 3f |], 1, 1)
     let v, g = grad1 (fun t -> t.Square()) x
     Assert.Equal(9f, v.ToScalar())
     Assert.Equal(6f, (nonNull g).ToScalar())
 
-[<Fact>]
-let ``values returned by valueAndGrad are untracked`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``values returned by valueAndGrad are untracked`` (backend: string) = onBackend backend <| fun () ->
     let v, g = grad1 (fun t -> t.Square().Sum()) (Tensor.Ones(2))
     Assert.False(v.IsTracked)
     Assert.False((nonNull g).IsTracked)
 
-[<Fact>]
-let ``recording is off inside NoGradScope`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``recording is off inside NoGradScope`` (backend: string) = onBackend backend <| fun () ->
     let _, g =
         grad1 (fun t ->
             use _ = NoGradScope.Begin()
@@ -179,12 +180,12 @@ let private model () =
       Scale = Tensor.Scalar 3f
       Unused = Tensor.Ones(3) }
 
-let private input = Tensor.FromArray([| 1f; -1f |], 1, 2)
+let private input () = Tensor.FromArray([| 1f; -1f |], 1, 2)
 
-let private loss (m: Model) = ((Tensor.MatMul(input, m.Enc.Weight) + m.Enc.Bias) * m.Scale).Sum()
+let private loss (m: Model) = ((Tensor.MatMul(input (), m.Enc.Weight) + m.Enc.Bias) * m.Scale).Sum()
 
-[<Fact>]
-let ``grad over a parameter tree returns gradients by leaf name, missing where unreached`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``grad over a parameter tree returns gradients by leaf name, missing where unreached`` (backend: string) = onBackend backend <| fun () ->
     let m = model ()
     let struct (v, g) = Grad.ValueAndGrad(Func<Model, Tensor>(loss), m)
     // x·W = [1-3, 2-4] = [-2,-2]; + b = [-1.5,-2.5]; ·3 → sum = -12
@@ -205,16 +206,16 @@ let ``grad over a parameter tree returns gradients by leaf name, missing where u
     Assert.Equal<float32[]>([| 0f; 0f; 0f |], filled.Unused.ToArray())
     Assert.Equal(-4f, filled.Scale.ToScalar())
 
-[<Fact>]
-let ``gradients check shapes and leaf counts against the parameters`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``gradients check shapes and leaf counts against the parameters`` (backend: string) = onBackend backend <| fun () ->
     let m = model ()
     let e = Assert.Throws<ArgumentException>(fun () -> Gradients<Model>(m, [| null; null; null |]) |> ignore)
     Assert.Contains("Model has 4 leaves, got 3 gradients", e.Message)
     let e = Assert.Throws<ArgumentException>(fun () -> Gradients<Model>(m, [| Tensor.Zeros(4); null; null; null |]) |> ignore)
     Assert.Contains("the gradient of 'enc.weight' has shape [4], the parameter [2,2]", e.Message)
 
-[<Fact>]
-let ``grad over a tree agrees with finite differences`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``grad over a tree agrees with finite differences`` (backend: string) = onBackend backend <| fun () ->
     let m = model ()
     let struct (_, g) = Grad.ValueAndGrad(Func<Model, Tensor>(fun m -> tanh (loss m * 0.1f)), m)
     let leaves = Tree.Leaves(m) |> Seq.map (fun l -> l.Value) |> Seq.toArray
@@ -223,22 +224,22 @@ let ``grad over a tree agrees with finite differences`` () =
     // the same function as a function of the three reached leaves
     FiniteDiff.check (fun ts -> tanh (loss (Tree.FromLeaves(m, [| ts[0]; ts[1]; ts[2]; m.Unused |])) * 0.1f)) leaves[0..2]
 
-[<Fact>]
-let ``valueAndGradWithAux returns the aux value`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``valueAndGradWithAux returns the aux value`` (backend: string) = onBackend backend <| fun () ->
     let struct (v, aux, g) =
         Grad.ValueAndGradWithAux(Func<Model, struct (Tensor * string)>(fun m -> struct (loss m, "aux")), model ())
     Assert.Equal(-12f, v.ToScalar())
     Assert.Equal("aux", aux)
     Assert.Equal(-4f, (nonNull g["scale"]).ToScalar())
 
-[<Fact>]
-let ``reach lists the dotted leaf names and which are reached`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``reach lists the dotted leaf names and which are reached`` (backend: string) = onBackend backend <| fun () ->
     let reach = Grad.Reach(Func<Model, Tensor>(fun m -> (m.Enc.Bias * m.Scale.NoDiff()).Sum()), model ())
     let pairs = reach |> Seq.map (fun struct (n, r) -> n, r) |> Seq.toList
     Assert.Equal<(string * bool) list>([ "enc.weight", false; "enc.bias", true; "scale", false; "unused", false ], pairs)
 
-[<Fact>]
-let ``tree map, map2, leaves and global norm`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``tree map, map2, leaves and global norm`` (backend: string) = onBackend backend <| fun () ->
     let m = model ()
     Assert.Equal<string list>([ "enc.weight"; "enc.bias"; "scale"; "unused" ], Tree.Leaves(m) |> Seq.map (fun l -> l.Name) |> Seq.toList)
     let doubled = Tree.Map(m, Func<Tensor, Tensor>(fun t -> t * 2f))

@@ -5,6 +5,7 @@ module VqVae.Tensors.Tests.ConvGradTests
 
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
 
 let private n = 40
@@ -40,30 +41,30 @@ let private convReference (c: ConvCase) (x: Tensor) (w: Tensor) (b: Tensor optio
                         s <- s + float x[nn, ci, r, q] * float w[o, ci, k, l]
         s)
 
-[<Fact>]
-let ``conv2d gradient w.r.t. input, weight and bias`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``conv2d gradient w.r.t. input, weight and bias`` (backend: string) = onBackend backend <| fun () ->
     check n convCase (fun c ->
         let x, w, b = convInputs c
         if c.Bias then FiniteDiff.check (fun ts -> conv c ts[0] ts[1] (Some ts[2])) [| x; w; b |]
         else FiniteDiff.check (fun ts -> conv c ts[0] ts[1] None) [| x; w |])
 
-[<Fact>]
-let ``conv2d gradient with only the input or only the weight tracked`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``conv2d gradient with only the input or only the weight tracked`` (backend: string) = onBackend backend <| fun () ->
     check 20 convCase (fun c ->
         let x, w, b = convInputs c
         let b = if c.Bias then Some b else None
         FiniteDiff.check1 (fun t -> conv c t w b) x
         FiniteDiff.check1 (fun t -> conv c x t b) w)
 
-[<Fact>]
-let ``conv2d square overload gradient`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``conv2d square overload gradient`` (backend: string) = onBackend backend <| fun () ->
     check 20 convCase (fun c ->
         let c = { c with Sw = c.Sh; Pw = c.Ph; Dw = c.Dh; W = max c.W (c.Dh * (c.Kw - 1) + 1) }
         let x, w, b = convInputs c
         FiniteDiff.check (fun ts -> Tensor.Conv2d(ts[0], ts[1], ts[2], stride = c.Sh, padding = c.Ph, dilation = c.Dh)) [| x; w; b |])
 
-[<Fact>]
-let ``conv2d values match a naive loop`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``conv2d values match a naive loop`` (backend: string) = onBackend backend <| fun () ->
     check n convCase (fun c ->
         let x, w, b = convInputs c
         let b = if c.Bias then Some b else None
@@ -103,23 +104,23 @@ let private convTReference (c: ConvTCase) (x: Tensor) (w: Tensor) (b: Tensor opt
     | Some b -> y |> Array.mapi (fun f v -> v + float b[(f / (ho * wo)) % c.Cout])
     | None -> y
 
-[<Fact>]
-let ``convTranspose2d gradient w.r.t. input, weight and bias`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``convTranspose2d gradient w.r.t. input, weight and bias`` (backend: string) = onBackend backend <| fun () ->
     check n convTCase (fun c ->
         let x, w, b = convTInputs c
         if c.Bias then FiniteDiff.check (fun ts -> convT c ts[0] ts[1] (Some ts[2])) [| x; w; b |]
         else FiniteDiff.check (fun ts -> convT c ts[0] ts[1] None) [| x; w |])
 
-[<Fact>]
-let ``convTranspose2d gradient with only the input or only the weight tracked`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``convTranspose2d gradient with only the input or only the weight tracked`` (backend: string) = onBackend backend <| fun () ->
     check 20 convTCase (fun c ->
         let x, w, b = convTInputs c
         let b = if c.Bias then Some b else None
         FiniteDiff.check1 (fun t -> convT c t w b) x
         FiniteDiff.check1 (fun t -> convT c x t b) w)
 
-[<Fact>]
-let ``convTranspose2d square overload gradient`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``convTranspose2d square overload gradient`` (backend: string) = onBackend backend <| fun () ->
     check 20 convTCase (fun c ->
         let op = min c.Oph (max c.Sh c.Dh - 1)
         let c = { c with Sw = c.Sh; Pw = c.Ph; Dw = c.Dh; Oph = op; Opw = op }
@@ -127,8 +128,8 @@ let ``convTranspose2d square overload gradient`` () =
             let x, w, b = convTInputs c
             FiniteDiff.check (fun ts -> Tensor.ConvTranspose2d(ts[0], ts[1], ts[2], stride = c.Sh, padding = c.Ph, outputPadding = op, dilation = c.Dh)) [| x; w; b |])
 
-[<Fact>]
-let ``convTranspose2d values match a naive loop`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``convTranspose2d values match a naive loop`` (backend: string) = onBackend backend <| fun () ->
     check n convTCase (fun c ->
         let x, w, b = convTInputs c
         let b = if c.Bias then Some b else None

@@ -4,6 +4,7 @@ module VqVae.Tensors.Tests.ElementwiseGradTests
 
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
 
 let private n = 40
@@ -18,24 +19,24 @@ let private plain lo hi (c: PairCase) = uniform c.Seed 0 lo hi c.A
 let private plainB lo hi (c: PairCase) = uniform c.Seed 1 lo hi c.B
 let private nonZeroB (c: PairCase) = awayFromZero c.Seed 1 0.5f 2f c.B
 
-[<Fact>]
-let ``add with broadcasting`` () = binary (+) (plain -2f 2f) (plainB -2f 2f)
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``add with broadcasting`` (backend: string) = onBackend backend (fun () -> binary (+) (plain -2f 2f) (plainB -2f 2f))
 
-[<Fact>]
-let ``sub with broadcasting`` () = binary (-) (plain -2f 2f) (plainB -2f 2f)
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``sub with broadcasting`` (backend: string) = onBackend backend (fun () -> binary (-) (plain -2f 2f) (plainB -2f 2f))
 
-[<Fact>]
-let ``mul with broadcasting`` () = binary (*) (plain -2f 2f) (plainB -2f 2f)
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``mul with broadcasting`` (backend: string) = onBackend backend (fun () -> binary (*) (plain -2f 2f) (plainB -2f 2f))
 
-[<Fact>]
-let ``div with broadcasting`` () = binary (/) (plain -2f 2f) nonZeroB
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``div with broadcasting`` (backend: string) = onBackend backend (fun () -> binary (/) (plain -2f 2f) nonZeroB)
 
-[<Fact>]
-let ``pow tensor to tensor with broadcasting`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``pow tensor to tensor with broadcasting`` (backend: string) = onBackend backend <| fun () ->
     binary (fun a b -> Tensor.Pow(a, b)) (plain 0.5f 2f) (plainB -2f 2f)
 
-[<Fact>]
-let ``broadcast results have the broadcast shape and the right values`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``broadcast results have the broadcast shape and the right values`` (backend: string) = onBackend backend <| fun () ->
     // the forward of a broadcasting op against an index-by-index reference
     check n pairCase (fun c ->
         let a, b = plain -2f 2f c, plainB -2f 2f c
@@ -70,39 +71,39 @@ let private values (c: ShapeCase) = uniform c.Seed 0 -2f 2f c.Shape
 let private nonZero (c: ShapeCase) = awayFromZero c.Seed 0 0.5f 2f c.Shape
 let private positive (c: ShapeCase) = uniform c.Seed 0 0.5f 2f c.Shape
 
-[<Fact>]
-let ``tensor plus scalar`` () = scalarOp (fun t -> t + 1.5f) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``tensor plus scalar`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t + 1.5f) values)
 
-[<Fact>]
-let ``scalar plus tensor`` () = scalarOp (fun t -> 1.5f + t) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``scalar plus tensor`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> 1.5f + t) values)
 
-[<Fact>]
-let ``tensor minus scalar`` () = scalarOp (fun t -> t - 0.7f) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``tensor minus scalar`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t - 0.7f) values)
 
-[<Fact>]
-let ``scalar minus tensor`` () = scalarOp (fun t -> 0.7f - t) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``scalar minus tensor`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> 0.7f - t) values)
 
-[<Fact>]
-let ``tensor times scalar`` () = scalarOp (fun t -> t * -2.5f) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``tensor times scalar`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t * -2.5f) values)
 
-[<Fact>]
-let ``scalar times tensor`` () = scalarOp (fun t -> -2.5f * t) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``scalar times tensor`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> -2.5f * t) values)
 
-[<Fact>]
-let ``tensor divided by scalar`` () = scalarOp (fun t -> t / 3f) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``tensor divided by scalar`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t / 3f) values)
 
-[<Fact>]
-let ``scalar divided by tensor`` () = scalarOp (fun t -> 3f / t) nonZero
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``scalar divided by tensor`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> 3f / t) nonZero)
 
-[<Fact>]
-let ``pow with scalar exponents`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``pow with scalar exponents`` (backend: string) = onBackend backend <| fun () ->
     for p in [ 2f; 3f; 0.5f; -1.5f; 1.7f ] do
         scalarOp (fun t -> t ** p) positive
     // the p = 2 fast path must also hold for negative bases
     scalarOp (fun t -> Tensor.Pow(t, 2f)) values
 
-[<Fact>]
-let ``scalar ops compute the right values`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``scalar ops compute the right values`` (backend: string) = onBackend backend <| fun () ->
     let t = Tensor.FromArray([| 1f; -2f; 4f |], 3)
     Assert.Equal<float32[]>([| 3f; 0f; 6f |], (t + 2f).ToArray())
     Assert.Equal<float32[]>([| 1f; 4f; -2f |], (2f - t).ToArray())
@@ -113,41 +114,41 @@ let ``scalar ops compute the right values`` () =
 
 // ---------------------------------------------------------------- unary
 
-[<Fact>]
-let ``neg gradient`` () = scalarOp (fun t -> -t) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``neg gradient`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> -t) values)
 
-[<Fact>]
-let ``exp gradient`` () = scalarOp exp values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``exp gradient`` (backend: string) = onBackend backend (fun () -> scalarOp exp values)
 
-[<Fact>]
-let ``log gradient`` () = scalarOp log positive
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``log gradient`` (backend: string) = onBackend backend (fun () -> scalarOp log positive)
 
-[<Fact>]
-let ``sqrt gradient`` () = scalarOp sqrt positive
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``sqrt gradient`` (backend: string) = onBackend backend (fun () -> scalarOp sqrt positive)
 
-[<Fact>]
-let ``abs gradient away from zero`` () = scalarOp abs nonZero
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``abs gradient away from zero`` (backend: string) = onBackend backend (fun () -> scalarOp abs nonZero)
 
-[<Fact>]
-let ``tanh gradient`` () = scalarOp tanh values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``tanh gradient`` (backend: string) = onBackend backend (fun () -> scalarOp tanh values)
 
-[<Fact>]
-let ``sigmoid gradient`` () = scalarOp (fun t -> Tensor.Sigmoid t) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``sigmoid gradient`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> Tensor.Sigmoid t) values)
 
-[<Fact>]
-let ``relu gradient away from zero`` () = scalarOp (fun t -> Tensor.Relu t) nonZero
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``relu gradient away from zero`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> Tensor.Relu t) nonZero)
 
-[<Fact>]
-let ``square gradient`` () = scalarOp (fun t -> t.Square()) values
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``square gradient`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t.Square()) values)
 
-[<Fact>]
-let ``clamp gradient away from the bounds`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``clamp gradient away from the bounds`` (backend: string) = onBackend backend <| fun () ->
     check n (shapeCase 0 3 3) (fun c ->
         let x = avoiding c.Seed 0 -2f 2f [ -0.8f; 1.1f ] 0.05f c.Shape
         FiniteDiff.check1 (fun t -> t.Clamp(-0.8f, 1.1f)) x)
 
-[<Fact>]
-let ``unary ops compute the right values`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``unary ops compute the right values`` (backend: string) = onBackend backend <| fun () ->
     let t = Tensor.FromArray([| -1f; 0.5f; 2f |], 3)
     let close (expected: float[]) (actual: Tensor) =
         Array.iter2 (fun (e: float) (a: float32) -> Assert.Equal(e, float a, 5)) expected (actual.ToArray())

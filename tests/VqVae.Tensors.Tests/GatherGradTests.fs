@@ -4,10 +4,11 @@ module VqVae.Tensors.Tests.GatherGradTests
 
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
 
-[<Fact>]
-let ``gatherRows gradient with repeated indices`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``gatherRows gradient with repeated indices`` (backend: string) = onBackend backend <| fun () ->
     check 50 gatherCase (fun c ->
         let table = uniform c.Seed 0 -2f 2f [| c.K; c.D |]
         let rows = table.GatherRows(c.Indices)
@@ -17,15 +18,15 @@ let ``gatherRows gradient with repeated indices`` () =
         if c.Indices.Length > 0 then
             FiniteDiff.check1 (fun t -> t.GatherRows(c.Indices)) table)
 
-[<Fact>]
-let ``gatherRows gradient counts every repeat and leaves unused rows at zero`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``gatherRows gradient counts every repeat and leaves unused rows at zero`` (backend: string) = onBackend backend <| fun () ->
     let table = Tensor.FromArray(Array.init 8 float32, 4, 2)
     let idx = [| 2; 0; 2; 2 |]
     let struct (_, g) = Grad.ValueAndGrad(System.Func<_, _>(fun (t: Tensor) -> t.GatherRows(idx).Sum()), table)
     Assert.Equal<float32[]>([| 1f; 1f; 0f; 0f; 3f; 3f; 0f; 0f |], (nonNull g).ToArray())
 
-[<Fact>]
-let ``scatterAddRows gradient`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``scatterAddRows gradient`` (backend: string) = onBackend backend <| fun () ->
     check 50 gatherCase (fun c ->
         if c.Indices.Length > 0 then
             let src = uniform c.Seed 0 -2f 2f [| c.Indices.Length; c.D |]
@@ -36,8 +37,8 @@ let ``scatterAddRows gradient`` () =
             Array.iteri2 (fun i (e: float32) (v: float32) -> if abs (e - v) > 1e-5f then failwithf "element %d: expected %g, got %g" i e v) expected (y.ToArray())
             FiniteDiff.check1 (fun t -> t.ScatterAddRows(c.Indices, c.K)) src)
 
-[<Fact>]
-let ``oneHot places ones at the indices`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``oneHot places ones at the indices`` (backend: string) = onBackend backend <| fun () ->
     let h = Tensor.OneHot([| 2; 0; 2 |], 3)
     Assert.Equal<int[]>([| 3; 3 |], h.Shape)
     Assert.Equal<float32[]>([| 0f; 0f; 1f; 1f; 0f; 0f; 0f; 0f; 1f |], h.ToArray())

@@ -8,6 +8,7 @@ open System.IO
 open System.Text.Json
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.IO
 
 let private load name = SafeTensors.Read(Path.Combine(AppContext.BaseDirectory, "fixtures", name))
@@ -76,15 +77,15 @@ let ``convTranspose2d matches PyTorch`` (case: int) =
         let op = m.OutputPadding
         Tensor.ConvTranspose2d(x, w, b, m.Stride[0], m.Stride[1], m.Padding[0], m.Padding[1], op[0], op[1], m.Dilation[0], m.Dilation[1]))
 
-[<Fact>]
-let ``the fixture files hold 8 cases each`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the fixture files hold 8 cases each`` (backend: string) = onBackend backend <| fun () ->
     Assert.Equal("8", (load "conv2d.safetensors").Metadata["count"])
     Assert.Equal("8", (load "conv_transpose2d.safetensors").Metadata["count"])
 
 let private indicesOf (t: Tensor) = t.ToArray() |> Array.map (fun v -> int (MathF.Round v))
 
-[<Fact>]
-let ``gather rows and scatter-add gradient match PyTorch`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``gather rows and scatter-add gradient match PyTorch`` (backend: string) = onBackend backend <| fun () ->
     let f = load "gather.safetensors"
     let table, gy = tensor f "table", tensor f "gy"
     let idx = indicesOf (tensor f "indices")
@@ -100,8 +101,8 @@ let private distances (z: Tensor) (e: Tensor) =
     let k = e.Shape[0]
     (z * z).Sum(1, true) + (e * e).Sum(1).Reshape(1, k) - 2f * Tensor.MatMulT(z, e, false, true)
 
-[<Fact>]
-let ``distances and their gradients match PyTorch`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``distances and their gradients match PyTorch`` (backend: string) = onBackend backend <| fun () ->
     let f = load "distance_argmin.safetensors"
     let z, e, g = tensor f "z", tensor f "codebook", tensor f "g"
     assertMatches "dist" (tensor f "dist") (distances z e)
@@ -109,8 +110,8 @@ let ``distances and their gradients match PyTorch`` () =
     assertMatches "gz" (tensor f "gz") gs[0]
     assertMatches "gcodebook" (tensor f "gcodebook") gs[1]
 
-[<Fact>]
-let ``argMinRows and nearestRows match PyTorch, tie to the lower index`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``argMinRows and nearestRows match PyTorch, tie to the lower index`` (backend: string) = onBackend backend <| fun () ->
     let f = load "distance_argmin.safetensors"
     let z, e = tensor f "z", tensor f "codebook"
     let expected = indicesOf (tensor f "indices")

@@ -6,6 +6,7 @@ open FsCheck
 open FsCheck.FSharp
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
 
 /// Sizes of op(a)[m,k]·op(b)[k,n].
@@ -43,28 +44,28 @@ let private reference (c: MatCase) (a: Tensor) (b: Tensor) =
             s <- s + float av * float bv
         s)
 
-[<Fact>]
-let ``matMul gradient`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``matMul gradient`` (backend: string) = onBackend backend <| fun () ->
     check 40 matCase (fun c ->
         let a, b = operands { c with TransA = false; TransB = false }
         FiniteDiff.check (fun ts -> Tensor.MatMul(ts[0], ts[1])) [| a; b |]
         FiniteDiff.check (fun ts -> ts[0].MatMul(ts[1])) [| a; b |])
 
-[<Fact>]
-let ``matMulT gradient, all transpose combinations`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``matMulT gradient, all transpose combinations`` (backend: string) = onBackend backend <| fun () ->
     check 60 matCase (fun c ->
         let a, b = operands c
         FiniteDiff.check (fun ts -> Tensor.MatMulT(ts[0], ts[1], c.TransA, c.TransB)) [| a; b |])
 
-[<Fact>]
-let ``matMulT gradient with only one side tracked`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``matMulT gradient with only one side tracked`` (backend: string) = onBackend backend <| fun () ->
     check 30 matCase (fun c ->
         let a, b = operands c
         FiniteDiff.check1 (fun t -> Tensor.MatMulT(t, b, c.TransA, c.TransB)) a
         FiniteDiff.check1 (fun t -> Tensor.MatMulT(a, t, c.TransA, c.TransB)) b)
 
-[<Fact>]
-let ``matMulT values match a naive loop`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``matMulT values match a naive loop`` (backend: string) = onBackend backend <| fun () ->
     check 60 matCase (fun c ->
         let a, b = operands c
         let y = Tensor.MatMulT(a, b, c.TransA, c.TransB)
@@ -73,8 +74,8 @@ let ``matMulT values match a naive loop`` () =
         Array.iteri2 (fun i (e: float) (v: float32) ->
             if abs (e - float v) > 1e-5 * (1.0 + abs e) then failwithf "element %d: expected %g, got %g" i e v) expected (y.ToArray()))
 
-[<Fact>]
-let ``matMul with an empty dimension gives zeros of the right shape`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``matMul with an empty dimension gives zeros of the right shape`` (backend: string) = onBackend backend <| fun () ->
     // regression: an inner size of 0 reached GEMM with a leading dimension of 0 and threw
     let y = Tensor.MatMul(Tensor.Zeros(2, 0), Tensor.Zeros(0, 3))
     Assert.Equal<int[]>([| 2; 3 |], y.Shape)

@@ -4,6 +4,7 @@ module VqVae.Tensors.Tests.ReductionGradTests
 
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
 
 let private n = 40
@@ -13,23 +14,23 @@ let private reducedShape (c: DimsCase) =
     c.Shape |> Array.indexed |> Array.choose (fun (i, d) ->
         if ds.Contains i then (if c.KeepDim then Some 1 else None) else Some d)
 
-[<Fact>]
-let ``sum of all elements`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``sum of all elements`` (backend: string) = onBackend backend <| fun () ->
     check n (shapeCase 0 4 3) (fun c -> FiniteDiff.check1 (fun t -> t.Sum()) (uniform c.Seed 0 -2f 2f c.Shape))
 
-[<Fact>]
-let ``mean of all elements`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``mean of all elements`` (backend: string) = onBackend backend <| fun () ->
     check n (shapeCase 0 4 3) (fun c -> FiniteDiff.check1 (fun t -> t.Mean()) (uniform c.Seed 0 -2f 2f c.Shape))
 
-[<Fact>]
-let ``sum over random dims`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``sum over random dims`` (backend: string) = onBackend backend <| fun () ->
     check n dimsCase (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
         Assert.Equal<int[]>(reducedShape c, x.Sum(c.Dims, c.KeepDim).Shape)
         FiniteDiff.check1 (fun t -> t.Sum(c.Dims, c.KeepDim)) x)
 
-[<Fact>]
-let ``sum over one dim`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``sum over one dim`` (backend: string) = onBackend backend <| fun () ->
     check n dimsCase (fun c ->
         match c.Dims with
         | [||] -> ()
@@ -37,27 +38,27 @@ let ``sum over one dim`` () =
             let x = uniform c.Seed 0 -2f 2f c.Shape
             FiniteDiff.check1 (fun t -> t.Sum(ds[0], c.KeepDim)) x)
 
-[<Fact>]
-let ``mean over random dims`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``mean over random dims`` (backend: string) = onBackend backend <| fun () ->
     check n dimsCase (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
         Assert.Equal<int[]>(reducedShape c, x.Mean(c.Dims, c.KeepDim).Shape)
         FiniteDiff.check1 (fun t -> t.Mean(c.Dims, c.KeepDim)) x)
 
-[<Fact>]
-let ``mean over one dim`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``mean over one dim`` (backend: string) = onBackend backend <| fun () ->
     check n dimsCase (fun c ->
         match c.Dims with
         | [||] -> ()
         | ds -> FiniteDiff.check1 (fun t -> t.Mean(ds[0], c.KeepDim)) (uniform c.Seed 0 -2f 2f c.Shape))
 
-[<Fact>]
-let ``variance over random dims`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``variance over random dims`` (backend: string) = onBackend backend <| fun () ->
     check n dimsCase (fun c ->
         FiniteDiff.check1 (fun t -> t.Variance(c.Dims, c.KeepDim)) (uniform c.Seed 0 -2f 2f c.Shape))
 
-[<Fact>]
-let ``sumToShape sums a broadcast back`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``sumToShape sums a broadcast back`` (backend: string) = onBackend backend <| fun () ->
     // SumToShape from the broadcast of A and B back to A
     check n pairCase (fun c ->
         let big = (uniform c.Seed 0 -1f 1f c.A + uniform c.Seed 1 -1f 1f c.B).Shape
@@ -65,8 +66,8 @@ let ``sumToShape sums a broadcast back`` () =
         Assert.Equal<int[]>(c.A, x.SumToShape(c.A).Shape)
         FiniteDiff.check1 (fun t -> t.SumToShape(c.A)) x)
 
-[<Fact>]
-let ``reductions compute the right values`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``reductions compute the right values`` (backend: string) = onBackend backend <| fun () ->
     let x = Tensor.FromArray([| 1f; 2f; 3f; 4f; 5f; 6f |], 2, 3)
     Assert.Equal(21f, x.Sum().ToScalar())
     Assert.Equal<float32[]>([| 5f; 7f; 9f |], x.Sum(0).ToArray())

@@ -6,12 +6,13 @@ open FsCheck
 open FsCheck.FSharp
 open Xunit
 open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
 
 let private n = 40
 
-[<Fact>]
-let ``reshape to a random shape of the same size, with and without -1`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``reshape to a random shape of the same size, with and without -1`` (backend: string) = onBackend backend <| fun () ->
     check n (shapeCase 0 4 3) (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
         let len = x.Length
@@ -22,8 +23,8 @@ let ``reshape to a random shape of the same size, with and without -1`` () =
         FiniteDiff.check1 (fun t -> t.Reshape(len)) x
         Assert.Equal<float32[]>(x.ToArray(), x.Reshape(-1).ToArray()))
 
-[<Fact>]
-let ``expand to a broadcast shape`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``expand to a broadcast shape`` (backend: string) = onBackend backend <| fun () ->
     check n pairCase (fun c ->
         let big = (uniform c.Seed 0 -1f 1f c.A + uniform c.Seed 1 -1f 1f c.B).Shape
         let x = uniform c.Seed 2 -2f 2f c.A
@@ -42,8 +43,8 @@ let private permCase =
     Arb.fromGenShrink (g, fun c ->
         seq { for i in 0 .. c.Shape.Length - 1 do if c.Shape[i] > 1 then yield { c with Shape = Array.updateAt i (c.Shape[i] - 1) c.Shape } })
 
-[<Fact>]
-let ``permute by a random permutation`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``permute by a random permutation`` (backend: string) = onBackend backend <| fun () ->
     check n permCase (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
         let y = x.Permute(c.Perm)
@@ -62,22 +63,22 @@ let ``permute by a random permutation`` () =
             Assert.Equal(x[inIdx], y[outIdx])
         FiniteDiff.check1 (fun t -> t.Permute(c.Perm)) x)
 
-[<Fact>]
-let ``transpose of two random dims`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``transpose of two random dims`` (backend: string) = onBackend backend <| fun () ->
     check n permCase (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
         let d0, d1 = c.Perm[0], c.Perm[c.Perm.Length - 1]
         FiniteDiff.check1 (fun t -> t.Transpose(d0, d1 - c.Shape.Length)) x)
 
-[<Fact>]
-let ``T of a matrix`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``T of a matrix`` (backend: string) = onBackend backend <| fun () ->
     check n (shapeCase 2 2 4) (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
         Assert.Equal(x[0, c.Shape[1] - 1], x.T[c.Shape[1] - 1, 0])
         FiniteDiff.check1 (fun t -> t.T) x)
 
-[<Fact>]
-let ``narrow a random range of a random dimension`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``narrow a random range of a random dimension`` (backend: string) = onBackend backend <| fun () ->
     check n (shapeCase 1 4 4) (fun c ->
         let x = uniform c.Seed 0 -2f 2f c.Shape
         let rng = Rng.Seed(int64 c.Seed)
@@ -95,8 +96,8 @@ let ``narrow a random range of a random dimension`` () =
         Assert.Equal<float32[]>(expected, y.ToArray())
         FiniteDiff.check1 (fun t -> t.Narrow(d, start, length)) x)
 
-[<Fact>]
-let ``cat of several parts along a random dimension`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``cat of several parts along a random dimension`` (backend: string) = onBackend backend <| fun () ->
     check n (shapeCase 1 4 3) (fun c ->
         let rng = Rng.Seed(int64 c.Seed)
         let d = rng.IntAt(0L, c.Shape.Length)
@@ -110,8 +111,8 @@ let ``cat of several parts along a random dimension`` () =
         Assert.Equal<float32[]>(expected, y.ToArray())
         FiniteDiff.check (fun ts -> Tensor.Cat(ts, d)) parts)
 
-[<Fact>]
-let ``narrow undoes cat along any dimension`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``narrow undoes cat along any dimension`` (backend: string) = onBackend backend <| fun () ->
     check n (shapeCase 1 4 3) (fun c ->
         let rng = Rng.Seed(int64 c.Seed)
         let d = rng.IntAt(0L, c.Shape.Length)
@@ -121,8 +122,8 @@ let ``narrow undoes cat along any dimension`` () =
         Assert.Equal<float32[]>(a.ToArray(), j.Narrow(d, 0, c.Shape[d]).ToArray())
         Assert.Equal<float32[]>(b.ToArray(), j.Narrow(d, c.Shape[d], c.Shape[d]).ToArray()))
 
-[<Fact>]
-let ``cat with an untracked part gives gradients to the tracked ones`` () =
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``cat with an untracked part gives gradients to the tracked ones`` (backend: string) = onBackend backend <| fun () ->
     let a = Tensor.FromArray([| 1f; 2f |], 1, 2)
     let b = Tensor.FromArray([| 3f; 4f; 5f; 6f |], 2, 2)
     let weights = Tensor.FromArray([| 1f; 2f; 3f; 4f; 5f; 6f |], 3, 2)

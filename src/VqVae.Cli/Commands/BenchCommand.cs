@@ -19,13 +19,15 @@ internal static class BenchCommand
         var steps = Opt.Int("--steps", "Timed train steps and inference passes (quantize-only runs 5× as many)", 20, 1, Limits.MaxBenchSteps);
         var warmup = Opt.Int("--warmup", "Untimed runs before timing", 3, min: 0, max: Limits.MaxBenchSteps);
         var threads = Opt.Threads();
+        var device = Opt.Device();
         var maxMemory = Opt.MaxMemory();
         var json = Opt.Flag("--json", "Print the results as JSON only (keys isa, train_step_ms, inference_ms, quantize_ms, images_per_s, gflops)");
         var profile = Opt.Flag("--profile", "Also time each layer's forward pass and the phases of a train step");
-        var cmd = new Command("bench", "Time the reference model's train step, inference and quantize-only") { batch, steps, warmup, threads, maxMemory, json, profile };
+        var cmd = new Command("bench", "Time the reference model's train step, inference and quantize-only") { batch, steps, warmup, threads, device, maxMemory, json, profile };
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             ResourcePlan.CheckTraining(Functional.Model.VqVaeConfig.Mnist, r.GetValue(batch), 28, 28, r.GetValue(maxMemory), "bench");
             bool asJson = r.GetValue(json);
             Action<string> say = asJson ? _ => { } : s => terminal.Err.WriteLine($"bench: {s}…");

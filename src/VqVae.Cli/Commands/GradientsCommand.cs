@@ -23,10 +23,12 @@ internal static class GradientsCommand
         var beta = Opt.CheckpointBeta();
         var output = Opt.Path("--out", "Gradients file to write (safetensors)", required: true);
         var threads = Opt.Threads();
-        var cmd = new Command("gradients", "Write each loss term's gradients per parameter; print the loss terms as JSON") { model, batch, beta, output, threads };
+        var device = Opt.Device();
+        var cmd = new Command("gradients", "Write each loss term's gradients per parameter; print the loss terms as JSON") { model, batch, beta, output, threads, device };
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             var (m, x) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
             var (entries, terms) = GradientsFile.Compute(m, x);
             Inputs.CheckFinite("the gradient", r.GetValue(batch)!, entries.Select(e => (e.Name, (double)MaxAbs(e.Data))));

@@ -12,18 +12,20 @@ internal static class ReconstructCommand
     public static Command Create(Terminal terminal)
     {
         var model = Opt.Model();
-        var data = new Option<string>("--data") { Description = "Images: synthetic, mnist:DIR or images:DIR (png:DIR also works)", DefaultValueFactory = _ => "synthetic" };
+        var data = new Option<string>("--data") { Description = "Images (their held-out part): mnist, synthetic, mnist:DIR or images:DIR", DefaultValueFactory = _ => DataSource.Default };
         var count = Opt.Int("--count", "How many images", 32, 1, Limits.MaxCount);
         var seed = Opt.Seed("Seed of the synthetic digits", 1);
         var output = Opt.Path("--out", "PNG file to write", required: true);
         var threads = Opt.Threads();
-        var cmd = new Command("reconstruct", "Write originals and their reconstructions as one PNG") { model, data, count, seed, output, threads };
+        var device = Opt.Device();
+        var cmd = new Command("reconstruct", "Write originals and their reconstructions as one PNG") { model, data, count, seed, output, threads, device };
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             var m = ModelFile.Load(r.GetValue(model)!);
-            var images = DataSource.Load(r.GetValue(data)!, r.GetValue(seed));
-            var x = Artifacts.EvalBatch(images, m.Config, Math.Min(r.GetValue(count), images.Count));
+            var images = DataSource.HeldOut(r.GetValue(data)!, r.GetValue(seed));
+            var x = Artifacts.EvalBatch(images, Math.Min(r.GetValue(count), images.Count));
             Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);

@@ -20,12 +20,14 @@ internal static class RoutesCommand
         var batch = Opt.BatchFile();
         var beta = Opt.CheckpointBeta();
         var threads = Opt.Threads();
-        var cmd = new Command("routes", "Print which loss term reaches which parameter group, with gradient norms") { model, batch, beta, threads };
+        var device = Opt.Device();
+        var cmd = new Command("routes", "Print which loss term reaches which parameter group, with gradient norms") { model, batch, beta, threads, device };
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             var (m, x) = Inputs.ModelAndBatch(r.GetValue(model)!, r.GetValue(batch)!, r.GetValue(beta));
-            var matrix = Routes.Matrix(m.Config, m, x);
+            var matrix = Routes.Matrix(m, x);
             Inputs.CheckFinite("the gradient norm of", r.GetValue(batch)!, matrix.Rows.SelectMany(row =>
                 new[] { ($"{row.Term}/encoder", row.Encoder), ($"{row.Term}/codebook", row.Codebook), ($"{row.Term}/decoder", row.Decoder) }
                     .Where(c => c.Item2 is not null).Select(c => (c.Item1, c.Item2!.Value))));

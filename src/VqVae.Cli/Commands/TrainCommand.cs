@@ -10,7 +10,7 @@ internal static class TrainCommand
 {
     public static Command Create(Terminal terminal)
     {
-        var data = new Option<string>("--data") { Description = "Images: synthetic (built-in digits), mnist:DIR (IDX files) or images:DIR (png:DIR also works)", DefaultValueFactory = _ => "synthetic" };
+        var data = new Option<string>("--data") { Description = "Images: mnist (built-in 8,000 real digits; 2,000 more held out), synthetic, mnist:DIR (IDX files) or images:DIR (PNG/JPEG/WebP/BMP; png:DIR also works)", DefaultValueFactory = _ => DataSource.Default };
         var steps = Opt.MaybeInt("--steps", $"Training steps (default {TrainRun.DefaultSteps})", 1, Limits.MaxSteps);
         var epochs = Opt.MaybeInt("--epochs", "Passes over the data (instead of --steps)", 1, Limits.MaxEpochs);
         var batch = Opt.Int("--batch", "Images per step", 64);
@@ -30,12 +30,14 @@ internal static class TrainCommand
         });
         var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0, max: Limits.MaxSteps);
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
+        var noRestart = Opt.Flag("--no-dead-code-restart", "Keep codes that no image chose over the last epoch where they are (by default they are moved onto current encoder outputs every 20 steps)");
         var resume = Opt.Path("--resume", "Continue from this checkpoint (architecture from the file; a fresh optimizer)", required: false);
         var threads = Opt.Threads();
+        var device = Opt.Device();
         var maxMemory = Opt.MaxMemory();
         var cmd = new Command("train", "Train a VQ-VAE and write model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png")
         {
-            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, resume, threads, maxMemory,
+            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, noRestart, resume, threads, device, maxMemory,
         };
         cmd.Validators.Add(r =>
         {
@@ -49,9 +51,10 @@ internal static class TrainCommand
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            using var onDevice = Settings.UseDevice(r.GetValue(device));
             var s = new TrainSettings(r.GetValue(data)!, r.GetValue(steps), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
                 r.GetValue(codebook), r.GetValue(dim), r.GetValue(hidden), r.GetValue(beta), r.GetValue(ema), r.GetValue(seed),
-                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory));
+                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory), !r.GetValue(noRestart));
             return TrainRun.Execute(s, terminal);
         });
         return cmd;

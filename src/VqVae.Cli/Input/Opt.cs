@@ -60,6 +60,19 @@ internal static class Opt
     public static Option<float?> MaxMemory() => MaybeFloat("--max-memory",
         "Refuse a configuration whose estimated memory exceeds this many GB (default: the memory available now)", 0f, exclusiveMin: true, max: 1e6f);
 
+    /// <summary>--device cpu|torch|cuda: the tensor backend (our managed kernels, libtorch on the CPU, libtorch on a GPU).</summary>
+    public static Option<string> Device()
+    {
+        var o = new Option<string>("--device")
+        {
+            Description = "Tensor backend: cpu (managed kernels), torch (libtorch CPU) or cuda (libtorch GPU)",
+            DefaultValueFactory = _ => "cpu",
+            HelpName = "cpu|torch|cuda",
+        };
+        o.AcceptOnlyFromAmong("cpu", "torch", "cuda");
+        return o;
+    }
+
     /// <summary>The checkpoint a command reads (<c>--model</c>, required).</summary>
     public static Option<string> Model() => Path("--model", "Checkpoint (model.safetensors); the architecture comes from it", required: true);
 

@@ -8,21 +8,19 @@ namespace VqVae.Cli.Train;
 /// <summary>The pictures a run leaves behind, drawn from what the library computed: reconstructions, codebook usage and the codebook atlas.</summary>
 internal static class Artifacts
 {
-    /// <summary>A fixed evaluation batch: the first images of the dataset, as the model sees them.</summary>
-    public static Tensor EvalBatch(Dataset data, VqVaeConfig cfg, int count)
+    /// <summary>A fixed evaluation batch: the first images of the dataset (pixels; the model applies its own input range).</summary>
+    public static Tensor EvalBatch(Dataset data, int count)
     {
         var d = data.Take(count);
-        var x = Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width);
-        return VqVaeModel.ToModelRange(cfg, x);
+        return Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width);
     }
 
     /// <summary>Originals above their reconstructions, 8 per band, each pixel drawn 2×2.</summary>
     public static Image Reconstructions(VqVaeModel model, Tensor x)
     {
-        var cfg = model.Config;
         var s = x.Shape;
         var xHat = VqVaeModel.Reconstruct(model, x);
-        return Pictures.ReconstructionGrid(VqVaeModel.ToPixels(cfg, x).ToArray(), VqVaeModel.ToPixels(cfg, xHat).ToArray(), s[0], s[1], s[2], s[3],
+        return Pictures.ReconstructionGrid(x.ToArray(), xHat.ToArray(), s[0], s[1], s[2], s[3],
             columns: Math.Min(8, s[0]), scale: 2);
     }
 

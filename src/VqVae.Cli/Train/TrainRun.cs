@@ -30,7 +30,7 @@ internal static class TrainRun
 
     public static int Execute(TrainSettings s, Terminal t)
     {
-        var data = DataSource.Load(s.Data, s.Seed);
+        var (data, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
         int perEpoch = Batches.PerEpoch(data.Count, s.Batch, dropLast: true);
@@ -47,7 +47,7 @@ internal static class TrainRun
 
         var rng = Rng.Seed(s.Seed);
         var batches = Batches.Stream(data, s.Batch, rng.Fold(1), dropLast: true)
-            .Select(b => VqVaeModel.ToModelRange(cfg, Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width)));
+            .Select(b => Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width));
         int window = Math.Min(steps, perEpoch);
         var rows = new List<string>(Math.Min(steps, 100_000));
         var plan = new TrainPlan(model, Adam.Create(s.LearningRate))
@@ -69,26 +69,33 @@ internal static class TrainRun
             {
                 Steps = steps,
                 UsageWindow = window,
+                DeadCodes = s.DeadCodeRestart ? DeadCodePolicy.Default : null,
+                Rng = rng.Fold(3),
                 OnStep = r =>
                 {
-                    if (!float.IsFinite(r.Metrics.Total))
-                        throw new UserError($"the loss became {r.Metrics.Total} at step {r.Metrics.Step}; try a smaller --lr (now {s.LearningRate.ToString(CultureInfo.InvariantCulture)})");
                     rows.Add(MetricsCsv.Row(r));
                     report(r);
                 },
+                OnWarning = w => t.Err.WriteLine($"vqvae train: warning: {w.Message}"),
             });
         });
         clock.Stop();
         var result = run!;
+        // A diverged run leaves no model behind that a later run could take for a good one.
+        if (result.Divergence is { } d)
+            throw new UserError($"{d.Message} (now --lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}); no model was written");
         model = result.Model;
         var last = result.Metrics[^1];
 
-        var eval = Artifacts.EvalBatch(data, cfg, Math.Min(32, data.Count));
-        string[] files = ["model.safetensors", "metrics.csv", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "batch.safetensors"];
+        var eval = Artifacts.EvalBatch(heldOut, Math.Min(32, heldOut.Count)); // held-out images: what the model never saw
+        // The held-out figures (images training never saw), on screen and in eval.json.
+        var report = Commands.EvalCommand.Run(model, heldOut, 250);
+        string[] files = ["model.safetensors", "metrics.csv", "eval.json", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "batch.safetensors"];
         OutputPaths.Writing("--out", () =>
         {
             ModelFile.Save(folder.PathOf("model.safetensors"), model);
             MetricsCsv.Write(folder.PathOf("metrics.csv"), rows);
+            AtomicFile.Write(folder.PathOf("eval.json"), f => f.Write(System.Text.Encoding.UTF8.GetBytes(Commands.EvalCommand.Json(report) + "\n")));
             ImageFile.WritePng(folder.PathOf("reconstructions.png"), Artifacts.Reconstructions(model, eval));
             ImageFile.WritePng(folder.PathOf("codebook-usage.png"), Artifacts.Usage(result.Window, window));
             ImageFile.WritePng(folder.PathOf("codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
@@ -97,7 +104,8 @@ internal static class TrainRun
         });
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps"));
+            $"done: {steps} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps{(s.DeadCodeRestart ? $", {result.RestartedCodes} dead-code restarts" : "")}"));
+        t.Out.WriteLine(Commands.EvalCommand.Table(report));
         t.Out.WriteLine($"wrote {s.Out}/: {string.Join(", ", files)}, {RunFolder.ManifestName}");
         return ExitCodes.Ok;
     }

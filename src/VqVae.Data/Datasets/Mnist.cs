@@ -29,7 +29,19 @@ public static class Mnist
             throw new DatasetFormatException(labelsPath, $"expected labels of shape [N], found [{string.Join(", ", labels.Shape)}].");
         if (images.Shape[0] != labels.Shape[0])
             throw new DatasetFormatException(dir, $"{images.Shape[0]} images in {Path.GetFileName(imagesPath)} but {labels.Shape[0]} labels in {Path.GetFileName(labelsPath)}.");
+        return FromIdx(images, labels, dir);
+    }
 
+    /// <summary>A dataset [N, 1, H, W] (values byte / 255) from IDX images [N, H, W] and labels [N];
+    /// <paramref name="source"/> names them in errors.</summary>
+    /// <exception cref="DatasetFormatException">Shapes that do not fit together.</exception>
+    public static Dataset FromIdx(IdxArray images, IdxArray labels, string source)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (images.Shape.Length != 3 || labels.Shape.Length != 1 || images.Shape[0] != labels.Shape[0])
+            throw new DatasetFormatException(source,
+                $"images [{string.Join(", ", images.Shape)}] and labels [{string.Join(", ", labels.Shape)}] do not match: expected [N, height, width] and [N].");
         var pixels = new float[images.Data.Length];
         for (int i = 0; i < pixels.Length; i++) pixels[i] = images.Data[i] / 255f;
         var y = Array.ConvertAll(labels.Data, b => (int)b);

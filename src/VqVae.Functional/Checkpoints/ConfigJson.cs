@@ -6,7 +6,8 @@ namespace VqVae.Functional.Checkpoints;
 /// The config as JSON in a checkpoint's <c>__metadata__["config"]</c> (DESIGN §6). Keys follow the
 /// fixtures' form (<c>channels, hidden, codebook, dim, beta, preset</c>) plus the fields needed to
 /// rebuild any config: <c>reconstruction, quantizer, architecture, residual_layers, residual_hidden,
-/// ema_decay, ema_epsilon</c>. Unknown keys are ignored (newer writers may add some).
+/// ema_decay, ema_epsilon, input_shift</c>. A file without <c>input_shift</c> (written before it was stored)
+/// gets <see cref="VqVaeConfig.ImpliedInputShift"/>, the range the command line trained it on. Unknown keys are ignored (newer writers may add some).
 /// </summary>
 public static class ConfigJson
 {
@@ -32,6 +33,7 @@ public static class ConfigJson
             w.WriteNumber("residual_hidden", config.ResidualHidden);
             w.WriteNumber("ema_decay", config.EmaDecay);
             w.WriteNumber("ema_epsilon", config.EmaEpsilon);
+            w.WriteNumber("input_shift", config.InputShift);
             w.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());
@@ -54,12 +56,13 @@ public static class ConfigJson
             if (o.ValueKind != JsonValueKind.Object) throw new FormatException($"config must be a JSON object, got {o.ValueKind}.");
             var c = fallback;
             if (Str(o, "preset") is { } preset && !o.TryGetProperty("architecture", out _) && TryPreset(preset) is { } known) c = known;
-            return c.With(
+            var read = c.With(
                 channels: Int(o, "channels"), hidden: Int(o, "hidden"), codebookSize: Int(o, "codebook"), codeDim: Int(o, "dim"),
                 beta: Float(o, "beta"), preset: Str(o, "preset"),
                 reconstruction: Enum<ReconstructionLoss>(o, "reconstruction"), quantizer: Enum<QuantizerKind>(o, "quantizer"),
                 architecture: Enum<Architecture>(o, "architecture"), residualLayers: Int(o, "residual_layers"),
                 residualHidden: Int(o, "residual_hidden"), emaDecay: Float(o, "ema_decay"), emaEpsilon: Float(o, "ema_epsilon"));
+            return read.With(inputShift: Float(o, "input_shift") ?? read.ImpliedInputShift);
         }
     }
 

@@ -41,6 +41,8 @@ public sealed record CodeUsage
     public int Used => Counts.Count(c => c > 0);
     /// <summary>Codes never chosen.</summary>
     public int Dead => Codes - Used;
+    /// <summary>The indices of the codes chosen by fewer than <paramref name="threshold"/> rows, ascending.</summary>
+    public int[] Below(long threshold) => Enumerable.Range(0, Codes).Where(i => Counts[i] < threshold).ToArray();
     /// <summary>The indices of the codes never chosen, ascending.</summary>
     public int[] DeadCodes => Enumerable.Range(0, Codes).Where(i => Counts[i] == 0).ToArray();
     /// <summary>exp(−Σ p_k ln p_k) over the counts so far (1 when nothing was counted).</summary>

@@ -5,7 +5,7 @@ namespace VqVae.Functional.Codebooks;
 
 /// <summary>What each code draws, decoded: the tiles of a codebook atlas and the codes they show.</summary>
 /// <param name="Codes">The code of each tile, most used first.</param>
-/// <param name="Tiles">The decoded tiles [N,C,H,W], in pixels (the model's output range shifted back to [0, 1]).</param>
+/// <param name="Tiles">The decoded tiles [N,C,H,W], in pixels.</param>
 public sealed record CodebookAtlas(int[] Codes, Tensor Tiles)
 {
     /// <summary>
@@ -41,6 +41,6 @@ public sealed record CodebookAtlas(int[] Codes, Tensor Tiles)
             parts.Add(VqVaeModel.DecodeCodes(model, CodeIndices.Of(codes, n, latentHeight, latentWidth)));
         }
         var tiles = parts.Count == 1 ? parts[0] : Tensor.Cat(parts.ToArray());
-        return new(order, VqVaeModel.ToPixels(model.Config, tiles));
+        return new(order, tiles);
     }
 }

@@ -19,14 +19,30 @@ public static class DeadCodes
     /// </code></example>
     public static (Tensor Codebook, EmaState? Ema, int[] Restarted) Restart(Tensor codebook, EmaState? ema, Tensor rows, CodeUsage usage, Rng rng)
     {
-        ArgumentNullException.ThrowIfNull(codebook); ArgumentNullException.ThrowIfNull(rows); ArgumentNullException.ThrowIfNull(usage);
+        ArgumentNullException.ThrowIfNull(usage);
+        return Restart(codebook, ema, rows, usage, usage.DeadCodes, rng);
+    }
+
+    /// <summary>
+    /// Like the other overload, restarting every code with fewer than <paramref name="threshold"/> rows in
+    /// <paramref name="usage"/> (threshold 1: the codes never chosen).
+    /// </summary>
+    public static (Tensor Codebook, EmaState? Ema, int[] Restarted) Restart(Tensor codebook, EmaState? ema, Tensor rows, CodeUsage usage, long threshold, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        if (threshold < 1) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "deadCodeRestart: threshold must be ≥ 1 row.");
+        return Restart(codebook, ema, rows, usage, usage.Below(threshold), rng);
+    }
+
+    private static (Tensor Codebook, EmaState? Ema, int[] Restarted) Restart(Tensor codebook, EmaState? ema, Tensor rows, CodeUsage usage, int[] dead, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(codebook); ArgumentNullException.ThrowIfNull(rows);
         if (codebook.Rank != 2) throw new ArgumentException($"deadCodeRestart: codebook must be [K,D], got [{string.Join(",", codebook.Shape)}].", nameof(codebook));
         int k = codebook.Shape[0], d = codebook.Shape[1];
         if (usage.Codes != k) throw new ArgumentException($"deadCodeRestart: usage counts {usage.Codes} codes, the codebook has {k}.", nameof(usage));
         if (rows.Rank != 2 || rows.Shape[1] != d || rows.Shape[0] == 0) throw new ArgumentException($"deadCodeRestart: rows must be [N,{d}] with N ≥ 1, got [{string.Join(",", rows.Shape)}].", nameof(rows));
         if (ema is not null && ema.ClusterSize.Shape[0] != k) throw new ArgumentException($"deadCodeRestart: EMA statistics hold {ema.ClusterSize.Shape[0]} codes, the codebook has {k}.", nameof(ema));
 
-        var dead = usage.DeadCodes;
         if (dead.Length == 0) return (codebook, ema, dead);
         int n = rows.Shape[0];
         var perm = rng.Permutation(n);

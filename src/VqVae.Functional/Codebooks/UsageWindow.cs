@@ -16,14 +16,19 @@ internal sealed class UsageWindow(int codes, int size)
         if (counts.Count != codes) throw new ArgumentException($"usage window: counts for {counts.Count} codes, expected {codes}.", nameof(counts));
         var c = new int[codes];
         for (int k = 0; k < codes; k++) { c[k] = counts[k]; sum[k] += c[k]; }
+        Steps++;
         if (size == 0) return;
         batches.Enqueue(c);
         if (batches.Count > size)
         {
             var old = batches.Dequeue();
+            Steps--;
             for (int k = 0; k < codes; k++) sum[k] -= old[k];
         }
     }
+
+    /// <summary>Batches the window holds now.</summary>
+    public int Steps { get; private set; }
 
     /// <summary>The usage over the window now.</summary>
     public CodeUsage Current => CodeUsage.FromCounts(sum);

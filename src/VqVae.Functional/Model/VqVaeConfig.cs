@@ -51,6 +51,9 @@ public enum Architecture
 /// <param name="EmaEpsilon">Laplace smoothing ε &gt; 0 of the EMA cluster sizes.</param>
 /// <param name="Architecture">Which encoder/decoder stack to build.</param>
 /// <param name="ResidualHidden">Inner channels of a residual block's 3×3 conv; 0 means <see cref="Hidden"/>.</param>
+/// <param name="InputShift">The input pixel range: added to pixels in [0, 1] before the encoder and subtracted from the
+/// decoder's output, inside the model (<see cref="VqVaeModel.Encode"/>, <see cref="VqVaeModel.LossTerms"/>, …),
+/// so every caller feeds and gets pixels. 0 for the reference model (its decoder ends in a sigmoid), −0.5 for mnistSmall and paper (DESIGN §4).</param>
 /// <example><code>
 /// var cfg = VqVaeConfig.Mnist with { CodebookSize = 256, Beta = 0.5f };
 /// var model = VqVaeModel.Init(cfg, Rng.Seed(42));
@@ -68,7 +71,8 @@ public sealed record VqVaeConfig(
     float EmaDecay = 0.99f,
     float EmaEpsilon = 1e-5f,
     Architecture Architecture = Architecture.Reference,
-    int ResidualHidden = 0)
+    int ResidualHidden = 0,
+    float InputShift = 0f)
 {
     /// <summary>The reference model (DESIGN §4): C=1, h=128, K=512, D=64, β=0.25, MSE, 28×28 → 7×7 latents.</summary>
     public static VqVaeConfig Mnist { get; } = new(1, 128, 512, 64, 0.25f, Preset: "mnist");
@@ -78,11 +82,11 @@ public sealed record VqVaeConfig(
 
     /// <summary>mnistSmall (DESIGN §4): 3×3 convs 1→32→64→D, K=128, D=16, no output activation, recon = MSE / var(x), inputs in [−0.5, 0.5].</summary>
     public static VqVaeConfig MnistSmall { get; } = new(1, 64, 128, 16, 0.25f, ReconstructionLoss.MseOverVariance,
-        Preset: "mnistSmall", Architecture: Architecture.Compact);
+        Preset: "mnistSmall", Architecture: Architecture.Compact, InputShift: -0.5f);
 
     /// <summary>The paper's model (van den Oord et al. 2017): h=256, K=512, D=64, two residual blocks per stack, no output activation.</summary>
     public static VqVaeConfig Paper { get; } = new(1, 256, 512, 64, 0.25f, ReconstructionLoss.MseOverVariance,
-        ResidualLayers: 2, Preset: "paper", Architecture: Architecture.Residual);
+        ResidualLayers: 2, Preset: "paper", Architecture: Architecture.Residual, InputShift: -0.5f);
 
     /// <summary>The preset with this name ("mnist", "mnistSmall", "paper", "small"; case-insensitive, '-' and '_' ignored).</summary>
     public static VqVaeConfig ByName(string name)
@@ -107,24 +111,22 @@ public sealed record VqVaeConfig(
     /// <summary>The output activation of the decoder: Sigmoid for <see cref="Architecture.Reference"/>, none otherwise.</summary>
     public bool SigmoidOutput => Architecture == Architecture.Reference;
 
-    /// <summary>
-    /// Added to pixels in [0, 1] before the encoder (and subtracted from the decoder's output):
-    /// 0 for <see cref="Architecture.Reference"/>, whose decoder ends in a sigmoid; −0.5 for the others, which train on [−0.5, 0.5] (DESIGN §4).
-    /// </summary>
-    public float InputShift => SigmoidOutput ? 0f : -0.5f;
+    /// <summary>The input shift a checkpoint written before <see cref="InputShift"/> was stored implies: what the
+    /// command line applied then (0 with a sigmoid output, −0.5 otherwise).</summary>
+    public float ImpliedInputShift => SigmoidOutput ? 0f : -0.5f;
 
     /// <summary>A copy with the given fields replaced (C#'s <c>with</c> for F# and other callers: name only what changes).</summary>
     /// <example><code>let cfg = VqVaeConfig.Mnist.With(beta = 0.37f, codebookSize = 256)   // F#</code></example>
     public VqVaeConfig With(int? channels = null, int? hidden = null, int? codebookSize = null, int? codeDim = null, float? beta = null,
         ReconstructionLoss? reconstruction = null, QuantizerKind? quantizer = null, int? residualLayers = null, string? preset = null,
-        float? emaDecay = null, float? emaEpsilon = null, Architecture? architecture = null, int? residualHidden = null) =>
+        float? emaDecay = null, float? emaEpsilon = null, Architecture? architecture = null, int? residualHidden = null, float? inputShift = null) =>
         this with
         {
             Channels = channels ?? Channels, Hidden = hidden ?? Hidden, CodebookSize = codebookSize ?? CodebookSize,
             CodeDim = codeDim ?? CodeDim, Beta = beta ?? Beta, Reconstruction = reconstruction ?? Reconstruction,
             Quantizer = quantizer ?? Quantizer, ResidualLayers = residualLayers ?? ResidualLayers, Preset = preset ?? Preset,
             EmaDecay = emaDecay ?? EmaDecay, EmaEpsilon = emaEpsilon ?? EmaEpsilon, Architecture = architecture ?? Architecture,
-            ResidualHidden = residualHidden ?? ResidualHidden,
+            ResidualHidden = residualHidden ?? ResidualHidden, InputShift = inputShift ?? InputShift,
         };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad field, its allowed range and its value.</summary>
@@ -147,6 +149,9 @@ public sealed record VqVaeConfig(
         Check(EmaDecay > 0 && EmaDecay < 1, nameof(EmaDecay), "in (0, 1)", EmaDecay);
         Check(EmaEpsilon > 0 && float.IsFinite(EmaEpsilon), nameof(EmaEpsilon), "finite and > 0", EmaEpsilon);
         Check(Architecture != Architecture.Compact || Hidden >= 2, nameof(Hidden), "≥ 2 for the Compact architecture (its first conv has h/2 channels)", Hidden);
+        Check(float.IsFinite(InputShift) && Math.Abs(InputShift) <= 1f, nameof(InputShift), "finite and in [−1, 1]", InputShift);
+        Check(Reconstruction != ReconstructionLoss.Bce || InputShift == 0f, nameof(InputShift),
+            "0 with the BCE reconstruction (its targets must be pixels in [0, 1] as the decoder sees them)", InputShift);
         Check(Preset is not null, nameof(Preset), "a name", "null");
         return this;
     }

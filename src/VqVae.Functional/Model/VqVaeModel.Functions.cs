@@ -11,8 +11,8 @@ namespace VqVae.Functional.Model;
 /// <example><code>
 /// var cfg = VqVaeConfig.Mnist;
 /// var model = VqVaeModel.Init(cfg, Rng.Seed(42));
-/// var terms = VqVaeModel.LossTerms(cfg, model, x);                       // recon, codebook, commitment, total
-/// var (total, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(cfg, m, x).Total, model);
+/// var terms = VqVaeModel.LossTerms(model, x);                            // recon, codebook, commitment, total
+/// var (total, grads) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(m, x).Total, model);
 /// var xHat = VqVaeModel.Reconstruct(model, x);                           // inference, no tape
 /// </code></example>
 public sealed partial record VqVaeModel
@@ -32,27 +32,27 @@ public sealed partial record VqVaeModel
             config.Quantizer == QuantizerKind.Ema ? EmaState.Init(codebook) : null);
     }
 
-    /// <summary>z_e = encoder(x), [B,D,H/4,W/4] (evaluation mode).</summary>
+    /// <summary>z_e = encoder(x) for pixels x, [B,D,H/4,W/4] (evaluation mode; the config's input shift applied first).</summary>
     public static Tensor Encode(VqVaeModel model, Tensor x)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckImages(model.Config, x, nameof(x));
-        return CheckLatents(model, model.Encoder.Apply(x), "encoder output");
+        return CheckLatents(model, model.Encoder.Apply(ToModelRange(model.Config, x)), "encoder output");
     }
 
     /// <summary>Quantizes z_e [B,D,H,W] with the model's codebook (through a stop-gradient for the EMA quantizer, whose codebook gets no gradient).</summary>
     public static Quantized Quantize(VqVaeModel model, Tensor ze)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Quantizer.Quantize(CodebookFor(model.Config, model), ze);
+        return Quantizer.Quantize(CodebookFor(model), ze);
     }
 
-    /// <summary>x̂ = decoder(z) for latents z [B,D,h,w] (evaluation mode).</summary>
+    /// <summary>x̂ = decoder(z) for latents z [B,D,h,w], in pixels (evaluation mode; the config's input shift taken back off).</summary>
     public static Tensor Decode(VqVaeModel model, Tensor z)
     {
         ArgumentNullException.ThrowIfNull(model);
         CheckLatents(model, z, nameof(z));
-        return model.Decoder.Apply(z);
+        return ToPixels(model.Config, model.Decoder.Apply(z));
     }
 
     /// <summary>z_q [B,D,H,W] for code indices [B,H,W]: the codes, back in NCHW.</summary>
@@ -76,29 +76,30 @@ public sealed partial record VqVaeModel
         return Decode(model, CodesToLatents(model, indices));
     }
 
-    /// <summary>x̂ = decoder(quantize(encoder(x))) in evaluation mode with no tape recorded.</summary>
+    /// <summary>x̂ = decoder(quantize(encoder(x))) in pixels, in evaluation mode with no tape recorded.</summary>
     public static Tensor Reconstruct(VqVaeModel model, Tensor x)
     {
         using var _ = NoGradScope.Begin();
-        return model.Decoder.Apply(Quantize(model, Encode(model, x)).DecoderInput);
+        return Decode(model, Quantize(model, Encode(model, x)).DecoderInput);
     }
 
-    /// <summary>Pixels in [0, 1] as the model's encoder sees them: shifted by <see cref="VqVaeConfig.InputShift"/>.</summary>
-    public static Tensor ToModelRange(VqVaeConfig config, Tensor pixels)
+    /// <summary>Pixels in [0, 1] as the model's encoder sees them: shifted by <see cref="VqVaeConfig.InputShift"/>
+    /// (the one place the input range is applied; <see cref="Encode"/> and <see cref="LossTerms"/> call it).</summary>
+    internal static Tensor ToModelRange(VqVaeConfig config, Tensor pixels)
     {
         ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(pixels);
         return config.InputShift == 0f ? pixels : pixels + config.InputShift;
     }
 
     /// <summary>Values in the model's range (its input or its decoder's output) back in pixels: <see cref="VqVaeConfig.InputShift"/> subtracted.</summary>
-    public static Tensor ToPixels(VqVaeConfig config, Tensor modelValues)
+    internal static Tensor ToPixels(VqVaeConfig config, Tensor modelValues)
     {
         ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(modelValues);
         return config.InputShift == 0f ? modelValues : modelValues - config.InputShift;
     }
 
-    internal static Tensor CodebookFor(VqVaeConfig config, VqVaeModel model) =>
-        config.Quantizer == QuantizerKind.Ema ? model.Codebook.Embedding.NoDiff() : model.Codebook.Embedding;
+    internal static Tensor CodebookFor(VqVaeModel model) =>
+        model.Config.Quantizer == QuantizerKind.Ema ? model.Codebook.Embedding.NoDiff() : model.Codebook.Embedding;
 
     /// <summary>Throws unless x is [B, C, H, W] with C = config.Channels and H, W positive multiples of 4.</summary>
     public static void CheckImages(VqVaeConfig config, Tensor x, string argument)

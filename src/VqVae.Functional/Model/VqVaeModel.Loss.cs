@@ -5,22 +5,27 @@ namespace VqVae.Functional.Model;
 public sealed partial record VqVaeModel
 {
     /// <summary>
-    /// The loss terms of <paramref name="model"/> on images <paramref name="x"/> [B,C,H,W], with β,
-    /// the reconstruction kind and the quantizer kind from <paramref name="config"/>. Training mode
-    /// (default) uses batch statistics in BatchNorm layers and returns the updated layers in
-    /// <see cref="LossTerms.Model"/>.
+    /// The loss terms of <paramref name="model"/> on images <paramref name="x"/> [B,C,H,W] (pixels in [0, 1]).
+    /// β, the reconstruction kind, the quantizer kind and the input range all come from the model's
+    /// own <see cref="VqVaeModel.Config"/> (to vary one, change the config on the model:
+    /// <c>model with { Config = model.Config with { Beta = 0.5f } }</c>). Training mode (default) uses
+    /// batch statistics in BatchNorm layers and returns the updated layers in <see cref="Losses.LossTerms.Model"/>;
+    /// evaluation mode uses the running statistics and returns the model unchanged.
     /// </summary>
     /// <example><code>
-    /// var (total, aux, grads) = Grad.ValueAndGradWithAux(m => { var t = VqVaeModel.LossTerms(cfg, m, x); return (t.Total, t); }, model);
+    /// var (total, aux, grads) = Grad.ValueAndGradWithAux(m => { var t = VqVaeModel.LossTerms(m, x); return (t.Total, t); }, model);
     /// </code></example>
-    public static LossTerms LossTerms(VqVaeConfig config, VqVaeModel model, Tensor x, bool training = true)
+    public static LossTerms LossTerms(VqVaeModel model, Tensor x, bool training = true)
     {
-        ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(model);
-        CheckImages(model.Config, x, nameof(x));
-        var (ze, encoder) = training ? model.Encoder.ApplyTraining(x) : (model.Encoder.Apply(x), model.Encoder);
+        ArgumentNullException.ThrowIfNull(model);
+        var config = model.Config;
+        CheckImages(config, x, nameof(x));
+        var input = ToModelRange(config, x);
+        var (ze, encoder) = training ? model.Encoder.ApplyTraining(input) : (model.Encoder.Apply(input), model.Encoder);
         CheckLatents(model, ze, "encoder output");
-        var q = Quantizer.Quantize(CodebookFor(config, model), ze);
-        var (xHat, decoder) = training ? model.Decoder.ApplyTraining(q.DecoderInput) : (model.Decoder.Apply(q.DecoderInput), model.Decoder);
+        var q = Quantizer.Quantize(CodebookFor(model), ze);
+        var (y, decoder) = training ? model.Decoder.ApplyTraining(q.DecoderInput) : (model.Decoder.Apply(q.DecoderInput), model.Decoder);
+        var xHat = ToPixels(config, y);
         var recon = Loss.Reconstruction(config.Reconstruction, xHat, x);
         var codebook = Loss.Codebook(q.ZQ, q.ZE);
         var commitment = Loss.Commitment(q.ZE, q.ZQ);
@@ -28,13 +33,6 @@ public sealed partial record VqVaeModel
         var updated = ReferenceEquals(encoder, model.Encoder) && ReferenceEquals(decoder, model.Decoder)
             ? model : model with { Encoder = encoder, Decoder = decoder };
         return new LossTerms(recon, codebook, commitment, total, q.Perplexity, q, xHat, updated);
-    }
-
-    /// <summary><see cref="LossTerms(VqVaeConfig, VqVaeModel, Tensor, bool)"/> with the model's own config.</summary>
-    public static LossTerms LossTerms(VqVaeModel model, Tensor x, bool training = true)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        return LossTerms(model.Config, model, x, training);
     }
 
     /// <summary>The model with the buffer leaves (EMA statistics, BatchNorm running statistics) of <paramref name="source"/>

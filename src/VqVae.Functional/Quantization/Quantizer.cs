@@ -19,6 +19,8 @@ public static class Quantizer
     {
         var (b, d, h, w) = CheckInputs(codebook, ze);
         var rows = ze.NoDiff().Permute(0, 2, 3, 1).Reshape(-1, d);
+        if (rows.HasNonFinite())
+            throw new NotFiniteNumberException("quantize: the encoder output z_e holds NaN or infinity, so no nearest code exists (diverged weights or non-finite inputs).");
         var idx = rows.NearestRows(codebook.NoDiff());
         return FromIndices(codebook, ze, CodeIndices.Of(idx, b, h, w));
     }

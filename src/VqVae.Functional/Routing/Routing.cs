@@ -7,9 +7,9 @@ namespace VqVae.Functional.Routing;
 /// (a group is reached when some leaf gets a non-null gradient, not when a gradient is ≈ 0).
 /// </summary>
 /// <example><code>
-/// var r = Routes.Reach(m => VqVaeModel.LossTerms(cfg, m, x).Codebook, model);
+/// var r = Routes.Reach(m => VqVaeModel.LossTerms(m, x).Codebook, model);
 /// // r == new GroupReach(Encoder: false, Codebook: true, Decoder: false)
-/// Console.WriteLine(Routes.Matrix(cfg, model, x));
+/// Console.WriteLine(Routes.Matrix(model, x));
 /// </code></example>
 public static class Routes
 {
@@ -28,13 +28,13 @@ public static class Routes
         return new(norms.Encoder is not null, norms.Codebook is not null, norms.Decoder is not null);
     }
 
-    /// <summary>The routing matrix of the four loss terms at (model, x): one backward pass per term.</summary>
-    public static RoutingMatrix Matrix(VqVaeConfig config, VqVaeModel model, Tensor x)
+    /// <summary>The routing matrix of the four loss terms at (model, x), with the model's own config (β, quantizer): one backward pass per term.</summary>
+    public static RoutingMatrix Matrix(VqVaeModel model, Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(model);
         var rows = LossTerms.Names.Select(term =>
         {
-            var (_, g) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(config, m, x).Term(term), model);
+            var (_, g) = Grad.ValueAndGrad(m => VqVaeModel.LossTerms(m, x).Term(term), model);
             var (e, c, d) = GroupNorms(g);
             return new RoutingRow(term, e, c, d);
         }).ToArray();

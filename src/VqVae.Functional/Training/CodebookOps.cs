@@ -55,16 +55,23 @@ public static class CodebookOps
     /// <summary>
     /// The model with every code that <paramref name="usage"/> never saw moved onto a random row of
     /// <paramref name="rows"/> (encoder outputs of a batch) and its EMA statistics reset
-    /// (see <see cref="DeadCodes.Restart"/>). Used codes and every other leaf are untouched.
+    /// (see <see cref="DeadCodes.Restart(Tensor, EmaState?, Tensor, CodeUsage, Rng)"/>). Used codes and every other leaf are untouched.
     /// </summary>
     /// <example><code>
     /// var run = Trainer.Run(adam, model, epoch);
     /// var revived = CodebookOps.DeadCodeRestart(run.Model, CodebookOps.EncoderRows(run.Model, [x]), run.Usage, Rng.Seed(7));
     /// </code></example>
-    public static VqVaeModel DeadCodeRestart(VqVaeModel model, Tensor rows, CodeUsage usage, Rng rng)
+    public static VqVaeModel DeadCodeRestart(VqVaeModel model, Tensor rows, CodeUsage usage, Rng rng) =>
+        DeadCodeRestart(model, rows, usage, 1, rng).Model;
+
+    /// <summary>
+    /// Like the other overload, for every code with fewer than <paramref name="threshold"/> rows in
+    /// <paramref name="usage"/>; also returns which codes were moved.
+    /// </summary>
+    public static (VqVaeModel Model, int[] Restarted) DeadCodeRestart(VqVaeModel model, Tensor rows, CodeUsage usage, long threshold, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var (codebook, ema, restarted) = DeadCodes.Restart(model.Codebook.Embedding, model.Ema, rows, usage, rng);
-        return restarted.Length == 0 ? model : model with { Codebook = new Codebook(codebook), Ema = ema };
+        var (codebook, ema, restarted) = DeadCodes.Restart(model.Codebook.Embedding, model.Ema, rows, usage, threshold, rng);
+        return (restarted.Length == 0 ? model : model with { Codebook = new Codebook(codebook), Ema = ema }, restarted);
     }
 }

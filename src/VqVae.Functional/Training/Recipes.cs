@@ -55,8 +55,9 @@ public static class Recipes
         {
             var (loss, trained, grads) = Grad.ValueAndGradWithAux(m =>
             {
-                var (ze, enc) = m.Encoder.ApplyTraining(x);
-                var (xHat, dec) = m.Decoder.ApplyTraining(ze);
+                var (ze, enc) = m.Encoder.ApplyTraining(VqVaeModel.ToModelRange(m.Config, x));
+                var (y, dec) = m.Decoder.ApplyTraining(ze);
+                var xHat = VqVaeModel.ToPixels(m.Config, y);
                 return (Loss.Reconstruction(m.Config.Reconstruction, xHat, x), m with { Encoder = enc, Decoder = dec });
             }, model);
             var (updated, state2) = optimizer.Update(grads, state, model);

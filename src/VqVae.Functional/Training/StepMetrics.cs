@@ -15,6 +15,13 @@ namespace VqVae.Functional.Training;
 public sealed record StepMetrics(int Step, float Recon, float Codebook, float Commitment, float Total,
     double Perplexity, int UsedCodes, double GradientNorm, ImmutableArray<int> CodeCounts)
 {
+    /// <summary>Standard deviation of the reconstruction's pixels over the batch (near 0: a constant, e.g. all-black, output).</summary>
+    public double OutputStd { get; init; }
+    /// <summary>Mean of the reconstruction's pixels over the batch.</summary>
+    public double OutputMean { get; init; }
+    /// <summary>Standard deviation of the batch's pixels (what a non-constant reconstruction should come near).</summary>
+    public double InputStd { get; init; }
+
     /// <summary>A one-line summary for progress output.</summary>
     public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture,
         $"step {Step}: total {Total:G5} recon {Recon:G5} codebook {Codebook:G5} commitment {Commitment:G5} perplexity {Perplexity:F2} used {UsedCodes} |g| {GradientNorm:G4}");

@@ -11,4 +11,7 @@ public sealed record StepReport(StepMetrics Metrics, double Seconds, CodeUsage W
 {
     /// <summary>Throughput of the step.</summary>
     public double ImagesPerSecond => Seconds > 0 ? Images / Seconds : 0;
+
+    /// <summary>Codes re-seeded by dead-code expiry after this step (usually none).</summary>
+    public int RestartedCodes { get; init; }
 }

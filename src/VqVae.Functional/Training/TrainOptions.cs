@@ -25,8 +25,26 @@ public sealed record TrainOptions
     /// <summary>Steps to run (null: one per batch of the sequence). With a count, the batches are cycled when the sequence is shorter.</summary>
     public int? Steps { get; init; }
 
-    /// <summary>Steps over which <see cref="StepReport.Window"/> counts code usage (0: the whole run so far).</summary>
-    public int UsageWindow { get; init; }
+    /// <summary>Steps over which <see cref="StepReport.Window"/> counts code usage, dead codes are found and collapse is judged (0: the whole run so far).</summary>
+    public int UsageWindow { get; init; } = 100;
+
+    /// <summary>Dead-code expiry (on by default: <see cref="DeadCodePolicy.Default"/>); null turns it off.</summary>
+    public DeadCodePolicy? DeadCodes { get; init; } = DeadCodePolicy.Default;
+
+    /// <summary>Stops a diverging run (on by default: <see cref="DivergenceGuard.Default"/>); null turns it off.</summary>
+    public DivergenceGuard? Divergence { get; init; } = DivergenceGuard.Default;
+
+    /// <summary>Told once per kind when the codebook collapses or the output saturates (also in <see cref="TrainResult.Warnings"/>).</summary>
+    public Action<TrainWarning>? OnWarning { get; init; }
+
+    /// <summary>Call <see cref="OnCheckpoint"/> every this many steps and after the last step (0: never).</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>The checkpoint callback (e.g. writing the model and optimizer state): the model and optimizer state after a step.</summary>
+    public Action<TrainSnapshot>? OnCheckpoint { get; init; }
+
+    /// <summary>The key of the trainer's random choices (the encoder outputs dead codes move to).</summary>
+    public Rng Rng { get; init; } = Rng.Seed(0);
 
     /// <summary>Called after every step with its metrics, its wall time and the usage over the window (progress lines, metrics rows).</summary>
     public Action<StepReport>? OnStep { get; init; }
@@ -45,6 +63,9 @@ public sealed record TrainOptions
     {
         if (Steps < 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, $"trainer: Steps must be ≥ 0, got {Steps}.");
         if (UsageWindow < 0) throw new ArgumentOutOfRangeException(nameof(UsageWindow), UsageWindow, $"trainer: UsageWindow must be ≥ 0 (0 = whole run), got {UsageWindow}.");
+        if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, $"trainer: CheckpointEvery must be ≥ 0 (0 = never), got {CheckpointEvery}.");
+        DeadCodes?.Validate();
+        Divergence?.Validate();
         if (EvaluateEvery < 0) throw new ArgumentOutOfRangeException(nameof(EvaluateEvery), EvaluateEvery, $"trainer: EvaluateEvery must be ≥ 0 (0 = never), got {EvaluateEvery}.");
         return this;
     }
@@ -63,4 +84,6 @@ public enum TrainOutcome
     Completed,
     /// <summary><see cref="TrainOptions.Cancellation"/> stopped it after a step.</summary>
     Cancelled,
+    /// <summary>A loss term became non-finite or exploded (<see cref="TrainResult.Divergence"/> says which); the model is the last sane one.</summary>
+    Diverged,
 }

@@ -23,25 +23,24 @@ namespace VqVae.Functional.Training;
 public static class TrainStep
 {
     /// <summary>
-    /// (model, optimizer state, batch) → (model', state', metrics). Loss settings come from
-    /// <paramref name="config"/> (default: the model's own config). Leaves the loss does not reach
+    /// (model, optimizer state, batch of pixels) → (model', state', metrics). Loss settings come from
+    /// the model's own config (one source: change β by changing <c>model.Config</c>). Leaves the loss does not reach
     /// (buffers; an EMA codebook) get no gradient, so the optimizer leaves them alone; buffers then
     /// take the training pass's values and the EMA codebook its EMA update. The state keeps its type
     /// (an <see cref="AdamState{T}"/> in, an <see cref="AdamState{T}"/> out).
     /// </summary>
     public static (VqVaeModel Model, TState State, StepMetrics Metrics) Apply<TState>(
-        IOptimizer optimizer, VqVaeModel model, TState state, Tensor batch, VqVaeConfig? config = null)
+        IOptimizer optimizer, VqVaeModel model, TState state, Tensor batch)
         where TState : OptimizerState<VqVaeModel>
     {
         ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(state); ArgumentNullException.ThrowIfNull(batch);
-        var cfg = config ?? model.Config;
         // Forward and backward storage comes from an arena recycled at the end of the step; what the
         // step returns is copied out of it (TensorArena.Keep; Adam's results are already outside).
         using var arena = TensorArena.Begin();
         var (_, terms, grads) = Grad.ValueAndGradWithAux(m =>
         {
-            var t = VqVaeModel.LossTerms(cfg, m, batch);
+            var t = VqVaeModel.LossTerms(m, batch);
             return (t.Total, t);
         }, model);
         double norm = grads.GlobalNorm();
@@ -51,21 +50,34 @@ public static class TrainStep
         var state2 = updatedState as TState ?? throw new InvalidOperationException(
             $"trainStep: the optimizer {optimizer.GetType().Name} was given a {typeof(TState).Name} but returned a {updatedState.GetType().Name}.");
         var next = VqVaeModel.WithBuffersFrom(updated, terms.Model);
-        if (cfg.Quantizer == QuantizerKind.Ema) next = EmaStep(next, terms.Quantized, cfg);
+        if (model.Config.Quantizer == QuantizerKind.Ema) next = EmaStep(next, terms.Quantized);
 
         var q = terms.Quantized;
         var (recon, codebook, commitment, total) = terms.Values;
-        var metrics = new StepMetrics(state2.Step, recon, codebook, commitment, total, terms.Perplexity, q.CodesUsed, norm, q.Counts);
+        var (outMean, outStd) = MeanStd(terms.XHat);
+        var metrics = new StepMetrics(state2.Step, recon, codebook, commitment, total, terms.Perplexity, q.CodesUsed, norm, q.Counts)
+        {
+            OutputMean = outMean, OutputStd = outStd, InputStd = MeanStd(batch).Std,
+        };
         next = Tree.Map(next, TensorArena.Keep);
         state2 = (TState)Tree.Map<OptimizerState<VqVaeModel>>(state2, TensorArena.Keep); // Unflatten keeps the state's own type
         return (next, state2, metrics);
     }
 
-    /// <summary>The model after the EMA codebook update for a batch the quantizer assigned as <paramref name="quantized"/>.</summary>
-    public static VqVaeModel EmaStep(VqVaeModel model, Quantized quantized, VqVaeConfig? config = null)
+    private static (double Mean, double Std) MeanStd(Tensor t)
+    {
+        var a = t.ToArray();
+        double s = 0, s2 = 0;
+        foreach (var v in a) { s += v; s2 += (double)v * v; }
+        double mean = s / a.Length;
+        return (mean, Math.Sqrt(Math.Max(0, s2 / a.Length - mean * mean)));
+    }
+
+    /// <summary>The model after the EMA codebook update (decay and ε from the model's config) for a batch the quantizer assigned as <paramref name="quantized"/>.</summary>
+    public static VqVaeModel EmaStep(VqVaeModel model, Quantized quantized)
     {
         ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(quantized);
-        var cfg = config ?? model.Config;
+        var cfg = model.Config;
         var ema = model.Ema ?? throw new ArgumentException("emaStep: the model has no EMA state (vq.cluster_size, vq.ema_w); build it with Quantizer = Ema.", nameof(model));
         var (ema2, codebook2) = Ema.Update(ema, model.Codebook.Embedding, quantized.Rows(), quantized.Indices.ToArray(), cfg.EmaDecay, cfg.EmaEpsilon);
         return model with { Ema = ema2, Codebook = new Codebook(codebook2) };

@@ -12,9 +12,17 @@ namespace VqVae.Functional.Training;
 /// <param name="Metrics">Each step's metrics, in order.</param>
 /// <param name="Usage">Code usage summed over the run's batches (for dead codes and epoch perplexity).</param>
 /// <param name="Window">Code usage over the last <see cref="TrainOptions.UsageWindow"/> steps (the whole run when 0).</param>
-/// <param name="Outcome">Whether every step ran or the run was cancelled.</param>
+/// <param name="Outcome">Whether every step ran, the run was cancelled, or it diverged.</param>
 public sealed record TrainResult(VqVaeModel Model, OptimizerState<VqVaeModel> State, ImmutableArray<StepMetrics> Metrics, CodeUsage Usage,
-    CodeUsage Window, TrainOutcome Outcome);
+    CodeUsage Window, TrainOutcome Outcome)
+{
+    /// <summary>Why the run stopped, when <see cref="Outcome"/> is <see cref="TrainOutcome.Diverged"/>.</summary>
+    public Divergence? Divergence { get; init; }
+    /// <summary>The warnings of the run, in order (at most one per kind).</summary>
+    public ImmutableArray<TrainWarning> Warnings { get; init; } = [];
+    /// <summary>How many times dead-code expiry moved a code.</summary>
+    public int RestartedCodes { get; init; }
+}
 
 /// <summary>
 /// The one training loop of the project (CLI, bench, F# and C# call it): folds <see cref="TrainStep.Apply"/>
@@ -43,25 +51,52 @@ public static class Trainer
         int k = model.Codebook.Size;
         var all = new UsageWindow(k, 0);
         var window = new UsageWindow(k, options.UsageWindow);
+        var watch = new HealthWatch(k, options);
         var outcome = TrainOutcome.Completed;
-        int done = 0;
+        Divergence? divergence = null;
+        int done = 0, restartedTotal = 0;
         foreach (var x in Schedule(batches, options.Steps))
         {
             if (options.Cancellation.IsCancellationRequested) { outcome = TrainOutcome.Cancelled; break; }
             long t0 = Stopwatch.GetTimestamp();
-            StepMetrics m;
-            (model, state, m) = TrainStep.Apply(optimizer, model, state, x);
+            VqVaeModel next; OptimizerState<VqVaeModel> nextState; StepMetrics m;
+            try { (next, nextState, m) = TrainStep.Apply(optimizer, model, state, x); }
+            catch (NotFiniteNumberException) when (options.Divergence is not null)
+            {
+                (outcome, divergence) = (TrainOutcome.Diverged, new Divergence(state.Step + 1, "encoder output", float.NaN, double.NaN));
+                break;
+            }
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            // The step's loss belongs to the model it started from: when it is bad, neither that model
+            // nor its update is kept, and the run ends with the last model whose loss was sane.
+            if (watch.Diverged(m) is { } d) { (outcome, divergence) = (TrainOutcome.Diverged, d); break; }
+            (model, state) = (next, nextState);
             done++;
             all.Add(m.CodeCounts);
             window.Add(m.CodeCounts);
+            int restarted = 0;
+            if (options.DeadCodes is { } policy && done % policy.Every == 0)
+            {
+                var rows = CodebookOps.EncoderRows(model, [x]);
+                (model, var codes) = CodebookOps.DeadCodeRestart(model, rows, window.Current, policy.Threshold, options.Rng.Fold(m.Step));
+                restarted = codes.Length;
+                restartedTotal += restarted;
+            }
             metrics.Add(m);
-            options.OnStep?.Invoke(new StepReport(m, seconds, window.Current, x.Shape[0]));
+            var current = window.Current;
+            options.OnStep?.Invoke(new StepReport(m, seconds, current, x.Shape[0]) { RestartedCodes = restarted });
+            foreach (var w in watch.Warnings(m, current, window.Steps)) options.OnWarning?.Invoke(w);
             bool last = done == options.Steps;
+            var snapshot = new Lazy<TrainSnapshot>(() => new TrainSnapshot(state.Step, model, state));
+            if (options.OnCheckpoint is { } save && options.CheckpointEvery > 0 && (done % options.CheckpointEvery == 0 || last))
+                save(snapshot.Value);
             if (options.OnEvaluate is { } evaluate && options.EvaluateEvery > 0 && (done % options.EvaluateEvery == 0 || last))
-                evaluate(new TrainSnapshot(state.Step, model, state));
+                evaluate(snapshot.Value);
         }
-        return new(model, state, metrics.ToImmutable(), all.Current, window.Current, outcome);
+        return new(model, state, metrics.ToImmutable(), all.Current, window.Current, outcome)
+        {
+            Divergence = divergence, Warnings = watch.Issued, RestartedCodes = restartedTotal,
+        };
     }
 
     /// <summary>

@@ -146,6 +146,18 @@ public abstract class RawTensor
     // Fused kernels: each has a default made of the primitives above (same values, bit for bit),
     // which a backend overrides with one pass over memory.
 
+    /// <summary>
+    /// Convolution forward for a taped op: the result, and where the backend keeps its own record of
+    /// the op (libtorch autograd) the way to its input and weight gradients; null where it has none
+    /// (then <see cref="Conv2dBackwardInput"/> and <see cref="Conv2dBackwardWeight"/> are used).
+    /// </summary>
+    public virtual (RawTensor Result, ConvBackward? Backward) Conv2dTaped(RawTensor weight, RawTensor? bias, ConvGeometry g, bool inputGrad, bool weightGrad) =>
+        (Conv2d(weight, bias, g), null);
+
+    /// <summary>Transposed convolution forward for a taped op; see <see cref="Conv2dTaped"/>.</summary>
+    public virtual (RawTensor Result, ConvBackward? Backward) ConvTranspose2dTaped(RawTensor weight, RawTensor? bias, ConvGeometry g, bool inputGrad, bool weightGrad) =>
+        (ConvTranspose2d(weight, bias, g), null);
+
     /// <summary>This is dy; returns dy · [x &gt; 0] (ReLU's backward), bitwise equal to dy · step(x).</summary>
     public virtual RawTensor ReluBackward(RawTensor x) => Binary(BinaryOp.Mul, x.Unary(UnaryOp.Step));
 

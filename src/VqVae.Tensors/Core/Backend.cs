@@ -152,7 +152,7 @@ public abstract class Backend
         try { asm = Assembly.Load(assemblyName); }
         catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
         {
-            throw new ArgumentException($"backend '{name}': the assembly {assemblyName} could not be loaded ({e.Message}); reference the VqVae.Tensors.Torch project or package and a TorchSharp runtime package (TorchSharp-cpu, or TorchSharp-cuda-linux / TorchSharp-cuda-windows for a GPU).", nameof(name), e);
+            throw new ArgumentException($"backend '{name}': the assembly {assemblyName} could not be loaded ({e.Message}); reference the VqVae.Tensors.Torch project or package and a TorchSharp runtime package (TorchSharp-cpu, or TorchSharp-cuda-linux / TorchSharp-cuda-windows for a GPU).", e);
         }
         // The assembly's module initializer registers its backends.
         RuntimeHelpers.RunModuleConstructor(asm.ManifestModule.ModuleHandle);

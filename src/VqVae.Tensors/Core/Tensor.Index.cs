@@ -4,6 +4,9 @@ namespace VqVae.Tensors;
 // Row gather (codebook lookup), its scatter-add adjoint, argmin and one-hot.
 public sealed partial class Tensor
 {
+    /// <summary>True when any element is NaN or ±∞ (one pass over the values; no tape).</summary>
+    public bool HasNonFinite() => Raw.HasNonFinite();
+
     /// <summary>Rows of this [K,D] table at <paramref name="indices"/>: [M,D]. Backward scatter-adds into the table.</summary>
     /// <example><code>var zq = codebook.GatherRows(indices);</code></example>
     public Tensor GatherRows(int[] indices)

@@ -40,12 +40,37 @@ public sealed partial class Tensor
         var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
         string op = OpProfiler.Enabled ? $"conv2d {Describe(g, false)}" : "conv2d";
         using var _ = OpProfiler.Time(op);
-        return Record(op, input.Raw.Conv2d(weight.Raw, bias?.Raw, g), inputs, dy =>
-        [
-            IfTracked(input, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " input grad") : default; return new Tensor(dy.Raw.Conv2dBackwardInput(weight.Raw, g)); }),
-            IfTracked(weight, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " weight grad") : default; return new Tensor(input.Raw.Conv2dBackwardWeight(dy.Raw, g)); }),
-            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " bias grad") : default; return dy.Sum([0, 2, 3]); })],
-        ]);
+        if (WillRecord(inputs))
+        {
+            // A backend with its own autograd (libtorch) keeps the forward pass for both gradients.
+            var (yt, native) = input.Raw.Conv2dTaped(weight.Raw, bias?.Raw, g, input.IsTracked, weight.IsTracked);
+            if (native is not null)
+                return Record(op, yt, inputs, dy =>
+                {
+                    var (dx, dw) = native.Run(dy.Raw);
+                    return [dx is null ? null : new Tensor(dx), dw is null ? null : new Tensor(dw), .. BiasGrad(op, bias, dy)];
+                });
+            return Record(op, yt, inputs, dy => Conv2dGrads(op, input, weight, bias, g, dy));
+        }
+        return Record(op, input.Raw.Conv2d(weight.Raw, bias?.Raw, g), inputs, dy => Conv2dGrads(op, input, weight, bias, g, dy));
+    }
+
+    private static Tensor?[] Conv2dGrads(string op, Tensor input, Tensor weight, Tensor? bias, ConvGeometry g, Tensor dy) =>
+    [
+        IfTracked(input, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " input grad") : default; return new Tensor(dy.Raw.Conv2dBackwardInput(weight.Raw, g)); }),
+        IfTracked(weight, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " weight grad") : default; return new Tensor(input.Raw.Conv2dBackwardWeight(dy.Raw, g)); }),
+        .. BiasGrad(op, bias, dy),
+    ];
+
+    private static Tensor?[] BiasGrad(string op, Tensor? bias, Tensor dy) =>
+        bias is null ? [] : [IfTracked(bias, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " bias grad") : default; return dy.Sum([0, 2, 3]); })];
+
+    // True when Record will tape an op on these inputs (so a taped forward pass is worth making).
+    private static bool WillRecord(Tensor[] inputs)
+    {
+        if (NoGradScope.Active) return false;
+        foreach (var t in inputs) if (t.Node is not null) return true;
+        return false;
     }
 
     /// <summary>2-D transposed convolution, NCHW, weight [Cin,Cout,Kh,Kw] (PyTorch layout).</summary>
@@ -61,15 +86,27 @@ public sealed partial class Tensor
         var g = ConvChecks.Transposed(input, weight, bias, strideH, strideW, padH, padW, outputPadH, outputPadW, dilationH, dilationW);
         string op = OpProfiler.Enabled ? $"convTranspose2d {Describe(g, true)}" : "convTranspose2d";
         using var _ = OpProfiler.Time(op);
-        var y = input.Raw.ConvTranspose2d(weight.Raw, bias?.Raw, g);
         var inputs = bias is null ? new[] { input, weight } : [input, weight, bias];
-        return Record(op, y, inputs, dy =>
-        [
-            IfTracked(input, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " input grad") : default; return new Tensor(dy.Raw.Conv2d(weight.Raw, null, g)); }),
-            IfTracked(weight, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " weight grad") : default; return new Tensor(dy.Raw.Conv2dBackwardWeight(input.Raw, g)); }),
-            .. bias is null ? Array.Empty<Tensor?>() : [IfTracked(bias, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " bias grad") : default; return dy.Sum([0, 2, 3]); })],
-        ]);
+        if (WillRecord(inputs))
+        {
+            var (yt, native) = input.Raw.ConvTranspose2dTaped(weight.Raw, bias?.Raw, g, input.IsTracked, weight.IsTracked);
+            if (native is not null)
+                return Record(op, yt, inputs, dy =>
+                {
+                    var (dx, dw) = native.Run(dy.Raw);
+                    return [dx is null ? null : new Tensor(dx), dw is null ? null : new Tensor(dw), .. BiasGrad(op, bias, dy)];
+                });
+            return Record(op, yt, inputs, dy => ConvTranspose2dGrads(op, input, weight, bias, g, dy));
+        }
+        return Record(op, input.Raw.ConvTranspose2d(weight.Raw, bias?.Raw, g), inputs, dy => ConvTranspose2dGrads(op, input, weight, bias, g, dy));
     }
+
+    private static Tensor?[] ConvTranspose2dGrads(string op, Tensor input, Tensor weight, Tensor? bias, ConvGeometry g, Tensor dy) =>
+    [
+        IfTracked(input, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " input grad") : default; return new Tensor(dy.Raw.Conv2d(weight.Raw, null, g)); }),
+        IfTracked(weight, () => { using var p = OpProfiler.Enabled ? OpProfiler.TimePart(op + " weight grad") : default; return new Tensor(dy.Raw.Conv2dBackwardWeight(input.Raw, g)); }),
+        .. BiasGrad(op, bias, dy),
+    ];
 
     // "128→64 k3s1 7×7→7×7" for profiles (transposed: in and out of the transposed conv).
     private static string Describe(ConvGeometry g, bool transposed) => transposed

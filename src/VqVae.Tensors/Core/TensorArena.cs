@@ -31,6 +31,7 @@ public sealed class TensorArena : IDisposable
     private readonly TensorArena? outer;
     private readonly Thread thread;
     private readonly List<float[]> rented = new();
+    private readonly List<IDisposable> adopted = new();
     private bool disposed;
 
     private TensorArena(TensorArena? outer) { this.outer = outer; thread = Thread.CurrentThread; }
@@ -64,6 +65,20 @@ public sealed class TensorArena : IDisposable
         return t.Raw.IsScoped;
     }
 
+    /// <summary>
+    /// For backends with native storage (libtorch): the innermost scope active on this thread, which
+    /// will dispose <paramref name="resource"/> when it ends; null, and nothing registered, when no
+    /// scope is active. A backend's raw tensor keeps the returned scope to answer
+    /// <see cref="Backends.RawTensor.IsScoped"/> and to refuse reads after it ended.
+    /// </summary>
+    public static TensorArena? Adopt(IDisposable resource)
+    {
+        ArgumentNullException.ThrowIfNull(resource);
+        var a = current;
+        a?.adopted.Add(resource);
+        return a;
+    }
+
     /// <summary>Ends the scope: its tensors' storage goes back to the pool.</summary>
     public void Dispose()
     {
@@ -76,6 +91,8 @@ public sealed class TensorArena : IDisposable
         current = outer;
         FloatPool.Return(rented);
         rented.Clear();
+        foreach (var r in adopted) r.Dispose();
+        adopted.Clear();
     }
 
     /// <summary>

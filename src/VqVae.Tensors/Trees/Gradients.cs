@@ -96,7 +96,7 @@ public sealed class Gradients<T> : IReadOnlyList<GradientLeaf> where T : IParame
     public T ZerosWhereMissing()
     {
         var ps = Tree.Leaves(Parameters);
-        return Tree.FromLeaves(Parameters, leaves.Select((l, i) => l.Gradient ?? Tensor.Zeros(ps[i].Value.Shape)).ToArray());
+        return Tree.FromLeaves(Parameters, leaves.Select((l, i) => l.Gradient ?? Tensor.ZerosLike(ps[i].Value)).ToArray());
     }
 
     /// <inheritdoc/>

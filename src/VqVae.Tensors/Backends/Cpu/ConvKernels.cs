@@ -209,6 +209,11 @@ internal static unsafe class ConvKernels
                 new Span<float>(dx + n0 * inSize, checked((int)(count * inSize))).Clear();
                 return;
             }
+            if (Im2Col.FitsPadded(g) && g.Cout <= Gemm.KC)
+            {
+                RunBlocked(n0, count);
+                return;
+            }
             float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
             float* cols = Scratch.Get(Scratch.Cols, (long)k * ld + Im2Col.Slack);
             GatherOutput(g, dy, n0, count, dyg);
@@ -228,6 +233,45 @@ internal static unsafe class ConvKernels
                 for (int j = 0; j < count; j++)
                     Im2Col.Raise(g, cols + j * pix, ld, dx + (n0 + j) * inSize);
             }
+        }
+
+        /// <summary>Rows of dcols per block: about 96 KB of it, so a block is scattered while it is still in L2.</summary>
+        private int BlockRows(int ld) => Math.Max(1, 24 * 1024 / Math.Max(1, ld) / kern.MR) * kern.MR;
+
+        /// <summary>
+        /// The column matrix dcols = wᵀ · dyg made and scattered block of taps by block (each block's GEMM rows, then
+        /// its scatter into every image's zero-bordered copy), instead of all of dcols (MBs, through L3) first.
+        /// </summary>
+        /// <remarks>
+        /// Bits: with Cout ≤ KC the GEMM has one K chunk, so a block's rows are the same FMA chains as rows of the
+        /// whole product; each dx element still receives its terms in tap order (blocks in order).
+        /// </remarks>
+        private void RunBlocked(int n0, int count)
+        {
+            int pix = g.Ho * g.Wo, k = g.Cin * g.Kh * g.Kw, ld = count * pix, nr = kern.NR;
+            long inSize = (long)g.Cin * g.H * g.W, imgP = Im2Col.PaddedImageSize(g);
+            int block = BlockRows(ld);
+            float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld + Gemm.PackedBSize(kern, g.Cout, ld));
+            float* packedDy = dyg + (long)g.Cout * ld;
+            float* cols = Scratch.Get(Scratch.Cols, (long)block * ld + Im2Col.Slack);
+            float* dxpad = Scratch.Get(Scratch.Out, count * imgP + Im2Col.Slack + pix);
+            int* idx = (int*)(dxpad + count * imgP + Im2Col.Slack);
+            GatherOutput(g, dy, n0, count, dyg);
+            // dyg is the B of every block's GEMM: packed once (one K chunk of depth Cout).
+            GemmPacking.PackB(false, dyg, ld, 0, ld, 0, g.Cout, nr, packedDy);
+            Im2Col.PaddedOffsets(g, idx);
+            new Span<float>(dxpad, checked((int)(count * imgP))).Clear();
+            for (int r0 = 0; r0 < k; r0 += block)
+            {
+                int m = Math.Min(block, k - r0);
+                // dcols[r0..r0+m, ld] = wᵀ[r0..r0+m, Cout] · dyg[Cout, ld]
+                Gemm.Run(kern, true, false, m, ld, g.Cout, 1f, w + r0, k, null, ld, 0f, cols, ld,
+                    parallel: false, packedA: packedWt + (long)r0 * g.Cout, packedB: packedDy);
+                for (int j = 0; j < count; j++)
+                    Im2Col.ScatterTaps(kern.Isa, g, cols + j * pix, ld, dxpad + j * imgP, idx, r0, r0 + m);
+            }
+            for (int j = 0; j < count; j++)
+                Im2Col.CopyInterior(g, dxpad + j * imgP, dx + (n0 + j) * inSize);
         }
     }
 

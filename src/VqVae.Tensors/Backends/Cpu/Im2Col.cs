@@ -193,10 +193,20 @@ internal static unsafe class Im2Col
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RaisePadded(IsaLevel isa, ConvGeometry g, float* cols, long ld, float* dx, float* dxpad, int* idx)
     {
-        int h = g.H, w = g.W, pix = g.Ho * g.Wo;
-        int hp = h + 2 * g.PadH, wp = w + 2 * g.PadW;
-        long planeP = (long)hp * wp;
         new Span<float>(dxpad, checked((int)PaddedImageSize(g))).Clear();
+        ScatterTaps(isa, g, cols, ld, dxpad, idx, 0, g.Cin * g.Kh * g.Kw);
+        CopyInterior(g, dxpad, dx);
+    }
+
+    /// <summary>
+    /// dxpad (a zero-bordered image, <see cref="PaddedImageSize"/>) += taps r0..r1−1 of the adjoint of <see cref="Lower"/>,
+    /// from cols rows 0..r1−r0−1 (row stride ld), in tap order; the path follows <paramref name="isa"/> (see <see cref="RaisePadded"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScatterTaps(IsaLevel isa, ConvGeometry g, float* cols, long ld, float* dxpad, int* idx, int r0, int r1)
+    {
+        int pix = g.Ho * g.Wo, taps = g.Kh * g.Kw, wp = g.W + 2 * g.PadW;
+        long planeP = (long)(g.H + 2 * g.PadH) * wp;
         bool window = isa == IsaLevel.Avx512 && WindowRows.ScatterApplies(g);
         var (indexLo, maskLo) = window ? WindowRows.ScatterLanes(g, 0) : default;
         var (indexHi, maskHi) = window ? WindowRows.ScatterLanes(g, 1) : default;
@@ -204,18 +214,23 @@ internal static unsafe class Im2Col
         var lanes2 = rows2 ? Avx2Rows.Lanes(g) : default;
         bool rows128 = isa == IsaLevel.Vector128 && Vector128Rows.ScatterApplies(g);
         var lanes128 = rows128 ? Vector128Rows.Lanes(g) : default;
-        long r = 0;
-        for (int ci = 0; ci < g.Cin; ci++)
-        for (int kh = 0; kh < g.Kh; kh++)
-        for (int kw = 0; kw < g.Kw; kw++, r++)
+        for (int r = r0; r < r1; r++)
         {
+            int ci = r / taps, t = r - ci * taps, kh = t / g.Kw, kw = t - kh * g.Kw;
             float* d = dxpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
-            float* s = cols + r * ld;
+            float* s = cols + (r - r0) * ld;
             if (window) WindowRows.ScatterAddTap(g, s, d, wp, indexLo, maskLo, indexHi, maskHi);
             else if (rows2) Avx2Rows.ScatterAddTap(g, s, d, wp, lanes2);
             else if (rows128) Vector128Rows.ScatterAddTap(g, s, d, wp, ref lanes128);
             else for (int q = 0; q < pix; q++) d[idx[q]] += s[q];
         }
+    }
+
+    /// <summary>dx ([Cin,H,W]) ← the interior of the zero-bordered dxpad.</summary>
+    public static void CopyInterior(ConvGeometry g, float* dxpad, float* dx)
+    {
+        int h = g.H, w = g.W, wp = w + 2 * g.PadW;
+        long planeP = (long)(h + 2 * g.PadH) * wp;
         for (int ci = 0; ci < g.Cin; ci++)
             for (int ih = 0; ih < h; ih++)
             {

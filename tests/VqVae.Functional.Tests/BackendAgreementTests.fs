@@ -1,0 +1,128 @@
+/// The two backends against each other: the same random models and batches give the same loss
+/// terms and gradients (same keys, rel ≤ 1e-4), training is reproducible on libtorch, checkpoints
+/// are the same files whichever backend wrote them, and mixing backends is a clear error.
+module VqVae.Functional.Tests.BackendAgreementTests
+
+open System
+open System.IO
+open FsCheck.FSharp
+open Xunit
+open VqVae.Tensors
+open VqVae.Functional.Checkpoints
+open VqVae.Functional.Losses
+open VqVae.Functional.Model
+open VqVae.Functional.Optim
+open VqVae.Functional.Training
+open VqVae.Functional.Tests.ModelGenerators
+
+let private torch () = Backend.Get "torch"
+
+/// Every term's value and gradient tree, keyed "term/leaf" (absent where the term does not reach).
+let private termsAndGrads (model: VqVaeModel) (x: Tensor) =
+    [ for term in LossTerms.Names do
+        let struct (v, g) = Grad.ValueAndGrad(Func<VqVaeModel, Tensor>(fun m -> (VqVaeModel.LossTerms(m, x)).Term term), model)
+        yield term, v.ToScalar(), [ for l in g do match l.Gradient with | null -> () | t -> yield l.Name, t.ToArray() ] ]
+
+/// Max |a − b| over max(|a|, |b|) of one gradient (a relative error of the whole leaf).
+let private relLeaf (a: float32[]) (b: float32[]) =
+    let scale = max (maxAbs a) (maxAbs b)
+    if scale = 0.0 then 0.0 else maxAbsDiff a b / scale
+
+/// Compares the CPU backend on one model with libtorch on another (the same one, except in the teeth test).
+let private agreeOn (cpuModel: VqVaeModel) (torchModel: VqVaeModel) (x: Tensor) =
+    let onCpu = termsAndGrads cpuModel x
+    let onTorch = termsAndGrads (Tree.To(torchModel, torch ())) (x.To(torch ()))
+    for (term, va, ga), (_, vb, gb) in List.zip onCpu onTorch do
+        let rv = abs (float va - float vb) / max 1e-30 (max (abs (float va)) (abs (float vb)))
+        if rv > 1e-4 then failwithf "%s: values differ, %g on cpu, %g on torch (rel %g)" term va vb rv
+        let ka, kb = List.map fst ga, List.map fst gb
+        if ka <> kb then failwithf "%s: gradient keys differ: cpu %A, torch %A" term ka kb
+        for (k, a), (_, b) in List.zip ga gb do
+            let r = relLeaf a b
+            if r > 1e-4 then failwithf "%s/%s: gradients differ by rel %g" term k r
+
+let private agree (model: VqVaeModel) (x: Tensor) = agreeOn model model x
+
+[<Fact>]
+let ``the backends agree on loss terms and every gradient of random models and batches`` () =
+    check 12 (FsCheck.FSharp.Prop.forAll arbCase (fun c -> agree (modelOf c) (batchOf c)))
+
+[<Fact>]
+let ``the agreement check fails when one backend's gradient is off`` () =
+    // teeth: a torch-side model whose decoder output weights are perturbed must be caught
+    let c = { Config = VqVaeConfig.Mnist.With(hidden = Nullable 8, codebookSize = Nullable 16, codeDim = Nullable 4); ModelSeed = 7L; Batch = 2; Size = 28; DataSeed = 9L }
+    let model, x = modelOf c, batchOf c
+    agreeOn model model x
+    // the decoder's last bias moved by 1e-3 on the torch side only: some term or gradient must differ
+    let skewed = Tree.Map(model, fun t -> if t.Rank = 1 && t.Length = 1 then t + 1e-3f else t)
+    let e = Assert.ThrowsAny<exn>(fun () -> agreeOn model skewed x)
+    Assert.Contains("differ", e.Message)
+
+[<Fact>]
+let ``an op mixing backends names both`` () =
+    let a = Tensor.FromArray(Backend.Cpu, [| 1f; 2f |], 2)
+    let b = Tensor.FromArray(torch (), [| 1f; 2f |], 2)
+    for f in [ (fun () -> a + b); (fun () -> b * a); (fun () -> Tensor.MatMul(a.Reshape(1, 2), b.Reshape(2, 1))) ] do
+        let e = Assert.Throws<ArgumentException>(fun () -> f () |> ignore)
+        Assert.Contains("different backends", e.Message)
+        Assert.Contains("cpu", e.Message)
+        Assert.Contains("torch", e.Message)
+
+[<Fact>]
+let ``To moves values exactly and the gradient comes back to the first backend`` () =
+    let x = Tensor.Uniform(Rng.Seed 3L, -2f, 2f, 3, 4)
+    let struct (_, g) = Grad.ValueAndGrad(Func<Tensor, Tensor>(fun t -> (t.To(torch ()) * t.To(torch ())).Sum()), x)
+    let g = nonNull "x" g
+    Assert.Same(Backend.Cpu, g.Backend)
+    Assert.Equal<float32[]>(x.ToArray() |> Array.map (fun v -> 2f * v), g.ToArray())
+    Assert.Equal<float32[]>(x.ToArray(), x.To(torch ()).To(Backend.Cpu).ToArray())
+
+let private trainBytes (backend: Backend) (seed: int64) =
+    use _ = Backend.Use backend
+    let cfg = VqVaeConfig.Mnist.With(hidden = Nullable 16, codebookSize = Nullable 32, codeDim = Nullable 8)
+    let adam = Adam.Create 2e-3f
+    let mutable model = VqVaeModel.Init(cfg, Rng.Seed seed)
+    let mutable state = adam.Init model
+    for i in 0 .. 4 do
+        let x = Tensor.Uniform(Rng.Seed(100L + int64 i), 0f, 1f, 8, 1, 28, 28)
+        let struct (m, s, _) = TrainStep.Apply(adam, model, state, x)
+        model <- m; state <- s
+    let path = Path.Combine(Path.GetTempPath(), sprintf "vqvae-backend-%s-%s.safetensors" backend.Name (Guid.NewGuid().ToString("N")))
+    try
+        Checkpoint.Save(path, model)
+        File.ReadAllBytes path
+    finally File.Delete path
+
+[<Fact>]
+let ``same seed, same checkpoint bytes on libtorch; files read back on either backend`` () =
+    let a = trainBytes (torch ()) 5L
+    let b = trainBytes (torch ()) 5L
+    Assert.Equal<byte[]>(a, b)
+    Assert.NotEqual<byte[]>(a, trainBytes (torch ()) 6L)
+    // a checkpoint written from libtorch loads on the CPU backend and writes back the same bytes
+    let path = Path.Combine(Path.GetTempPath(), sprintf "vqvae-backend-rt-%s.safetensors" (Guid.NewGuid().ToString("N")))
+    let path2 = path + ".2.safetensors"
+    try
+        File.WriteAllBytes(path, a)
+        let m = Checkpoint.Load path
+        Assert.Same(Backend.Cpu, m.Codebook.Embedding.Backend)
+        Checkpoint.Save(path2, Tree.To(m, torch ()))
+        Assert.Equal<byte[]>(a, File.ReadAllBytes path2)
+    finally
+        File.Delete path
+        File.Delete path2
+
+[<Fact>]
+let ``libtorch tensors made in an arena scope are freed with it and Keep copies them out`` () =
+    use _ = Backend.Use(torch ())
+    let x = Tensor.Uniform(Rng.Seed 1L, 0f, 1f, 4, 4)
+    let mutable inner = Unchecked.defaultof<Tensor>
+    let mutable kept = Unchecked.defaultof<Tensor>
+    do
+        use arena = TensorArena.Begin()
+        inner <- (x * 2f).Exp()
+        Assert.True(TensorArena.IsArenaStorage inner)
+        kept <- TensorArena.Keep inner
+    Assert.False(TensorArena.IsArenaStorage kept)
+    Assert.Throws<ObjectDisposedException>(fun () -> inner.ToArray() |> ignore) |> ignore
+    Assert.Equal<float32[]>(((x * 2f).Exp()).ToArray(), kept.ToArray())
