@@ -43,9 +43,30 @@ let private agreeOn (cpuModel: VqVaeModel) (torchModel: VqVaeModel) (x: Tensor) 
 
 let private agree (model: VqVaeModel) (x: Tensor) = agreeOn model model x
 
+/// Smallest gap, relative to the distances' scale, between the nearest and the second-nearest code
+/// over every latent row (in double). Below float32 resolution the two backends' matmuls may round
+/// a near-tie either way and pick different codes; agreement is promised only above it.
+let private nearestGap (model: VqVaeModel) (x: Tensor) =
+    use _ = NoGradScope.Begin()
+    let ze = VqVaeModel.Encode(model, x)
+    let d = ze.Shape[1]
+    let rows = ze.Permute(0, 2, 3, 1).ToArray()
+    let e = model.Codebook.Embedding.ToArray()
+    let k = e.Length / d
+    let mutable gap = Double.MaxValue
+    for r in 0 .. rows.Length / d - 1 do
+        let dist = Array.init k (fun j -> Seq.sum (seq { for i in 0 .. d - 1 -> let t = float rows[r * d + i] - float e[j * d + i] in t * t }))
+        let sorted = Array.sort dist
+        let scale = 1.0 + sorted[0] + (Seq.sum (seq { for i in 0 .. d - 1 -> float rows[r * d + i] ** 2.0 }))
+        if k > 1 then gap <- min gap ((sorted[1] - sorted[0]) / scale)
+    gap
+
 [<Fact>]
 let ``the backends agree on loss terms and every gradient of random models and batches`` () =
-    check 12 (FsCheck.FSharp.Prop.forAll arbCase (fun c -> agree (modelOf c) (batchOf c)))
+    // Cases with a near-tie nearest code (gap under 1e-5 of the scale) are discarded, not passed.
+    check 12 (Prop.forAll arbCase (fun c ->
+        let model, x = modelOf c, batchOf c
+        Prop.filter (nearestGap model x >= 1e-5) (lazy (agree model x))))
 
 [<Fact>]
 let ``the agreement check fails when one backend's gradient is off`` () =
