@@ -103,26 +103,26 @@ module Tensor =
 /// The most used tensor functions without the `Tensor.` prefix.
 [<AutoOpen>]
 module TensorFunctions =
+    // Aliases of the Tensor module's functions: one definition each, there.
     /// Stop-gradient (see `Tensor.noDiff`).
-    let noDiff (t: Tensor) = t.NoDiff()
+    let noDiff t = Tensor.noDiff t
     /// mean((a − b)²).
     let mseLoss (a: Tensor) (b: Tensor) = Tensor.mseLoss a b
     /// max(x, 0).
-    let relu (t: Tensor) = t.Relu()
+    let relu t = Tensor.relu t
     /// Logistic sigmoid.
-    let sigmoid (t: Tensor) = t.Sigmoid()
+    let sigmoid t = Tensor.sigmoid t
     /// Hyperbolic tangent.
-    let tanh (t: Tensor) = t.Tanh()
+    let tanh t = Tensor.tanh t
     /// tanh(first half) · sigmoid(second half) along a dimension (Gated PixelCNN).
-    let gate (dim: int) (t: Tensor) = t.Gate dim
+    let gate dim t = Tensor.gate dim t
     /// log softmax along a dimension (numerically stable).
-    let logSoftmax (dim: int) (t: Tensor) = t.LogSoftmax dim
+    let logSoftmax dim t = Tensor.logSoftmax dim t
     /// softmax along a dimension.
-    let softmax (dim: int) (t: Tensor) = t.Softmax dim
+    let softmax dim t = Tensor.softmax dim t
     /// Mean cross-entropy (nats) of logits [B,K,…] against one class index per position.
-    let crossEntropy (targets: int array) (logits: Tensor) = Tensor.CrossEntropy(logits, targets)
+    let crossEntropy targets logits = Tensor.crossEntropy targets logits
     /// An integer grid [b,h,w] (row-major codes) embedded by a [K,D] table: [b,D,h,w].
-    let embedGrid (b: int) (h: int) (w: int) (codes: int array) (table: Tensor) = table.EmbedGrid(codes, b, h, w)
+    let embedGrid b h w codes table = Tensor.embedGrid b h w codes table
     /// conv2d with a fixed 0/1 mask on the weight (stride 1, padding ph, pw).
-    let maskedConv2d (padH: int) (padW: int) (mask: Tensor) (weight: Tensor) (bias: Tensor option) (input: Tensor) =
-        Tensor.MaskedConv2d(input, weight, mask, Option.toObj bias, padH, padW)
+    let maskedConv2d padH padW mask weight bias input = Tensor.maskedConv2d padH padW mask weight bias input

@@ -17,8 +17,8 @@ let private tensor (f: SafeTensorsFile) key =
     let e = f[key]
     Tensor.FromArray(e.Data, e.Shape)
 
-/// Per the fixtures README: |actual − expected| ≤ 1e-5·max|expected| + a small atol, element by element.
-let private assertMatches (what: string) (expected: Tensor) (actual: Tensor | null) =
+/// |actual − expected| ≤ rel·max|expected| + a small atol, element by element (shared with the prior-op goldens).
+let assertMatchesWithin (rel: float32) (what: string) (expected: Tensor) (actual: Tensor | null) =
     let actual =
         match actual with
         | null -> failwithf "%s: no gradient (null)" what
@@ -26,10 +26,13 @@ let private assertMatches (what: string) (expected: Tensor) (actual: Tensor | nu
     Assert.True((expected.Shape = actual.Shape), $"{what}: shape {ShapeUtil.Format(actual.Shape)}, expected {ShapeUtil.Format(expected.Shape)}")
     let e, a = expected.ToArray(), actual.ToArray()
     let scale = if e.Length = 0 then 0f else e |> Array.map abs |> Array.max
-    let tol = 1e-5f * scale + 1e-6f
+    let tol = rel * scale + 1e-6f
     for i in 0 .. e.Length - 1 do
         if abs (e[i] - a[i]) > tol then
             failwithf "%s: element %d is %g, PyTorch has %g (tolerance %g)" what i a[i] e[i] tol
+
+/// Per the fixtures README: within 1e-5·max|expected| + a small atol.
+let private assertMatches (what: string) (expected: Tensor) (actual: Tensor | null) = assertMatchesWithin 1e-5f what expected actual
 
 /// A case's hyper-parameters from the file's metadata (pairs are [height, width]).
 type ConvMeta = { Stride: int[]; Padding: int[]; Dilation: int[]; OutputPadding: int[]; Bias: bool }
