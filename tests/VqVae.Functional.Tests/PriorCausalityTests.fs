@@ -7,9 +7,9 @@
 module VqVae.Functional.Tests.PriorCausalityTests
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
 open VqVae.Tensors
 open VqVae.Functional.Prior
 open VqVae.Functional.Quantization

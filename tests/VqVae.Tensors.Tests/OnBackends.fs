@@ -13,3 +13,16 @@ type Backends =
 let onBackend (name: string) (body: unit -> unit) =
     use _ = Backend.Use(Backend.Get name)
     body ()
+
+/// Runs one case of a property on every backend in turn (a [<PropertyTest>] takes its case from
+/// FsCheck, so the backend cannot be a theory row): a failure names the backend it happened on.
+let onEveryBackend (body: unit -> unit) =
+    for row in Backends.All do
+        let name = row[0] :?> string
+        try onBackend name body
+        with e -> raise (System.Exception(sprintf "on the %s backend: %s" name e.Message, e))
+
+/// onEveryBackend for a property whose case returns true when it holds.
+let holdsOnEveryBackend (body: unit -> bool) =
+    onEveryBackend (fun () -> if not (body ()) then failwith "the property does not hold")
+    true
