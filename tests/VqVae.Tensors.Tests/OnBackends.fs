@@ -10,7 +10,7 @@ type Backends =
     static member All: obj array seq = seq { [| "cpu" :> obj |]; [| "torch" :> obj |] }
 
 /// Runs <c>body</c> with the named backend as the default for new tensors.
-let onBackend (name: string) (body: unit -> unit) =
+let onBackend (name: string) (body: unit -> 'a) : 'a =
     use _ = Backend.Use(Backend.Get name)
     body ()
 
@@ -26,3 +26,10 @@ let onEveryBackend (body: unit -> unit) =
 let holdsOnEveryBackend (body: unit -> bool) =
     onEveryBackend (fun () -> if not (body ()) then failwith "the property does not hold")
     true
+
+/// onEveryBackend for a case that returns an FsCheck Property (a labelled result): the case is
+/// evaluated on each backend in turn, and the results are joined, each labelled with its backend.
+let propertyOnEveryBackend (body: unit -> FsCheck.Property) =
+    Backends.All
+    |> Seq.map (fun row -> let name = row[0] :?> string in onBackend name body |> FsCheck.FSharp.Prop.label (sprintf "on the %s backend" name))
+    |> Seq.reduce (fun a b -> FsCheck.FSharp.PropOperators.(.&.) a b)
