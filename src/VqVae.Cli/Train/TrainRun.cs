@@ -135,7 +135,7 @@ internal static class TrainRun
         var eval = Artifacts.EvalBatch(heldOut, Math.Min(32, heldOut.Count)); // held-out images: what the model never saw
         // The held-out figures (images training never saw), on screen and in eval.json.
         var report = Commands.EvalCommand.Run(model, heldOut, 250);
-        string[] files = [TrainingCheckpoint.ModelFileName, TrainingCheckpoint.OptimizerFileName, "metrics.csv", "eval.json", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "batch.safetensors"];
+        string[] files = [TrainingCheckpoint.ModelFileName, TrainingCheckpoint.OptimizerFileName, "metrics.csv", "eval.json", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "curves.png", "codebook-pca.png", "batch.safetensors"];
         OutputPaths.Writing("--out", () =>
         {
             // The model and optimizer state of the last step are written by the trainer's last checkpoint (also when stopped by Ctrl-C).
@@ -144,6 +144,8 @@ internal static class TrainRun
             ImageFile.WritePng(folder.PathOf("reconstructions.png"), Artifacts.Reconstructions(model, eval));
             ImageFile.WritePng(folder.PathOf("codebook-usage.png"), Artifacts.Usage(result.Window, window));
             ImageFile.WritePng(folder.PathOf("codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+            ImageFile.WritePng(folder.PathOf("curves.png"), Artifacts.Curves(folder.PathOf("metrics.csv"), cfg.CodebookSize)); // from the file just written
+            ImageFile.WritePng(folder.PathOf("codebook-pca.png"), Artifacts.CodebookPca(model, result.Window, window));
             VqVae.Functional.Checkpoints.BatchFile.Write(folder.PathOf("batch.safetensors"), eval.Narrow(0, 0, Math.Min(16, eval.Shape[0])));
             folder.Complete(files); // last: the set is complete only once the manifest says so
         });
