@@ -36,7 +36,7 @@ let private required (cmd: System.CommandLine.Command) (except: string) =
 let alwaysBad = [ "abc"; ""; "NaN"; "nan"; "Infinity"; "inf"; "-inf"; "1e999"; "99999999999999"; "1,5"; "0x10"; "1_000"; "12abc" ]
 
 /// Where zero and negative numbers are in range (everything else refuses them).
-let zeroAllowed = set [ "--seed"; "--warmup"; "--pretrain"; "--beta"; "--top-k" ]
+let zeroAllowed = set [ "--seed"; "--warmup"; "--pretrain"; "--beta"; "--top-k"; "--checkpoint-every" ]
 let negativeAllowed = set [ "--seed" ]
 
 /// A culture whose decimal mark is ',' and thousands separator '.' (built by hand: the test host may
