@@ -15,6 +15,7 @@ using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
 using VqVae.Functional.Resources;
 using VqVae.Functional.Runs;
+using VqVae.Functional.Checkpoints;
 
 namespace VqVae.Cli.Train;
 
@@ -28,6 +29,9 @@ internal static class TrainRun
 {
     /// <summary>Steps of the default run: enough for recognisable digits on the built-in data in a few minutes on 2 cores.</summary>
     public const int DefaultSteps = 600;
+
+    /// <summary>Steps between two checkpoints by default: at most a minute or so of work lost on a laptop.</summary>
+    public const int DefaultCheckpointEvery = 100;
 
     public static int Execute(TrainSettings s, Terminal t)
     {
@@ -43,25 +47,45 @@ internal static class TrainRun
             throw new UserError(string.Create(CultureInfo.InvariantCulture,
                 $"--epochs: {s.Epochs} epochs of {perEpoch} batches of {s.Batch} make {plannedSteps} steps; at most {Limits.MaxSteps} (use --steps, or a larger --batch)"));
         int steps = (int)plannedSteps;
+        var adam = Adam.Create(s.LearningRate);
+        // A resumed run continues the optimizer, the step count and the data order where the checkpoint left them.
+        var resume = s.Resume is { } resumePath ? Resumed(resumePath, adam, s, t) : null;
+        int start = resume?.Step ?? 0;
+        if (start >= steps)
+            throw new UserError(string.Create(CultureInfo.InvariantCulture,
+                $"--resume: the checkpoint is at step {start} and --steps/--epochs count the whole run ({steps} steps); ask for more than {start}"));
+        if (resume?.Optimizer is not null && (s.Pretrain > 0 || s.KMeansInit))
+            throw new UserError($"--resume: the checkpoint continues a run at step {start}; drop {(s.Pretrain > 0 ? "--pretrain" : "--kmeans-init")} (it starts a run)");
+        var rows = new List<string>(Math.Min(steps, 100_000));
+        if (resume?.Optimizer is not null)
+            rows.AddRange(MetricsCsv.ReadRows(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resume.ModelPath))!, "metrics.csv"), start));
         MemoryPlan? memory = null;
-        var (model, cfg) = StartingModel(s, data, c => memory = ResourcePlan.CheckTraining(c, s.Batch, data.Height, data.Width, s.MaxMemoryGb, "train"));
+        var (model, cfg) = StartingModel(s, resume?.Model, c => memory = ResourcePlan.CheckTraining(c, s.Batch, data.Height, data.Width, s.MaxMemoryGb, "train"), data);
         Inputs.CheckFits(cfg, Tensor.Zeros(1, data.Channels, data.Height, data.Width), s.Data, "--data");
         // The folder is this run's from here to the manifest: locked, stale temporaries gone, marked "writing".
         using var folder = OutputPaths.OpenRun(s.Out);
 
         var rng = Rng.Seed(s.Seed);
-        var batches = Batches.Stream(data, s.Batch, rng.Fold(1), dropLast: true)
+        var batches = Batches.StreamFrom(data, s.Batch, rng.Fold(1), dropLast: true, position: start)
             .Select(b => Tensor.FromArray(b.Images, b.Count, b.Channels, b.Height, b.Width));
         int window = Math.Min(steps, perEpoch);
-        var rows = new List<string>(Math.Min(steps, 100_000));
-        var plan = new TrainPlan(model, Adam.Create(s.LearningRate))
+        var plan = new TrainPlan(model, adam)
         {
+            State = resume?.Optimizer?.State,
             PretrainSteps = s.Pretrain, KMeansInit = s.KMeansInit, Rng = rng, OnPhase = p => t.Out.WriteLine(p + "…"),
         };
+        int? checkpointed = null;
+        void SaveCheckpoint(TrainSnapshot snap) => OutputPaths.Writing("--out", () =>
+        {
+            MetricsCsv.Write(folder.PathOf("metrics.csv"), rows);
+            TrainingCheckpoint.Save(folder.Path, adam, snap, folder.RunId, RunSettings(s));
+            folder.Checkpoint([TrainingCheckpoint.ModelFileName, TrainingCheckpoint.OptimizerFileName, "metrics.csv"], snap.Step);
+            checkpointed = snap.Step;
+        });
         string[] title =
         [
             string.Create(CultureInfo.InvariantCulture,
-                $"training {cfg.Preset} (h={cfg.Hidden}, K={cfg.CodebookSize}, D={cfg.CodeDim}, β={cfg.Beta}{(cfg.Quantizer == QuantizerKind.Ema ? ", EMA" : "")}): {steps} steps of {s.Batch}"),
+                $"training {cfg.Preset} (h={cfg.Hidden}, K={cfg.CodebookSize}, D={cfg.CodeDim}, β={cfg.Beta}{(cfg.Quantizer == QuantizerKind.Ema ? ", EMA" : "")}): {steps} steps of {s.Batch}{(start > 0 ? $", resuming after step {start}" : "")}"),
             string.Create(CultureInfo.InvariantCulture,
                 $"data: {DataSource.Describe(s.Data)}, {data.Count} images {data.Width}×{data.Height}, {(data.Channels == 1 ? "1 channel (grey)" : $"{data.Channels} channels (colour)")}; memory plan {MemoryPlan.Gb(memory!.Bytes)}"),
         ];
@@ -79,12 +103,15 @@ internal static class TrainRun
         Console.CancelKeyPress += onCtrlC;
         try
         {
-        TrainProgress.Run(t, title, steps, report =>
+        TrainProgress.Run(t, title, steps - start, report =>
         {
             run = Trainer.Fit(plan, batches, new TrainOptions
             {
-                Steps = steps,
+                Steps = steps - start,
                 UsageWindow = window,
+                Window = resume?.Optimizer?.Window.Select(r => (IReadOnlyList<long>)r).ToList(),
+                CheckpointEvery = s.CheckpointEvery,
+                OnCheckpoint = SaveCheckpoint,
                 DeadCodes = s.DeadCodeRestart ? DeadCodePolicy.Default : null,
                 Rng = rng.Fold(3),
                 OnStep = r =>
@@ -102,7 +129,8 @@ internal static class TrainRun
         var result = run!;
         // A diverged run leaves no model behind that a later run could take for a good one.
         if (result.Divergence is { } d)
-            throw new UserError($"{d.Message} (now --lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}); no model was written");
+            throw new UserError($"{d.Message} (now --lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}); "
+                + (checkpointed is { } c ? $"the last checkpoint, step {c}, is in {s.Out}/" : "this run wrote no checkpoint"));
         if (result.Metrics.Length == 0)
             throw new UserError("stopped by Ctrl-C before the first step; nothing was written");
         model = result.Model;
@@ -111,15 +139,17 @@ internal static class TrainRun
         var eval = Artifacts.EvalBatch(heldOut, Math.Min(32, heldOut.Count)); // held-out images: what the model never saw
         // The held-out figures (images training never saw), on screen and in eval.json.
         var report = Commands.EvalCommand.Run(model, heldOut, 250);
-        string[] files = ["model.safetensors", "metrics.csv", "eval.json", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "batch.safetensors"];
+        string[] files = [TrainingCheckpoint.ModelFileName, TrainingCheckpoint.OptimizerFileName, "metrics.csv", "eval.json", "reconstructions.png", "codebook-usage.png", "codebook-atlas.png", "curves.png", "codebook-pca.png", "batch.safetensors"];
         OutputPaths.Writing("--out", () =>
         {
-            ModelFile.Save(folder.PathOf("model.safetensors"), model);
+            // The model and optimizer state of the last step are written by the trainer's last checkpoint (also when stopped by Ctrl-C).
             MetricsCsv.Write(folder.PathOf("metrics.csv"), rows);
             AtomicFile.Write(folder.PathOf("eval.json"), f => f.Write(System.Text.Encoding.UTF8.GetBytes(Commands.EvalCommand.Json(report) + "\n")));
             ImageFile.WritePng(folder.PathOf("reconstructions.png"), Artifacts.Reconstructions(model, eval));
             ImageFile.WritePng(folder.PathOf("codebook-usage.png"), Artifacts.Usage(result.Window, window));
             ImageFile.WritePng(folder.PathOf("codebook-atlas.png"), Artifacts.Atlas(model, result.Window, data.Height / cfg.Downsampling, data.Width / cfg.Downsampling));
+            ImageFile.WritePng(folder.PathOf("curves.png"), Artifacts.Curves(folder.PathOf("metrics.csv"), cfg.CodebookSize)); // from the file just written
+            ImageFile.WritePng(folder.PathOf("codebook-pca.png"), Artifacts.CodebookPca(model, result.Window, window));
             VqVae.Functional.Checkpoints.BatchFile.Write(folder.PathOf("batch.safetensors"), eval.Narrow(0, 0, Math.Min(16, eval.Shape[0])));
             folder.Complete(files); // last: the set is complete only once the manifest says so
         });
@@ -130,7 +160,7 @@ internal static class TrainRun
         t.Out.WriteLine($"wrote {s.Out}/: {string.Join(", ", files)}, {RunFolder.ManifestName}");
         if (result.Outcome == TrainOutcome.Cancelled)
         {
-            t.Err.WriteLine($"vqvae train: stopped by Ctrl-C after step {last.Step} of {steps}; the model and pictures of that step are in {s.Out}/");
+            t.Err.WriteLine($"vqvae train: stopped by Ctrl-C after step {last.Step} of {steps}; the checkpoint and pictures of that step are in {s.Out}/ (continue with --resume {Path.Combine(s.Out, TrainingCheckpoint.ModelFileName)})");
             return ExitCodes.Interrupted;
         }
         return ExitCodes.Ok;
@@ -144,12 +174,42 @@ internal static class TrainRun
         catch (ArgumentException) { return false; }
     }
 
-    // A fresh model from the preset and overrides, or the checkpoint to resume (its architecture wins).
-    private static (VqVaeModel, VqVaeConfig) StartingModel(TrainSettings s, Dataset data, Action<VqVaeConfig> plan)
+    /// <summary>The settings that decide the data order, recorded in the optimizer file so a resumed run can say when they differ.</summary>
+    private static Dictionary<string, string> RunSettings(TrainSettings s) => new()
     {
-        if (s.Resume is { } path)
+        ["data"] = s.Data,
+        ["seed"] = s.Seed.ToString(CultureInfo.InvariantCulture),
+        ["batch"] = s.Batch.ToString(CultureInfo.InvariantCulture),
+    };
+
+    // The checkpoint to resume: the model, and its optimizer state when one is beside it.
+    private static ResumePoint Resumed(string path, Adam adam, TrainSettings s, Terminal t)
+    {
+        if (!File.Exists(path)) throw new UserError($"--resume: no such file: {path}");
+        ResumePoint point;
+        try { point = TrainingCheckpoint.Load(path, adam); }
+        catch (CheckpointException e) { throw new UserError($"--resume: {e.Message}"); }
+        if (point.Optimizer is not { } saved)
         {
-            var m = ModelFile.Load(path, "--resume");
+            // A plain model: its folder's manifest must vouch for it. (A model with its optimizer state is a
+            // checkpoint whose two files were checked against each other; a killed run leaves such pairs.)
+            try { RunFolder.Verify(path); }
+            catch (RunFolderException e) { throw new UserError($"--resume: {e.Message}"); }
+            t.Err.WriteLine($"vqvae train: note: no optimizer state beside {path}; Adam starts afresh at step 0");
+            return point;
+        }
+        var differ = RunSettings(s).Where(kv => saved.Metadata.TryGetValue(kv.Key, out var v) && v != kv.Value)
+            .Select(kv => $"--{kv.Key} {saved.Metadata[kv.Key]} (now {kv.Value})").ToList();
+        if (differ.Count > 0)
+            t.Err.WriteLine($"vqvae train: note: the checkpoint was trained with {string.Join(", ", differ)}; the data order differs from the run it continues");
+        return point;
+    }
+
+    // A fresh model from the preset and overrides, or the checkpoint to resume (its architecture wins).
+    private static (VqVaeModel, VqVaeConfig) StartingModel(TrainSettings s, VqVaeModel? resumed, Action<VqVaeConfig> plan, Dataset data)
+    {
+        if (resumed is { } m)
+        {
             plan(m.Config);
             if (s.Hidden is not null || s.Codebook is not null || s.Dim is not null)
                 throw new UserError("--resume: the architecture comes from the checkpoint; drop --hidden, --codebook and --dim");
