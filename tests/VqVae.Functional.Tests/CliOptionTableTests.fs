@@ -136,5 +136,5 @@ let ``an unknown or missing verb names the verbs instead of 'Required command wa
 let ``an unknown --preset is named`` () =
     let code, err = check [ "train"; "--preset"; "nonsense" ]
     Assert.Equal(ExitCodes.Usage, code)
-    Assert.Contains("--preset expects mnist, mnistSmall or paper, got 'nonsense'", err)
+    Assert.Contains("--preset expects mnist, mnistSmall, paper or vqvae2, got 'nonsense'", err)
     Assert.Equal(ExitCodes.Ok, fst (check [ "train"; "--resume"; "m.safetensors"; "--lr"; "1e-4" ]))

@@ -22,11 +22,11 @@ internal static class TrainCommand
         var ema = Opt.Flag("--ema", "Learn the codebook by exponential moving averages instead of gradients");
         var seed = Opt.Seed("Random seed (initialisation, data, shuffling)", 0);
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "runs/latest", HelpName = "DIR" };
-        var preset = new Option<string>("--preset") { Description = "Architecture: mnist (reference), mnistSmall or paper", DefaultValueFactory = _ => "mnist" };
+        var preset = new Option<string>("--preset") { Description = "Architecture: mnist (reference), mnistSmall, paper or vqvae2 (two levels; --codebook sets both levels' K)", DefaultValueFactory = _ => "mnist" };
         preset.Validators.Add(r =>
         {
             var v = r.GetValueOrDefault<string>();
-            if (v is not null && !TrainRun.IsPreset(v)) r.AddError($"--preset expects mnist, mnistSmall or paper, got '{v}'.");
+            if (v is not null && !TrainRun.IsPreset(v)) r.AddError($"--preset expects mnist, mnistSmall, paper or vqvae2, got '{v}'.");
         });
         var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0, max: Limits.MaxSteps);
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using VqVae.Cli.Input;
 using VqVae.Cli.Output;
+using VqVae.Functional.Hierarchical;
 using VqVae.Functional.Layers;
 using VqVae.Functional.Losses;
 using VqVae.Functional.Model;
@@ -34,6 +35,9 @@ internal static class TrainRun
 
     public static int Execute(TrainSettings s, Terminal t)
     {
+        // A two-level model has its own run (its own metrics and pictures), through the same Trainer.
+        if (s.Resume is { } resumed ? ModelFile.IsVqVae2(resumed) : VqVae2Config.IsName(s.Preset))
+            return VqVae2Run.Execute(s, t);
         var (data, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
@@ -169,6 +173,7 @@ internal static class TrainRun
     /// <summary>Whether <paramref name="name"/> names a preset the command offers.</summary>
     public static bool IsPreset(string name)
     {
+        if (VqVae2Config.IsName(name)) return true;
         try { VqVaeConfig.ByName(name); return true; }
         catch (ArgumentException) { return false; }
     }
