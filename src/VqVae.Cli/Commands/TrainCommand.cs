@@ -44,11 +44,6 @@ internal static class TrainCommand
         cmd.Validators.Add(r =>
         {
             if (r.GetResult(steps) is not null && r.GetResult(epochs) is not null) r.AddError("give --steps or --epochs, not both.");
-            // The checkpoint decides the architecture and the quantizer: options that would change them are refused, not ignored.
-            if (r.GetResult(resume) is not null)
-                foreach (var o in new Option[] { preset, ema, codebook, dim, hidden })
-                    if (r.GetResult(o) is { Implicit: false })
-                        r.AddError($"--resume takes the architecture, quantizer and codebook from the checkpoint; drop {o.Name}.");
         });
         cmd.SetAction(r =>
         {
@@ -57,7 +52,11 @@ internal static class TrainCommand
             var s = new TrainSettings(r.GetValue(data)!, r.GetValue(steps), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
                 r.GetValue(codebook), r.GetValue(dim), r.GetValue(hidden), r.GetValue(beta), r.GetValue(ema), r.GetValue(seed),
                 r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory), !r.GetValue(noRestart),
-                r.GetValue(checkpointEvery));
+                r.GetValue(checkpointEvery))
+            {
+                // --resume compares these with the checkpoint (TrainRun.StartingModel).
+                Given = new Option[] { preset, ema, codebook, dim, hidden }.Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToHashSet(),
+            };
             return TrainRun.Execute(s, terminal);
         });
         return cmd;
