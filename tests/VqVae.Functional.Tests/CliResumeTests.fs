@@ -52,9 +52,15 @@ let ``--resume refuses, in one line, a finished run, pretraining, and an optimiz
     let d = tempDir ()
     Assert.Equal(0, (run [ "--steps"; "4"; "--out"; d ]).Code)
     let model = Path.Combine(d, "model.safetensors")
-    let r = vqvae [ "train"; "--batch"; "8"; "--steps"; "4"; "--resume"; model; "--out"; tempDir () ]
+    let r = vqvae [ "train"; "--batch"; "8"; "--steps"; "3"; "--resume"; model; "--out"; tempDir () ]
     assertOneLineError 1 r
     Assert.Contains("--resume: the checkpoint is at step 4", r.Err)
+    // At its own end, a resumed run only writes what a kill may have left missing (evaluation, pictures).
+    let finish = tempDir ()
+    let r = vqvae [ "train"; "--batch"; "8"; "--steps"; "4"; "--resume"; model; "--out"; finish ]
+    Assert.True((r.Code = 0), r.Err)
+    Assert.True(File.Exists(Path.Combine(finish, "reconstructions.png")))
+    Assert.Equal<(string * int[]) list>(tensorBits model, tensorBits (Path.Combine(finish, "model.safetensors")))
     let r = vqvae [ "train"; "--batch"; "8"; "--steps"; "6"; "--pretrain"; "2"; "--resume"; model; "--out"; tempDir () ]
     assertOneLineError 1 r
     Assert.Contains("drop --pretrain", r.Err)
@@ -69,3 +75,16 @@ let ``--resume refuses, in one line, a finished run, pretraining, and an optimiz
     Assert.Contains("--resume", r.Err)
     Assert.Contains("optimizer.safetensors", r.Err)
     Assert.Contains("another model", r.Err)
+
+[<Fact>]
+let ``--resume accepts the run's own architecture options and refuses, in one line, one that would change it`` () =
+    let d = tempDir ()
+    Assert.Equal(0, (run [ "--steps"; "2"; "--out"; d ]).Code)
+    let model = Path.Combine(d, "model.safetensors")
+    for extra, option in [ [ "--hidden"; "6" ], "--hidden"; [ "--codebook"; "32" ], "--codebook"; [ "--dim"; "3" ], "--dim"
+                           [ "--preset"; "mnistSmall" ], "--preset"; [ "--ema" ], "--ema" ] do
+        let r = vqvae ([ "train"; "--batch"; "8"; "--steps"; "3"; "--resume"; model; "--out"; tempDir () ] @ extra)
+        assertOneLineError 1 r
+        Assert.Contains($"drop {option}", r.Err)
+    let r = run [ "--steps"; "3"; "--preset"; "mnist"; "--resume"; model; "--out"; tempDir () ]
+    Assert.True((r.Code = 0), r.Err)

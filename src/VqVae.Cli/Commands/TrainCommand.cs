@@ -19,11 +19,11 @@ internal static class TrainCommand
         var ema = Opt.Flag("--ema", "Learn the codebook by exponential moving averages instead of gradients");
         var seed = Opt.Seed("Random seed (initialisation, data, shuffling)", 0);
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "runs/latest", HelpName = "DIR" };
-        var preset = new Option<string>("--preset") { Description = "Architecture: mnist (reference), mnistSmall or paper", DefaultValueFactory = _ => "mnist" };
+        var preset = new Option<string>("--preset") { Description = "Architecture: mnist (reference), mnistSmall, paper or vqvae2 (two levels; --codebook sets both levels' K)", DefaultValueFactory = _ => "mnist" };
         preset.Validators.Add(r =>
         {
             var v = r.GetValueOrDefault<string>();
-            if (v is not null && !TrainRun.IsPreset(v)) r.AddError($"--preset expects mnist, mnistSmall or paper, got '{v}'.");
+            if (v is not null && !TrainRun.IsPreset(v)) r.AddError($"--preset expects mnist, mnistSmall, paper or vqvae2, got '{v}'.");
         });
         var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0, max: Limits.MaxSteps);
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
@@ -41,11 +41,6 @@ internal static class TrainCommand
         cmd.Validators.Add(r =>
         {
             if (r.GetResult(steps) is not null && r.GetResult(epochs) is not null) r.AddError("give --steps or --epochs, not both.");
-            // The checkpoint decides the architecture and the quantizer: options that would change them are refused, not ignored.
-            if (r.GetResult(resume) is not null)
-                foreach (var o in new Option[] { preset, ema, codebook, dim, hidden })
-                    if (r.GetResult(o) is { Implicit: false })
-                        r.AddError($"--resume takes the architecture, quantizer and codebook from the checkpoint; drop {o.Name}.");
         });
         cmd.SetAction(r =>
         {
@@ -54,7 +49,11 @@ internal static class TrainCommand
             var s = new TrainSettings(r.GetValue(data)!, r.GetValue(steps), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
                 r.GetValue(codebook), r.GetValue(dim), r.GetValue(hidden), r.GetValue(beta), r.GetValue(ema), r.GetValue(seed),
                 r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory), !r.GetValue(noRestart),
-                r.GetValue(checkpointEvery));
+                r.GetValue(checkpointEvery))
+            {
+                // --resume compares these with the checkpoint (TrainRun.StartingModel).
+                Given = new Option[] { preset, ema, codebook, dim, hidden }.Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToHashSet(),
+            };
             return TrainRun.Execute(s, terminal);
         });
         return cmd;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using VqVae.Functional.Hierarchical;
 using VqVae.Functional.Layers;
 using VqVae.Functional.Losses;
 using VqVae.Functional.Model;
@@ -31,6 +32,9 @@ internal static class TrainRun
 
     public static int Execute(TrainSettings s, Terminal t)
     {
+        // A two-level model has its own run (its own metrics and pictures), through the same Trainer.
+        if (s.Resume is { } resumed ? ModelFile.IsVqVae2(resumed) : VqVae2Config.IsName(s.Preset))
+            return VqVae2Run.Execute(s, t);
         var (data, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
@@ -44,9 +48,11 @@ internal static class TrainRun
         // A resumed run continues the optimizer, the step count and the data order where the checkpoint left them.
         var resume = s.Resume is { } resumePath ? Resumed(resumePath, adam, s, t) : null;
         int start = resume?.Step ?? 0;
-        if (start >= steps)
+        if (start > steps)
             throw new UserError(string.Create(CultureInfo.InvariantCulture,
-                $"--resume: the checkpoint is at step {start} and --steps/--epochs count the whole run ({steps} steps); ask for more than {start}"));
+                $"--resume: the checkpoint is at step {start} and --steps/--epochs count the whole run ({steps} steps); ask for at least {start}"));
+        // A run killed after its last checkpoint but before its pictures: resuming it writes what is missing.
+        bool finishing = resume?.Optimizer is not null && start == steps;
         if (resume?.Optimizer is not null && (s.Pretrain > 0 || s.KMeansInit))
             throw new UserError($"--resume: the checkpoint continues a run at step {start}; drop {(s.Pretrain > 0 ? "--pretrain" : "--kmeans-init")} (it starts a run)");
         var rows = new List<string>(Math.Min(steps, 100_000));
@@ -124,10 +130,12 @@ internal static class TrainRun
         if (result.Divergence is { } d)
             throw new UserError($"{d.Message} (now --lr {s.LearningRate.ToString(CultureInfo.InvariantCulture)}); "
                 + (checkpointed is { } c ? $"the last checkpoint, step {c}, is in {s.Out}/" : "this run wrote no checkpoint"));
-        if (result.Metrics.Length == 0)
+        if (result.Metrics.Length == 0 && !finishing)
             throw new UserError("stopped by Ctrl-C before the first step; nothing was written");
         model = result.Model;
-        var last = result.Metrics[^1];
+        if (finishing)
+            SaveCheckpoint(new TrainSnapshot(start, model, result.State) { Window = resume!.Optimizer!.Window });
+        var last = result.Metrics.Length > 0 ? result.Metrics[^1] : null;
 
         var eval = Artifacts.EvalBatch(heldOut, Math.Min(32, heldOut.Count)); // held-out images: what the model never saw
         // The held-out figures (images training never saw), on screen and in eval.json.
@@ -148,12 +156,12 @@ internal static class TrainRun
         });
 
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {result.Metrics.Length} steps in {clock.Elapsed.TotalSeconds:F1} s; final total {last.Total:F4} (recon {last.Recon:F4}), perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps{(s.DeadCodeRestart ? $", {result.RestartedCodes} dead-code restarts" : "")}"));
+            $"done: {result.Metrics.Length} steps in {clock.Elapsed.TotalSeconds:F1} s{(last is null ? "" : $"; final total {last.Total:F4} (recon {last.Recon:F4})")}, perplexity {result.Window.Perplexity:F1}, {result.Window.Used}/{result.Window.Codes} codes used in the last {window} steps{(s.DeadCodeRestart ? $", {result.RestartedCodes} dead-code restarts" : "")}"));
         t.Out.WriteLine(Commands.EvalCommand.Table(report));
         t.Out.WriteLine($"wrote {s.Out}/: {string.Join(", ", files)}, {RunFolder.ManifestName}");
         if (result.Outcome == TrainOutcome.Cancelled)
         {
-            t.Err.WriteLine($"vqvae train: stopped by Ctrl-C after step {last.Step} of {steps}; the checkpoint and pictures of that step are in {s.Out}/ (continue with --resume {Path.Combine(s.Out, TrainingCheckpoint.ModelFileName)})");
+            t.Err.WriteLine($"vqvae train: stopped by Ctrl-C after step {last!.Step} of {steps}; the checkpoint and pictures of that step are in {s.Out}/ (continue with --resume {Path.Combine(s.Out, TrainingCheckpoint.ModelFileName)})");
             return ExitCodes.Interrupted;
         }
         return ExitCodes.Ok;
@@ -162,6 +170,7 @@ internal static class TrainRun
     /// <summary>Whether <paramref name="name"/> names a preset the command offers.</summary>
     public static bool IsPreset(string name)
     {
+        if (VqVae2Config.IsName(name)) return true;
         try { VqVaeConfig.ByName(name); return true; }
         catch (ArgumentException) { return false; }
     }
@@ -203,8 +212,20 @@ internal static class TrainRun
         if (resumed is { } m)
         {
             plan(m.Config);
-            if (s.Hidden is not null || s.Codebook is not null || s.Dim is not null)
-                throw new UserError("--resume: the architecture comes from the checkpoint; drop --hidden, --codebook and --dim");
+            // The checkpoint decides the architecture: an option that agrees with it is accepted (the interrupted
+            // run's own command line plus --resume continues it), one that would change it is refused, not ignored.
+            var k = m.Config;
+            void Agree(string option, object? given, object actual)
+            {
+                if (given is not null && !given.Equals(actual))
+                    throw new UserError($"--resume: the checkpoint's {option[2..]} is {actual}, but {option} says {given}; the architecture comes from the checkpoint (drop {option})");
+            }
+            Agree("--hidden", s.Hidden, k.Hidden);
+            Agree("--codebook", s.Codebook, k.CodebookSize);
+            Agree("--dim", s.Dim, k.CodeDim);
+            Agree("--preset", s.Given.Contains("--preset") && IsPreset(s.Preset) ? VqVaeConfig.ByName(s.Preset).Preset : null, k.Preset);
+            if (s.Ema && k.Quantizer != QuantizerKind.Ema)
+                throw new UserError("--resume: the checkpoint's codebook is learned by gradients, but --ema asks for moving averages; the quantizer comes from the checkpoint (drop --ema)");
             var c = m.Config.With(beta: s.Beta);
             return (m with { Config = c }, c);
         }

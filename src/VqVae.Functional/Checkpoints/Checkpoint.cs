@@ -92,6 +92,8 @@ public static class Checkpoint
         catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
         catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
 
+        if (Hierarchical.VqVae2Checkpoint.IsVqVae2(file))
+            throw new CheckpointException(path, "is a VQ-VAE-2 checkpoint (model = vqvae2); load it with VqVae2Checkpoint.Load.");
         if (file.Metadata.TryGetValue("format_version", out var v) && (!int.TryParse(v, out int version) || version > FormatVersion || version < 1))
             throw new CheckpointException(path, $"format version '{v}' is not one this library reads (1 to {FormatVersion}).");
 

@@ -33,7 +33,7 @@ public sealed record TrainResult(VqVaeModel Model, OptimizerState<VqVaeModel> St
 /// var run = Trainer.Run(Adam.Create(1e-3f), model, batches, steps: 500, onStep: m => { if (m.Step % 50 == 0) Console.WriteLine(m); });
 /// var trained = run.Model;
 /// </code></example>
-public static class Trainer
+public static partial class Trainer
 {
     /// <summary>
     /// Runs <see cref="TrainOptions.Steps"/> steps (default: one per batch) from <paramref name="model"/> and
