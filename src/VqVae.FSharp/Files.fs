@@ -8,6 +8,7 @@ open VqVae.Functional.Routing
 open VqVae.Functional.Checkpoints
 open VqVae.Data.Datasets
 open VqVae.Data.Images
+open VqVae.Data.Charts
 open VqVae.Tensors
 
 /// Checkpoints: safetensors with PyTorch state_dict names and the config in the metadata (DESIGN §6).
@@ -70,8 +71,14 @@ module Image =
     let atlas (columns: int) (images: Tensor) =
         let n, c, h, w = dims images
         Pictures.Atlas(images.ToArray(), n, c, h, w, columns, 1)
-    /// A bar chart of how often each code was used (unused codes marked).
-    let codebookUsage (counts: int array) = Pictures.CodebookUsage(counts)
+    /// A chart of how often each code was used, codes sorted by use, dead codes marked (e.g. `CodeUsage.counts usage`).
+    let codebookUsage (counts: int64 array) = CodebookUsageChart.Draw(counts)
+    /// The codebook's code vectors on their first two principal components, each point's area by its count.
+    let codebookPca (model: VqVaeModel) (counts: int64 array) =
+        let e = model.Codebook.Embedding
+        CodebookPcaChart.Draw(e.ToArray(), e.Shape[0], e.Shape[1], counts)
+    /// The training curves (loss terms, perplexity, codes used) of a metrics.csv file.
+    let curves (metricsCsv: string) = TrainingCurves.Draw(MetricsTable.Read metricsCsv)
     /// Writes a PNG atomically.
     let save (path: string) (image: Image) = ImageFile.WritePng(path, image)
     /// Reads a PNG, JPEG, WebP or BMP file.

@@ -44,9 +44,9 @@ let assertOneLineError (expectedCode: int) (r: Run) =
     Assert.StartsWith("vqvae", lines[0])
 
 [<Fact>]
-let ``train writes the model, metrics and both pictures, and the pictures decode`` () =
+let ``train writes the model, metrics, pictures and charts, and the pictures decode`` () =
     let dir = trained.Force()
-    for f in [ "model.safetensors"; "metrics.csv"; "reconstructions.png"; "codebook-usage.png"; "codebook-atlas.png"; "batch.safetensors" ] do
+    for f in [ "model.safetensors"; "metrics.csv"; "reconstructions.png"; "codebook-usage.png"; "codebook-atlas.png"; "curves.png"; "codebook-pca.png"; "batch.safetensors" ] do
         Assert.True(FileInfo(Path.Combine(dir, f)).Length > 0L, $"{f} is missing or empty")
     let csv = File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
     Assert.Equal(MetricsCsv.Header, csv[0])
@@ -54,7 +54,11 @@ let ``train writes the model, metrics and both pictures, and the pictures decode
     Assert.Equal(4, csv.Length)
     let recon = ImageFile.Read(Path.Combine(dir, "reconstructions.png"))
     Assert.True(recon.Width > 28 && recon.Height > 56)
-    ImageFile.Read(Path.Combine(dir, "codebook-usage.png")) |> ignore
+    // The ScottPlot charts, at their documented sizes (three 900×300 panels; 900×380; 800×700).
+    let size f = let i = ImageFile.Read(Path.Combine(dir, f)) in i.Width, i.Height
+    Assert.Equal((900, 900), size "curves.png")
+    Assert.Equal((900, 380), size "codebook-usage.png")
+    Assert.Equal((800, 700), size "codebook-pca.png")
     let model = SafeTensors.Read(Path.Combine(dir, "model.safetensors"))
     Assert.Equal<int[]>([| 16; 4 |], model["vq.embedding.weight"].Shape)
     Assert.True(model.Metadata.ContainsKey "config")
@@ -145,7 +149,7 @@ let ``reconstruct writes a picture from a checkpoint`` () =
 let ``train resumes from a checkpoint`` () =
     let dir = trained.Force()
     let out = tempDir ()
-    let r = vqvae [ "train"; "--resume"; Path.Combine(dir, "model.safetensors"); "--steps"; "2"; "--batch"; "8"; "--out"; out ]
+    let r = vqvae [ "train"; "--resume"; Path.Combine(dir, "model.safetensors"); "--steps"; "5"; "--batch"; "8"; "--out"; out ]
     Assert.True((r.Code = 0), r.Err)
     Assert.True(File.Exists(Path.Combine(out, "model.safetensors")))
 

@@ -49,34 +49,6 @@ let ``pictures refuse NaN pixels, naming the position`` () =
     let e = Assert.Throws<ArgumentException>(fun () -> Pictures.Atlas(x, 2, 1, 2, 2, 2) |> ignore)
     Assert.Contains("index 5 is NaN", e.Message)
 
-[<Fact>]
-let ``codebook usage: bars sorted by count, one red tick per dead code`` () =
-    let counts = [| 5; 0; 30; 12; 0; 0; 7; 1; 0; 22 |]
-    let width, height = 400, 200
-    let img = Pictures.CodebookUsage(counts, width, height)
-    Assert.Equal((width, height, 3), (img.Width, img.Height, img.Channels))
-    let isRed (r, g, b) = r > 200uy && g < 80uy && b < 80uy
-    let isBar (r, g, b) = b > 150uy && r < 100uy
-    // Dead-code ticks sit below the axis: count the red runs along one row there.
-    let row = height - 32 + 4
-    let red = [ for x in 0 .. width - 1 -> isRed (rgbAt img x row) ]
-    let runs = red |> List.pairwise |> List.filter (fun (a, b) -> not a && b) |> List.length
-    Assert.Equal(4, runs)
-    // Bar heights, measured at each column, never increase from left to right.
-    let barHeight x = [ 0 .. height - 1 ] |> List.filter (fun y -> isBar (rgbAt img x y)) |> List.length
-    let heights = [ for x in 0 .. width - 1 -> barHeight x ] |> List.filter (fun v -> v > 0)
-    Assert.NotEmpty heights
-    Assert.True(heights |> List.pairwise |> List.forall (fun (a, b) -> a >= b), sprintf "%A" heights)
-    Assert.Equal(6, heights |> List.distinct |> List.length) // six used codes, six distinct counts
-    // The legend is drawn in red near the top right.
-    Assert.True([ for y in 0 .. 14 do for x in width / 2 .. width - 1 -> isRed (rgbAt img x y) ] |> List.exists id)
-
-[<Fact>]
-let ``codebook usage rejects empty or negative counts`` () =
-    Assert.Throws<ArgumentException>(fun () -> Pictures.CodebookUsage [||] |> ignore) |> ignore
-    let e = Assert.Throws<ArgumentException>(fun () -> Pictures.CodebookUsage [| 1; -2 |] |> ignore)
-    Assert.Contains("counts[1]", e.Message)
-    Pictures.CodebookUsage(Array.zeroCreate 512) |> ignore // all dead still draws
 
 [<Fact>]
 let ``the font has a distinct glyph for every digit and letter; lower case draws as upper case`` () =

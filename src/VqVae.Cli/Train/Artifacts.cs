@@ -2,6 +2,7 @@ using VqVae.Functional.Codebooks;
 using VqVae.Functional.Model;
 using VqVae.Data.Datasets;
 using VqVae.Data.Images;
+using VqVae.Data.Charts;
 
 namespace VqVae.Cli.Train;
 
@@ -24,11 +25,31 @@ internal static class Artifacts
             columns: Math.Min(8, s[0]), scale: 2);
     }
 
-    public static Image Usage(CodeUsage usage, int steps)
+    /// <summary>Originals above a VQ-VAE-2's reconstructions, 8 per band, each pixel drawn 2×2.</summary>
+    public static Image Reconstructions(VqVae.Functional.Hierarchical.VqVae2Model model, Tensor x)
     {
-        var ints = usage.Counts.Select(c => (int)Math.Min(c, int.MaxValue)).ToArray();
-        return Pictures.CodebookUsage(ints, title: $"Codebook usage over the last {steps} step(s): {usage.Used} of {usage.Codes} codes used");
+        var s = x.Shape;
+        var xHat = VqVae.Functional.Hierarchical.VqVae2Model.Reconstruct(model, x);
+        return Pictures.ReconstructionGrid(x.ToArray(), xHat.ToArray(), s[0], s[1], s[2], s[3],
+            columns: Math.Min(8, s[0]), scale: 2);
     }
+
+    /// <summary>Sorted codebook usage over the window (dead codes marked), drawn by ScottPlot.</summary>
+    public static Image Usage(CodeUsage usage, int steps) =>
+        CodebookUsageChart.Draw(usage.Counts, Period(steps));
+
+    /// <summary>The codebook in 2-D (PCA), each code's area by its use over the window.</summary>
+    public static Image CodebookPca(VqVaeModel model, CodeUsage usage, int steps)
+    {
+        var e = model.Codebook.Embedding;
+        return CodebookPcaChart.Draw(e.ToArray(), e.Shape[0], e.Shape[1], usage.Counts, Period(steps));
+    }
+
+    /// <summary>The training curves of a run's metrics.csv.</summary>
+    public static Image Curves(string metricsCsv, int codebookSize) =>
+        TrainingCurves.Draw(MetricsTable.Read(metricsCsv), codebookSize);
+
+    private static string Period(int steps) => steps == 1 ? "over the last step" : $"over the last {steps} steps";
 
     /// <summary>The library's <see cref="CodebookAtlas"/> as a picture, 16 tiles per row.</summary>
     public static Image Atlas(VqVaeModel model, CodeUsage usage, int latentHeight, int latentWidth)

@@ -1,20 +1,15 @@
-using System.Globalization;
 
 namespace VqVae.Data.Images;
 
 /// <summary>
-/// Pictures for looking at a training run: image atlases, original/reconstruction grids and a
-/// codebook-usage bar chart. Images come as planar floats <c>[count, channels, height, width]</c>
+/// Pictures for looking at a training run: image atlases and original/reconstruction grids (charts
+/// are in VqVae.Data.Charts, drawn by ScottPlot). Images come as planar floats <c>[count, channels, height, width]</c>
 /// in [0, 1] (values clamped; NaN is an error); channels is 1 (grey) or 3 (RGB). Results are RGB.
 /// </summary>
 public static class Pictures
 {
     private static readonly Rgb Separator = new(70, 80, 110);
     private static readonly Rgb PairSeparator = new(150, 155, 170);
-    private static readonly Rgb Bar = new(60, 110, 180);
-    private static readonly Rgb Dead = new(220, 30, 30);
-    private static readonly Rgb Grid = new(225, 228, 235);
-    private static readonly Rgb Ink = new(30, 30, 30);
 
     /// <summary>
     /// The first <paramref name="count"/> images in a grid of <paramref name="columns"/> columns,
@@ -72,94 +67,6 @@ public static class Pictures
             }
         }
         return canvas.ToImage();
-    }
-
-    /// <summary>
-    /// A bar chart of how often each code was used, codes sorted by count (most used first).
-    /// Dead codes (count 0) get red ticks below the axis and a legend "DEAD: N OF K"; the title
-    /// line also gives the perplexity exp(−Σ p ln p) of the usage distribution.
-    /// </summary>
-    /// <example><code>ImageFile.WritePng("codebook-usage.png", Pictures.CodebookUsage(counts));</code></example>
-    public static Image CodebookUsage(int[] counts, int width = 640, int height = 260, string title = "Codebook usage")
-    {
-        ArgumentNullException.ThrowIfNull(counts);
-        ArgumentNullException.ThrowIfNull(title);
-        if (counts.Length == 0) throw new ArgumentException("counts must hold at least one code.", nameof(counts));
-        for (int i = 0; i < counts.Length; i++)
-            if (counts[i] < 0) throw new ArgumentException($"counts[{i}] is {counts[i]}; counts must be non-negative.", nameof(counts));
-        if (width < 200) throw new ArgumentOutOfRangeException(nameof(width), width, "width must be at least 200.");
-        if (height < 120) throw new ArgumentOutOfRangeException(nameof(height), height, "height must be at least 120.");
-
-        int k = counts.Length;
-        int[] sorted = counts.OrderByDescending(c => c).ToArray();
-        int dead = counts.Count(c => c == 0);
-        long total = counts.Sum(c => (long)c);
-        double entropy = 0;
-        foreach (int c in counts)
-            if (c > 0) { double p = (double)c / total; entropy -= p * Math.Log(p); }
-
-        var (yMax, yStep) = NiceAxis(sorted[0]);
-        var inv = CultureInfo.InvariantCulture;
-        int labelW = BitmapFont.MeasureWidth(yMax.ToString(inv));
-        int left = labelW + 10, right = 12, top = 38, bottom = 32;
-        int px0 = left, px1 = width - right, py0 = top, py1 = height - bottom;
-        int plotW = px1 - px0, plotH = py1 - py0;
-
-        var canvas = new Canvas(width, height, Rgb.White);
-        string perplexity = total > 0 ? $"   PERPLEXITY {Math.Exp(entropy).ToString("0.0", inv)}" : "   NO CODES USED";
-        canvas.Text(4, 4, title + perplexity, Ink);
-        string legend = $"DEAD: {dead} OF {k}";
-        int legendX = width - right - BitmapFont.MeasureWidth(legend);
-        canvas.FillRect(legendX - 10, 5, 6, 6, Dead);
-        canvas.Text(legendX, 4, legend, Dead);
-        canvas.Text(2, top - 17, "COUNT", Ink);
-
-        // Horizontal grid lines with y tick labels.
-        for (long v = 0; v <= yMax; v += yStep)
-        {
-            int y = py1 - (int)(v * plotH / yMax);
-            if (v > 0) canvas.FillRect(px0 + 1, y, plotW, 1, Grid);
-            canvas.FillRect(px0 - 3, y, 3, 1, Ink);
-            string s = v.ToString(inv);
-            canvas.Text(px0 - 5 - BitmapFont.MeasureWidth(s), y - 3, s, Ink);
-        }
-
-        for (int i = 0; i < k; i++)
-        {
-            int x0 = px0 + 1 + (int)((long)i * (plotW - 1) / k), x1 = px0 + 1 + (int)((long)(i + 1) * (plotW - 1) / k);
-            int w = Math.Max(1, x1 - x0 - (x1 - x0 >= 4 ? 1 : 0)); // a one-pixel gap once bars are wide enough
-            if (sorted[i] > 0)
-            {
-                int h = Math.Max(1, (int)Math.Round((double)sorted[i] * plotH / yMax));
-                canvas.FillRect(x0, py1 - h, w, h, Bar);
-            }
-            else canvas.FillRect(x0 + (w - 1) / 2, py1 + 2, 1, 5, Dead);
-        }
-
-        // Axes, x ticks at nice ranks, axis label.
-        canvas.FillRect(px0, py0, 1, plotH + 1, Ink);
-        canvas.FillRect(px0, py1, plotW, 1, Ink);
-        var (_, xStep) = NiceAxis(k);
-        for (long r = 0; r <= k; r += xStep)
-        {
-            int x = px0 + 1 + (int)(r * (plotW - 1) / k);
-            canvas.FillRect(x, py1 + 1, 1, 3, Ink);
-            string s = r.ToString(inv);
-            canvas.Text(x - BitmapFont.MeasureWidth(s) / 2, py1 + 8, s, Ink);
-        }
-        string xLabel = $"CODES BY RANK, MOST USED FIRST (K = {k})";
-        canvas.Text(px0 + (plotW - BitmapFont.MeasureWidth(xLabel)) / 2, height - 10, xLabel, Ink);
-        return canvas.ToImage();
-    }
-
-    /// <summary>An axis maximum ≥ <paramref name="max"/> and a 1-2-5 step giving about five ticks.</summary>
-    internal static (long Max, long Step) NiceAxis(long max)
-    {
-        if (max <= 0) return (1, 1);
-        double raw = max / 5.0;
-        double mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        long step = Math.Max(1, (long)(mag * (raw <= mag ? 1 : raw <= 2 * mag ? 2 : raw <= 5 * mag ? 5 : 10)));
-        return ((max + step - 1) / step * step, step);
     }
 
     private static Image Slice(float[] images, int i, int channels, int height, int width) =>

@@ -1,0 +1,96 @@
+/// VQ-VAE-2: shapes at 28×28 and 32×32 (padding), errors, the routing properties per level, and the
+/// recomposition the teeth tests start from.
+module VqVae.Functional.Tests.VqVae2Tests
+
+open System
+open Xunit
+open VqVae.Tensors
+open VqVae.Tensors.Tests.OnBackends
+open VqVae.Functional.Model
+open VqVae.Functional.Hierarchical
+open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Functional.Tests.VqVae2Generators
+open VqVae.Functional.Tests.VqVae2RoutingProperties
+
+let private tiny = VqVae2Config(1, 8, 5, 7, 3, 0.25f, ResidualLayers = 1, ResidualHidden = 2)
+
+[<Theory>]
+[<InlineData(28, 8, 4)>]
+[<InlineData(32, 8, 4)>]
+[<InlineData(12, 4, 2)>]
+[<InlineData(33, 10, 5)>]
+let ``images are padded to multiples of 8: grids are a quarter and an eighth of the padded side, x̂ has x's size`` (side: int) (bottom: int) (top: int) =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 1L)
+    let x = Tensor.Uniform(Rng.Seed 2L, 0.0f, 1.0f, 2, 1, side, side)
+    let codes = VqVae2Model.Encode(m, x)
+    Assert.Equal<int[]>([| 2; top; top |], codes.Top.Shape)
+    Assert.Equal<int[]>([| 2; bottom; bottom |], codes.Bottom.Shape)
+    Assert.Equal<int[]>(x.Shape, (VqVae2Model.Reconstruct(m, x)).Shape)
+    Assert.Equal<int[]>(x.Shape, (VqVae2Model.DecodeCodes(m, codes, side, side)).Shape)
+    Assert.Equal<int[]>([| 2; 1; 8 * top; 8 * top |], (VqVae2Model.DecodeCodes(m, codes)).Shape)
+
+[<Fact>]
+let ``the vqvae2 preset maps 28×28 digits to 8×8 bottom and 4×4 top codes and its terms are finite`` () =
+    let cfg = VqVae2Config.ByName "vqvae2"
+    Assert.Equal(VqVae2Config.Mnist, cfg)
+    let m = VqVae2Model.Init(cfg, Rng.Seed 0L)
+    let x = Tensor.Uniform(Rng.Seed 3L, 0.0f, 1.0f, 1, 1, 28, 28)
+    let t = VqVae2Model.LossTerms(m, x)
+    Assert.Equal<int[]>([| 1; 4; 4 |], t.TopQuantized.Indices.Shape)
+    Assert.Equal<int[]>([| 1; 8; 8 |], t.BottomQuantized.Indices.Shape)
+    for n in VqVae2LossTerms.Names do Assert.True(Single.IsFinite((t.Term n).ToScalar()), n)
+
+[<Fact>]
+let ``leaves carry the PyTorch port's module names, in module order, and each belongs to its level`` () =
+    let m = VqVae2Model.Init(tiny.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
+    let names = Tree.Leaves(m) |> Seq.map (fun l -> l.Name) |> List.ofSeq
+    let prefixes = names |> List.map (fun n -> n.Substring(0, n.IndexOf '.')) |> List.distinct
+    Assert.Equal<string list>([ "enc_b"; "enc_t"; "quantize_conv_t"; "quantize_t"; "dec_t"; "quantize_conv_b"; "quantize_b"; "upsample_t"; "dec" ], prefixes)
+    for n in [ "quantize_t.embedding.weight"; "quantize_t.cluster_size"; "quantize_t.ema_w"; "quantize_b.embedding.weight"; "enc_b.0.weight"; "dec.0.weight"; "upsample_t.weight" ] do
+        Assert.Contains(n, names)
+    Assert.Equal<int[]>([| 5; 3 |], (m.ToStateDict()["quantize_t.embedding.weight"]).Shape)
+    Assert.Equal<int[]>([| 7; 3 |], (m.ToStateDict()["quantize_b.embedding.weight"]).Shape)
+    Assert.Equal(LevelGroup.TopDecoder, VqVae2Model.GroupOf "dec_t.0.weight")
+    Assert.Equal(LevelGroup.BottomEncoder, VqVae2Model.GroupOf "enc_b.0.weight")
+    Assert.Equal(LevelGroup.Buffer, VqVae2Model.GroupOf "quantize_b.ema_w")
+    let back = VqVae2Model.FromStateDict(m.Config, m.ToStateDict())
+    Assert.Equal<float32[]>((Tree.Leaves(m) |> Seq.collect (fun l -> l.Value.ToArray()) |> Array.ofSeq),
+                            (Tree.Leaves(back) |> Seq.collect (fun l -> l.Value.ToArray()) |> Array.ofSeq))
+
+[<Fact>]
+let ``bad inputs are refused naming the argument, what was expected and what came`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 1L)
+    let e = Assert.Throws<ArgumentException>(fun () -> VqVae2Model.LossTerms(m, Tensor.Zeros(2, 3, 28, 28)) |> ignore)
+    Assert.Contains("C=1", e.Message); Assert.Contains("[2, 3, 28, 28]", e.Message)
+    let codes = VqVae2Model.Encode(m, Tensor.Zeros(1, 1, 28, 28))
+    let e2 = Assert.Throws<ArgumentOutOfRangeException>(fun () -> VqVae2Model.DecodeCodes(m, codes, 20, 28) |> ignore)
+    Assert.Contains("(24, 32]", e2.Message)
+    let top, bottom = VqVae2Model.CodesToLatents(m, codes).ToTuple()
+    let e3 = Assert.Throws<ArgumentException>(fun () -> VqVae2Model.Decode(m, top, top) |> ignore)
+    Assert.Contains("twice the top grid", e3.Message)
+    let e4 = Assert.Throws<ArgumentException>(fun () -> VqVae2Model.Init(tiny.With(bottomCodebookSize = 0), Rng.Seed 0L) |> ignore)
+    Assert.Contains("BottomCodebookSize", e4.Message)
+
+[<Fact>]
+let ``the forward pass recomposed from the public stages gives the library's loss terms exactly`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 4L)
+    let x = Tensor.Uniform(Rng.Seed 5L, 0.0f, 1.0f, 2, 1, 12, 16)
+    let a, b = correctLoss2 m x, composedCorrectly2 m x
+    for n in VqVae2LossTerms.Names do Assert.Equal((a.Term n).ToScalar(), (b.Term n).ToScalar())
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``each level's terms reach exactly their groups`` (backend: string) = onBackend backend <| fun () ->
+    check 15 (termsReachExactlyTheirLevels correctLoss2)
+    check 5 (termsReachExactlyTheirLevels composedCorrectly2)
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the top codebook is reached by nothing but its own term`` (backend: string) = onBackend backend <| fun () ->
+    check 15 (topCodebookIsReachedByNothingElse correctLoss2)
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``straight-through copies the decoder-input gradient at both levels`` (backend: string) = onBackend backend <| fun () ->
+    check 15 (straightThroughAtBothLevels RoutingProperties.correctQuantize RoutingProperties.correctQuantize)
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``EMA codebooks of both levels never receive a gradient`` (backend: string) = onBackend backend <| fun () ->
+    check 10 (emaCodebooksNeverReceiveAGradient correctLoss2)
