@@ -17,9 +17,6 @@ internal static unsafe class Gemm
     /// <summary>Depth of one packed panel: an A sliver (MR×KC) stays in L1, a B block in L2.</summary>
     internal const int KC = 384;
 
-    /// <summary>Rows of a packed A block (rounded down to whole slivers): MC×KC floats (~150 KB) sit in L2.</summary>
-    internal const int MC = 96;
-
     /// <summary>
     /// Depth of every K chunk but the last: the fewest chunks of at most <see cref="KC"/>, evened out.
     /// An even split avoids a thin tail chunk (k = 784 would be 384+384+16), which costs a full pass
@@ -168,8 +165,7 @@ internal static unsafe class Gemm
             int mr = Kern.MR, nr = Kern.NR;
             int bSlivers = (cols + nr - 1) / nr;
             float* bPack = PackedB != null ? null : Scratch.Get(Scratch.GemmB, (long)KC * bSlivers * nr);
-            int mc = MC / mr * mr;
-            float* aPack = PackedA != null ? null : Scratch.Get(Scratch.GemmA, (long)KC * mc);
+            float* aPack = Scratch.Get(Scratch.GemmA, KC * mr);
             float* scratch = stackalloc float[mr * nr];
 
             int step = ChunkDepth(K);
@@ -180,33 +176,23 @@ internal static unsafe class Gemm
                 float* bp = bPack;
                 if (PackedB != null) bp = PackedB + (long)p0 * NPadded + (long)(j0 / nr) * kc * nr;
                 else GemmPacking.PackB(TransB, B, Ldb, j0, cols, p0, kc, nr, bPack);
-                // BLIS order: a block of MC rows of A stays in L2 while each B sliver (kc×NR) is
-                // held in L1 and swept by every A sliver of the block. The kernel then streams only
-                // MR floats per step from L2 instead of NR, which is what kept the GEMM below libtorch.
-                for (int ic = 0; ic < rows; ic += mc)
+                for (int i = 0; i < rows; i += mr)
                 {
-                    int hBlock = Math.Min(mc, rows - ic);
-                    float* aBlock = aPack;
-                    if (PackedA != null) aBlock = PackedA + (long)((M + mr - 1) / mr) * mr * p0 + (long)(i0 + ic) * kc;
-                    else
-                        for (int i = 0; i < hBlock; i += mr)
-                            GemmPacking.PackA(TransA, A, Lda, i0 + ic + i, Math.Min(mr, hBlock - i), p0, kc, mr, Alpha, aPack + (long)i * kc);
+                    int h = Math.Min(mr, rows - i);
+                    float* ap = aPack;
+                    if (PackedA != null) ap = PackedA + (long)((M + mr - 1) / mr) * mr * p0 + (long)(i0 + i) * kc;
+                    else GemmPacking.PackA(TransA, A, Lda, i0 + i, h, p0, kc, mr, Alpha, aPack);
+                    float* cRow = C + (long)(i0 + i) * Ldc + j0;
                     for (int j = 0; j < cols; j += nr)
                     {
                         int w = Math.Min(nr, cols - j);
                         float* bs = bp + (long)(j / nr) * kc * nr;
-                        for (int i = 0; i < hBlock; i += mr)
+                        if (h == mr && w == nr)
+                            Kern.Run(kc, ap, bs, cRow + j, Ldc, mode, Beta);
+                        else
                         {
-                            int h = Math.Min(mr, hBlock - i);
-                            float* ap = aBlock + (long)i * kc;
-                            float* cTile = C + (long)(i0 + ic + i) * Ldc + j0 + j;
-                            if (h == mr && w == nr)
-                                Kern.Run(kc, ap, bs, cTile, Ldc, mode, Beta);
-                            else
-                            {
-                                Kern.Run(kc, ap, bs, scratch, nr, 0, 0f);
-                                GemmKernels.Merge(scratch, nr, cTile, Ldc, h, w, mode, Beta);
-                            }
+                            Kern.Run(kc, ap, bs, scratch, nr, 0, 0f);
+                            GemmKernels.Merge(scratch, nr, cRow + j, Ldc, h, w, mode, Beta);
                         }
                     }
                 }

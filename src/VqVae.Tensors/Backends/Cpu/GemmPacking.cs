@@ -58,10 +58,6 @@ internal static unsafe class GemmPacking
                     // Inline vector copies: a Memmove call per 48-float row cost as much as the copy.
                     if (Vector512.IsHardwareAccelerated)
                         for (; c + 16 <= w; c += 16) Vector512.Store(Vector512.Load(src + c), dp + c);
-                    if (Vector256.IsHardwareAccelerated)
-                        for (; c + 8 <= w; c += 8) Vector256.Store(Vector256.Load(src + c), dp + c);
-                    if (Vector128.IsHardwareAccelerated)
-                        for (; c + 4 <= w; c += 4) Vector128.Store(Vector128.Load(src + c), dp + c);
                     for (; c < w; c++) dp[c] = src[c];
                     for (; c < nr; c++) dp[c] = 0f;
                 }
