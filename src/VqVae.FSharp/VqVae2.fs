@@ -58,3 +58,31 @@ module VqVae2 =
     /// Reads a checkpoint, or the error.
     let load (path: string) : Result<VqVae2Model, string> =
         try Ok(VqVae2Checkpoint.Load path) with :? CheckpointException as e -> Error e.Message
+
+/// The hierarchical prior of a VQ-VAE-2 (the library's HierarchicalPriors and HierarchicalPriorCheckpoint): a top
+/// prior and a bottom prior conditioned on the top codes, sampled top then bottom.
+[<RequireQualifiedAccess>]
+module HierarchicalPrior =
+    open VqVae.Functional.Prior
+    /// New top and bottom priors for a VQ-VAE-2 config and an image size (channels, gated layers).
+    let init (cfg: VqVae2Config) (height: int) (width: int) (channels: int) (layers: int) (rng: Rng) =
+        HierarchicalPriors.Init(cfg, height, width, rng, channels, layers)
+    /// Both code grids of all images, in batches of 256.
+    let encodeAll (model: VqVae2Model) (images: Tensor) = HierarchicalPriors.EncodeAll(model, images)
+    /// Fits both priors (the bottom given the true top codes) with Adam.
+    let fit (steps: int) (batch: int) (lr: float32) (seed: int64) (codes: HierarchicalCodes) (prior: HierarchicalPrior) =
+        HierarchicalPriors.Fit(prior, codes, PriorFitOptions(steps, batch, lr, seed))
+    /// Held-out bits per code of each level with its uniform and unigram baselines.
+    let evaluate (train: HierarchicalCodes) (heldOut: HierarchicalCodes) (prior: HierarchicalPrior) =
+        HierarchicalPriors.Evaluate(prior, train, heldOut).ToTuple()
+    /// count code grid pairs, top then bottom.
+    let sample (temperature: float32) (topK: int) (seed: int64) (count: int) (prior: HierarchicalPrior) =
+        HierarchicalPriors.Sample(prior, count, SamplingOptions(temperature, topK, seed))
+    /// count sampled images of height × width.
+    let sampleImages (model: VqVae2Model) (height: int) (width: int) (seed: int64) (count: int) (prior: HierarchicalPrior) =
+        HierarchicalPriors.SampleImages(model, prior, count, SamplingOptions(Seed = seed), height, width)
+    /// Writes both priors to one file.
+    let save (path: string) (prior: HierarchicalPrior) = HierarchicalPriorCheckpoint.Save(path, prior)
+    /// Reads both priors, or the error.
+    let load (path: string) : Result<HierarchicalPrior, string> =
+        try Ok (HierarchicalPriorCheckpoint.Load path).Prior with :? CheckpointException as e -> Error e.Message

@@ -166,3 +166,22 @@ let ``the F# surface delegates: a term's reach, a train step, encode and decode,
     | Ok back -> Assert.Equal<float32[]>(values m1, values back)
     | Error e -> failwith e
     Assert.True(match VqVae.FSharp.VqVae2.load (Path.Combine(tempDir (), "missing")) with Error _ -> true | Ok _ -> false)
+
+[<Fact>]
+let ``prior and sample take a VQ-VAE-2 checkpoint: a hierarchical prior, its eval per level, samples of the data's size`` () =
+    let dir = trained2.Force()
+    let model = Path.Combine(dir, "model.safetensors")
+    let out = Path.Combine(dir, "prior")
+    let p = vqvae [ "prior"; "--model"; model; "--data"; "synthetic"; "--steps"; "3"; "--batch"; "8"; "--channels"; "4"; "--layers"; "3"; "--count"; "2"; "--out"; out ]
+    Assert.True((p.Code = 0), p.Err)
+    for f in [ "prior.safetensors"; "metrics.csv"; "samples.png"; "eval.json" ] do
+        Assert.True(File.Exists(Path.Combine(out, f)), f)
+    let eval = File.ReadAllText(Path.Combine(out, "eval.json"))
+    for key in [ "nll_bits_per_code"; "nll_bits_per_code_top"; "nll_bits_per_code_bottom"; "unigram_bits_per_code_bottom" ] do
+        Assert.Contains($"\"{key}\"", eval)
+    let loaded = HierarchicalPriorCheckpoint.Load(Path.Combine(out, "prior.safetensors"))
+    Assert.Equal(Nullable 28, loaded.ImageWidth)
+    let png = Path.Combine(dir, "s.png")
+    let s = vqvae [ "sample"; "--model"; model; "--prior"; Path.Combine(out, "prior.safetensors"); "--count"; "3"; "--out"; png ]
+    Assert.True((s.Code = 0), s.Err)
+    Assert.Equal(2 * 28 + 2, (VqVae.Data.Images.ImageFile.Read png).Height)   // one row of 28×28 samples drawn 2×2, with 1-pixel borders

@@ -37,7 +37,7 @@ internal static class ModelFile
         try { RunFolder.Verify(path); }
         catch (RunFolderException e) { throw new UserError($"{option}: {e.Message}"); }
         if (IsVqVae2(path))
-            throw new UserError($"{option}: {path} is a VQ-VAE-2 checkpoint; this verb takes single-level models (train --resume, eval and reconstruct take both)");
+            throw new UserError($"{option}: {path} is a VQ-VAE-2 checkpoint; this verb takes single-level models (train --resume, eval, reconstruct, prior and sample take both)");
         try { return Checkpoint.Load(path); }
         catch (CheckpointException e) { throw new UserError($"{option}: {e.Message}"); }
     }
