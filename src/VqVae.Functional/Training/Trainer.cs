@@ -148,7 +148,8 @@ public static partial class Trainer
         var model = plan.Model;
         if (plan.PretrainSteps > 0)
         {
-            plan.OnPhase?.Invoke($"pretraining the autoencoder for {plan.PretrainSteps} step(s) (codebook bypassed)");
+            var kind = Recipes.PretrainLoss(model);
+            plan.OnPhase?.Invoke($"pretraining the autoencoder for {plan.PretrainSteps} step(s) (codebook bypassed{(kind != model.Config.Reconstruction ? "; BCE for the sigmoid output" : "")})");
             model = Recipes.PretrainAutoencoder(model, plan.Optimizer, batches, plan.PretrainSteps).Model;
         }
         if (plan.KMeansInit)
