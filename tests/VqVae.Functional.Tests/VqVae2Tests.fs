@@ -95,3 +95,7 @@ let ``straight-through copies the decoder-input gradient at both levels`` c =
 
 [<PropertyTest(10, Arbitrary = [| typeof<EmaVqVae2Cases> |])>]
 let ``EMA codebooks of both levels never receive a gradient`` c = propertyOnEveryBackend (fun () -> emaCodebooksNeverReceiveAGradient correctLoss2 c)
+
+[<PropertyTest(10, Arbitrary = [| typeof<VqVae2Cases> |])>]
+let ``the total's gradient is the weighted sum of the level terms' gradients`` c =
+    propertyOnEveryBackend (fun () -> totalIsTheWeightedSumOfLevelTerms correctLoss2 c)
