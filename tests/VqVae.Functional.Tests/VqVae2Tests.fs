@@ -99,3 +99,25 @@ let ``EMA codebooks of both levels never receive a gradient`` c = propertyOnEver
 [<PropertyTest(10, Arbitrary = [| typeof<VqVae2Cases> |])>]
 let ``the total's gradient is the weighted sum of the level terms' gradients`` c =
     propertyOnEveryBackend (fun () -> totalIsTheWeightedSumOfLevelTerms correctLoss2 c)
+
+/// Each group's norm in VqVae2Routes.GroupNorms is over all of its reached leaves, not one of them: the norm of
+/// the group's reached gradients laid end to end, computed here; a group is present exactly when some leaf of it
+/// is reached; buffers never count. (Summing only a group's last leaf, or skipping its first, fails this.)
+[<PropertyTest(10, Arbitrary = [| typeof<VqVae2Cases> |])>]
+let ``VQ-VAE-2 group norms sum every reached leaf of a group`` c =
+    let m, x = model2Of c, batch2Of c
+    for term in VqVae2LossTerms.Names do
+        let struct (_, g) = Grad.ValueAndGrad(Func<_, _>(fun m -> (VqVae2Model.LossTerms(m, x)).Term term), m)
+        let expected =
+            [ for i in 0 .. g.Count - 1 do
+                match g[i].Gradient with
+                | null -> ()
+                | t -> yield VqVae2Model.GroupOf g[i].Name, t.ToArray() ]
+            |> List.filter (fun (group, _) -> group <> LevelGroup.Buffer)
+            |> List.groupBy fst
+            |> List.map (fun (group, leaves) -> group, leaves |> Seq.collect snd |> Seq.sumBy (fun v -> float v * float v) |> sqrt)
+            |> Map.ofList
+        let got = VqVae2Routes.GroupNorms g |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
+        Assert.Equal<LevelGroup list>(List.ofSeq expected.Keys, List.ofSeq got.Keys)
+        for KeyValue (group, want) in expected do
+            Assert.True(abs (got[group] - want) <= 1e-12 * want, $"{term}/{group}: {got[group]} vs {want}")
