@@ -86,11 +86,7 @@ public static class Checkpoint
     public static LoadedCheckpoint Read(string path, float? beta = null, bool strict = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeTensorsFile file;
-        try { file = SafeTensors.Read(path); }
-        catch (SafeTensorsFormatException e) { throw new CheckpointException(path, e.Problem, e); }
-        catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
-        catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
+        var file = CheckpointFile.Read(path);
 
         if (Hierarchical.VqVae2Checkpoint.IsVqVae2(file))
             throw new CheckpointException(path, "is a VQ-VAE-2 checkpoint (model = vqvae2); load it with VqVae2Checkpoint.Load.");

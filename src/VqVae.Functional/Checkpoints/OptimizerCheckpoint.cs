@@ -86,11 +86,7 @@ public static class OptimizerCheckpoint
     public static SavedOptimizerState Load(string path, IOptimizer optimizer, VqVaeModel model)
     {
         ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(model);
-        SafeTensorsFile file;
-        try { file = SafeTensors.Read(path); }
-        catch (SafeTensorsFormatException e) { throw new CheckpointException(path, e.Problem, e); }
-        catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
-        catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
+        var file = CheckpointFile.Read(path);
 
         var meta = file.Metadata;
         if (meta.GetValueOrDefault("format") != FormatName)

@@ -53,11 +53,7 @@ public static class HierarchicalPriorCheckpoint
     public static LoadedHierarchicalPrior Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeTensorsFile file;
-        try { file = SafeTensors.Read(path); }
-        catch (SafeTensorsFormatException e) { throw new CheckpointException(path, e.Problem, e); }
-        catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
-        catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
+        var file = CheckpointFile.Read(path);
         if (!file.Metadata.TryGetValue("format", out var f) || f != FormatName
             || !file.Metadata.TryGetValue("prior_config_top", out var top) || !file.Metadata.TryGetValue("prior_config_bottom", out var bottom))
             throw new CheckpointException(path, $"is not a hierarchical (VQ-VAE-2) prior checkpoint (its metadata lacks format = {FormatName} and the two prior configs).");

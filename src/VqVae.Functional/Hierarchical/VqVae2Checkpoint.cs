@@ -53,11 +53,7 @@ public static class VqVae2Checkpoint
     public static VqVae2Model Load(string path, float? beta = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeTensorsFile file;
-        try { file = SafeTensors.Read(path); }
-        catch (SafeTensorsFormatException e) { throw new CheckpointException(path, e.Problem, e); }
-        catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
-        catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
+        var file = CheckpointFile.Read(path);
         if (!IsVqVae2(file))
             throw new CheckpointException(path, "is not a VQ-VAE-2 checkpoint (its metadata lacks model = vqvae2); a single-level model loads with Checkpoint.Load.");
         if (file.Metadata.TryGetValue("format_version", out var v) && (!int.TryParse(v, out int version) || version > Checkpoint.FormatVersion || version < 1))

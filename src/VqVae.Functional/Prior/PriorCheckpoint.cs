@@ -41,11 +41,7 @@ public static class PriorCheckpoint
     public static LoadedPrior Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        SafeTensorsFile file;
-        try { file = SafeTensors.Read(path); }
-        catch (SafeTensorsFormatException e) { throw new CheckpointException(path, e.Problem, e); }
-        catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
-        catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
+        var file = CheckpointFile.Read(path);
         if (file.Metadata.TryGetValue("format", out var format) && format == Hierarchical.HierarchicalPriorCheckpoint.FormatName)
             throw new CheckpointException(path, "is a hierarchical (VQ-VAE-2) prior; load it with HierarchicalPriorCheckpoint.Load and sample it with its VQ-VAE-2 model.");
         if (!file.Metadata.TryGetValue("prior_config", out var json))
