@@ -62,11 +62,11 @@ public static class VqVae2TrainStep
         double norm = grads.GlobalNorm();
         var (next, state2) = optimizer.Update(grads, state, model);
         if (model.Config.Quantizer == QuantizerKind.Ema) next = EmaStep(next, t.TopQuantized, t.BottomQuantized);
-        var (outMean, outStd) = MeanStd(t.XHat);
+        var (outMean, outStd) = TrainStep.MeanStd(t.XHat);
         var metrics = new VqVae2StepMetrics(state2.Step, t.Recon.ToScalar(), t.CodebookTop.ToScalar(), t.CodebookBottom.ToScalar(),
             t.CommitmentTop.ToScalar(), t.CommitmentBottom.ToScalar(), t.Total.ToScalar(), t.TopQuantized.Perplexity, t.BottomQuantized.Perplexity,
             t.TopQuantized.Counts, t.BottomQuantized.Counts, norm)
-        { OutputMean = outMean, OutputStd = outStd, InputStd = MeanStd(batch).Std };
+        { OutputMean = outMean, OutputStd = outStd, InputStd = TrainStep.MeanStd(batch).Std };
         return (Tree.Map(next, TensorArena.Keep), Tree.Map(state2, TensorArena.Keep), metrics);
     }
 
@@ -96,14 +96,5 @@ public static class VqVae2TrainStep
         var ema = level.Ema ?? throw new ArgumentException("emaStep: the VQ-VAE-2 has no EMA state; build it with Quantizer = Ema.", nameof(level));
         var (ema2, cb2) = Ema.Update(ema, level.Codebook.Embedding, q.Rows(), q.Indices.ToArray(), cfg.EmaDecay, cfg.EmaEpsilon);
         return new QuantizerLevel(new Codebook(cb2), ema2);
-    }
-
-    private static (double Mean, double Std) MeanStd(Tensor t)
-    {
-        var a = t.ToArray();
-        double s = 0, s2 = 0;
-        foreach (var v in a) { s += v; s2 += (double)v * v; }
-        double mean = s / a.Length;
-        return (mean, Math.Sqrt(Math.Max(0, s2 / a.Length - mean * mean)));
     }
 }

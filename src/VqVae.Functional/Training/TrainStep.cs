@@ -64,7 +64,8 @@ public static class TrainStep
         return (next, state2, metrics);
     }
 
-    private static (double Mean, double Std) MeanStd(Tensor t)
+    // Mean and standard deviation of every element, in double (the step metrics of both models).
+    internal static (double Mean, double Std) MeanStd(Tensor t)
     {
         var a = t.ToArray();
         double s = 0, s2 = 0;

@@ -59,7 +59,7 @@ public static partial class Trainer
         {
             if (options.Cancellation.IsCancellationRequested) { outcome = TrainOutcome.Cancelled; break; }
             long t0 = Stopwatch.GetTimestamp();
-            var step = TryStep(optimizer, model, state, x, options.Divergence is not null);
+            var step = TryStep(() => VqVae2TrainStep.Apply(optimizer, model, state, x), options.Divergence is not null);
             if (step is null)
             {
                 (outcome, divergence) = (TrainOutcome.Diverged, new Divergence(state.Step + 1, "encoder output", float.NaN, double.NaN));
@@ -89,14 +89,5 @@ public static partial class Trainer
         {
             Divergence = divergence, Warnings = watch.Issued, RestartedCodes = restartedTotal,
         };
-    }
-
-    // The VQ-VAE-2 step, or null when it met a non-finite number and the run watches for divergence: shaped like the
-    // single-level TryStep so that mutation testing keeps the mutants of Run.
-    private static (VqVae2Model Model, OptimizerState<VqVae2Model> State, VqVae2StepMetrics Metrics)? TryStep(
-        IOptimizer optimizer, VqVae2Model model, OptimizerState<VqVae2Model> state, Tensor x, bool watching)
-    {
-        try { return VqVae2TrainStep.Apply(optimizer, model, state, x); }
-        catch (NotFiniteNumberException) when (watching) { return null; }
     }
 }

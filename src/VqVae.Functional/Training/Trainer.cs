@@ -72,7 +72,7 @@ public static partial class Trainer
                 break;
             }
             long t0 = Stopwatch.GetTimestamp();
-            var step = TryStep(optimizer, model, state, x, options.Divergence is not null);
+            var step = TryStep(() => TrainStep.Apply(optimizer, model, state, x), options.Divergence is not null);
             if (step is null)
             {
                 (outcome, divergence) = (TrainOutcome.Diverged, new Divergence(state.Step + 1, "encoder output", float.NaN, double.NaN));
@@ -119,12 +119,11 @@ public static partial class Trainer
     }
 
     // One step, or null when it met a non-finite number and the run watches for divergence (the caller
-    // ends the run). A helper returning a value rather than assignments inside try: a mutant that drops
-    // a statement then still compiles, so mutation testing keeps the mutants of Run.
-    private static (VqVaeModel Model, OptimizerState<VqVaeModel> State, StepMetrics Metrics)? TryStep(
-        IOptimizer optimizer, VqVaeModel model, OptimizerState<VqVaeModel> state, Tensor x, bool watching)
+    // ends the run); both training loops use it. A helper returning a value rather than assignments inside
+    // try: a mutant that drops a statement then still compiles, so mutation testing keeps the mutants of Run.
+    private static T? TryStep<T>(Func<T> step, bool watching) where T : struct
     {
-        try { return TrainStep.Apply(optimizer, model, state, x); }
+        try { return step(); }
         catch (NotFiniteNumberException) when (watching) { return null; }
     }
 
