@@ -1,4 +1,3 @@
-using System.Globalization;
 using VqVae.Functional.Model;
 using VqVae.Tensors;
 
@@ -128,24 +127,14 @@ public sealed partial record VqVae2Model(
         ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(stateDict);
         var template = Init(config, Rng.Seed(0));
         var leaves = Tree.Leaves(template);
-        var values = new Tensor[leaves.Count];
-        var missing = new List<string>();
-        for (int i = 0; i < leaves.Count; i++)
-        {
-            var (name, t) = (leaves[i].Name, leaves[i].Value);
-            if (!stateDict.TryGetValue(name, out var v) || v is null) { missing.Add(name); continue; }
-            if (!v.Shape.AsSpan().SequenceEqual(t.Shape))
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                    $"state dict: '{name}' must have shape [{string.Join(",", t.Shape)}] for this config, got [{string.Join(",", v.Shape)}]."), nameof(stateDict));
-            values[i] = v.NoDiff();
-        }
+        var (values, missing) = StateDicts.Take(leaves, stateDict);
         if (missing.Count > 0)
             throw new ArgumentException($"state dict: missing {(missing.Count == 1 ? "key" : "keys")} {string.Join(", ", missing.Take(10).Select(m => $"'{m}'"))}.", nameof(stateDict));
         var known = leaves.Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
         var extra = stateDict.Keys.Where(k => !known.Contains(k)).ToArray();
         if (extra.Length > 0)
             throw new ArgumentException($"state dict: unexpected {(extra.Length == 1 ? "key" : "keys")} {string.Join(", ", extra.Take(10).Select(m => $"'{m}'"))}.", nameof(stateDict));
-        return Tree.FromLeaves(template, values);
+        return Tree.FromLeaves(template, values.Select((v, i) => v ?? leaves[i].Value).ToArray()); // none is missing here
     }
 }
 

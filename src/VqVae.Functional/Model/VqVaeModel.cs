@@ -1,4 +1,3 @@
-using System.Globalization;
 using VqVae.Tensors;
 
 namespace VqVae.Functional.Model;
@@ -104,17 +103,7 @@ public sealed partial record VqVaeModel(VqVaeConfig Config, Encoder Encoder, Cod
         ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(stateDict);
         var template = VqVaeModel.Init(config, Rng.Seed(0));
         var leaves = Tree.Leaves(template);
-        var values = new Tensor?[leaves.Count];
-        var missing = new List<string>();
-        for (int i = 0; i < leaves.Count; i++)
-        {
-            var (name, t) = (leaves[i].Name, leaves[i].Value);
-            if (!stateDict.TryGetValue(name, out var v) || v is null) { missing.Add(name); continue; }
-            if (!v.Shape.AsSpan().SequenceEqual(t.Shape))
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                    $"state dict: '{name}' must have shape [{string.Join(",", t.Shape)}] for this config, got [{string.Join(",", v.Shape)}]."), nameof(stateDict));
-            values[i] = v.NoDiff();
-        }
+        var (values, missing) = StateDicts.Take(leaves, stateDict);
         var emaOnly = missing.All(n => n is ClusterSizeName or EmaWName);
         if (missing.Count > 0 && (strict || !emaOnly))
             throw new ArgumentException($"state dict: missing {(missing.Count == 1 ? "key" : "keys")} {string.Join(", ", missing.Select(m => $"'{m}'"))}.", nameof(stateDict));
