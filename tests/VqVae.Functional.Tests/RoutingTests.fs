@@ -60,3 +60,21 @@ let ``group norms sum every leaf of a group`` (c: ModelCase) =
             | None, None -> ()
             | Some a, Some b -> Assert.True(abs (a - b) <= 1e-12 * b, $"{term}/{name}: {a} vs {b}")
             | a, b -> Assert.Fail($"{term}/{name}: {a} vs {b}")
+
+/// Buffers never count in a group's norm, even when a gradient tree holds a tensor for them: with every leaf of an
+/// EMA model's gradient set to ones, each group's norm is √(number of elements of that group's trainable leaves).
+/// (Found by mutation testing: no test gave a buffer leaf a gradient, so putting buffers in a group went unseen.)
+[<Fact>]
+let ``group norms ignore a gradient on a buffer`` () =
+    let cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 5, codeDim = 2, quantizer = QuantizerKind.Ema)
+    let m = VqVaeModel.Init(cfg, Rng.Seed 11L)
+    let leaves = Tree.Leaves m
+    let groups = m.Groups()
+    Assert.True(groups |> Seq.exists (fun struct (_, g) -> g = ParameterGroup.Buffer), "the EMA model has buffer leaves")
+    let ones = Gradients<VqVaeModel>(m, [| for l in leaves -> Some (Tensor.OnesLike l.Value) |] |> Array.map Option.toObj)
+    let expected group =
+        Seq.zip leaves groups |> Seq.filter (fun (_, struct (_, g)) -> g = group) |> Seq.sumBy (fun (l, _) -> float l.Value.Length) |> sqrt
+    let struct (e, cb, d) = Routes.GroupNorms ones
+    Assert.Equal(expected ParameterGroup.Encoder, e.Value, 12)
+    Assert.Equal(expected ParameterGroup.Codebook, cb.Value, 12)
+    Assert.Equal(expected ParameterGroup.Decoder, d.Value, 12)

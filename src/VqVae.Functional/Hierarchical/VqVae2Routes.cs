@@ -29,7 +29,7 @@ public static class VqVae2Routes
     /// <summary>Which groups the scalar <paramref name="f"/> reaches at <paramref name="model"/>.</summary>
     public static LevelReach Reach(Func<VqVae2Model, Tensor> f, VqVae2Model model)
     {
-        ArgumentNullException.ThrowIfNull(f); ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(model); // f is checked by Grad.ValueAndGrad, under the same name
         var (_, g) = Grad.ValueAndGrad(f, model);
         return ReachOf(g);
     }
