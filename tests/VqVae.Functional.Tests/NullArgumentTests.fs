@@ -33,11 +33,18 @@ let private samples : Lazy<IDictionary<Type, obj | null>> =
         let adam = Adam.Create 1e-3f
         let struct (_, grads) = Grad.ValueAndGrad(Func<VqVaeModel, Tensor>(fun m -> VqVaeModel.LossTerms(m, x).Total), model)
         let prior = PriorModel.Init(PriorConfig(4, 2, 2, 4, 2, 3), Rng.Seed 3L)
+        let cfg2 = VqVae2Config(1, 4, 3, 4, 2, 0.25f)
+        let model2 = VqVae2Model.Init(cfg2, Rng.Seed 4L)
+        let loss2 = Func<VqVae2Model, Tensor>(fun m -> VqVae2Model.LossTerms(m, x).Total)
+        let struct (_, grads2) = Grad.ValueAndGrad(loss2, model2)
         dict [
             typeof<Tensor>, box x
             typeof<VqVaeConfig>, box cfg
             typeof<VqVaeModel>, box model
-            typeof<VqVae2Config>, box VqVae2Config.Mnist
+            typeof<VqVae2Config>, box cfg2
+            typeof<VqVae2Model>, box model2
+            typeof<Gradients<VqVae2Model>>, box grads2
+            typeof<Func<VqVae2Model, Tensor>>, box loss2
             typeof<PriorConfig>, box prior.Config
             typeof<PixelCnnPrior>, box prior
             typeof<CodeIndices>, box (CodeIndices.Of([| 0; 1; 2; 3; 0; 1; 2; 3 |], 2, 2, 2))

@@ -34,28 +34,28 @@ public sealed partial record VqVae2Model
     /// <summary>enc_b: the bottom features [B,h,H'/4,W'/4] of a model input.</summary>
     public static Tensor BottomFeatures(VqVae2Model model, Tensor input)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(input);
         return model.EncoderBottom.Apply(input);
     }
 
     /// <summary>quantize_conv_t(enc_t(features)): z_e,t [B,D,H'/8,W'/8].</summary>
     public static Tensor TopLatents(VqVae2Model model, Tensor bottomFeatures)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(bottomFeatures);
         return model.QuantizeConvTop.Apply(model.EncoderTop.Apply(bottomFeatures));
     }
 
     /// <summary>Quantizes z_e,t with the top codebook (through a stop-gradient with EMA).</summary>
     public static Quantized QuantizeTop(VqVae2Model model, Tensor zeTop)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(zeTop);
         return Quantizer.Quantize(model.Top.ForQuantizer(model.Config.Quantizer), zeTop);
     }
 
     /// <summary>quantize_conv_b([features, dec_t(top)]): z_e,b [B,D,H'/4,W'/4] from the bottom features and the top level's decoder input.</summary>
     public static Tensor BottomLatents(VqVae2Model model, Tensor bottomFeatures, Tensor topDecoderInput)
     {
-        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(bottomFeatures);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(bottomFeatures); ArgumentNullException.ThrowIfNull(topDecoderInput);
         var fromTop = model.DecoderTop.Apply(topDecoderInput);
         return model.QuantizeConvBottom.Apply(Tensor.Cat([bottomFeatures, fromTop], dim: 1));
     }
@@ -63,7 +63,7 @@ public sealed partial record VqVae2Model
     /// <summary>Quantizes z_e,b with the bottom codebook (through a stop-gradient with EMA).</summary>
     public static Quantized QuantizeBottom(VqVae2Model model, Tensor zeBottom)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(zeBottom);
         return Quantizer.Quantize(model.Bottom.ForQuantizer(model.Config.Quantizer), zeBottom);
     }
 

@@ -83,7 +83,7 @@ public static class VqVae2TrainStep
     /// </summary>
     public static (VqVae2Model Model, int Restarted) DeadCodeRestart(VqVae2Model model, Tensor x, CodeUsage top, CodeUsage bottom, long threshold, Rng rng)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(top); ArgumentNullException.ThrowIfNull(bottom);
         VqVae2LossTerms t;
         using (NoGradScope.Begin()) t = VqVae2Model.LossTerms(model, x);
         var (cbT, emaT, rT) = DeadCodes.Restart(model.Top.Codebook.Embedding, model.Top.Ema, t.TopQuantized.Rows(), top, threshold, rng.Fold(0));
