@@ -108,3 +108,14 @@ let ``the EMA update accepts decay in [0, 1) and epsilon in (0, inf), and refuse
     refused "rows" (fun () -> Ema.Update(stats, codebook, Tensor.Zeros(rows.Shape[0], d + 1), idx, 0.99f, 1e-5f) |> ignore)
     refused "rows" (fun () -> Ema.Update(stats, codebook, Tensor.Zeros(rows.Shape[0] * d), idx, 0.99f, 1e-5f) |> ignore)
     refused "indices" (fun () -> Ema.Update(stats, codebook, rows, Array.append idx [| 0 |], 0.99f, 1e-5f) |> ignore)
+    // Each message shows the shape it got, dimensions comma-separated.
+    let says (arg: string) (text: string) (f: unit -> unit) =
+        let e = Assert.ThrowsAny<System.ArgumentException>(fun () -> f ())
+        Assert.Equal(arg, e.ParamName)
+        Assert.Contains(text, e.Message)
+    says "codebook" $"got [{k},{d},1]" (fun () -> Ema.Update(stats, Tensor.Zeros(k, d, 1), rows, idx, 0.99f, 1e-5f) |> ignore)
+    says "state" $"got [{k},1] and [{k},{d}]" (fun () -> Ema.Update(EmaState(Tensor.Zeros(k, 1), stats.EmaW), codebook, rows, idx, 0.99f, 1e-5f) |> ignore)
+    says "rows" $"got [{rows.Shape[0]},{d + 1}]" (fun () -> Ema.Update(stats, codebook, Tensor.Zeros(rows.Shape[0], d + 1), idx, 0.99f, 1e-5f) |> ignore)
+    // The starting statistics need a [K,D] codebook too.
+    says "codebook" $"ema: codebook must be [K,D], got [{k * d}]" (fun () -> Ema.UnitCounts(Tensor.Zeros(k * d)) |> ignore)
+    says "codebook" $"got [{k},{d},1]" (fun () -> Ema.UnitCounts(Tensor.Zeros(k, d, 1)) |> ignore)

@@ -121,3 +121,17 @@ let ``VQ-VAE-2 group norms sum every reached leaf of a group`` c =
         Assert.Equal<LevelGroup list>(List.ofSeq expected.Keys, List.ofSeq got.Keys)
         for KeyValue (group, want) in expected do
             Assert.True(abs (got[group] - want) <= 1e-12 * want, $"{term}/{group}: {got[group]} vs {want}")
+
+/// The routing matrix lists the reconstruction, the four level terms and the total in VqVae2LossTerms.Names order, each row the
+/// term's own reach; LevelReach prints its six flags by name (the text the routing properties label failures with).
+[<Fact>]
+let ``the VQ-VAE-2 routing matrix is each term's reach, in order`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 8L)
+    let x = Tensor.Uniform(Rng.Seed 9L, 0.0f, 1.0f, 2, 1, 8, 8)
+    let rows = VqVae2Routes.Matrix(m, x)
+    Assert.Equal<string list>(List.ofSeq VqVae2LossTerms.Names, rows |> Seq.map (fun struct (t, _) -> t) |> List.ofSeq)
+    for struct (t, r) in rows do
+        Assert.Equal(VqVae2Routes.Reach(Func<_, _>(fun m -> (VqVae2Model.LossTerms(m, x)).Term t), m), r)
+    Assert.Equal(LevelReach(false, false, true, false, false, false), rows |> Seq.pick (fun struct (t, r) -> if t = "codebook_t" then Some r else None))
+    Assert.Equal("{ BottomEncoder = True; TopEncoder = False; TopCodebook = True; TopDecoder = False; BottomCodebook = False; Decoder = True }",
+                 LevelReach(true, false, true, false, false, true).ToString())
