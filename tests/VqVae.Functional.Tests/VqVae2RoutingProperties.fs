@@ -21,8 +21,8 @@ let correctLoss2 : LossFn2 = fun m x -> VqVae2Model.LossTerms(m, x)
 
 /// The forward pass recomposed from the library's public stages, with each piece replaceable: the top and
 /// bottom quantizers, what dec_t is fed from the top quantizer's result, the codebook and commitment terms.
-let composeLoss2 (quantizeTop: QuantizeFn) (quantizeBottom: QuantizeFn) (decTopInput: Quantized -> Tensor)
-                 (codebookTerm: Tensor -> Tensor -> Tensor) (commitmentTerm: Tensor -> Tensor -> Tensor) : LossFn2 = fun m x ->
+let composeLoss2With (total: VqVae2Config -> Tensor -> Tensor -> Tensor -> Tensor) (quantizeTop: QuantizeFn) (quantizeBottom: QuantizeFn)
+                     (decTopInput: Quantized -> Tensor) (codebookTerm: Tensor -> Tensor -> Tensor) (commitmentTerm: Tensor -> Tensor -> Tensor) : LossFn2 = fun m x ->
     let cfg = m.Config
     let f = VqVae2Model.BottomFeatures(m, VqVae2Model.ModelInput(cfg, x))
     let qt = quantizeTop (m.Top.ForQuantizer cfg.Quantizer) (VqVae2Model.TopLatents(m, f))
@@ -31,8 +31,13 @@ let composeLoss2 (quantizeTop: QuantizeFn) (quantizeBottom: QuantizeFn) (decTopI
     let recon = Loss.Reconstruction(cfg.Reconstruction, xHat, x)
     let cbT, cbB = codebookTerm qt.ZQ qt.ZE, codebookTerm qb.ZQ qb.ZE
     let cmT, cmB = commitmentTerm qt.ZE qt.ZQ, commitmentTerm qb.ZE qb.ZQ
-    let total = Loss.Total(cfg.Quantizer, cfg.Beta, recon, cbT + cbB, cmT + cmB)
-    VqVae2LossTerms(recon, cbT, cbB, cmT, cmB, total, qt, qb, xHat)
+    VqVae2LossTerms(recon, cbT, cbB, cmT, cmB, total cfg recon (cbT + cbB) (cmT + cmB), qt, qb, xHat)
+
+/// The total as the library forms it: recon + codebooks + β·commitments (EMA: recon + β·commitments).
+let libraryTotal (cfg: VqVae2Config) recon codebooks commitments = Loss.Total(cfg.Quantizer, cfg.Beta, recon, codebooks, commitments)
+
+let composeLoss2 quantizeTop quantizeBottom decTopInput codebookTerm commitmentTerm =
+    composeLoss2With libraryTotal quantizeTop quantizeBottom decTopInput codebookTerm commitmentTerm
 
 let straightThroughInput (q: Quantized) = q.DecoderInput
 
@@ -117,3 +122,27 @@ let emaCodebooksNeverReceiveAGradient (loss: LossFn2) =
         let total = reach2 loss x "total" m
         (codebook.IsEmpty && total = reaching [ LevelGroup.BottomEncoder; LevelGroup.TopEncoder; LevelGroup.TopDecoder; LevelGroup.Decoder ])
         |> Prop.label (sprintf "terms reaching a codebook: %A; total %O" codebook total))
+
+/// Leaf by leaf, the total's gradient is recon's + codebook_t's + codebook_b's + β·(commitment_t's + commitment_b's)
+/// (a missing gradient counts as 0; tolerance 1e-5 of the largest magnitude involved, since the sum can cancel).
+let totalIsTheWeightedSumOfLevelTerms (loss: LossFn2) =
+    Prop.forAll arbCase2 (fun c ->
+        let m, x = model2Of c, batch2Of c
+        let beta = c.Config.Beta
+        let g t =
+            let grads = snd (Grad.ValueAndGrad(Func<_, _>(fun m -> (loss m x).Term t), m).ToTuple())
+            [ for i in 0 .. grads.Count - 1 -> grads[i].Name, (match grads[i].Gradient with null -> None | t -> Some (t.ToArray())) ]
+        let total = g "total"
+        let parts = [ "recon", 1.0f; "codebook_t", 1.0f; "codebook_b", 1.0f; "commitment_t", beta; "commitment_b", beta ] |> List.map (fun (t, w) -> g t, w)
+        let bad =
+            total |> List.mapi (fun i (name, tg) ->
+                let terms = parts |> List.choose (fun (gs, w) -> snd gs[i] |> Option.map (Array.map (fun v -> w * v)))
+                match tg, terms with
+                | None, [] -> None
+                | None, _ | Some _, [] -> Some name
+                | Some t, ts ->
+                    let sum = ts |> List.reduce (Array.map2 (+))
+                    let scale = (maxAbs t :: List.map maxAbs ts) |> List.max
+                    if maxAbsDiff t sum <= 1e-5 * scale + 1e-12 then None else Some name)
+            |> List.choose id
+        bad.IsEmpty |> Prop.label (sprintf "β = %g; leaves where total ≠ its weighted terms: %A" beta bad))

@@ -45,3 +45,11 @@ let ``feeding the top decoder the codes instead of the straight-through copy fai
 let ``stop-gradients on the wrong side in either term fail the level routing`` (backend: string) = onBackend backend <| fun () ->
     assertFails 10 (termsReachExactlyTheirLevels codebookStopOnWrongSide2)
     assertFails 10 (termsReachExactlyTheirLevels commitmentStopOnWrongSide2)
+
+/// β on the codebook terms instead of the commitment terms.
+let betaOnCodebookTerms =
+    composeLoss2With (fun cfg recon cbs cms -> recon + cbs * cfg.Beta + cms) correctQuantize correctQuantize straightThroughInput rightCb rightCm
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``β on the codebook terms fails 'total = recon + codebooks + β·commitments' gradients`` (backend: string) = onBackend backend <| fun () ->
+    assertFails 10 (totalIsTheWeightedSumOfLevelTerms betaOnCodebookTerms)

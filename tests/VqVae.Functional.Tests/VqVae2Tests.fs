@@ -94,3 +94,7 @@ let ``straight-through copies the decoder-input gradient at both levels`` (backe
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``EMA codebooks of both levels never receive a gradient`` (backend: string) = onBackend backend <| fun () ->
     check 10 (emaCodebooksNeverReceiveAGradient correctLoss2)
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the total's gradient is the weighted sum of the level terms' gradients`` (backend: string) = onBackend backend <| fun () ->
+    check 10 (totalIsTheWeightedSumOfLevelTerms correctLoss2)
