@@ -16,8 +16,8 @@ VqVae.Tensors.Backend.Threads <- 2
 // 1. A small VQ-VAE (the reference architecture, narrowed), trained as in train.fsx.
 let cfg = VqVaeConfig.mnist |> VqVaeConfig.withHidden 32 |> VqVaeConfig.withCodebookSize 64 |> VqVaeConfig.withCodeDim 16
 let adam = Adam.create 2e-3f
-let data = Dataset.synthetic 3072 (Rng.seed 1)
-let trainImages, heldOutImages = data |> Dataset.take 2560, data |> Dataset.select [ 2560 .. 3071 ]
+// The built-in MNIST digits: 2,560 of the training part, 512 of the held-out part.
+let trainImages, heldOutImages = Dataset.mnistTrain () |> Dataset.take 2560, Dataset.mnistHeldOut () |> Dataset.take 512
 
 let model =
     let model0 = VqVae.init cfg (Rng.seed 42)
@@ -25,7 +25,7 @@ let model =
     |> Dataset.batches 32 (Rng.seed 2)
     |> Seq.take 300
     |> Seq.fold (fun (m, opt) batch ->
-        let _, grads = Grad.valueAndGrad (VqVae.lossTerms cfg batch >> LossTerms.total) m
+        let _, grads = Grad.valueAndGrad (VqVae.lossTerms batch >> LossTerms.total) m
         Adam.update adam grads opt m) (model0, Adam.init adam model0)
     |> fst
 

@@ -11,16 +11,18 @@ namespace VqVae.Cli.Train;
 /// <summary>What the prior verbs read and write around the library's prior pipeline.</summary>
 internal static class PriorArtifacts
 {
-    /// <summary>The share of a dataset held out from prior training (the last images).</summary>
-    public const double HeldOutShare = 0.2;
-
-    /// <summary>Training and held-out images (pixels; the model applies its own input range): the first 80 % and the last 20 %.</summary>
-    public static (Tensor Train, Tensor HeldOut) Split(Dataset data)
+    /// <summary>
+    /// Training and held-out images (pixels; the model applies its own input range): the data's own split, as
+    /// <c>train</c> and <c>eval</c> read it (<see cref="DataSource.LoadSplit"/>), so the prior is fitted to the codes of
+    /// the images the model was trained on and judged on images that neither the model nor the prior has seen.
+    /// </summary>
+    public static (Tensor Train, Tensor HeldOut) Load(string spec, int seed)
     {
-        if (data.Count < 2) throw new UserError($"--data: a prior needs at least 2 images (training and held-out), got {data.Count}");
-        int held = Math.Max(1, (int)Math.Round(data.Count * HeldOutShare));
+        var (train, held) = DataSource.LoadSplit(spec, seed);
+        if (train.Count < 1 || held.Count < 1)
+            throw new UserError($"--data: a prior needs training and held-out images, got {train.Count} and {held.Count}");
         static Tensor Part(Dataset d) => Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width);
-        return (Part(data.Slice(0, data.Count - held)), Part(data.Slice(data.Count - held, held)));
+        return (Part(train), Part(held));
     }
 
     /// <summary>Decoded samples as a grid picture, 8 per row, each pixel drawn 2×2.</summary>
