@@ -13,16 +13,13 @@ namespace VqVae.Cli.Train;
 /// <summary>What the prior verbs read and write around the library's prior pipeline.</summary>
 internal static class PriorArtifacts
 {
-    /// <summary>The share of a dataset held out from prior training (the last images).</summary>
-    public const double HeldOutShare = 0.2;
-
-    /// <summary>Training and held-out images (pixels; the model applies its own input range): the first 80 % and the last 20 %.</summary>
-    public static (Tensor Train, Tensor HeldOut) Split(Dataset data)
+    /// <summary>The training and held-out parts of a data source as image tensors (pixels; the model applies its own input range).</summary>
+    public static (Tensor Train, Tensor HeldOut) Parts((Dataset Train, Dataset HeldOut) split)
     {
-        if (data.Count < 2) throw new UserError($"--data: a prior needs at least 2 images (training and held-out), got {data.Count}");
-        int held = Math.Max(1, (int)Math.Round(data.Count * HeldOutShare));
+        if (split.Train.Count < 1 || split.HeldOut.Count < 1)
+            throw new UserError($"--data: a prior needs training and held-out images, got {split.Train.Count} and {split.HeldOut.Count}");
         static Tensor Part(Dataset d) => Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width);
-        return (Part(data.Slice(0, data.Count - held)), Part(data.Slice(data.Count - held, held)));
+        return (Part(split.Train), Part(split.HeldOut));
     }
 
     /// <summary>Decoded samples as a grid picture, 8 per row, each pixel drawn 2×2.</summary>
