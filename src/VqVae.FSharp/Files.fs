@@ -6,6 +6,8 @@ open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Checkpoints
+open VqVae.Functional.Optim
+open VqVae.Functional.Training
 open VqVae.Data.Datasets
 open VqVae.Data.Images
 open VqVae.Data.Charts
@@ -23,6 +25,15 @@ module Checkpoint =
         | true, NonNull model, _ -> Ok model
         | _, _, NonNull error -> Error error.Message
         | _ -> Error $"Checkpoint '{path}': could not be read."
+    /// Writes a training checkpoint into `folder` (model.safetensors and optimizer.safetensors, tagged with the
+    /// step and `runId`): use it as `TrainOptions(OnCheckpoint = fun s -> Checkpoint.saveTraining dir adam "run-1" s)`.
+    let saveTraining (folder: string) (optimizer: #IOptimizer) (runId: string) (snapshot: TrainSnapshot) =
+        TrainingCheckpoint.Save(folder, optimizer, snapshot, runId)
+    /// A training checkpoint read back: the model and, when saved beside it, its optimizer state and usage
+    /// window (for `TrainPlan(State = …)` and `TrainOptions(Window = …)`), or a message naming the file and the problem.
+    let loadTraining (optimizer: #IOptimizer) (modelPath: string) : Result<ResumePoint, string> =
+        try Ok(TrainingCheckpoint.Load(modelPath, optimizer))
+        with :? CheckpointException as e -> Error e.Message
 
 /// Image datasets ([N,C,H,W] floats in [0,1] with labels) and their batches as tensors.
 [<RequireQualifiedAccess>]

@@ -15,6 +15,7 @@ open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Tensors.Tests.Properties
 
 let private tempDir () = Directory.CreateTempSubdirectory("ckpt-").FullName
 
@@ -42,10 +43,10 @@ let private torchParameters () =
     let f = loadFixture "vqvae_small.safetensors"
     f.Entries |> Seq.filter (fun e -> e.Name.StartsWith "encoder." || e.Name.StartsWith "decoder." || e.Name.StartsWith "vq.") |> Array.ofSeq, f
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``a checkpoint round trip is exact: names, shapes, every bit and the config`` (backend: string) = onBackend backend <| fun () ->
+[<PropertyTest(25)>]
+let ``a checkpoint round trip is exact: names, shapes, every bit and the config`` () =
     let dir = tempDir ()
-    Prop.forAll anyCase (fun c ->
+    Prop.forAll anyCase (fun c -> onEveryBackend <| fun () ->
         let model = modelOf c
         let path = Path.Combine(dir, "m.safetensors")
         Checkpoint.Save(path, model)
@@ -56,17 +57,15 @@ let ``a checkpoint round trip is exact: names, shapes, every bit and the config`
         Assert.Equal<(string * int[] * int[]) list>(leafBits model, leafBits back.Model)
         let meta = (SafeTensors.Read path).Metadata
         Assert.Equal("1", meta["format_version"]))
-    |> check 25
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``a saved-then-loaded model gives identical loss terms`` (backend: string) = onBackend backend <| fun () ->
+[<PropertyTest(15)>]
+let ``a saved-then-loaded model gives identical loss terms`` () =
     let dir = tempDir ()
-    Prop.forAll anyCase (fun c ->
+    Prop.forAll anyCase (fun c -> onEveryBackend <| fun () ->
         let model, x = modelOf c, batchOf c
         let path = Path.Combine(dir, "m.safetensors")
         Checkpoint.Save(path, model)
         Assert.Equal(termBits model x, termBits (Checkpoint.Load path) x))
-    |> check 15
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``a PyTorch state_dict without metadata loads with the architecture inferred and the guesses listed`` (backend: string) = onBackend backend <| fun () ->
@@ -88,10 +87,10 @@ let ``a PyTorch state_dict without metadata loads with the architecture inferred
     let expected = (tensorOf fixture "loss/total").ToScalar()
     Assert.True(abs (total - expected) <= 1e-5f * abs expected, $"total {total} vs PyTorch {expected}")
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``inference recovers every architecture, size and the EMA buffers from names and shapes alone`` (backend: string) = onBackend backend <| fun () ->
+[<PropertyTest(25)>]
+let ``inference recovers every architecture, size and the EMA buffers from names and shapes alone`` () =
     let dir = tempDir ()
-    Prop.forAll anyCase (fun c ->
+    Prop.forAll anyCase (fun c -> onEveryBackend <| fun () ->
         let model = modelOf c
         let path = Path.Combine(dir, "bare.safetensors")
         SafeTensors.Write(path, [ for kv in model.ToStateDict() -> SafeTensorEntry(kv.Key, kv.Value.Shape, kv.Value.ToArray()) ])
@@ -99,7 +98,6 @@ let ``inference recovers every architecture, size and the EMA buffers from names
         let shape (k: VqVaeConfig) = k.Channels, k.Hidden, k.CodebookSize, k.CodeDim, k.Architecture, k.Quantizer, k.ResidualLayers, k.ResidualChannels
         Assert.Equal(shape model.Config, shape back.Config)
         Assert.Equal<(string * int[] * int[]) list>(leafBits model, leafBits back))
-    |> check 25
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``a missing key, an extra key or a wrong shape is named in a CheckpointException`` (backend: string) = onBackend backend <| fun () ->
@@ -134,25 +132,24 @@ let ``a missing key, an extra key or a wrong shape is named in a CheckpointExcep
     SafeTensors.Write(future, Array.ofSeq file.Entries, readOnlyDict [ "format_version", "2"; "config", file.Metadata["config"] ])
     expectError future [ "format version" ] (fun () -> Checkpoint.Load future) |> ignore
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``truncated or corrupt files give a CheckpointException naming the file, never another error`` (backend: string) = onBackend backend <| fun () ->
+[<PropertyTest(200)>]
+let ``truncated or corrupt files give a CheckpointException naming the file, never another error`` () =
     let dir = tempDir ()
     let good = Path.Combine(dir, "good.safetensors")
     Checkpoint.Save(good, VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 2L))
     let bytes = File.ReadAllBytes good
+    expectError (Path.Combine(dir, "none.safetensors")) [ "does not exist" ] (fun () -> Checkpoint.Load(Path.Combine(dir, "none.safetensors"))) |> ignore
     let path = Path.Combine(dir, "bad.safetensors")
     let gen =
         Gen.oneof [ Gen.choose (0, bytes.Length - 1) |> Gen.map (fun n -> Array.take n bytes)
                     Gen.zip (Gen.choose (0, 300)) (Gen.choose (0, 255)) |> Gen.map (fun (i, b) -> Array.updateAt i (byte b) bytes) ]
-    Prop.forAll (Arb.fromGen gen) (fun data ->
+    Prop.forAll (Arb.fromGen gen) (fun data -> onEveryBackend <| fun () ->
         File.WriteAllBytes(path, data)
         try
             // A flipped byte inside the tensor data is a valid file with other numbers: it may load.
             Checkpoint.Load path |> ignore
             Assert.Equal(bytes.Length, data.Length)
         with :? CheckpointException as e -> Assert.Contains(path, e.Message))
-    |> check 200
-    expectError (Path.Combine(dir, "none.safetensors")) [ "does not exist" ] (fun () -> Checkpoint.Load(Path.Combine(dir, "none.safetensors"))) |> ignore
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``TryLoad returns the model or the error without throwing`` (backend: string) = onBackend backend <| fun () ->

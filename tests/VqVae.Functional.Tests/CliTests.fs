@@ -149,7 +149,7 @@ let ``reconstruct writes a picture from a checkpoint`` () =
 let ``train resumes from a checkpoint`` () =
     let dir = trained.Force()
     let out = tempDir ()
-    let r = vqvae [ "train"; "--resume"; Path.Combine(dir, "model.safetensors"); "--steps"; "2"; "--batch"; "8"; "--out"; out ]
+    let r = vqvae [ "train"; "--resume"; Path.Combine(dir, "model.safetensors"); "--steps"; "5"; "--batch"; "8"; "--out"; out ]
     Assert.True((r.Code = 0), r.Err)
     Assert.True(File.Exists(Path.Combine(out, "model.safetensors")))
 

@@ -11,17 +11,17 @@ open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Codebooks
 open VqVae.Functional.Tests.TrainingHelpers
+open VqVae.Tensors.Tests.Properties
 
-[<Fact>]
+[<PropertyTest(100)>]
 let ``perplexity is the number of codes under uniform use and 1 under a single code`` () =
     Prop.forAll (Arb.fromGen (Gen.zip (Gen.choose (1, 20)) (Gen.choose (1, 5)))) (fun (m, reps) ->
         let k = m + 3
         let uniform = Array.init (m * reps) (fun i -> i % m)
         Assert.Equal(float m, CodeUsage.PerplexityOf(uniform, k), 9)
         Assert.Equal(1.0, CodeUsage.PerplexityOf(Array.create reps (m - 1), k), 12))
-    |> fun p -> Check.One(config 100, p)
 
-[<Fact>]
+[<PropertyTest(100)>]
 let ``usage accumulated over batches equals usage of all indices, and counts dead codes`` () =
     let genBatches = Gen.listOf (Gen.arrayOf (Gen.choose (0, 9)))
     Prop.forAll (Arb.fromGen genBatches) (fun batches ->
@@ -33,9 +33,8 @@ let ``usage accumulated over batches equals usage of all indices, and counts dea
         Assert.Equal(10 - used, usage.Dead)
         Assert.Equal<int[]>([| for c in 0 .. 9 do if not (Array.contains c all) then c |], usage.DeadCodes)
         if all.Length > 0 then Assert.Equal(CodeUsage.PerplexityOf(all, 10), usage.Perplexity, 12))
-    |> fun p -> Check.One(config 100, p)
 
-[<Fact>]
+[<PropertyTest(100)>]
 let ``dead-code restart moves exactly the dead codes onto batch rows and resets their EMA statistics`` () =
     Prop.forAll seeds (fun seed ->
         let rng = Rng.Seed(int64 seed)
@@ -63,4 +62,3 @@ let ``dead-code restart moves exactly the dead codes onto batch rows and resets 
         // Distinct rows while there are enough of them.
         let picked = restarted |> Array.map (fun c -> e1[c * d .. c * d + d - 1]) |> Array.distinct
         Assert.Equal(min n restarted.Length, picked.Length))
-    |> fun p -> Check.One(config 100, p)

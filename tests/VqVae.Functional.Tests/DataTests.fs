@@ -9,6 +9,7 @@ open FsCheck.FSharp
 open VqVae.Tensors
 open VqVae.Data.Datasets
 open VqVae.Data.Images
+open VqVae.Tensors.Tests.Properties
 
 let private config n = Config.QuickThrowOnFailure.WithMaxTest(n)
 
@@ -127,14 +128,13 @@ let ``synthetic digits are deterministic per seed and differ across seeds`` () =
     Assert.NotEqual<float32[]>(a.Images, c.Images)
     Assert.Equal((40, 1, 28, 28), (a.Count, a.Channels, a.Height, a.Width))
 
-[<Fact>]
+[<PropertyTest(20)>]
 let ``image i does not depend on how many images are generated`` () =
     Prop.forAll (Arb.fromGen (Gen.zip (Gen.choose (0, 30)) (Gen.choose (0, 1000)))) (fun (extra, seed) ->
         let small = SyntheticDigits.Generate(7, Rng.Seed seed)
         let big = SyntheticDigits.Generate(7 + extra, Rng.Seed seed)
         Assert.Equal<float32[]>(small.Images, big.Images[.. small.Images.Length - 1])
         Assert.Equal<int[]>(small.Labels, big.Labels[.. 6]))
-    |> fun p -> Check.One(config 20, p)
 
 [<Fact>]
 let ``all ten digits appear, pixels lie in 0..1, and every image has a centred stroke of real ink`` () =
@@ -183,7 +183,7 @@ let private genData =
 /// A dataset whose image i is filled with the value i and labelled i, so batches show their origin.
 let private tagged n = Dataset(Array.init (n * 2 * 3) (fun j -> float32 (j / 6)), Array.init n id, n, 2, 1, 3)
 
-[<Fact>]
+[<PropertyTest(200)>]
 let ``an epoch visits every index exactly once, in batches of the requested size`` () =
     Prop.forAll (Arb.fromGen genData) (fun (n, b, seed, epoch, dropLast) ->
         let data = tagged n
@@ -202,7 +202,6 @@ let ``an epoch visits every index exactly once, in batches of the requested size
             Assert.Equal<int[]>(x.Indices, x.Labels)
             Assert.Equal<float32[]>(x.Indices |> Array.collect (fun i -> Array.create 6 (float32 i)), x.Images)
             Assert.Equal(epoch, x.Epoch))
-    |> fun p -> Check.One(config 200, p)
 
 [<Fact>]
 let ``shuffles are deterministic per seed and epoch, and differ between epochs`` () =

@@ -12,6 +12,7 @@ open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Codebooks
 open VqVae.Functional.Tests.TrainingHelpers
+open VqVae.Tensors.Tests.Properties
 
 /// Random EMA case: K codes of dim D, N rows, indices that leave some codes unused.
 let private case seed =
@@ -24,9 +25,9 @@ let private case seed =
     let indices = Array.init n (fun i -> (rng.Fold 5L).IntAt(int64 i, used))
     rng, k, d, stats, codebook, rows, indices
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``EMA cluster sizes, sums and codes follow the formula`` (backend: string) = onBackend backend <| fun () ->
-    Prop.forAll seeds (fun seed ->
+[<PropertyTest(100)>]
+let ``EMA cluster sizes, sums and codes follow the formula`` () =
+    Prop.forAll seeds (fun seed -> onEveryBackend <| fun () ->
         let rng, k, d, stats, codebook, rows, idx = case seed
         let gamma = float (rng.UniformAt 7L) * 0.999
         let eps = 10.0 ** (-5.0 + 4.0 * float (rng.UniformAt 8L))
@@ -43,11 +44,10 @@ let ``EMA cluster sizes, sums and codes follow the formula`` (backend: string) =
         Assert.True(maxAbsDiff (s'.EmaW.ToArray()) m < 1e-4)
         let scale = e |> Array.fold (fun a x -> max a (abs x)) 1.0
         Assert.True(maxAbsDiff (e'.ToArray()) e < 1e-4 * scale, $"codes differ by {maxAbsDiff (e'.ToArray()) e} (scale {scale})"))
-    |> fun p -> Check.One(config 100, p)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``with decay 0 and a tiny epsilon each used code is the mean of its rows`` (backend: string) = onBackend backend <| fun () ->
-    Prop.forAll seeds (fun seed ->
+[<PropertyTest(100)>]
+let ``with decay 0 and a tiny epsilon each used code is the mean of its rows`` () =
+    Prop.forAll seeds (fun seed -> onEveryBackend <| fun () ->
         let _, k, d, stats, codebook, rows, idx = case seed
         let struct (_, e') = Ema.Update(stats, codebook, rows, idx, 0f, 1e-12f)
         let z, e = rows.ToArray(), e'.ToArray()
@@ -56,11 +56,10 @@ let ``with decay 0 and a tiny epsilon each used code is the mean of its rows`` (
             for t in 0 .. d - 1 do
                 let mean = mine |> Array.averageBy (fun i -> float z[i * d + t])
                 Assert.True(abs (float e[c * d + t] - mean) < 1e-5, $"code {c}: {e[c * d + t]} vs mean {mean}"))
-    |> fun p -> Check.One(config 100, p)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``statistics of unused codes decay by gamma and nothing else`` (backend: string) = onBackend backend <| fun () ->
-    Prop.forAll seeds (fun seed ->
+[<PropertyTest(100)>]
+let ``statistics of unused codes decay by gamma and nothing else`` () =
+    Prop.forAll seeds (fun seed -> onEveryBackend <| fun () ->
         let rng, k, d, stats, codebook, rows, idx = case seed
         let gamma = 0.5f + 0.49f * rng.UniformAt 9L
         let struct (s', _) = Ema.Update(stats, codebook, rows, idx, gamma, 1e-5f)
@@ -69,7 +68,6 @@ let ``statistics of unused codes decay by gamma and nothing else`` (backend: str
                 Assert.Equal(stats.ClusterSize.ToArray()[c] * gamma, s'.ClusterSize.ToArray()[c], 5)
                 for t in 0 .. d - 1 do
                     Assert.Equal(stats.EmaW.ToArray()[c * d + t] * gamma, s'.EmaW.ToArray()[c * d + t], 5))
-    |> fun p -> Check.One(config 100, p)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``the EMA update records no gradient and checks shapes`` (backend: string) = onBackend backend <| fun () ->

@@ -115,6 +115,13 @@ let ``the F# Trainer, CodeUsage and Codebook modules call the library's training
     // Resuming continues the step count from the state.
     let more = Trainer.resume adam run.State (Trainer.steps 2) batches run.Model
     Assert.Equal<int list>([ 7; 8 ], [ for m in more.Metrics -> m.Step ])
+    // A training checkpoint through the F# surface: saved by the trainer's hook, read back with its step and state.
+    let dir = System.IO.Directory.CreateTempSubdirectory("fsharp-ckpt-").FullName
+    Trainer.run adam (VqVae.Functional.Training.TrainOptions(Steps = System.Nullable 3, OnCheckpoint = fun s -> Checkpoint.saveTraining dir adam "run-f" s)) batches model0 |> ignore
+    match Checkpoint.loadTraining adam (System.IO.Path.Combine(dir, "model.safetensors")) with
+    | Ok point -> Assert.Equal(3, point.Step); Assert.NotNull(point.Optimizer)
+    | Error e -> failwith e
+    Assert.True(Result.isError (Checkpoint.loadTraining adam (System.IO.Path.Combine(dir, "optimizer.safetensors"))))
     // Code usage of the run, counted by the library.
     let usage = run.Usage
     Assert.Equal(CodeUsage.used usage + CodeUsage.dead usage, cfg.CodebookSize)

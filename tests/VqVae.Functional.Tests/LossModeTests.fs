@@ -13,6 +13,7 @@ open VqVae.Tensors
 open VqVae.Functional.Layers
 open VqVae.Functional.Model
 open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Tensors.Tests.Properties
 
 let private bits (t: Tensor) = t.ToArray() |> Array.map BitConverter.SingleToInt32Bits
 
@@ -25,21 +26,19 @@ let private withDecoderBatchNorm (c: ModelCase) =
 
 let private decoderBn (m: VqVaeModel) = m.Decoder.Layers.Layers[1] :?> BatchNorm2d
 
-[<Fact>]
-let ``training-mode loss terms decode with the decoder's training pass and return its new statistics; evaluation mode does neither`` () =
-    Prop.forAll arbCase (fun c ->
-        let m = withDecoderBatchNorm c
-        let x = batchOf c
-        let train = VqVaeModel.LossTerms(m, x)
-        let struct (xHatTrain, decTrain) = m.Decoder.ApplyTraining(train.Quantized.DecoderInput)
-        Assert.Equal<int[]>(bits xHatTrain, bits train.XHat)
-        Assert.Equal(1.0f, (decoderBn train.Model).NumBatchesTracked.ToScalar())
-        Assert.Equal<int[]>(bits (decTrain.Layers.Layers[1] :?> BatchNorm2d).RunningMean, bits (decoderBn train.Model).RunningMean)
-        Assert.Same(m.Encoder, train.Model.Encoder)    // no BatchNorm there: the encoder is returned as it was
-        let eval = VqVaeModel.LossTerms(m, x, training = false)
-        Assert.Equal<int[]>(bits (m.Decoder.Apply(eval.Quantized.DecoderInput)), bits eval.XHat)
-        Assert.Same(m, eval.Model)
-        Assert.Equal(0.0f, (decoderBn eval.Model).NumBatchesTracked.ToScalar())
-        // The two modes differ here (batch statistics vs the initial running ones), so the checks above tell them apart.
-        Assert.NotEqual<int[]>(bits train.XHat, bits eval.XHat))
-    |> check 25
+[<PropertyTest(25)>]
+let ``training-mode loss terms decode with the decoder's training pass and return its new statistics; evaluation mode does neither`` (c: ModelCase) =
+    let m = withDecoderBatchNorm c
+    let x = batchOf c
+    let train = VqVaeModel.LossTerms(m, x)
+    let struct (xHatTrain, decTrain) = m.Decoder.ApplyTraining(train.Quantized.DecoderInput)
+    Assert.Equal<int[]>(bits xHatTrain, bits train.XHat)
+    Assert.Equal(1.0f, (decoderBn train.Model).NumBatchesTracked.ToScalar())
+    Assert.Equal<int[]>(bits (decTrain.Layers.Layers[1] :?> BatchNorm2d).RunningMean, bits (decoderBn train.Model).RunningMean)
+    Assert.Same(m.Encoder, train.Model.Encoder)    // no BatchNorm there: the encoder is returned as it was
+    let eval = VqVaeModel.LossTerms(m, x, training = false)
+    Assert.Equal<int[]>(bits (m.Decoder.Apply(eval.Quantized.DecoderInput)), bits eval.XHat)
+    Assert.Same(m, eval.Model)
+    Assert.Equal(0.0f, (decoderBn eval.Model).NumBatchesTracked.ToScalar())
+    // The two modes differ here (batch statistics vs the initial running ones), so the checks above tell them apart.
+    Assert.NotEqual<int[]>(bits train.XHat, bits eval.XHat)

@@ -12,35 +12,34 @@ open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Tensors.Tests.Properties
 
 let meanSq (a: float32[]) (b: float32[]) = Array.fold2 (fun s (x: float32) (y: float32) -> s + (float x - float y) ** 2.0) 0.0 a b / float a.Length
 
 let closeTo rel (expected: float) (actual: float32) = abs (float actual - expected) <= rel * max (abs expected) 1e-12
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``loss terms are the means of DESIGN §4 and total weighs commitment by β`` (backend: string) = onBackend backend <| fun () ->
-    Prop.forAll (Arb.fromGen (Gen.oneof [ genCaseWith QuantizerKind.Straight; genCaseWith QuantizerKind.Ema ])) (fun c ->
-        let m, x = modelOf c, batchOf c
-        let t = VqVaeModel.LossTerms(m, x)
-        let xs, xh = x.ToArray(), t.XHat.ToArray()
-        let recon =
-            match c.Config.Reconstruction with
-            | ReconstructionLoss.Mse -> meanSq xh xs
-            | ReconstructionLoss.MseOverVariance ->
-                let mu = Array.averageBy float xs
-                meanSq xh xs / (xs |> Array.averageBy (fun v -> (float v - mu) ** 2.0))
-            | _ ->
-                Array.map2 (fun (p: float32) (y: float32) ->
-                    -(float y * max (log (float p)) -100.0 + (1.0 - float y) * max (log (1.0 - float p)) -100.0)) xh xs
-                |> Array.average
-        let q = t.Quantized
-        let vq = meanSq (q.ZQ.ToArray()) (q.ZE.ToArray())
-        let beta = float c.Config.Beta
-        let total = if c.Config.Quantizer = QuantizerKind.Ema then recon + beta * vq else recon + vq + beta * vq
-        closeTo 1e-4 recon (t.Recon.ToScalar()) && closeTo 1e-5 vq (t.Codebook.ToScalar())
-        && closeTo 1e-5 vq (t.Commitment.ToScalar()) && closeTo 1e-4 total (t.Total.ToScalar())
-        && t.Perplexity = q.Perplexity)
-    |> check 30
+[<PropertyTest(30, Arbitrary = [| typeof<AnyCases> |])>]
+let ``loss terms are the means of DESIGN §4 and total weighs commitment by β`` (c: ModelCase) = holdsOnEveryBackend <| fun () ->
+    let m, x = modelOf c, batchOf c
+    let t = VqVaeModel.LossTerms(m, x)
+    let xs, xh = x.ToArray(), t.XHat.ToArray()
+    let recon =
+        match c.Config.Reconstruction with
+        | ReconstructionLoss.Mse -> meanSq xh xs
+        | ReconstructionLoss.MseOverVariance ->
+            let mu = Array.averageBy float xs
+            meanSq xh xs / (xs |> Array.averageBy (fun v -> (float v - mu) ** 2.0))
+        | _ ->
+            Array.map2 (fun (p: float32) (y: float32) ->
+                -(float y * max (log (float p)) -100.0 + (1.0 - float y) * max (log (1.0 - float p)) -100.0)) xh xs
+            |> Array.average
+    let q = t.Quantized
+    let vq = meanSq (q.ZQ.ToArray()) (q.ZE.ToArray())
+    let beta = float c.Config.Beta
+    let total = if c.Config.Quantizer = QuantizerKind.Ema then recon + beta * vq else recon + vq + beta * vq
+    closeTo 1e-4 recon (t.Recon.ToScalar()) && closeTo 1e-5 vq (t.Codebook.ToScalar())
+    && closeTo 1e-5 vq (t.Commitment.ToScalar()) && closeTo 1e-4 total (t.Total.ToScalar())
+    && t.Perplexity = q.Perplexity
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``BCE clamps its logs at −100 like PyTorch and its gradient stays finite`` (backend: string) = onBackend backend <| fun () ->

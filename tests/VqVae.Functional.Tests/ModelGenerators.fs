@@ -14,6 +14,7 @@ open VqVae.Functional.Losses
 open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
+open VqVae.Tensors.Tests.Properties
 /// A small random test case: config, model seed, batch and data seed.
 type ModelCase =
     { Config: VqVaeConfig
@@ -65,7 +66,20 @@ let arbEmaCase = Arb.fromGen (genCaseWith QuantizerKind.Ema)
 let modelOf (c: ModelCase) = VqVaeModel.Init(c.Config, Rng.Seed c.ModelSeed)
 let batchOf (c: ModelCase) = Tensor.Uniform(Rng.Seed c.DataSeed, 0.0f, 1.0f, c.Batch, c.Config.Channels, c.Size, c.Size)
 
-/// Runs an FsCheck property inside an xunit fact; throws on the first counterexample.
+/// The model generators as FsCheck Arbitrary instances, registered for every property of this
+/// assembly: a property takes a `ModelCase` (straight-through quantizer) by type; `EmaCases` and
+/// `AnyCases` are for a property's own Arbitrary list.
+type Arbs =
+    static member Case() = arbCase
+
+type EmaCases = static member Case() = arbEmaCase
+type AnyCases = static member Case() = Arb.fromGen (Gen.oneof [ genCaseWith QuantizerKind.Straight; genCaseWith QuantizerKind.Ema ])
+
+[<assembly: FsCheck.Xunit.Properties(Arbitrary = [| typeof<Arbs> |])>]
+do ()
+
+/// Runs an FsCheck property directly; throws on the first counterexample. For teeth tests, which
+/// assert that a property FAILS on broken code (property tests themselves are [<PropertyTest>]s).
 let check maxTest (prop: Property) = Check.One(Config.QuickThrowOnFailure.WithMaxTest maxTest, prop)
 
 /// True when the property fails (the FsCheck run throws): used to show a property has teeth.

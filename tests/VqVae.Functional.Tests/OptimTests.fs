@@ -8,6 +8,7 @@ open VqVae.Tensors
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Optim
 open VqVae.Functional.Tests.TrainingHelpers
+open VqVae.Tensors.Tests.Properties
 
 let private leaves (p: Pair) = [| p.A.ToArray(); p.B.ToArray() |]
 
@@ -47,9 +48,9 @@ let private toDouble (xs: float32[]) = Array.map float xs
 
 // ---- properties ---------------------------------------------------------------------------------
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``Adam's first step moves each parameter by lr times the sign of its gradient`` (backend: string) = onBackend backend <| fun () ->
-    Prop.forAll seeds (fun seed ->
+[<PropertyTest(50)>]
+let ``Adam's first step moves each parameter by lr times the sign of its gradient`` () =
+    Prop.forAll seeds (fun seed -> onEveryBackend <| fun () ->
         let rng = Rng.Seed(int64 seed)
         let p = randomPair (rng.Fold 1L) 5 3
         let g = grads (rng.Fold 2L) p false
@@ -64,11 +65,10 @@ let ``Adam's first step moves each parameter by lr times the sign of its gradien
                 let tol = float lr * 1e-8 / max 1e-7 (abs (float grad[i])) + 1e-6
                 Assert.True(abs (float (after[i] - before[i]) - expected) <= tol,
                             $"step {after[i] - before[i]} vs {expected} for g = {grad[i]}"))
-    |> fun p -> Check.One(config 50, p)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``Adam matches its formula over several steps, with weight decay and a leaf that skips steps`` (backend: string) = onBackend backend <| fun () ->
-    Prop.forAll seeds (fun seed ->
+[<PropertyTest(40)>]
+let ``Adam matches its formula over several steps, with weight decay and a leaf that skips steps`` () =
+    Prop.forAll seeds (fun seed -> onEveryBackend <| fun () ->
         let rng = Rng.Seed(int64 seed)
         let u i = float (rng.UniformAt(int64 i))
         let lr, b1, b2 = 1e-3 + 0.05 * u 1, 0.5 + 0.45 * u 2, 0.9 + 0.099 * u 3
@@ -90,11 +90,10 @@ let ``Adam matches its formula over several steps, with weight decay and a leaf 
         for got, want in [ p.A, ra.P; p.B, rb.P; s.M.A, ra.M; s.V.B, rb.V ] do
             let err = maxAbsDiff (got.ToArray()) want
             Assert.True(err < 2e-5 * (1.0 + Array.fold (fun a x -> max a (abs x)) 0.0 want), $"max error {err}"))
-    |> fun p -> Check.One(config 40, p)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``SGD matches its formula over several steps: momentum, dampening, Nesterov, weight decay`` (backend: string) = onBackend backend <| fun () ->
-    Prop.forAll seeds (fun seed ->
+[<PropertyTest(40)>]
+let ``SGD matches its formula over several steps: momentum, dampening, Nesterov, weight decay`` () =
+    Prop.forAll seeds (fun seed -> onEveryBackend <| fun () ->
         let rng = Rng.Seed(int64 seed)
         let u i = float (rng.UniformAt(int64 i))
         let kind = seed % 4 // plain, momentum, momentum+dampening, Nesterov
@@ -124,13 +123,12 @@ let ``SGD matches its formula over several steps: momentum, dampening, Nesterov,
             Assert.True(err < 1e-5, $"kind {kind}: max error {err}")
         if mu <> 0.0 then
             Assert.True(maxAbsDiff ((nonNull s.MomentumBuffer).B.ToArray()) rb.Buf.Value < 1e-5))
-    |> fun p -> Check.One(config 40, p)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``a leaf without a gradient is left unchanged and its state untouched, even with weight decay`` (backend: string) = onBackend backend <| fun () ->
+[<PropertyTest(20)>]
+let ``a leaf without a gradient is left unchanged and its state untouched, even with weight decay`` () =
     let optimizers: IOptimizer list =
         [ Adam.Create(0.1f, weightDecay = 0.5f); Sgd.Create(0.1f, 0.9f, weightDecay = 0.5f); Sgd.Create(0.1f, weightDecay = 0.5f) ]
-    Prop.forAll seeds (fun seed ->
+    Prop.forAll seeds (fun seed -> onEveryBackend <| fun () ->
         let rng = Rng.Seed(int64 seed)
         for opt in optimizers do
             let p0 = randomPair (rng.Fold 1L) 3 2
@@ -146,11 +144,10 @@ let ``a leaf without a gradient is left unchanged and its state untouched, even 
                 Assert.Same(b1, b2)
             Assert.NotEqual<float32[]>(p1.A.ToArray(), p2.A.ToArray())
             Assert.Equal(s1.LeafSteps[0] + 1, s2.LeafSteps[0]))
-    |> fun p -> Check.One(config 20, p)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``clip by global norm scales to the max norm, keeps direction and null leaves, and passes small gradients through`` (backend: string) = onBackend backend <| fun () ->
-    Prop.forAll seeds (fun seed ->
+[<PropertyTest(100)>]
+let ``clip by global norm scales to the max norm, keeps direction and null leaves, and passes small gradients through`` () =
+    Prop.forAll seeds (fun seed -> onEveryBackend <| fun () ->
         let rng = Rng.Seed(int64 seed)
         let p = randomPair (rng.Fold 2L) 6 4
         let g = asGrads p (grads (rng.Fold 1L) p (seed % 2 = 0))
@@ -165,7 +162,6 @@ let ``clip by global norm scales to the max norm, keeps direction and null leave
             Assert.True(abs (after - float maxNorm) < 1e-5 * float maxNorm, $"norm {after} vs max {maxNorm}")
             let scale = after / norm
             Assert.True(maxAbsDiff ((nonNull clipped["a"]).ToArray()) ((nonNull g["a"]).ToArray() |> Array.map (fun x -> float x * scale)) < 1e-6))
-    |> fun p -> Check.One(config 100, p)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``hyperparameters are checked with the argument named`` (backend: string) = onBackend backend <| fun () ->
@@ -191,7 +187,7 @@ let ``optimizer states are trees with PyTorch's per-parameter state names`` () =
     Assert.Equal<string list>([ "step"; "a.momentum_buffer"; "a.step"; "b.momentum_buffer"; "b.step" ], stateNames (Sgd.Create(0.1f, 0.9f).Init p))
     Assert.Equal<string list>([ "step"; "a.step"; "b.step" ], stateNames (Sgd.Create(0.1f).Init p))
 
-[<Fact>]
+[<PropertyTest(10)>]
 let ``a state saved as its leaves and restored onto a fresh Init continues bitwise like the original`` () =
     let optimizers: IOptimizer list = [ Adam.Create(0.05f, weightDecay = 0.1f); Sgd.Create(0.1f, 0.9f, nesterov = true); Sgd.Create(0.1f) ]
     Prop.forAll seeds (fun seed ->
@@ -214,7 +210,6 @@ let ``a state saved as its leaves and restored onto a fresh Init continues bitwi
             let struct (pb, sb) = opt.Update(g, restored, p)
             Assert.Equal<int[]>(pa.B.ToArray() |> Array.map BitConverter.SingleToInt32Bits, pb.B.ToArray() |> Array.map BitConverter.SingleToInt32Bits)
             Assert.Equal<(string * int[]) list>(stateBits sa, stateBits sb))
-    |> fun p -> Check.One(config 10, p)
 
 [<Fact>]
 let ``a restored state with a wrong shape or a count that is not a whole number is refused by name`` () =

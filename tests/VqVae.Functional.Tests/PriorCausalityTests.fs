@@ -7,12 +7,13 @@
 module VqVae.Functional.Tests.PriorCausalityTests
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
 open VqVae.Tensors
 open VqVae.Functional.Prior
 open VqVae.Functional.Quantization
+open VqVae.Tensors.Tests.Properties
 
 let private nonNullArr (a: int[]) : int[] | null = a
 
@@ -71,31 +72,33 @@ let private property (fault: PriorFault) (c: CausalCase) =
     | [] -> ()
     | vs -> failwithf "%O: %s" c (String.Join("; ", vs |> List.truncate 5))
 
+/// Runs the property directly, for the teeth below (which assert that it fails on a broken prior).
 let private check n body = Check.One(Config.QuickThrowOnFailure.WithMaxTest(n), Prop.forAll (Arb.fromGen genCase) body)
 
-[<Fact>]
-let ``logits at p reach exactly the positions before p (causal, no blind spot)`` () =
-    check 40 (property PriorFault.None)
+/// The generator above as an Arbitrary instance for this module's properties.
+type CausalCases = static member Case() = Arb.fromGen genCase
 
-[<Fact>]
-let ``the reach is the same through the code embedding: a code grid's logits at p depend on codes before p only`` () =
+[<PropertyTest(40, Arbitrary = [| typeof<CausalCases> |])>]
+let ``logits at p reach exactly the positions before p (causal, no blind spot)`` c = property PriorFault.None c
+
+[<PropertyTest(20, Arbitrary = [| typeof<CausalCases> |])>]
+let ``the reach is the same through the code embedding: a code grid's logits at p depend on codes before p only`` (c: CausalCase) =
     // End to end on integer codes: changing the code at q ≥ p never changes logits at p.
-    check 20 (fun c ->
-        let prior = PriorModel.Init(c.Config, Rng.Seed(int64 c.Seed))
-        let n = c.Config.Positions
-        let rng = Rng.Seed(int64 c.Seed).Fold(9L)
-        let codes = Array.init (c.Batch * n) (fun i -> rng.IntAt(int64 i, c.Config.CodebookSize))
-        let grid (a: int[]) = CodeIndices.Of(a, c.Batch, c.Config.Height, c.Config.Width)
-        let logits0 = PriorModel.Logits(prior, grid codes, condition c).ToArray()
-        let k = c.Config.CodebookSize
-        for q in 0 .. n - 1 do
-            let changed = Array.copy codes
-            changed[q] <- (changed[q] + 1) % k
-            let logits1 = PriorModel.Logits(prior, grid changed, condition c).ToArray()
-            for p in 0 .. q do
-                for j in 0 .. k - 1 do
-                    let i = j * n + p // sample 0
-                    if logits0[i] <> logits1[i] then failwithf "%O: changing code %d changed logits at %d" c q p)
+    let prior = PriorModel.Init(c.Config, Rng.Seed(int64 c.Seed))
+    let n = c.Config.Positions
+    let rng = Rng.Seed(int64 c.Seed).Fold(9L)
+    let codes = Array.init (c.Batch * n) (fun i -> rng.IntAt(int64 i, c.Config.CodebookSize))
+    let grid (a: int[]) = CodeIndices.Of(a, c.Batch, c.Config.Height, c.Config.Width)
+    let logits0 = PriorModel.Logits(prior, grid codes, condition c).ToArray()
+    let k = c.Config.CodebookSize
+    for q in 0 .. n - 1 do
+        let changed = Array.copy codes
+        changed[q] <- (changed[q] + 1) % k
+        let logits1 = PriorModel.Logits(prior, grid changed, condition c).ToArray()
+        for p in 0 .. q do
+            for j in 0 .. k - 1 do
+                let i = j * n + p // sample 0
+                if logits0[i] <> logits1[i] then failwithf "%O: changing code %d changed logits at %d" c q p
 
 /// A case where every position has predecessors to miss or extra positions to reach: at least 2×2.
 let private bigEnough (c: CausalCase) = c.Config.Height >= 2 && c.Config.Width >= 2

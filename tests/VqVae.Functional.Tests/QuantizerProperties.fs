@@ -30,6 +30,23 @@ let genQuantizerCase minK =
         return { K = k; D = d; B = b; H = h; W = w; Seed = int64 s }
     }
 
+/// A quantizer case whose codebook is k0 distinct codes plus five copies of them, shuffled.
+type TieCase = { Case: QuantizerCase; Distinct: int; Copies: int list; Order: int[] }
+
+let genTieCase =
+    gen {
+        let! c = genQuantizerCase 1
+        let! k0 = Gen.choose (1, 3)
+        let! copies = Gen.listOfLength 5 (Gen.choose (0, k0 - 1))
+        let! order = Gen.shuffle [| 0 .. k0 + copies.Length - 1 |]
+        return { Case = c; Distinct = k0; Copies = copies; Order = order }
+    }
+
+/// The generators above as Arbitrary instances for a property's own Arbitrary list.
+type QuantizerCases = static member Case() = Arb.fromGen (genQuantizerCase 1)
+type QuantizerCasesK2 = static member Case() = Arb.fromGen (genQuantizerCase 2)
+type TieCases = static member Case() = Arb.fromGen genTieCase
+
 /// Channel-last rows [B·H·W][D] of a [B,D,H,W] tensor, in double.
 let rowsOf (ze: Tensor) =
     let s = ze.Shape
@@ -46,50 +63,40 @@ let sqDist (a: float[]) (b: float[]) = Array.fold2 (fun s x y -> s + (x - y) * (
 
 /// Every position gets a nearest code by brute force in double (up to float32 rounding of the
 /// fused ‖z‖²+‖e‖²−2z·e: 1e-5 of ‖z‖²+max‖e‖²), and z_q holds exactly that code.
-let quantizePicksTheNearestCode (quantize: QuantizeFn) =
-    Prop.forAll (Arb.fromGen (genQuantizerCase 2)) (fun c ->
-        let cb, ze = c.Codebook, c.Latents
-        let q = quantize cb ze
-        let codes, rows = codesOf cb, rowsOf ze
-        let idx = q.Indices.ToArray()
-        let maxE = codes |> Array.map (fun e -> sqDist e (Array.zeroCreate e.Length)) |> Array.max
-        let bad =
-            rows |> Array.mapi (fun i z ->
-                let best = codes |> Array.map (sqDist z) |> Array.min
-                let tol = 1e-5 * (sqDist z (Array.zeroCreate z.Length) + maxE)
-                if sqDist z codes[idx[i]] <= best + tol then None else Some i)
-            |> Array.choose id
-        bad.Length = 0 |> Prop.label (sprintf "rows with a farther code than the nearest: %A" bad))
+let quantizePicksTheNearestCode (quantize: QuantizeFn) (c: QuantizerCase) =
+    let cb, ze = c.Codebook, c.Latents
+    let q = quantize cb ze
+    let codes, rows = codesOf cb, rowsOf ze
+    let idx = q.Indices.ToArray()
+    let maxE = codes |> Array.map (fun e -> sqDist e (Array.zeroCreate e.Length)) |> Array.max
+    let bad =
+        rows |> Array.mapi (fun i z ->
+            let best = codes |> Array.map (sqDist z) |> Array.min
+            let tol = 1e-5 * (sqDist z (Array.zeroCreate z.Length) + maxE)
+            if sqDist z codes[idx[i]] <= best + tol then None else Some i)
+        |> Array.choose id
+    bad.Length = 0 |> Prop.label (sprintf "rows with a farther code than the nearest: %A" bad)
 
 /// Duplicate codes tie exactly; the quantizer must pick the lowest index among equal codes.
-let quantizeBreaksTiesToTheLowestIndex (quantize: QuantizeFn) =
-    let gen =
-        gen {
-            let! c = genQuantizerCase 1
-            let! k0 = Gen.choose (1, 3)
-            let! copies = Gen.listOfLength 5 (Gen.choose (0, k0 - 1))
-            let! order = Gen.shuffle [| 0 .. k0 + copies.Length - 1 |]
-            return c, k0, copies, order
-        }
-    Prop.forAll (Arb.fromGen gen) (fun (c, k0, copies, order) ->
-        let baseCodes = codesOf (Tensor.Normal(Rng.Seed c.Seed, 0.0f, 1.0f, k0, c.D))
-        let all = Array.append baseCodes (copies |> List.map (fun j -> baseCodes[j]) |> Array.ofList)
-        let shuffled = order |> Array.map (fun i -> all[i])
-        let cb = Tensor.FromArray(shuffled |> Array.concat |> Array.map float32, shuffled.Length, c.D)
-        let q = quantize cb c.Latents
-        let lowest k = shuffled |> Array.findIndex (fun e -> e = shuffled[k])
-        let idx = q.Indices.ToArray()
-        idx |> Array.forall (fun k -> k = lowest k) |> Prop.label (sprintf "indices %A" idx))
+let quantizeBreaksTiesToTheLowestIndex (quantize: QuantizeFn) (t: TieCase) =
+    let c, k0, copies, order = t.Case, t.Distinct, t.Copies, t.Order
+    let baseCodes = codesOf (Tensor.Normal(Rng.Seed c.Seed, 0.0f, 1.0f, k0, c.D))
+    let all = Array.append baseCodes (copies |> List.map (fun j -> baseCodes[j]) |> Array.ofList)
+    let shuffled = order |> Array.map (fun i -> all[i])
+    let cb = Tensor.FromArray(shuffled |> Array.concat |> Array.map float32, shuffled.Length, c.D)
+    let q = quantize cb c.Latents
+    let lowest k = shuffled |> Array.findIndex (fun e -> e = shuffled[k])
+    let idx = q.Indices.ToArray()
+    idx |> Array.forall (fun k -> k = lowest k) |> Prop.label (sprintf "indices %A" idx)
 
 /// z_q holds exactly the chosen codes, and the decoder input's values equal z_q up to the rounding
 /// of z_e + (z_q − z_e) (1e-6 of the largest magnitude).
-let decoderInputEqualsTheChosenCodes (quantize: QuantizeFn) =
-    Prop.forAll (Arb.fromGen (genQuantizerCase 1)) (fun c ->
-        let cb, ze = c.Codebook, c.Latents
-        let q = quantize cb ze
-        let codes = codesOf cb
-        let zqRows = rowsOf q.ZQ
-        let exact = q.Indices.ToArray() |> Array.mapi (fun i k -> zqRows[i] = codes[k]) |> Array.forall id
-        let scale = max (maxAbs (ze.ToArray())) (maxAbs (q.ZQ.ToArray()))
-        let dec = maxAbsDiff (q.DecoderInput.ToArray()) (q.ZQ.ToArray())
-        (exact && dec <= 1e-6 * scale) |> Prop.label (sprintf "z_q rows are the codes: %b; max |decoder input − z_q| = %g (scale %g)" exact dec scale))
+let decoderInputEqualsTheChosenCodes (quantize: QuantizeFn) (c: QuantizerCase) =
+    let cb, ze = c.Codebook, c.Latents
+    let q = quantize cb ze
+    let codes = codesOf cb
+    let zqRows = rowsOf q.ZQ
+    let exact = q.Indices.ToArray() |> Array.mapi (fun i k -> zqRows[i] = codes[k]) |> Array.forall id
+    let scale = max (maxAbs (ze.ToArray())) (maxAbs (q.ZQ.ToArray()))
+    let dec = maxAbsDiff (q.DecoderInput.ToArray()) (q.ZQ.ToArray())
+    (exact && dec <= 1e-6 * scale) |> Prop.label (sprintf "z_q rows are the codes: %b; max |decoder input − z_q| = %g (scale %g)" exact dec scale)

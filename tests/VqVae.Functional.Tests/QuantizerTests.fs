@@ -13,17 +13,16 @@ open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.RoutingProperties
 open VqVae.Functional.Tests.QuantizerProperties
+open VqVae.Tensors.Tests.Properties
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``quantize picks the nearest code (brute force)`` (backend: string) = onBackend backend (fun () -> check 100 (quantizePicksTheNearestCode correctQuantize))
+[<PropertyTest(100, Arbitrary = [| typeof<QuantizerCasesK2> |])>]
+let ``quantize picks the nearest code (brute force)`` c = propertyOnEveryBackend (fun () -> quantizePicksTheNearestCode correctQuantize c)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``quantize breaks ties between duplicate codes to the lowest index`` (backend: string) = onBackend backend <| fun () ->
-    check 100 (quantizeBreaksTiesToTheLowestIndex correctQuantize)
+[<PropertyTest(100, Arbitrary = [| typeof<TieCases> |])>]
+let ``quantize breaks ties between duplicate codes to the lowest index`` c = propertyOnEveryBackend (fun () -> quantizeBreaksTiesToTheLowestIndex correctQuantize c)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``z_q is the chosen codes and the decoder input equals z_q up to rounding`` (backend: string) = onBackend backend <| fun () ->
-    check 100 (decoderInputEqualsTheChosenCodes correctQuantize)
+[<PropertyTest(100, Arbitrary = [| typeof<QuantizerCases> |])>]
+let ``z_q is the chosen codes and the decoder input equals z_q up to rounding`` c = propertyOnEveryBackend (fun () -> decoderInputEqualsTheChosenCodes correctQuantize c)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``the exact tie of the PyTorch fixture goes to code 4, and every index matches`` (backend: string) = onBackend backend <| fun () ->
@@ -35,12 +34,10 @@ let ``the exact tie of the PyTorch fixture goes to code 4, and every index match
     Assert.Equal<int[]>(expected, q.Indices.ToArray())
     Assert.Equal(4, q.Indices[7, 0, 0])
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``counts sum to the positions and 1 ≤ perplexity ≤ codes used`` (backend: string) = onBackend backend <| fun () ->
-    FsCheck.FSharp.Prop.forAll (FsCheck.FSharp.Arb.fromGen (genQuantizerCase 1)) (fun c ->
-        let q = Quantizer.Quantize(c.Codebook, c.Latents)
-        Seq.sum q.Counts = c.B * c.H * c.W && q.Perplexity >= 1.0 - 1e-12 && q.Perplexity <= float q.CodesUsed + 1e-9)
-    |> check 100
+[<PropertyTest(100, Arbitrary = [| typeof<QuantizerCases> |])>]
+let ``counts sum to the positions and 1 ≤ perplexity ≤ codes used`` (c: QuantizerCase) = holdsOnEveryBackend <| fun () ->
+    let q = Quantizer.Quantize(c.Codebook, c.Latents)
+    Seq.sum q.Counts = c.B * c.H * c.W && q.Perplexity >= 1.0 - 1e-12 && q.Perplexity <= float q.CodesUsed + 1e-9
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``perplexity of uniform use of n codes is n`` (backend: string) = onBackend backend <| fun () ->

@@ -11,22 +11,19 @@ open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Functional.Tests.RoutingProperties
+open VqVae.Tensors.Tests.Properties
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``recon reaches encoder and decoder only, codebook term only the codebook, commitment only the encoder`` (backend: string) = onBackend backend <| fun () ->
-    check 40 (termsReachExactlyTheirGroups correctLoss)
+[<PropertyTest(40)>]
+let ``recon reaches encoder and decoder only, codebook term only the codebook, commitment only the encoder`` c = propertyOnEveryBackend (fun () -> termsReachExactlyTheirGroups correctLoss c)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``total's gradient is recon's on the decoder, recon + β·commitment on the encoder, the codebook term's on the codebook`` (backend: string) = onBackend backend <| fun () ->
-    check 30 (totalGradientIsTheWeightedSumOfTermGradients correctLoss)
+[<PropertyTest(30)>]
+let ``total's gradient is recon's on the decoder, recon + β·commitment on the encoder, the codebook term's on the codebook`` c = propertyOnEveryBackend (fun () -> totalGradientIsTheWeightedSumOfTermGradients correctLoss c)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``d recon / d z_e equals d recon / d decoder input (straight-through)`` (backend: string) = onBackend backend <| fun () ->
-    check 40 (straightThroughCopiesTheDecoderInputGradient correctQuantize)
+[<PropertyTest(40)>]
+let ``d recon / d z_e equals d recon / d decoder input (straight-through)`` c = propertyOnEveryBackend (fun () -> straightThroughCopiesTheDecoderInputGradient correctQuantize c)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``with the EMA quantizer the codebook never receives a gradient`` (backend: string) = onBackend backend <| fun () ->
-    check 30 (emaCodebookNeverReceivesAGradient correctLoss)
+[<PropertyTest(30, Arbitrary = [| typeof<EmaCases> |])>]
+let ``with the EMA quantizer the codebook never receives a gradient`` c = propertyOnEveryBackend (fun () -> emaCodebookNeverReceivesAGradient correctLoss c)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``the routing matrix has a norm exactly where a term reaches a group`` (backend: string) = onBackend backend <| fun () ->
@@ -48,20 +45,18 @@ let ``the routing matrix has a norm exactly where a term reaches a group`` (back
 /// Each group's norm in the routing matrix is over all of its leaves, not one of them: the
 /// square root of the sum of every reached leaf's squared norm, computed here leaf by leaf;
 /// None exactly where no leaf of the group is reached; buffers never count.
-[<Fact>]
-let ``group norms sum every leaf of a group`` () =
-    FsCheck.FSharp.Prop.forAll arbCase (fun c ->
-        let m, x = modelOf c, batchOf c
-        for term in LossTerms.Names do
-            let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term term) m
-            let byHand group =
-                let reached = gradLeaves m g |> List.choose (fun (_, gr, v) -> if gr = group then v else None)
-                if reached.IsEmpty then None
-                else Some (reached |> List.sumBy (fun t -> t.ToArray() |> Array.sumBy (fun v -> float v * float v)) |> sqrt)
-            let struct (e, cb, d) = Routes.GroupNorms g
-            for name, got, want in [ "encoder", e, byHand ParameterGroup.Encoder; "codebook", cb, byHand ParameterGroup.Codebook; "decoder", d, byHand ParameterGroup.Decoder ] do
-                match Option.ofNullable got, want with
-                | None, None -> ()
-                | Some a, Some b -> Assert.True(abs (a - b) <= 1e-12 * b, $"{term}/{name}: {a} vs {b}")
-                | a, b -> Assert.Fail($"{term}/{name}: {a} vs {b}"))
-    |> check 20
+[<PropertyTest(20)>]
+let ``group norms sum every leaf of a group`` (c: ModelCase) =
+    let m, x = modelOf c, batchOf c
+    for term in LossTerms.Names do
+        let g = gradOf (fun m -> VqVaeModel.LossTerms(m, x).Term term) m
+        let byHand group =
+            let reached = gradLeaves m g |> List.choose (fun (_, gr, v) -> if gr = group then v else None)
+            if reached.IsEmpty then None
+            else Some (reached |> List.sumBy (fun t -> t.ToArray() |> Array.sumBy (fun v -> float v * float v)) |> sqrt)
+        let struct (e, cb, d) = Routes.GroupNorms g
+        for name, got, want in [ "encoder", e, byHand ParameterGroup.Encoder; "codebook", cb, byHand ParameterGroup.Codebook; "decoder", d, byHand ParameterGroup.Decoder ] do
+            match Option.ofNullable got, want with
+            | None, None -> ()
+            | Some a, Some b -> Assert.True(abs (a - b) <= 1e-12 * b, $"{term}/{name}: {a} vs {b}")
+            | a, b -> Assert.Fail($"{term}/{name}: {a} vs {b}")

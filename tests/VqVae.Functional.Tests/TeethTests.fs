@@ -4,6 +4,7 @@ module VqVae.Functional.Tests.TeethTests
 
 open Xunit
 open VqVae.Tensors
+open FsCheck.FSharp
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
@@ -75,26 +76,26 @@ let assertFails maxTest prop =
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``the composition of the right pieces passes every routing property`` (backend: string) = onBackend backend <| fun () ->
-    check 10 (termsReachExactlyTheirGroups composedCorrectly)
-    check 10 (totalGradientIsTheWeightedSumOfTermGradients composedCorrectly)
+    check 10 (Prop.forAll arbCase (termsReachExactlyTheirGroups composedCorrectly))
+    check 10 (Prop.forAll arbCase (totalGradientIsTheWeightedSumOfTermGradients composedCorrectly))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``argmax instead of argmin fails 'quantize picks the nearest code'`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 100 (quantizePicksTheNearestCode argmaxQuantize)
+    assertFails 100 (Prop.forAll (Arb.fromGen (genQuantizerCase 2)) (quantizePicksTheNearestCode argmaxQuantize))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``the codebook term's stop-gradient on the wrong side fails the routing property`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 20 (termsReachExactlyTheirGroups codebookStopOnWrongSide)
+    assertFails 20 (Prop.forAll arbCase (termsReachExactlyTheirGroups codebookStopOnWrongSide))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``the commitment term's stop-gradient on the wrong side fails the routing property`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 20 (termsReachExactlyTheirGroups commitmentStopOnWrongSide)
+    assertFails 20 (Prop.forAll arbCase (termsReachExactlyTheirGroups commitmentStopOnWrongSide))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``β on the codebook term instead of commitment fails 'total = recon + codebook + β·commitment' gradients`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 20 (totalGradientIsTheWeightedSumOfTermGradients betaOnCodebookTerm)
+    assertFails 20 (Prop.forAll arbCase (totalGradientIsTheWeightedSumOfTermGradients betaOnCodebookTerm))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``no straight-through fails the routing property and the straight-through property`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 20 (termsReachExactlyTheirGroups noStraightThrough)
-    assertFails 20 (straightThroughCopiesTheDecoderInputGradient noStraightThroughQuantize)
+    assertFails 20 (Prop.forAll arbCase (termsReachExactlyTheirGroups noStraightThrough))
+    assertFails 20 (Prop.forAll arbCase (straightThroughCopiesTheDecoderInputGradient noStraightThroughQuantize))

@@ -14,6 +14,7 @@ open VqVae.Functional.Optim
 open VqVae.Functional.Codebooks
 open VqVae.Functional.Training
 open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Tensors.Tests.Properties
 
 let private some (x: 'a | null) : 'a =
     match x with
@@ -28,55 +29,49 @@ let private lossAndGrads (m: VqVaeModel) x =
     let struct (_, terms, grads) = Grad.ValueAndGradWithAux((fun m -> let t = VqVaeModel.LossTerms(m, x) in struct (t.Total, t)), m)
     terms, grads
 
-[<Fact>]
-let ``EMA codebook gets no gradient and moves only by the EMA update, even under weight decay`` () =
-    Prop.forAll arbEmaCase (fun c ->
-        let model, x = modelOf c, batchOf c
-        let terms, grads = lossAndGrads model x
-        Assert.Null(grads[VqVaeModel.CodebookName])
-        let opt = Adam.Create(1e-2f, weightDecay = 0.1f)
-        let struct (model', _, _) = TrainStep.Apply(opt, model, opt.Init model, x)
-        let q = terms.Quantized
-        let struct (ema', codebook') =
-            Ema.Update(some model.Ema, model.Codebook.Embedding, q.Rows(), q.Indices.ToArray(), c.Config.EmaDecay, c.Config.EmaEpsilon)
-        Assert.Equal<int[]>(bits codebook', bits model'.Codebook.Embedding)
-        Assert.Equal<int[]>(bits ema'.ClusterSize, bits (some model'.Ema).ClusterSize)
-        Assert.Equal<int[]>(bits ema'.EmaW, bits (some model'.Ema).EmaW))
-    |> check 15
+[<PropertyTest(15, Arbitrary = [| typeof<EmaCases> |])>]
+let ``EMA codebook gets no gradient and moves only by the EMA update, even under weight decay`` (c: ModelCase) =
+    let model, x = modelOf c, batchOf c
+    let terms, grads = lossAndGrads model x
+    Assert.Null(grads[VqVaeModel.CodebookName])
+    let opt = Adam.Create(1e-2f, weightDecay = 0.1f)
+    let struct (model', _, _) = TrainStep.Apply(opt, model, opt.Init model, x)
+    let q = terms.Quantized
+    let struct (ema', codebook') =
+        Ema.Update(some model.Ema, model.Codebook.Embedding, q.Rows(), q.Indices.ToArray(), c.Config.EmaDecay, c.Config.EmaEpsilon)
+    Assert.Equal<int[]>(bits codebook', bits model'.Codebook.Embedding)
+    Assert.Equal<int[]>(bits ema'.ClusterSize, bits (some model'.Ema).ClusterSize)
+    Assert.Equal<int[]>(bits ema'.EmaW, bits (some model'.Ema).EmaW)
 
-[<Fact>]
-let ``a straight-through step is the optimizer's update of the total loss's gradient, and reports its terms`` () =
-    Prop.forAll arbCase (fun c ->
-        let model, x = modelOf c, batchOf c
-        let terms, grads = lossAndGrads model x
-        let sgd = Sgd.Create(0.05f)
-        let struct (expected, _) = sgd.Update(grads, sgd.Init model, model)
-        let struct (model', state', m) = TrainStep.Apply(sgd, model, sgd.Init model, x)
-        Assert.Equal(1, state'.Step)
-        for (n, a), (_, b) in List.zip (leafBits expected) (leafBits model') do
-            Assert.True((a = b), $"leaf {n} differs from the optimizer's update")
-        let struct (r, cb, cm, t) = terms.Values
-        Assert.Equal((1, r, cb, cm, t), (m.Step, m.Recon, m.Codebook, m.Commitment, m.Total))
-        Assert.Equal(terms.Perplexity, m.Perplexity)
-        Assert.Equal(terms.Quantized.CodesUsed, m.UsedCodes)
-        Assert.Equal(grads.GlobalNorm(), m.GradientNorm)
-        Assert.Equal(x.Shape[0] * (x.Shape[2] / 4) * (x.Shape[3] / 4), Seq.sum m.CodeCounts))
-    |> check 15
+[<PropertyTest(15)>]
+let ``a straight-through step is the optimizer's update of the total loss's gradient, and reports its terms`` (c: ModelCase) =
+    let model, x = modelOf c, batchOf c
+    let terms, grads = lossAndGrads model x
+    let sgd = Sgd.Create(0.05f)
+    let struct (expected, _) = sgd.Update(grads, sgd.Init model, model)
+    let struct (model', state', m) = TrainStep.Apply(sgd, model, sgd.Init model, x)
+    Assert.Equal(1, state'.Step)
+    for (n, a), (_, b) in List.zip (leafBits expected) (leafBits model') do
+        Assert.True((a = b), $"leaf {n} differs from the optimizer's update")
+    let struct (r, cb, cm, t) = terms.Values
+    Assert.Equal((1, r, cb, cm, t), (m.Step, m.Recon, m.Codebook, m.Commitment, m.Total))
+    Assert.Equal(terms.Perplexity, m.Perplexity)
+    Assert.Equal(terms.Quantized.CodesUsed, m.UsedCodes)
+    Assert.Equal(grads.GlobalNorm(), m.GradientNorm)
+    Assert.Equal(x.Shape[0] * (x.Shape[2] / 4) * (x.Shape[3] / 4), Seq.sum m.CodeCounts)
 
-[<Fact>]
-let ``a step is pure: its inputs are unchanged and repeating it gives the same bits`` () =
-    Prop.forAll arbEmaCase (fun c ->
-        let model, x = modelOf c, batchOf c
-        let before = leafBits model
-        let opt = Adam.Create(1e-2f)
-        let s0 = opt.Init model
-        let struct (m1, s1, _) = TrainStep.Apply(opt, model, s0, x)
-        let struct (m2, s2, _) = TrainStep.Apply(opt, model, s0, x)
-        Assert.Equal<(string * int[]) list>(before, leafBits model)
-        Assert.Equal(0, s0.Step)
-        Assert.Equal<(string * int[]) list>(leafBits m1, leafBits m2)
-        Assert.Equal<(string * int[]) list>(leafBits s1.M, leafBits s2.M))
-    |> check 10
+[<PropertyTest(10, Arbitrary = [| typeof<EmaCases> |])>]
+let ``a step is pure: its inputs are unchanged and repeating it gives the same bits`` (c: ModelCase) =
+    let model, x = modelOf c, batchOf c
+    let before = leafBits model
+    let opt = Adam.Create(1e-2f)
+    let s0 = opt.Init model
+    let struct (m1, s1, _) = TrainStep.Apply(opt, model, s0, x)
+    let struct (m2, s2, _) = TrainStep.Apply(opt, model, s0, x)
+    Assert.Equal<(string * int[]) list>(before, leafBits model)
+    Assert.Equal(0, s0.Step)
+    Assert.Equal<(string * int[]) list>(leafBits m1, leafBits m2)
+    Assert.Equal<(string * int[]) list>(leafBits s1.M, leafBits s2.M)
 
 [<Fact>]
 let ``the trainer folds the step over cycled batches, calls back once per step and sums code usage`` () =
@@ -98,25 +93,23 @@ let ``the trainer folds the step over cycled batches, calls back once per step a
     let e = Assert.Throws<ArgumentException>(fun () -> Trainer.Run(opt, model, [], steps = 1) |> ignore)
     Assert.Contains("empty", e.Message)
 
-[<Fact>]
-let ``dead-code restart on a model revives only the dead codes and leaves every other leaf alone`` () =
-    Prop.forAll arbEmaCase (fun c ->
-        let model, x = modelOf c, batchOf c
-        let usage = (CodeUsage.Empty model.Codebook.Size).Add((VqVaeModel.EncodeToCodes(model, x)).ToArray())
-        let rows = CodebookOps.EncoderRows(model, [ x ])
-        let revived = CodebookOps.DeadCodeRestart(model, rows, usage, Rng.Seed 5L)
-        let d = model.Codebook.Dim
-        let e0, e1 = model.Codebook.Embedding.ToArray(), revived.Codebook.Embedding.ToArray()
-        for k in 0 .. model.Codebook.Size - 1 do
-            if usage.Counts[k] > 0L then Assert.Equal<float32[]>(e0[k * d .. k * d + d - 1], e1[k * d .. k * d + d - 1])
-        for (n, a), (_, b) in List.zip (leafBits model) (leafBits revived) do
-            if not (n.StartsWith "vq.") then Assert.True((a = b), $"leaf {n} changed")
-        // A second look at the same batch: every code that was dead now sits on one of its rows.
-        let z = rows.ToArray()
-        for k in usage.DeadCodes do
-            let code = e1[k * d .. k * d + d - 1]
-            Assert.True([ 0 .. rows.Shape[0] - 1 ] |> List.exists (fun i -> z[i * d .. i * d + d - 1] = code)))
-    |> check 15
+[<PropertyTest(15, Arbitrary = [| typeof<EmaCases> |])>]
+let ``dead-code restart on a model revives only the dead codes and leaves every other leaf alone`` (c: ModelCase) =
+    let model, x = modelOf c, batchOf c
+    let usage = (CodeUsage.Empty model.Codebook.Size).Add((VqVaeModel.EncodeToCodes(model, x)).ToArray())
+    let rows = CodebookOps.EncoderRows(model, [ x ])
+    let revived = CodebookOps.DeadCodeRestart(model, rows, usage, Rng.Seed 5L)
+    let d = model.Codebook.Dim
+    let e0, e1 = model.Codebook.Embedding.ToArray(), revived.Codebook.Embedding.ToArray()
+    for k in 0 .. model.Codebook.Size - 1 do
+        if usage.Counts[k] > 0L then Assert.Equal<float32[]>(e0[k * d .. k * d + d - 1], e1[k * d .. k * d + d - 1])
+    for (n, a), (_, b) in List.zip (leafBits model) (leafBits revived) do
+        if not (n.StartsWith "vq.") then Assert.True((a = b), $"leaf {n} changed")
+    // A second look at the same batch: every code that was dead now sits on one of its rows.
+    let z = rows.ToArray()
+    for k in usage.DeadCodes do
+        let code = e1[k * d .. k * d + d - 1]
+        Assert.True([ 0 .. rows.Shape[0] - 1 ] |> List.exists (fun i -> z[i * d .. i * d + d - 1] = code))
 
 [<Fact>]
 let ``a step keeps the BatchNorm running statistics of its training pass and never lets the optimizer touch them`` () =

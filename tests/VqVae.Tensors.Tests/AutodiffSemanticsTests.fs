@@ -8,6 +8,7 @@ open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
+open VqVae.Tensors.Tests.Properties
 
 let private grad1 (f: Tensor -> Tensor) (x: Tensor) =
     let struct (v, g) = Grad.ValueAndGrad(Func<Tensor, Tensor>(f), x)
@@ -19,13 +20,12 @@ let private gradN (f: Tensor[] -> Tensor) (xs: Tensor[]) =
 
 let private bits (t: Tensor) = t.ToArray() |> Array.map BitConverter.SingleToInt32Bits
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``noDiff keeps the values and blocks the gradient`` (backend: string) = onBackend backend <| fun () ->
-    check 30 (shapeCase 0 3 3) (fun c ->
-        let x = uniform c.Seed 0 -2f 2f c.Shape
-        let _, g = grad1 (fun t -> Assert.True(t.IsTracked); Assert.False(t.NoDiff().IsTracked); Assert.Equal<int[]>(bits t, bits (t.NoDiff())); (t.NoDiff() * t).Sum()) x
-        // d/dx sum(sg(x)·x) = sg(x) = x, not 2x
-        Assert.Equal<int[]>(bits x, bits (nonNull g)))
+[<PropertyTest(30)>]
+let ``noDiff keeps the values and blocks the gradient`` (c: ShapeCase) = onEveryBackend <| fun () ->
+    let x = uniform c.Seed 0 -2f 2f c.Shape
+    let _, g = grad1 (fun t -> Assert.True(t.IsTracked); Assert.False(t.NoDiff().IsTracked); Assert.Equal<int[]>(bits t, bits (t.NoDiff())); (t.NoDiff() * t).Sum()) x
+    // d/dx sum(sg(x)·x) = sg(x) = x, not 2x
+    Assert.Equal<int[]>(bits x, bits (nonNull g))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``an input reached only through noDiff gets null`` (backend: string) = onBackend backend <| fun () ->
@@ -52,33 +52,31 @@ let ``a constant function gives null and its value`` (backend: string) = onBacke
     Assert.True(isNull g)
     Assert.Equal(7f, v.ToScalar())
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``the gradient of a sum of functions is the sum of the gradients`` (backend: string) = onBackend backend <| fun () ->
-    check 30 (shapeCase 0 3 3) (fun c ->
-        let x = uniform c.Seed 0 0.5f 2f c.Shape
-        let f (t: Tensor) = (tanh t * t).Sum()
-        let g (t: Tensor) = (log t + t.Square()).Mean()
-        let _, gf = grad1 f x
-        let _, gg = grad1 g x
-        let _, gfg = grad1 (fun t -> f t + g t) x
-        let expected = (nonNull gf + nonNull gg).ToArray()
-        Array.iter2 (fun (e: float32) (a: float32) -> if abs (e - a) > 1e-5f * (1f + abs e) then failwithf "%g vs %g" e a) expected ((nonNull gfg).ToArray()))
+[<PropertyTest(30)>]
+let ``the gradient of a sum of functions is the sum of the gradients`` (c: ShapeCase) = onEveryBackend <| fun () ->
+    let x = uniform c.Seed 0 0.5f 2f c.Shape
+    let f (t: Tensor) = (tanh t * t).Sum()
+    let g (t: Tensor) = (log t + t.Square()).Mean()
+    let _, gf = grad1 f x
+    let _, gg = grad1 g x
+    let _, gfg = grad1 (fun t -> f t + g t) x
+    let expected = (nonNull gf + nonNull gg).ToArray()
+    Array.iter2 (fun (e: float32) (a: float32) -> if abs (e - a) > 1e-5f * (1f + abs e) then failwithf "%g vs %g" e a) expected ((nonNull gfg).ToArray())
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``broadcasting backward sums to each input's shape`` (backend: string) = onBackend backend <| fun () ->
-    check 40 pairCase (fun c ->
-        let a = uniform c.Seed 0 -2f 2f c.A
-        let b = uniform c.Seed 1 -2f 2f c.B
-        let _, gs = gradN (fun ts -> (ts[0] * ts[1]).Sum()) [| a; b |]
-        let ga, gb = nonNull gs[0], nonNull gs[1]
-        Assert.Equal<int[]>(c.A, ga.Shape)
-        Assert.Equal<int[]>(c.B, gb.Shape)
-        // d/da sum(a·b) = b summed over the broadcast dims: the same as sum(expand(b)) reduced to a's shape
-        let big = (a * b).Shape
-        let expectA = b.Expand(big).SumToShape(c.A).ToArray()
-        let expectB = a.Expand(big).SumToShape(c.B).ToArray()
-        Array.iter2 (fun (e: float32) (v: float32) -> if abs (e - v) > 1e-5f * (1f + abs e) then failwithf "da: %g vs %g" e v) expectA (ga.ToArray())
-        Array.iter2 (fun (e: float32) (v: float32) -> if abs (e - v) > 1e-5f * (1f + abs e) then failwithf "db: %g vs %g" e v) expectB (gb.ToArray()))
+[<PropertyTest(40)>]
+let ``broadcasting backward sums to each input's shape`` (c: PairCase) = onEveryBackend <| fun () ->
+    let a = uniform c.Seed 0 -2f 2f c.A
+    let b = uniform c.Seed 1 -2f 2f c.B
+    let _, gs = gradN (fun ts -> (ts[0] * ts[1]).Sum()) [| a; b |]
+    let ga, gb = nonNull gs[0], nonNull gs[1]
+    Assert.Equal<int[]>(c.A, ga.Shape)
+    Assert.Equal<int[]>(c.B, gb.Shape)
+    // d/da sum(a·b) = b summed over the broadcast dims: the same as sum(expand(b)) reduced to a's shape
+    let big = (a * b).Shape
+    let expectA = b.Expand(big).SumToShape(c.A).ToArray()
+    let expectB = a.Expand(big).SumToShape(c.B).ToArray()
+    Array.iter2 (fun (e: float32) (v: float32) -> if abs (e - v) > 1e-5f * (1f + abs e) then failwithf "da: %g vs %g" e v) expectA (ga.ToArray())
+    Array.iter2 (fun (e: float32) (v: float32) -> if abs (e - v) > 1e-5f * (1f + abs e) then failwithf "db: %g vs %g" e v) expectB (gb.ToArray())
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``broadcast of a scalar tensor: gradient is the sum`` (backend: string) = onBackend backend <| fun () ->

@@ -7,8 +7,7 @@ open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
-
-let private n = 40
+open VqVae.Tensors.Tests.Properties
 
 let private assertClose (expected: float[]) (actual: float32[]) =
     Array.iteri2 (fun i (e: float) (v: float32) ->
@@ -41,37 +40,33 @@ let private convReference (c: ConvCase) (x: Tensor) (w: Tensor) (b: Tensor optio
                         s <- s + float x[nn, ci, r, q] * float w[o, ci, k, l]
         s)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``conv2d gradient w.r.t. input, weight and bias`` (backend: string) = onBackend backend <| fun () ->
-    check n convCase (fun c ->
-        let x, w, b = convInputs c
-        if c.Bias then FiniteDiff.check (fun ts -> conv c ts[0] ts[1] (Some ts[2])) [| x; w; b |]
-        else FiniteDiff.check (fun ts -> conv c ts[0] ts[1] None) [| x; w |])
+[<PropertyTest(40)>]
+let ``conv2d gradient w.r.t. input, weight and bias`` (c: ConvCase) = onEveryBackend <| fun () ->
+    let x, w, b = convInputs c
+    if c.Bias then FiniteDiff.check (fun ts -> conv c ts[0] ts[1] (Some ts[2])) [| x; w; b |]
+    else FiniteDiff.check (fun ts -> conv c ts[0] ts[1] None) [| x; w |]
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``conv2d gradient with only the input or only the weight tracked`` (backend: string) = onBackend backend <| fun () ->
-    check 20 convCase (fun c ->
-        let x, w, b = convInputs c
-        let b = if c.Bias then Some b else None
-        FiniteDiff.check1 (fun t -> conv c t w b) x
-        FiniteDiff.check1 (fun t -> conv c x t b) w)
+[<PropertyTest(20)>]
+let ``conv2d gradient with only the input or only the weight tracked`` (c: ConvCase) = onEveryBackend <| fun () ->
+    let x, w, b = convInputs c
+    let b = if c.Bias then Some b else None
+    FiniteDiff.check1 (fun t -> conv c t w b) x
+    FiniteDiff.check1 (fun t -> conv c x t b) w
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``conv2d square overload gradient`` (backend: string) = onBackend backend <| fun () ->
-    check 20 convCase (fun c ->
-        let c = { c with Sw = c.Sh; Pw = c.Ph; Dw = c.Dh; W = max c.W (c.Dh * (c.Kw - 1) + 1) }
-        let x, w, b = convInputs c
-        FiniteDiff.check (fun ts -> Tensor.Conv2d(ts[0], ts[1], ts[2], stride = c.Sh, padding = c.Ph, dilation = c.Dh)) [| x; w; b |])
+[<PropertyTest(20)>]
+let ``conv2d square overload gradient`` (c: ConvCase) = onEveryBackend <| fun () ->
+    let c = { c with Sw = c.Sh; Pw = c.Ph; Dw = c.Dh; W = max c.W (c.Dh * (c.Kw - 1) + 1) }
+    let x, w, b = convInputs c
+    FiniteDiff.check (fun ts -> Tensor.Conv2d(ts[0], ts[1], ts[2], stride = c.Sh, padding = c.Ph, dilation = c.Dh)) [| x; w; b |]
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``conv2d values match a naive loop`` (backend: string) = onBackend backend <| fun () ->
-    check n convCase (fun c ->
-        let x, w, b = convInputs c
-        let b = if c.Bias then Some b else None
-        let y = conv c x w b
-        Assert.Equal<int[]>([| c.N; c.Cout; c.Ho; c.Wo |], y.Shape)
-        let expected = convReference c x w b
-        assertClose expected (y.ToArray()))
+[<PropertyTest(40)>]
+let ``conv2d values match a naive loop`` (c: ConvCase) = onEveryBackend <| fun () ->
+    let x, w, b = convInputs c
+    let b = if c.Bias then Some b else None
+    let y = conv c x w b
+    Assert.Equal<int[]>([| c.N; c.Cout; c.Ho; c.Wo |], y.Shape)
+    let expected = convReference c x w b
+    assertClose expected (y.ToArray())
 
 // ---------------------------------------------------------------- transposed
 
@@ -104,36 +99,32 @@ let private convTReference (c: ConvTCase) (x: Tensor) (w: Tensor) (b: Tensor opt
     | Some b -> y |> Array.mapi (fun f v -> v + float b[(f / (ho * wo)) % c.Cout])
     | None -> y
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``convTranspose2d gradient w.r.t. input, weight and bias`` (backend: string) = onBackend backend <| fun () ->
-    check n convTCase (fun c ->
-        let x, w, b = convTInputs c
-        if c.Bias then FiniteDiff.check (fun ts -> convT c ts[0] ts[1] (Some ts[2])) [| x; w; b |]
-        else FiniteDiff.check (fun ts -> convT c ts[0] ts[1] None) [| x; w |])
+[<PropertyTest(40)>]
+let ``convTranspose2d gradient w.r.t. input, weight and bias`` (c: ConvTCase) = onEveryBackend <| fun () ->
+    let x, w, b = convTInputs c
+    if c.Bias then FiniteDiff.check (fun ts -> convT c ts[0] ts[1] (Some ts[2])) [| x; w; b |]
+    else FiniteDiff.check (fun ts -> convT c ts[0] ts[1] None) [| x; w |]
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``convTranspose2d gradient with only the input or only the weight tracked`` (backend: string) = onBackend backend <| fun () ->
-    check 20 convTCase (fun c ->
-        let x, w, b = convTInputs c
-        let b = if c.Bias then Some b else None
-        FiniteDiff.check1 (fun t -> convT c t w b) x
-        FiniteDiff.check1 (fun t -> convT c x t b) w)
+[<PropertyTest(20)>]
+let ``convTranspose2d gradient with only the input or only the weight tracked`` (c: ConvTCase) = onEveryBackend <| fun () ->
+    let x, w, b = convTInputs c
+    let b = if c.Bias then Some b else None
+    FiniteDiff.check1 (fun t -> convT c t w b) x
+    FiniteDiff.check1 (fun t -> convT c x t b) w
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``convTranspose2d square overload gradient`` (backend: string) = onBackend backend <| fun () ->
-    check 20 convTCase (fun c ->
-        let op = min c.Oph (max c.Sh c.Dh - 1)
-        let c = { c with Sw = c.Sh; Pw = c.Ph; Dw = c.Dh; Oph = op; Opw = op }
-        if c.Valid then
-            let x, w, b = convTInputs c
-            FiniteDiff.check (fun ts -> Tensor.ConvTranspose2d(ts[0], ts[1], ts[2], stride = c.Sh, padding = c.Ph, outputPadding = op, dilation = c.Dh)) [| x; w; b |])
-
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``convTranspose2d values match a naive loop`` (backend: string) = onBackend backend <| fun () ->
-    check n convTCase (fun c ->
+[<PropertyTest(20)>]
+let ``convTranspose2d square overload gradient`` (c: ConvTCase) = onEveryBackend <| fun () ->
+    let op = min c.Oph (max c.Sh c.Dh - 1)
+    let c = { c with Sw = c.Sh; Pw = c.Ph; Dw = c.Dh; Oph = op; Opw = op }
+    if c.Valid then
         let x, w, b = convTInputs c
-        let b = if c.Bias then Some b else None
-        let y = convT c x w b
-        Assert.Equal<int[]>([| c.N; c.Cout; c.Ho; c.Wo |], y.Shape)
-        let expected = convTReference c x w b
-        assertClose expected (y.ToArray()))
+        FiniteDiff.check (fun ts -> Tensor.ConvTranspose2d(ts[0], ts[1], ts[2], stride = c.Sh, padding = c.Ph, outputPadding = op, dilation = c.Dh)) [| x; w; b |]
+
+[<PropertyTest(40)>]
+let ``convTranspose2d values match a naive loop`` (c: ConvTCase) = onEveryBackend <| fun () ->
+    let x, w, b = convTInputs c
+    let b = if c.Bias then Some b else None
+    let y = convT c x w b
+    Assert.Equal<int[]>([| c.N; c.Cout; c.Ho; c.Wo |], y.Shape)
+    let expected = convTReference c x w b
+    assertClose expected (y.ToArray())

@@ -6,12 +6,11 @@ open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
-
-let private n = 40
+open VqVae.Tensors.Tests.Properties
 
 /// Binary op over a broadcast pair: a in [alo, ahi), b from makeB.
-let private binary (op: Tensor -> Tensor -> Tensor) (makeA: PairCase -> Tensor) (makeB: PairCase -> Tensor) =
-    check n pairCase (fun c ->
+let private binary (op: Tensor -> Tensor -> Tensor) (makeA: PairCase -> Tensor) (makeB: PairCase -> Tensor) (c: PairCase) =
+    onEveryBackend (fun () ->
         let a, b = makeA c, makeB c
         FiniteDiff.check (fun ts -> op ts[0] ts[1]) [| a; b |])
 
@@ -19,88 +18,87 @@ let private plain lo hi (c: PairCase) = uniform c.Seed 0 lo hi c.A
 let private plainB lo hi (c: PairCase) = uniform c.Seed 1 lo hi c.B
 let private nonZeroB (c: PairCase) = awayFromZero c.Seed 1 0.5f 2f c.B
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``add with broadcasting`` (backend: string) = onBackend backend (fun () -> binary (+) (plain -2f 2f) (plainB -2f 2f))
+[<PropertyTest(40)>]
+let ``add with broadcasting`` c = binary (+) (plain -2f 2f) (plainB -2f 2f) c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``sub with broadcasting`` (backend: string) = onBackend backend (fun () -> binary (-) (plain -2f 2f) (plainB -2f 2f))
+[<PropertyTest(40)>]
+let ``sub with broadcasting`` c = binary (-) (plain -2f 2f) (plainB -2f 2f) c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``mul with broadcasting`` (backend: string) = onBackend backend (fun () -> binary (*) (plain -2f 2f) (plainB -2f 2f))
+[<PropertyTest(40)>]
+let ``mul with broadcasting`` c = binary (*) (plain -2f 2f) (plainB -2f 2f) c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``div with broadcasting`` (backend: string) = onBackend backend (fun () -> binary (/) (plain -2f 2f) nonZeroB)
+[<PropertyTest(40)>]
+let ``div with broadcasting`` c = binary (/) (plain -2f 2f) nonZeroB c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``pow tensor to tensor with broadcasting`` (backend: string) = onBackend backend <| fun () ->
-    binary (fun a b -> Tensor.Pow(a, b)) (plain 0.5f 2f) (plainB -2f 2f)
+[<PropertyTest(40)>]
+let ``pow tensor to tensor with broadcasting`` c =
+    binary (fun a b -> Tensor.Pow(a, b)) (plain 0.5f 2f) (plainB -2f 2f) c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``broadcast results have the broadcast shape and the right values`` (backend: string) = onBackend backend <| fun () ->
+[<PropertyTest(40)>]
+let ``broadcast results have the broadcast shape and the right values`` (c: PairCase) = onEveryBackend <| fun () ->
     // the forward of a broadcasting op against an index-by-index reference
-    check n pairCase (fun c ->
-        let a, b = plain -2f 2f c, plainB -2f 2f c
-        let y = a * b + a
-        let r = max c.A.Length c.B.Length
-        let at (s: int[]) i = if i < r - s.Length then 1 else s[i - (r - s.Length)]
-        let outShape = Array.init r (fun i -> max (at c.A i) (at c.B i))
-        Assert.Equal<int[]>(outShape, y.Shape)
-        let ya = y.ToArray()
-        let aa, ba = a.ToArray(), b.ToArray()
-        let flat (s: int[]) (idx: int[]) =
-            // index into a broadcast operand: leading dims dropped, size-1 dims pinned to 0
-            let off = r - s.Length
-            let mutable f = 0
-            for i in 0 .. s.Length - 1 do f <- f * s[i] + (if s[i] = 1 then 0 else idx[i + off])
-            f
-        for k in 0 .. ya.Length - 1 do
-            let idx = Array.zeroCreate r
-            let mutable rest = k
-            for i in r - 1 .. -1 .. 0 do
-                idx[i] <- rest % outShape[i]
-                rest <- rest / outShape[i]
-            let va, vb = aa[flat c.A idx], ba[flat c.B idx]
-            Assert.Equal(va * vb + va, ya[k]))
+    let a, b = plain -2f 2f c, plainB -2f 2f c
+    let y = a * b + a
+    let r = max c.A.Length c.B.Length
+    let at (s: int[]) i = if i < r - s.Length then 1 else s[i - (r - s.Length)]
+    let outShape = Array.init r (fun i -> max (at c.A i) (at c.B i))
+    Assert.Equal<int[]>(outShape, y.Shape)
+    let ya = y.ToArray()
+    let aa, ba = a.ToArray(), b.ToArray()
+    let flat (s: int[]) (idx: int[]) =
+        // index into a broadcast operand: leading dims dropped, size-1 dims pinned to 0
+        let off = r - s.Length
+        let mutable f = 0
+        for i in 0 .. s.Length - 1 do f <- f * s[i] + (if s[i] = 1 then 0 else idx[i + off])
+        f
+    for k in 0 .. ya.Length - 1 do
+        let idx = Array.zeroCreate r
+        let mutable rest = k
+        for i in r - 1 .. -1 .. 0 do
+            idx[i] <- rest % outShape[i]
+            rest <- rest / outShape[i]
+        let va, vb = aa[flat c.A idx], ba[flat c.B idx]
+        Assert.Equal(va * vb + va, ya[k])
 
 // ---------------------------------------------------------------- scalar on either side
 
-let private scalarOp (op: Tensor -> Tensor) (make: ShapeCase -> Tensor) =
-    check n (shapeCase 0 3 3) (fun c -> FiniteDiff.check1 op (make c))
+let private scalarOp (op: Tensor -> Tensor) (make: ShapeCase -> Tensor) (c: ShapeCase) =
+    onEveryBackend (fun () -> FiniteDiff.check1 op (make c))
 
 let private values (c: ShapeCase) = uniform c.Seed 0 -2f 2f c.Shape
 let private nonZero (c: ShapeCase) = awayFromZero c.Seed 0 0.5f 2f c.Shape
 let private positive (c: ShapeCase) = uniform c.Seed 0 0.5f 2f c.Shape
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``tensor plus scalar`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t + 1.5f) values)
+[<PropertyTest(40)>]
+let ``tensor plus scalar`` c = scalarOp (fun t -> t + 1.5f) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``scalar plus tensor`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> 1.5f + t) values)
+[<PropertyTest(40)>]
+let ``scalar plus tensor`` c = scalarOp (fun t -> 1.5f + t) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``tensor minus scalar`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t - 0.7f) values)
+[<PropertyTest(40)>]
+let ``tensor minus scalar`` c = scalarOp (fun t -> t - 0.7f) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``scalar minus tensor`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> 0.7f - t) values)
+[<PropertyTest(40)>]
+let ``scalar minus tensor`` c = scalarOp (fun t -> 0.7f - t) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``tensor times scalar`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t * -2.5f) values)
+[<PropertyTest(40)>]
+let ``tensor times scalar`` c = scalarOp (fun t -> t * -2.5f) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``scalar times tensor`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> -2.5f * t) values)
+[<PropertyTest(40)>]
+let ``scalar times tensor`` c = scalarOp (fun t -> -2.5f * t) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``tensor divided by scalar`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t / 3f) values)
+[<PropertyTest(40)>]
+let ``tensor divided by scalar`` c = scalarOp (fun t -> t / 3f) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``scalar divided by tensor`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> 3f / t) nonZero)
+[<PropertyTest(40)>]
+let ``scalar divided by tensor`` c = scalarOp (fun t -> 3f / t) nonZero c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``pow with scalar exponents`` (backend: string) = onBackend backend <| fun () ->
+[<PropertyTest(40)>]
+let ``pow with scalar exponents`` c =
     for p in [ 2f; 3f; 0.5f; -1.5f; 1.7f ] do
-        scalarOp (fun t -> t ** p) positive
+        scalarOp (fun t -> t ** p) positive c
     // the p = 2 fast path must also hold for negative bases
-    scalarOp (fun t -> Tensor.Pow(t, 2f)) values
+    scalarOp (fun t -> Tensor.Pow(t, 2f)) values c
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``scalar ops compute the right values`` (backend: string) = onBackend backend <| fun () ->
@@ -114,38 +112,37 @@ let ``scalar ops compute the right values`` (backend: string) = onBackend backen
 
 // ---------------------------------------------------------------- unary
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``neg gradient`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> -t) values)
+[<PropertyTest(40)>]
+let ``neg gradient`` c = scalarOp (fun t -> -t) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``exp gradient`` (backend: string) = onBackend backend (fun () -> scalarOp exp values)
+[<PropertyTest(40)>]
+let ``exp gradient`` c = scalarOp exp values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``log gradient`` (backend: string) = onBackend backend (fun () -> scalarOp log positive)
+[<PropertyTest(40)>]
+let ``log gradient`` c = scalarOp log positive c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``sqrt gradient`` (backend: string) = onBackend backend (fun () -> scalarOp sqrt positive)
+[<PropertyTest(40)>]
+let ``sqrt gradient`` c = scalarOp sqrt positive c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``abs gradient away from zero`` (backend: string) = onBackend backend (fun () -> scalarOp abs nonZero)
+[<PropertyTest(40)>]
+let ``abs gradient away from zero`` c = scalarOp abs nonZero c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``tanh gradient`` (backend: string) = onBackend backend (fun () -> scalarOp tanh values)
+[<PropertyTest(40)>]
+let ``tanh gradient`` c = scalarOp tanh values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``sigmoid gradient`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> Tensor.Sigmoid t) values)
+[<PropertyTest(40)>]
+let ``sigmoid gradient`` c = scalarOp (fun t -> Tensor.Sigmoid t) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``relu gradient away from zero`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> Tensor.Relu t) nonZero)
+[<PropertyTest(40)>]
+let ``relu gradient away from zero`` c = scalarOp (fun t -> Tensor.Relu t) nonZero c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``square gradient`` (backend: string) = onBackend backend (fun () -> scalarOp (fun t -> t.Square()) values)
+[<PropertyTest(40)>]
+let ``square gradient`` c = scalarOp (fun t -> t.Square()) values c
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``clamp gradient away from the bounds`` (backend: string) = onBackend backend <| fun () ->
-    check n (shapeCase 0 3 3) (fun c ->
-        let x = avoiding c.Seed 0 -2f 2f [ -0.8f; 1.1f ] 0.05f c.Shape
-        FiniteDiff.check1 (fun t -> t.Clamp(-0.8f, 1.1f)) x)
+[<PropertyTest(40)>]
+let ``clamp gradient away from the bounds`` (c: ShapeCase) = onEveryBackend <| fun () ->
+    let x = avoiding c.Seed 0 -2f 2f [ -0.8f; 1.1f ] 0.05f c.Shape
+    FiniteDiff.check1 (fun t -> t.Clamp(-0.8f, 1.1f)) x
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``unary ops compute the right values`` (backend: string) = onBackend backend <| fun () ->

@@ -3,11 +3,12 @@
 module VqVae.Tensors.Tests.ErrorTests
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.Generators
+open VqVae.Tensors.Tests.Properties
 
 /// Asserts f throws an ArgumentException (or subclass) whose message contains every fragment.
 let private throwsArg (fragments: string list) (f: unit -> 'a) =
@@ -185,19 +186,19 @@ let private onlyArgumentErrors (op: string) (f: unit -> Tensor) =
 let private genDims = Gen.arrayOf (Gen.choose (0, 4)) |> Gen.map (Array.truncate 5)
 let private genSmall = Gen.choose (-1, 3)
 
-[<Fact>]
+[<PropertyTest(300)>]
 let ``conv2d and convTranspose2d with arbitrary arguments throw only argument errors`` () =
     let g = Gen.zip3 (Gen.zip3 genDims genDims (Gen.optionOf genDims)) (Gen.arrayOfLength 6 genSmall) (Gen.arrayOfLength 2 genSmall)
-    check 300 (Arb.fromGen g) (fun ((xs, ws, bs), hp, op) ->
+    Prop.forAll (Arb.fromGen g) (fun ((xs, ws, bs), hp, op) ->
         let b: Tensor | null = match bs with Some s -> Tensor.Zeros(s) | None -> null
         onlyArgumentErrors "conv2d" (fun () -> Tensor.Conv2d(Tensor.Zeros(xs), Tensor.Zeros(ws), b, hp[0], hp[1], hp[2], hp[3], hp[4], hp[5]))
         onlyArgumentErrors "convTranspose2d" (fun () ->
             Tensor.ConvTranspose2d(Tensor.Zeros(xs), Tensor.Zeros(ws), b, hp[0], hp[1], hp[2], hp[3], op[0], op[1], hp[4], hp[5])))
 
-[<Fact>]
+[<PropertyTest(300)>]
 let ``shape ops with arbitrary arguments throw only argument errors`` () =
     let g = Gen.zip3 genDims genDims (Gen.arrayOf (Gen.choose (-5, 5)))
-    check 300 (Arb.fromGen g) (fun (a, b, ints) ->
+    Prop.forAll (Arb.fromGen g) (fun (a, b, ints) ->
         let x, y = Tensor.Zeros(a), Tensor.Zeros(b)
         onlyArgumentErrors "matmul" (fun () -> Tensor.MatMul(x, y))
         onlyArgumentErrors "add" (fun () -> x + y)

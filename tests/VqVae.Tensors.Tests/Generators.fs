@@ -7,16 +7,10 @@ open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
 
-/// Multiplies every property's test count, for a deeper run than the quick default
-/// (e.g. VQVAE_PROPERTY_SCALE=20 dotnet test ...).
-let private scale =
-    match System.Environment.GetEnvironmentVariable "VQVAE_PROPERTY_SCALE" with
-    | null -> 1
-    | s -> match System.Int32.TryParse s with | true, n when n >= 1 -> n | _ -> 1
-
-/// Runs a property as an xunit assertion (throws with the shrunk counterexample on failure).
+/// Runs a property directly, throwing on the first counterexample: for teeth tests, which assert
+/// that a property FAILS on broken code (the property tests themselves are [<PropertyTest>]s).
 let check (maxTest: int) (arb: Arbitrary<'a>) (body: 'a -> unit) =
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(maxTest * scale), Prop.forAll arb body)
+    Check.One(Config.QuickThrowOnFailure.WithMaxTest(maxTest * VqVae.Tensors.Tests.Properties.scale), Prop.forAll arb body)
 
 // ---------------------------------------------------------------- values
 
@@ -253,3 +247,67 @@ let gatherCase =
             if c.K > 1 && (c.Indices |> Array.forall (fun i -> i < c.K - 1)) then yield { c with K = c.K - 1 }
         }
     Arb.fromGenShrink (g, shrink)
+
+// ---------------------------------------------------------------- matmul, permute
+
+/// Sizes of op(a)[m,k]·op(b)[k,n].
+type MatCase = { M: int; K: int; N: int; TransA: bool; TransB: bool; Seed: int }
+
+let matCase =
+    let g = gen {
+        let! m = Gen.choose (1, 5)
+        let! k = Gen.choose (1, 5)
+        let! n = Gen.choose (1, 5)
+        let! ta = Gen.elements [ false; true ]
+        let! tb = Gen.elements [ false; true ]
+        let! seed = Gen.choose (0, 1000000)
+        return { M = m; K = k; N = n; TransA = ta; TransB = tb; Seed = seed } }
+    Arb.fromGenShrink (g, fun c ->
+        seq {
+            if c.M > 1 then yield { c with M = c.M - 1 }
+            if c.K > 1 then yield { c with K = c.K - 1 }
+            if c.N > 1 then yield { c with N = c.N - 1 }
+        })
+
+/// A shape and a permutation of its dimensions.
+type PermCase = { Shape: int[]; Perm: int[]; Seed: int }
+
+let permCase =
+    let g = gen {
+        let! s = genShape 1 4 4
+        let! p = Gen.shuffle [| 0 .. s.Length - 1 |]
+        let! seed = Gen.choose (0, 1000000)
+        return { Shape = s; Perm = p; Seed = seed } }
+    Arb.fromGenShrink (g, fun c ->
+        seq { for i in 0 .. c.Shape.Length - 1 do if c.Shape[i] > 1 then yield { c with Shape = Array.updateAt i (c.Shape[i] - 1) c.Shape } })
+
+// ---------------------------------------------------------------- registrations
+
+/// The generators above as FsCheck Arbitrary instances, registered for every property of this
+/// assembly (below): a property takes its case by type. ShapeCase has several sizes; the
+/// default is rank 0–3 with dimensions up to 3, and a property picks another from Shapes.
+type Arbs =
+    static member Shape() = shapeCase 0 3 3
+    static member Pair() = pairCase
+    static member Dims() = dimsCase
+    static member Conv() = convCase
+    static member ConvT() = convTCase
+    static member Gather() = gatherCase
+    static member Mat() = matCase
+    static member Perm() = permCase
+    static member Nearest() = Arb.fromGen KernelsNearest.caseGen
+    static member Gemm() = Arb.fromGen KernelsGemm.gemmCase
+    static member ConvKernel() = Arb.fromGen KernelsConv.caseGen
+
+/// Other sizes of ShapeCase (rank range, largest dimension), for a property's own Arbitrary list.
+module Shapes =
+    type Rank0to4 = static member Shape() = shapeCase 0 4 3
+    type Rank1to4 = static member Shape() = shapeCase 1 4 3
+    type Rank1to4Dim4 = static member Shape() = shapeCase 1 4 4
+    type Rank2Dim4 = static member Shape() = shapeCase 2 2 4
+    type Rank2to4Dim4 = static member Shape() = shapeCase 2 4 4
+    type Rank3Dim4 = static member Shape() = shapeCase 3 3 4
+    type Rank4Dim4 = static member Shape() = shapeCase 4 4 4
+
+[<assembly: FsCheck.Xunit.Properties(Arbitrary = [| typeof<Arbs> |])>]
+do ()

@@ -5,11 +5,11 @@ module VqVae.Tensors.Tests.KernelsConv
 
 open System
 open Xunit
-open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors.Backends
 open VqVae.Tensors.Backends.Cpu
 open VqVae.Tensors.Tests.KernelsReference
+open VqVae.Tensors.Tests.Properties
 
 /// The same geometry with another input size (output size kept).
 let withInput (g: ConvGeometry) h w =
@@ -41,64 +41,69 @@ let geometryGen =
         return withInput g (g.H + oph) (g.W + opw)
     }
 
-let caseGen = Gen.zip geometryGen (Gen.choose (0, 1_000_000))
-let config = Config.QuickThrowOnFailure.WithMaxTest(200)
+/// A geometry and the seed of its random operands.
+type ConvKernelCase = { Geometry: ConvGeometry; Seed: int }
+
+let caseGen = gen {
+    let! g = geometryGen
+    let! seed = Gen.choose (0, 1_000_000)
+    return { Geometry = g; Seed = seed } }
 
 let sizes (g: ConvGeometry) = g.N * g.Cin * g.H * g.W, g.Cout * g.Cin * g.Kh * g.Kw, g.N * g.Cout * g.Ho * g.Wo
 
-[<Fact>]
-let ``Forward matches the reference, with and without bias`` () =
-    Check.One(config, Prop.forAll (Arb.fromGen caseGen) (fun (g, seed) ->
-        let xs, ws, ys = sizes g
-        let x, w = randomArray seed xs, randomArray (seed + 1) ws
-        let bias = if seed % 2 = 0 then randomArray (seed + 2) g.Cout else [||]
-        let y = Array.create ys nanf
-        ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan bias, Span y)
-        let e, s = convForwardRef g x w bias
-        assertClose (sprintf "Forward %A" g) 1e-5 e s y
-        true))
+[<PropertyTest(200)>]
+let ``Forward matches the reference, with and without bias`` (c: ConvKernelCase) =
+    let g, seed = c.Geometry, c.Seed
+    let xs, ws, ys = sizes g
+    let x, w = randomArray seed xs, randomArray (seed + 1) ws
+    let bias = if seed % 2 = 0 then randomArray (seed + 2) g.Cout else [||]
+    let y = Array.create ys nanf
+    ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan bias, Span y)
+    let e, s = convForwardRef g x w bias
+    assertClose (sprintf "Forward %A" g) 1e-5 e s y
+    true
 
-[<Fact>]
-let ``BackwardInput matches the reference and honours H and W as given`` () =
-    Check.One(config, Prop.forAll (Arb.fromGen caseGen) (fun (g, seed) ->
-        let xs, ws, ys = sizes g
-        let dy, w = randomArray seed ys, randomArray (seed + 1) ws
-        let dx = Array.create xs nanf
-        ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
-        let e, s = convBackwardInputRef g dy w
-        assertClose (sprintf "BackwardInput %A" g) 1e-5 e s dx
-        true))
+[<PropertyTest(200)>]
+let ``BackwardInput matches the reference and honours H and W as given`` (c: ConvKernelCase) =
+    let g, seed = c.Geometry, c.Seed
+    let xs, ws, ys = sizes g
+    let dy, w = randomArray seed ys, randomArray (seed + 1) ws
+    let dx = Array.create xs nanf
+    ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
+    let e, s = convBackwardInputRef g dy w
+    assertClose (sprintf "BackwardInput %A" g) 1e-5 e s dx
+    true
 
-[<Fact>]
-let ``BackwardWeight matches the reference`` () =
-    Check.One(config, Prop.forAll (Arb.fromGen caseGen) (fun (g, seed) ->
-        let xs, ws, ys = sizes g
-        let x, dy = randomArray seed xs, randomArray (seed + 1) ys
-        let dw = Array.create ws nanf
-        ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan dy, Span dw)
-        let e, s = convBackwardWeightRef g x dy
-        assertClose (sprintf "BackwardWeight %A" g) 1e-5 e s dw
-        true))
+[<PropertyTest(200)>]
+let ``BackwardWeight matches the reference`` (c: ConvKernelCase) =
+    let g, seed = c.Geometry, c.Seed
+    let xs, ws, ys = sizes g
+    let x, dy = randomArray seed xs, randomArray (seed + 1) ys
+    let dw = Array.create ws nanf
+    ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan dy, Span dw)
+    let e, s = convBackwardWeightRef g x dy
+    assertClose (sprintf "BackwardWeight %A" g) 1e-5 e s dw
+    true
 
 let dot (a: float32[]) (b: float32[]) = Array.fold2 (fun s (x: float32) (y: float32) -> s + float x * float y) 0.0 a b
 
-[<Fact>]
-let ``adjoint identity: <Forward x, dy> = <x, BackwardInput dy> = <w, BackwardWeight x dy>`` () =
-    Check.One(config, Prop.forAll (Arb.fromGen caseGen) (fun (g, seed) ->
-        let xs, ws, ys = sizes g
-        let x, w, dy = randomArray seed xs, randomArray (seed + 1) ws, randomArray (seed + 2) ys
-        let y, dx, dw = Array.zeroCreate ys, Array.zeroCreate xs, Array.zeroCreate ws
-        ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan<float32>.Empty, Span y)
-        ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
-        ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan dy, Span dw)
-        // Error scale: Σ over all terms of |x·w·dy|.
-        let mutable scale = 0.0
-        convTerms g (fun xi wi yi -> scale <- scale + abs (float x.[xi] * float w.[wi] * float dy.[yi]))
-        let a, b, c = dot y dy, dot x dx, dot w dw
-        let tol = 1e-5 * scale + 1e-30
-        if abs (a - b) > tol || abs (a - c) > tol then
-            failwithf "%A: <Fx,dy> = %g, <x,B_in dy> = %g, <w,B_w> = %g (tol %g)" g a b c tol
-        true))
+[<PropertyTest(200)>]
+let ``adjoint identity: <Forward x, dy> = <x, BackwardInput dy> = <w, BackwardWeight x dy>`` (c: ConvKernelCase) =
+    let g, seed = c.Geometry, c.Seed
+    let xs, ws, ys = sizes g
+    let x, w, dy = randomArray seed xs, randomArray (seed + 1) ws, randomArray (seed + 2) ys
+    let y, dx, dw = Array.zeroCreate ys, Array.zeroCreate xs, Array.zeroCreate ws
+    ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan<float32>.Empty, Span y)
+    ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
+    ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan dy, Span dw)
+    // Error scale: Σ over all terms of |x·w·dy|.
+    let mutable scale = 0.0
+    convTerms g (fun xi wi yi -> scale <- scale + abs (float x.[xi] * float w.[wi] * float dy.[yi]))
+    let a, b, c = dot y dy, dot x dx, dot w dw
+    let tol = 1e-5 * scale + 1e-30
+    if abs (a - b) > tol || abs (a - c) > tol then
+        failwithf "%A: <Fx,dy> = %g, <x,B_in dy> = %g, <w,B_w> = %g (tol %g)" g a b c tol
+    true
 
 /// The reference model's layers at a small batch (same per-image shapes).
 let modelLayers n =

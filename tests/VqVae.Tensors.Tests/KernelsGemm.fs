@@ -5,11 +5,11 @@ module VqVae.Tensors.Tests.KernelsGemm
 
 open System
 open Xunit
-open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors.Backends
 open VqVae.Tensors.Backends.Cpu
 open VqVae.Tensors.Tests.KernelsReference
+open VqVae.Tensors.Tests.Properties
 
 type GemmCase =
     { TransA: bool; TransB: bool; M: int; N: int; K: int; Alpha: float32; Beta: float32
@@ -63,11 +63,9 @@ let checkCase (c: GemmCase) =
                 failwithf "%s %A: padding C[%d,%d] was written" isa c i j
     true
 
-let config = Config.QuickThrowOnFailure.WithMaxTest(150)
-
-[<Fact>]
-let ``Sgemm matches the double reference over random shapes, transposes, alpha, beta and strides`` () =
-    Check.One(config, Prop.forAll (Arb.fromGen gemmCase) checkCase)
+[<PropertyTest(150)>]
+let ``Sgemm matches the double reference over random shapes, transposes, alpha, beta and strides`` (c: GemmCase) =
+    checkCase c
 
 // Every ISA level's micro-kernel: KernelsIsa.
 

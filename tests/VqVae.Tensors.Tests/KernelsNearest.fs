@@ -5,11 +5,11 @@ module VqVae.Tensors.Tests.KernelsNearest
 
 open System
 open Xunit
-open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors.Backends
 open VqVae.Tensors.Backends.Cpu
 open VqVae.Tensors.Tests.KernelsReference
+open VqVae.Tensors.Tests.Properties
 
 let dist2 (z: float32[]) i (e: float32[]) j d =
     let mutable s = 0.0
@@ -23,30 +23,34 @@ let argmin (z: float32[]) (n: int) (d: int) (e: float32[]) (k: int) =
     NearestCode.Argmin(ReadOnlySpan z, n, d, ReadOnlySpan e, k, Span idx)
     idx
 
-[<Fact>]
-let ``Argmin picks a nearest code (brute force in double)`` () =
-    let caseGen = gen {
-        let! n = Gen.choose (1, 150)
-        let! d = Gen.choose (1, 70)
-        let! k = Gen.choose (1, 80)
-        let! seed = Gen.choose (0, 1_000_000)
-        return n, d, k, seed }
-    Check.One(Config.QuickThrowOnFailure.WithMaxTest(100), Prop.forAll (Arb.fromGen caseGen) (fun (n, d, k, seed) ->
-        let z, e = randomArray seed (n * d), randomArray (seed + 1) (k * d)
-        let idx = argmin z n d e k
-        for i in 0 .. n - 1 do
-            let dists = Array.init k (fun j -> dist2 z i e j d)
-            let best = Array.min dists
-            let zn = dist2 z i (Array.zeroCreate d) 0 d
-            let en = Array.init k (fun j -> dist2 e j (Array.zeroCreate d) 0 d) |> Array.max
-            let tol = 1e-5 * (zn + en + 1.0)
-            if idx.[i] < 0 || idx.[i] >= k || dists.[idx.[i]] > best + tol then
-                failwithf "row %d: picked %d (%g), best %g" i idx.[i] (if idx.[i] >= 0 && idx.[i] < k then dists.[idx.[i]] else nan) best
-            // Where the minimum is clear, the pick is exactly the brute-force one.
-            let first = Array.findIndex (fun v -> v = best) dists
-            let clear = dists |> Array.indexed |> Array.forall (fun (j, v) -> j = first || v > best + 2.0 * tol)
-            if clear && idx.[i] <> first then failwithf "row %d: picked %d, clear minimum at %d" i idx.[i] first
-        true))
+/// n rows of dimension d against k codes, values from a seed.
+type NearestCase = { N: int; D: int; K: int; Seed: int }
+
+let caseGen = gen {
+    let! n = Gen.choose (1, 150)
+    let! d = Gen.choose (1, 70)
+    let! k = Gen.choose (1, 80)
+    let! seed = Gen.choose (0, 1_000_000)
+    return { N = n; D = d; K = k; Seed = seed } }
+
+[<PropertyTest(100)>]
+let ``Argmin picks a nearest code (brute force in double)`` (c: NearestCase) =
+    let n, d, k, seed = c.N, c.D, c.K, c.Seed
+    let z, e = randomArray seed (n * d), randomArray (seed + 1) (k * d)
+    let idx = argmin z n d e k
+    for i in 0 .. n - 1 do
+        let dists = Array.init k (fun j -> dist2 z i e j d)
+        let best = Array.min dists
+        let zn = dist2 z i (Array.zeroCreate d) 0 d
+        let en = Array.init k (fun j -> dist2 e j (Array.zeroCreate d) 0 d) |> Array.max
+        let tol = 1e-5 * (zn + en + 1.0)
+        if idx.[i] < 0 || idx.[i] >= k || dists.[idx.[i]] > best + tol then
+            failwithf "row %d: picked %d (%g), best %g" i idx.[i] (if idx.[i] >= 0 && idx.[i] < k then dists.[idx.[i]] else nan) best
+        // Where the minimum is clear, the pick is exactly the brute-force one.
+        let first = Array.findIndex (fun v -> v = best) dists
+        let clear = dists |> Array.indexed |> Array.forall (fun (j, v) -> j = first || v > best + 2.0 * tol)
+        if clear && idx.[i] <> first then failwithf "row %d: picked %d, clear minimum at %d" i idx.[i] first
+    true
 
 [<Fact>]
 let ``ties go to the lowest index`` () =

@@ -2,31 +2,13 @@
 /// forward check against a naive triple loop.
 module VqVae.Tensors.Tests.LinearGradTests
 
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
-
-/// Sizes of op(a)[m,k]·op(b)[k,n].
-type MatCase = { M: int; K: int; N: int; TransA: bool; TransB: bool; Seed: int }
-
-let private matCase =
-    let g = gen {
-        let! m = Gen.choose (1, 5)
-        let! k = Gen.choose (1, 5)
-        let! n = Gen.choose (1, 5)
-        let! ta = Gen.elements [ false; true ]
-        let! tb = Gen.elements [ false; true ]
-        let! seed = Gen.choose (0, 1000000)
-        return { M = m; K = k; N = n; TransA = ta; TransB = tb; Seed = seed } }
-    Arb.fromGenShrink (g, fun c ->
-        seq {
-            if c.M > 1 then yield { c with M = c.M - 1 }
-            if c.K > 1 then yield { c with K = c.K - 1 }
-            if c.N > 1 then yield { c with N = c.N - 1 }
-        })
+open VqVae.Tensors.Tests.Properties
 
 let private operands (c: MatCase) =
     let a = uniform c.Seed 0 -2f 2f (if c.TransA then [| c.K; c.M |] else [| c.M; c.K |])
@@ -44,35 +26,31 @@ let private reference (c: MatCase) (a: Tensor) (b: Tensor) =
             s <- s + float av * float bv
         s)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``matMul gradient`` (backend: string) = onBackend backend <| fun () ->
-    check 40 matCase (fun c ->
-        let a, b = operands { c with TransA = false; TransB = false }
-        FiniteDiff.check (fun ts -> Tensor.MatMul(ts[0], ts[1])) [| a; b |]
-        FiniteDiff.check (fun ts -> ts[0].MatMul(ts[1])) [| a; b |])
+[<PropertyTest(40)>]
+let ``matMul gradient`` (c: MatCase) = onEveryBackend <| fun () ->
+    let a, b = operands { c with TransA = false; TransB = false }
+    FiniteDiff.check (fun ts -> Tensor.MatMul(ts[0], ts[1])) [| a; b |]
+    FiniteDiff.check (fun ts -> ts[0].MatMul(ts[1])) [| a; b |]
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``matMulT gradient, all transpose combinations`` (backend: string) = onBackend backend <| fun () ->
-    check 60 matCase (fun c ->
-        let a, b = operands c
-        FiniteDiff.check (fun ts -> Tensor.MatMulT(ts[0], ts[1], c.TransA, c.TransB)) [| a; b |])
+[<PropertyTest(60)>]
+let ``matMulT gradient, all transpose combinations`` (c: MatCase) = onEveryBackend <| fun () ->
+    let a, b = operands c
+    FiniteDiff.check (fun ts -> Tensor.MatMulT(ts[0], ts[1], c.TransA, c.TransB)) [| a; b |]
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``matMulT gradient with only one side tracked`` (backend: string) = onBackend backend <| fun () ->
-    check 30 matCase (fun c ->
-        let a, b = operands c
-        FiniteDiff.check1 (fun t -> Tensor.MatMulT(t, b, c.TransA, c.TransB)) a
-        FiniteDiff.check1 (fun t -> Tensor.MatMulT(a, t, c.TransA, c.TransB)) b)
+[<PropertyTest(30)>]
+let ``matMulT gradient with only one side tracked`` (c: MatCase) = onEveryBackend <| fun () ->
+    let a, b = operands c
+    FiniteDiff.check1 (fun t -> Tensor.MatMulT(t, b, c.TransA, c.TransB)) a
+    FiniteDiff.check1 (fun t -> Tensor.MatMulT(a, t, c.TransA, c.TransB)) b
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``matMulT values match a naive loop`` (backend: string) = onBackend backend <| fun () ->
-    check 60 matCase (fun c ->
-        let a, b = operands c
-        let y = Tensor.MatMulT(a, b, c.TransA, c.TransB)
-        Assert.Equal<int[]>([| c.M; c.N |], y.Shape)
-        let expected = reference c a b
-        Array.iteri2 (fun i (e: float) (v: float32) ->
-            if abs (e - float v) > 1e-5 * (1.0 + abs e) then failwithf "element %d: expected %g, got %g" i e v) expected (y.ToArray()))
+[<PropertyTest(60)>]
+let ``matMulT values match a naive loop`` (c: MatCase) = onEveryBackend <| fun () ->
+    let a, b = operands c
+    let y = Tensor.MatMulT(a, b, c.TransA, c.TransB)
+    Assert.Equal<int[]>([| c.M; c.N |], y.Shape)
+    let expected = reference c a b
+    Array.iteri2 (fun i (e: float) (v: float32) ->
+        if abs (e - float v) > 1e-5 * (1.0 + abs e) then failwithf "element %d: expected %g, got %g" i e v) expected (y.ToArray())
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``matMul with an empty dimension gives zeros of the right shape`` (backend: string) = onBackend backend <| fun () ->

@@ -8,11 +8,7 @@ open FsCheck.FSharp
 open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.Generators
-
-let private n = 40
-
-/// A random shape (rank 1–4) and one of its dimensions as the class dimension.
-let private classCase = shapeCase 1 4 4
+open VqVae.Tensors.Tests.Properties
 
 let private pickDim (c: ShapeCase) = Rng.Seed(int64 c.Seed).IntAt(7L, c.Shape.Length)
 
@@ -36,22 +32,20 @@ let private assertClose (what: string) (expected: float[]) (actual: float32[]) =
     Array.iteri2 (fun i (e: float) (v: float32) ->
         if abs (e - float v) > 1e-5 * (1.0 + abs e) then failwithf "%s: element %d is %g, expected %g" what i v e) expected actual
 
-[<Fact>]
-let ``logSoftmax along a random dimension`` () =
-    check n classCase (fun c ->
-        let d = pickDim c
-        let x = uniform c.Seed 0 -3f 3f c.Shape
-        assertClose "logSoftmax" (logSoftmaxRef x d) (x.LogSoftmax(d).ToArray())
-        FiniteDiff.check1 (fun t -> t.LogSoftmax(d - c.Shape.Length)) x)
+[<PropertyTest(40, Arbitrary = [| typeof<Shapes.Rank1to4Dim4> |])>]
+let ``logSoftmax along a random dimension`` (c: ShapeCase) =
+    let d = pickDim c
+    let x = uniform c.Seed 0 -3f 3f c.Shape
+    assertClose "logSoftmax" (logSoftmaxRef x d) (x.LogSoftmax(d).ToArray())
+    FiniteDiff.check1 (fun t -> t.LogSoftmax(d - c.Shape.Length)) x
 
-[<Fact>]
-let ``softmax sums to one and has the right gradient`` () =
-    check n classCase (fun c ->
-        let d = pickDim c
-        let x = uniform c.Seed 0 -3f 3f c.Shape
-        let sums = x.Softmax(d).Sum(d).ToArray()
-        for s in sums do Assert.InRange(s, 1f - 1e-5f, 1f + 1e-5f)
-        FiniteDiff.check1 (fun t -> t.Softmax(d)) x)
+[<PropertyTest(40, Arbitrary = [| typeof<Shapes.Rank1to4Dim4> |])>]
+let ``softmax sums to one and has the right gradient`` (c: ShapeCase) =
+    let d = pickDim c
+    let x = uniform c.Seed 0 -3f 3f c.Shape
+    let sums = x.Softmax(d).Sum(d).ToArray()
+    for s in sums do Assert.InRange(s, 1f - 1e-5f, 1f + 1e-5f)
+    FiniteDiff.check1 (fun t -> t.Softmax(d)) x
 
 [<Fact>]
 let ``logSoftmax is stable for huge logits`` () =
@@ -64,85 +58,81 @@ let ``logSoftmax is stable for huge logits`` () =
     let struct (_, g) = Grad.ValueAndGrad(Func<Tensor, Tensor>(fun t -> Tensor.CrossEntropy(t, [| 0; 2 |])), x)
     Assert.All((nonNull g).ToArray(), fun v -> Assert.True(Single.IsFinite v))
 
-[<Fact>]
-let ``crossEntropy per position and mean, classes along a random dimension`` () =
-    check n (shapeCase 2 4 4) (fun c ->
-        let d = pickDim c
-        let x = uniform c.Seed 0 -3f 3f c.Shape
-        let rest = c.Shape |> Array.removeAt d
-        let m = rest |> Array.fold (*) 1
-        let rng = Rng.Seed(int64 c.Seed).Fold(3L)
-        let targets = Array.init m (fun i -> rng.IntAt(int64 i, c.Shape[d]))
-        // reference: pick the target's log-probability at each position
-        let lsm = logSoftmaxRef x d
-        let inner = c.Shape[d + 1 ..] |> Array.fold (*) 1
-        let k = c.Shape[d]
-        let expected = Array.init m (fun p -> let o, i = p / inner, p % inner in -lsm[(o * k + targets[p]) * inner + i])
-        let each = Tensor.CrossEntropyEach(x, targets, d)
-        Assert.Equal<int[]>(rest, each.Shape)
-        assertClose "crossEntropyEach" expected (each.ToArray())
-        // float32 mean against a double reference: a relative tolerance (5 decimal places flaked on rounding boundaries)
-        let mean = Array.average expected
-        Assert.True(abs (mean - float (Tensor.CrossEntropy(x, targets, d).ToScalar())) <= 1e-5 * max 1.0 (abs mean))
-        FiniteDiff.check1 (fun t -> Tensor.CrossEntropyEach(t, targets, d)) x
-        FiniteDiff.check1 (fun t -> Tensor.CrossEntropy(t, targets, d)) x)
+[<PropertyTest(40, Arbitrary = [| typeof<Shapes.Rank2to4Dim4> |])>]
+let ``crossEntropy per position and mean, classes along a random dimension`` (c: ShapeCase) =
+    let d = pickDim c
+    let x = uniform c.Seed 0 -3f 3f c.Shape
+    let rest = c.Shape |> Array.removeAt d
+    let m = rest |> Array.fold (*) 1
+    let rng = Rng.Seed(int64 c.Seed).Fold(3L)
+    let targets = Array.init m (fun i -> rng.IntAt(int64 i, c.Shape[d]))
+    // reference: pick the target's log-probability at each position
+    let lsm = logSoftmaxRef x d
+    let inner = c.Shape[d + 1 ..] |> Array.fold (*) 1
+    let k = c.Shape[d]
+    let expected = Array.init m (fun p -> let o, i = p / inner, p % inner in -lsm[(o * k + targets[p]) * inner + i])
+    let each = Tensor.CrossEntropyEach(x, targets, d)
+    Assert.Equal<int[]>(rest, each.Shape)
+    assertClose "crossEntropyEach" expected (each.ToArray())
+    // float32 mean against a double reference: a relative tolerance (5 decimal places flaked on rounding boundaries)
+    let mean = Array.average expected
+    Assert.True(abs (mean - float (Tensor.CrossEntropy(x, targets, d).ToScalar())) <= 1e-5 * max 1.0 (abs mean))
+    FiniteDiff.check1 (fun t -> Tensor.CrossEntropyEach(t, targets, d)) x
+    FiniteDiff.check1 (fun t -> Tensor.CrossEntropy(t, targets, d)) x
 
-[<Fact>]
-let ``embedGrid lays the table's rows out channels first`` () =
-    check n (shapeCase 3 3 4) (fun c ->
-        let b, h, w = c.Shape[0], c.Shape[1], c.Shape[2]
-        let rng = Rng.Seed(int64 c.Seed).Fold(5L)
-        let k, dim = 1 + rng.IntAt(0L, 5), 1 + rng.IntAt(1L, 3)
-        let table = uniform c.Seed 0 -2f 2f [| k; dim |]
-        let codes = Array.init (b * h * w) (fun i -> rng.IntAt(int64 (i + 2), k))
-        let y = table.EmbedGrid(codes, b, h, w)
-        Assert.Equal<int[]>([| b; dim; h; w |], y.Shape)
-        for bi in 0 .. b - 1 do
-            for i in 0 .. h - 1 do
-                for j in 0 .. w - 1 do
-                    for e in 0 .. dim - 1 do
-                        Assert.Equal(table[codes[(bi * h + i) * w + j], e], y[bi, e, i, j])
-        FiniteDiff.check1 (fun t -> t.EmbedGrid(codes, b, h, w)) table)
+[<PropertyTest(40, Arbitrary = [| typeof<Shapes.Rank3Dim4> |])>]
+let ``embedGrid lays the table's rows out channels first`` (c: ShapeCase) =
+    let b, h, w = c.Shape[0], c.Shape[1], c.Shape[2]
+    let rng = Rng.Seed(int64 c.Seed).Fold(5L)
+    let k, dim = 1 + rng.IntAt(0L, 5), 1 + rng.IntAt(1L, 3)
+    let table = uniform c.Seed 0 -2f 2f [| k; dim |]
+    let codes = Array.init (b * h * w) (fun i -> rng.IntAt(int64 (i + 2), k))
+    let y = table.EmbedGrid(codes, b, h, w)
+    Assert.Equal<int[]>([| b; dim; h; w |], y.Shape)
+    for bi in 0 .. b - 1 do
+        for i in 0 .. h - 1 do
+            for j in 0 .. w - 1 do
+                for e in 0 .. dim - 1 do
+                    Assert.Equal(table[codes[(bi * h + i) * w + j], e], y[bi, e, i, j])
+    FiniteDiff.check1 (fun t -> t.EmbedGrid(codes, b, h, w)) table
 
 /// A random causal-looking 0/1 mask [kh,kw] (some taps kept, some zeroed).
 let private randomMask (seed: int) kh kw =
     let rng = Rng.Seed(int64 seed).Fold(11L)
     Tensor.FromArray(Array.init (kh * kw) (fun i -> if rng.IntAt(int64 i, 3) = 0 then 0f else 1f), kh, kw)
 
-[<Fact>]
-let ``maskedConv2d equals conv2d of the masked weight, masked taps get zero gradient`` () =
-    check n (shapeCase 4 4 4) (fun c ->
-        let nb, cin, h, w = c.Shape[0], c.Shape[1], 2 + c.Shape[2], 2 + c.Shape[3]
-        let rng = Rng.Seed(int64 c.Seed).Fold(9L)
-        let kh, kw, cout = 1 + rng.IntAt(0L, 3), 1 + rng.IntAt(1L, 3), 1 + rng.IntAt(2L, 3)
-        let x = uniform c.Seed 0 -1f 1f [| nb; cin; h; w |]
-        let wt = uniform c.Seed 1 -1f 1f [| cout; cin; kh; kw |]
-        let b = uniform c.Seed 2 -1f 1f [| cout |]
-        let mask = randomMask c.Seed kh kw
-        let y = Tensor.MaskedConv2d(x, wt, mask, b, kh / 2, kw / 2)
-        let reference = Tensor.Conv2d(x, wt * mask, b, 1, 1, kh / 2, kw / 2, 1, 1)
-        Assert.Equal<float32[]>(reference.ToArray(), y.ToArray())
-        FiniteDiff.check (fun ts -> Tensor.MaskedConv2d(ts[0], ts[1], mask, ts[2], kh / 2, kw / 2)) [| x; wt; b |]
-        let struct (_, g) = Grad.ValueAndGrad(Func<Tensor, Tensor>(fun t -> Tensor.MaskedConv2d(x, t, mask, b, kh / 2, kw / 2).Square().Sum()), wt)
-        let g = nonNull g
-        for o in 0 .. cout - 1 do
-            for ci in 0 .. cin - 1 do
-                for i in 0 .. kh - 1 do
-                    for j in 0 .. kw - 1 do
-                        if mask[i, j] = 0f then Assert.Equal(0f, g[o, ci, i, j]))
+[<PropertyTest(40, Arbitrary = [| typeof<Shapes.Rank4Dim4> |])>]
+let ``maskedConv2d equals conv2d of the masked weight, masked taps get zero gradient`` (c: ShapeCase) =
+    let nb, cin, h, w = c.Shape[0], c.Shape[1], 2 + c.Shape[2], 2 + c.Shape[3]
+    let rng = Rng.Seed(int64 c.Seed).Fold(9L)
+    let kh, kw, cout = 1 + rng.IntAt(0L, 3), 1 + rng.IntAt(1L, 3), 1 + rng.IntAt(2L, 3)
+    let x = uniform c.Seed 0 -1f 1f [| nb; cin; h; w |]
+    let wt = uniform c.Seed 1 -1f 1f [| cout; cin; kh; kw |]
+    let b = uniform c.Seed 2 -1f 1f [| cout |]
+    let mask = randomMask c.Seed kh kw
+    let y = Tensor.MaskedConv2d(x, wt, mask, b, kh / 2, kw / 2)
+    let reference = Tensor.Conv2d(x, wt * mask, b, 1, 1, kh / 2, kw / 2, 1, 1)
+    Assert.Equal<float32[]>(reference.ToArray(), y.ToArray())
+    FiniteDiff.check (fun ts -> Tensor.MaskedConv2d(ts[0], ts[1], mask, ts[2], kh / 2, kw / 2)) [| x; wt; b |]
+    let struct (_, g) = Grad.ValueAndGrad(Func<Tensor, Tensor>(fun t -> Tensor.MaskedConv2d(x, t, mask, b, kh / 2, kw / 2).Square().Sum()), wt)
+    let g = nonNull g
+    for o in 0 .. cout - 1 do
+        for ci in 0 .. cin - 1 do
+            for i in 0 .. kh - 1 do
+                for j in 0 .. kw - 1 do
+                    if mask[i, j] = 0f then Assert.Equal(0f, g[o, ci, i, j])
 
-[<Fact>]
-let ``gate is tanh of the first half times sigmoid of the second`` () =
-    check n (shapeCase 1 4 3) (fun c ->
-        let d = pickDim c
-        let s = Array.updateAt d (2 * c.Shape[d]) c.Shape
-        let x = uniform c.Seed 0 -3f 3f s
-        let half = c.Shape[d]
-        let a, b = x.Narrow(d, 0, half), x.Narrow(d, half, half)
-        let expected = Array.map2 (fun (p: float32) (q: float32) -> tanh (float p) / (1.0 + exp (-(float q)))) (a.ToArray()) (b.ToArray())
-        assertClose "gate" expected (x.Gate(d).ToArray())
-        FiniteDiff.check1 (fun t -> t.Gate(d)) x
-        FiniteDiff.check1 (fun t -> t.Tanh()) x)
+[<PropertyTest(40, Arbitrary = [| typeof<Shapes.Rank1to4> |])>]
+let ``gate is tanh of the first half times sigmoid of the second`` (c: ShapeCase) =
+    let d = pickDim c
+    let s = Array.updateAt d (2 * c.Shape[d]) c.Shape
+    let x = uniform c.Seed 0 -3f 3f s
+    let half = c.Shape[d]
+    let a, b = x.Narrow(d, 0, half), x.Narrow(d, half, half)
+    let expected = Array.map2 (fun (p: float32) (q: float32) -> tanh (float p) / (1.0 + exp (-(float q)))) (a.ToArray()) (b.ToArray())
+    assertClose "gate" expected (x.Gate(d).ToArray())
+    FiniteDiff.check1 (fun t -> t.Gate(d)) x
+    FiniteDiff.check1 (fun t -> t.Tanh()) x
 
 [<Fact>]
 let ``prior ops name the bad argument`` () =
@@ -158,19 +148,18 @@ let ``prior ops name the bad argument`` () =
     throws [ "maskedConv2d"; "mask"; "[2,2]"; "[1,1,3,3]" ] (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], z [ 2; 2 ]))
     throws [ "gate"; "even"; "3" ] (fun () -> (z [ 1; 3; 2; 2 ]).Gate(1))
 
-[<Fact>]
-let ``the raw layer's portable Narrow, Cat and Max (what a backend inherits) equal the CPU kernels`` () =
-    check n (shapeCase 1 4 4) (fun c ->
-        let d = pickDim c
-        let x = uniform c.Seed 0 -3f 3f c.Shape
-        let y = uniform c.Seed 1 -3f 3f c.Shape
-        let raw (t: Tensor) = t.Primal
-        let size = c.Shape[d]
-        let start = Rng.Seed(int64 c.Seed).IntAt(8L, size)
-        let len = size - start
-        Assert.Equal<float32[]>((raw x).Narrow(d, start, len).ToArray(), Backends.RawTensor.NarrowByPermute(raw x, d, start, len).ToArray())
-        Assert.Equal<float32[]>((raw x).Cat(d, [| raw x; raw y |]).ToArray(), Backends.RawTensor.CatByPermute(raw x, d, [| raw x; raw y |]).ToArray())
-        for keep in [ true; false ] do
-            let a, b = (raw x).Max(d, keep), Backends.RawTensor.MaxByArgMin(raw x, d, keep)
-            Assert.Equal<int[]>(a.Shape, b.Shape)
-            Assert.Equal<float32[]>(a.ToArray(), b.ToArray()))
+[<PropertyTest(40, Arbitrary = [| typeof<Shapes.Rank1to4Dim4> |])>]
+let ``the raw layer's portable Narrow, Cat and Max (what a backend inherits) equal the CPU kernels`` (c: ShapeCase) =
+    let d = pickDim c
+    let x = uniform c.Seed 0 -3f 3f c.Shape
+    let y = uniform c.Seed 1 -3f 3f c.Shape
+    let raw (t: Tensor) = t.Primal
+    let size = c.Shape[d]
+    let start = Rng.Seed(int64 c.Seed).IntAt(8L, size)
+    let len = size - start
+    Assert.Equal<float32[]>((raw x).Narrow(d, start, len).ToArray(), Backends.RawTensor.NarrowByPermute(raw x, d, start, len).ToArray())
+    Assert.Equal<float32[]>((raw x).Cat(d, [| raw x; raw y |]).ToArray(), Backends.RawTensor.CatByPermute(raw x, d, [| raw x; raw y |]).ToArray())
+    for keep in [ true; false ] do
+        let a, b = (raw x).Max(d, keep), Backends.RawTensor.MaxByArgMin(raw x, d, keep)
+        Assert.Equal<int[]>(a.Shape, b.Shape)
+        Assert.Equal<float32[]>(a.ToArray(), b.ToArray())

@@ -7,8 +7,8 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors.IO
+open VqVae.Tensors.Tests.Properties
 
-let private config n = Config.QuickThrowOnFailure.WithMaxTest(n)
 
 /// A raw safetensors file from a header string and data bytes (no padding added).
 let private rawFile (header: string) (data: byte[]) =
@@ -48,7 +48,7 @@ let private genEntries =
         return entries, (meta |> List.distinctBy fst |> readOnlyDict)
     }
 
-[<Fact>]
+[<PropertyTest(200)>]
 let ``round trip keeps names, order, shapes, metadata and every float bit`` () =
     Prop.forAll (Arb.fromGen genEntries) (fun (entries, meta) ->
         let file = SafeTensors.Read(SafeTensors.Encode(Array.ofList entries, meta))
@@ -59,7 +59,6 @@ let ``round trip keeps names, order, shapes, metadata and every float bit`` () =
             Assert.Equal<int[]>(floatBits e.Data, floatBits r.Data)
         Assert.Equal<Collections.Generic.KeyValuePair<string, string> list>(
             meta |> Seq.sortBy _.Key |> List.ofSeq, file.Metadata |> Seq.sortBy _.Key |> List.ofSeq))
-    |> fun p -> Check.One(config 200, p)
 
 [<Fact>]
 let ``header is padded to a multiple of 8 and data follows in the given order`` () =
@@ -162,7 +161,7 @@ let ``every truncation of a valid file is a format error`` () =
     for cut in 0 .. bytes.Length - 1 do
         Assert.Throws<SafeTensorsFormatException>(fun () -> SafeTensors.Read(bytes[.. cut - 1], $"cut{cut}") |> ignore) |> ignore
 
-[<Fact>]
+[<PropertyTest(500)>]
 let ``random byte damage never escapes as anything but a format error`` () =
     let bytes = SafeTensors.Encode([| SafeTensorEntry("weight", [| 2; 2 |], [| 1f; 2f; 3f; 4f |]) |], readOnlyDict [ "c", "d" ])
     let gen =
@@ -171,7 +170,6 @@ let ``random byte damage never escapes as anything but a format error`` () =
         let damaged = Array.copy bytes
         for (i, b) in edits do damaged[i] <- byte b
         try SafeTensors.Read damaged |> ignore with :? SafeTensorsFormatException -> ())
-    |> fun p -> Check.One(config 500, p)
 
 [<Fact>]
 let ``writer rejects duplicate, reserved and mis-shaped entries`` () =

@@ -34,6 +34,10 @@ internal static class PriorCommand
         {
             Settings.ApplyThreads(r.GetValue(threads));
             var modelPath = r.GetValue(model)!;
+            if (ModelFile.IsVqVae2(modelPath))
+                return HierarchicalPriorRun.Fit(new HierarchicalPriorRun.Settings(modelPath, r.GetValue(data)!,
+                    new PriorFitOptions(r.GetValue(steps), r.GetValue(batch), r.GetValue(lr), r.GetValue(seed)),
+                    r.GetValue(channels), r.GetValue(layers), r.GetValue(count), r.GetValue(seed), r.GetValue(output)!), terminal);
             var m = ModelFile.Load(modelPath);
             var dataSpec = r.GetValue(data)!;
             // The VQ-VAE's own split (as train and eval use it): the held-out NLL is over images neither model saw.

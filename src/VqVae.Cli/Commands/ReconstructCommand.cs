@@ -23,13 +23,24 @@ internal static class ReconstructCommand
         {
             Settings.ApplyThreads(r.GetValue(threads));
             using var onDevice = Settings.UseDevice(r.GetValue(device));
-            var m = ModelFile.Load(r.GetValue(model)!);
             var images = DataSource.HeldOut(r.GetValue(data)!, r.GetValue(seed));
             var x = Artifacts.EvalBatch(images, Math.Min(r.GetValue(count), images.Count));
-            Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
+            Image picture;
+            if (ModelFile.IsVqVae2(r.GetValue(model)!))
+            {
+                var m2 = ModelFile.LoadVqVae2(r.GetValue(model)!);
+                if (images.Channels != m2.Config.Channels)
+                    throw new UserError($"--data: the images have {images.Channels} channel(s), the model takes {m2.Config.Channels}");
+                picture = Artifacts.Reconstructions(m2, x);
+            }
+            else
+            {
+                var m = ModelFile.Load(r.GetValue(model)!);
+                Inputs.CheckFits(m.Config, x, r.GetValue(data)!, "--data");
+                picture = Artifacts.Reconstructions(m, x);
+            }
             var path = r.GetValue(output)!;
             OutputPaths.EnsureFolderOf(path);
-            var picture = Artifacts.Reconstructions(m, x);
             OutputPaths.Writing("--out", () => ImageFile.WritePng(path, picture));
             terminal.Out.WriteLine($"wrote {path}: {x.Shape[0]} originals (upper rows) and their reconstructions");
             return ExitCodes.Ok;

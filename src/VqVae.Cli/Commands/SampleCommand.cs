@@ -27,6 +27,9 @@ internal static class SampleCommand
         cmd.SetAction(r =>
         {
             Settings.ApplyThreads(r.GetValue(threads));
+            if (ModelFile.IsVqVae2(r.GetValue(model)!))
+                return HierarchicalPriorRun.Sample(r.GetValue(model)!, r.GetValue(prior)!,
+                    new SamplingOptions(r.GetValue(temperature), r.GetValue(topK), r.GetValue(seed)), r.GetValue(count), r.GetValue(output)!, terminal);
             var m = ModelFile.Load(r.GetValue(model)!);
             var p = PriorArtifacts.LoadPrior(r.GetValue(prior)!).Prior;
             PriorArtifacts.CheckMatches(p, m);

@@ -22,31 +22,28 @@ internal static class TrainCommand
         var ema = Opt.Flag("--ema", "Learn the codebook by exponential moving averages instead of gradients");
         var seed = Opt.Seed("Random seed (initialisation, data, shuffling)", 0);
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "runs/latest", HelpName = "DIR" };
-        var preset = new Option<string>("--preset") { Description = "Architecture: mnist (reference), mnistSmall or paper", DefaultValueFactory = _ => "mnist" };
+        var preset = new Option<string>("--preset") { Description = "Architecture: mnist (reference), mnistSmall, paper or vqvae2 (two levels; --codebook sets both levels' K)", DefaultValueFactory = _ => "mnist" };
         preset.Validators.Add(r =>
         {
             var v = r.GetValueOrDefault<string>();
-            if (v is not null && !TrainRun.IsPreset(v)) r.AddError($"--preset expects mnist, mnistSmall or paper, got '{v}'.");
+            if (v is not null && !TrainRun.IsPreset(v)) r.AddError($"--preset expects mnist, mnistSmall, paper or vqvae2, got '{v}'.");
         });
         var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0, max: Limits.MaxSteps);
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
         var noRestart = Opt.Flag("--no-dead-code-restart", "Keep codes that no image chose over the last epoch where they are (by default they are moved onto current encoder outputs every 20 steps)");
-        var resume = Opt.Path("--resume", "Continue from this checkpoint (architecture from the file; a fresh optimizer)", required: false);
+        var resume = Opt.Path("--resume", "Continue from this checkpoint: the model, and with optimizer.safetensors beside it the optimizer state, step count and data position (--steps/--epochs count the whole run)", required: false);
+        var checkpointEvery = Opt.Int("--checkpoint-every", $"Write model.safetensors and optimizer.safetensors every N steps (0: only at the end; default {TrainRun.DefaultCheckpointEvery})",
+            TrainRun.DefaultCheckpointEvery, min: 0, max: Limits.MaxSteps);
         var threads = Opt.Threads();
         var device = Opt.Device();
         var maxMemory = Opt.MaxMemory();
         var cmd = new Command("train", "Train a VQ-VAE and write model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png")
         {
-            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, noRestart, resume, threads, device, maxMemory,
+            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, noRestart, resume, checkpointEvery, threads, device, maxMemory,
         };
         cmd.Validators.Add(r =>
         {
             if (r.GetResult(steps) is not null && r.GetResult(epochs) is not null) r.AddError("give --steps or --epochs, not both.");
-            // The checkpoint decides the architecture and the quantizer: options that would change them are refused, not ignored.
-            if (r.GetResult(resume) is not null)
-                foreach (var o in new Option[] { preset, ema, codebook, dim, hidden })
-                    if (r.GetResult(o) is { Implicit: false })
-                        r.AddError($"--resume takes the architecture, quantizer and codebook from the checkpoint; drop {o.Name}.");
         });
         cmd.SetAction(r =>
         {
@@ -54,7 +51,12 @@ internal static class TrainCommand
             using var onDevice = Settings.UseDevice(r.GetValue(device));
             var s = new TrainSettings(r.GetValue(data)!, r.GetValue(steps), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
                 r.GetValue(codebook), r.GetValue(dim), r.GetValue(hidden), r.GetValue(beta), r.GetValue(ema), r.GetValue(seed),
-                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory), !r.GetValue(noRestart));
+                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory), !r.GetValue(noRestart),
+                r.GetValue(checkpointEvery))
+            {
+                // --resume compares these with the checkpoint (TrainRun.StartingModel).
+                Given = new Option[] { preset, ema, codebook, dim, hidden }.Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToHashSet(),
+            };
             return TrainRun.Execute(s, terminal);
         });
         return cmd;

@@ -25,6 +25,15 @@ internal static class Artifacts
             columns: Math.Min(8, s[0]), scale: 2);
     }
 
+    /// <summary>Originals above a VQ-VAE-2's reconstructions, 8 per band, each pixel drawn 2×2.</summary>
+    public static Image Reconstructions(VqVae.Functional.Hierarchical.VqVae2Model model, Tensor x)
+    {
+        var s = x.Shape;
+        var xHat = VqVae.Functional.Hierarchical.VqVae2Model.Reconstruct(model, x);
+        return Pictures.ReconstructionGrid(x.ToArray(), xHat.ToArray(), s[0], s[1], s[2], s[3],
+            columns: Math.Min(8, s[0]), scale: 2);
+    }
+
     /// <summary>Sorted codebook usage over the window (dead codes marked), drawn by ScottPlot.</summary>
     public static Image Usage(CodeUsage usage, int steps) =>
         CodebookUsageChart.Draw(usage.Counts, Period(steps));

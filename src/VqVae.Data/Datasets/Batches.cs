@@ -52,6 +52,21 @@ public static class Batches
         }
     }
 
+    /// <summary>
+    /// <see cref="Stream"/> from its batch number <paramref name="position"/> on (0-based): the batches a run that
+    /// has taken <paramref name="position"/> batches of the stream takes next (a resumed run continues the data order).
+    /// </summary>
+    public static IEnumerable<Batch> StreamFrom(Dataset data, int batchSize, Rng rng, bool dropLast, long position)
+    {
+        Check(data, batchSize, 0);
+        if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "position must be non-negative.");
+        int per = PerEpoch(data.Count, batchSize, dropLast);
+        if (per == 0) throw new ArgumentException($"With {data.Count} images and batch size {batchSize}, dropLast leaves no batch in an epoch.", nameof(dropLast));
+        long epoch = position / per;
+        if (epoch > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(position), position, $"position is beyond epoch {int.MaxValue}.");
+        return Stream(data, batchSize, rng, dropLast, (int)epoch).Skip((int)(position % per));
+    }
+
     /// <summary>Batches per epoch: ⌈N / B⌉, or ⌊N / B⌋ with <paramref name="dropLast"/>.</summary>
     public static int PerEpoch(int count, int batchSize, bool dropLast = false)
     {

@@ -7,7 +7,11 @@ namespace VqVae.Functional.Checkpoints;
 /// <param name="Model">The model.</param>
 /// <param name="FromMetadata">True when the config came from <c>__metadata__["config"]</c>, false when it was inferred from the tensors.</param>
 /// <param name="Assumptions">Settings that could not be read or inferred, with the value taken (empty for our own files).</param>
-public sealed record LoadedCheckpoint(VqVaeModel Model, bool FromMetadata, IReadOnlyList<string> Assumptions);
+public sealed record LoadedCheckpoint(VqVaeModel Model, bool FromMetadata, IReadOnlyList<string> Assumptions)
+{
+    /// <summary>The file's <c>__metadata__</c> as it was read (config, format, and for a training checkpoint its step and run).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// Model checkpoints as safetensors files (DESIGN §6): float32 tensors under PyTorch state_dict
@@ -30,9 +34,22 @@ public static class Checkpoint
     public const int FormatVersion = 1;
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> (atomically: a temporary file, then a rename).</summary>
-    public static void Save(string path, VqVaeModel model)
+    public static void Save(string path, VqVaeModel model) => Save(path, model, null);
+
+    /// <summary>
+    /// Like <see cref="Save(string, VqVaeModel)"/>, with more metadata entries (e.g. a training checkpoint's
+    /// <c>step</c> and <c>run</c>); they may not replace <c>format</c>, <c>format_version</c> or <c>config</c>.
+    /// </summary>
+    public static void Save(string path, VqVaeModel model, IReadOnlyDictionary<string, string>? extraMetadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(model);
+        AtomicFile.WriteAllBytes(path, Encode(model, extraMetadata));
+    }
+
+    /// <summary>The safetensors bytes <see cref="Save(string, VqVaeModel, IReadOnlyDictionary{string, string})"/> writes.</summary>
+    public static byte[] Encode(VqVaeModel model, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         var entries = model.ToStateDict().Select(kv => new SafeTensorEntry(kv.Key, kv.Value.Shape, kv.Value.ToArray())).ToArray();
         var metadata = new Dictionary<string, string>
         {
@@ -40,7 +57,10 @@ public static class Checkpoint
             ["format_version"] = FormatVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["config"] = ConfigJson.Write(model.Config),
         };
-        SafeTensors.Write(path, entries, metadata);
+        foreach (var (key, value) in extraMetadata ?? new Dictionary<string, string>())
+            if (!metadata.TryAdd(key, value))
+                throw new ArgumentException($"checkpoint: the metadata key '{key}' is the checkpoint's own; choose another.", nameof(extraMetadata));
+        return SafeTensors.Encode(entries, metadata);
     }
 
     /// <summary>
@@ -72,6 +92,8 @@ public static class Checkpoint
         catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
         catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
 
+        if (Hierarchical.VqVae2Checkpoint.IsVqVae2(file))
+            throw new CheckpointException(path, "is a VQ-VAE-2 checkpoint (model = vqvae2); load it with VqVae2Checkpoint.Load.");
         if (file.Metadata.TryGetValue("format_version", out var v) && (!int.TryParse(v, out int version) || version > FormatVersion || version < 1))
             throw new CheckpointException(path, $"format version '{v}' is not one this library reads (1 to {FormatVersion}).");
 
@@ -103,7 +125,7 @@ public static class Checkpoint
         CheckFits(path, config, file, strict, fromMetadata);
         CheckFinite(path, file);
         var dict = file.Entries.ToDictionary(e => e.Name, e => Tensor.FromArray(e.Data, e.Shape), StringComparer.Ordinal);
-        try { return new(VqVaeModel.FromStateDict(config, dict, strict), fromMetadata, assumptions); }
+        try { return new(VqVaeModel.FromStateDict(config, dict, strict), fromMetadata, assumptions) { Metadata = file.Metadata }; }
         catch (ArgumentException e)
         {
             var source = fromMetadata ? "read from its metadata" : "inferred from its tensors";

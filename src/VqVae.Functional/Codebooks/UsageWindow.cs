@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace VqVae.Functional.Codebooks;
 
 /// <summary>
@@ -24,6 +26,34 @@ internal sealed class UsageWindow(int codes, int size)
             var old = batches.Dequeue();
             Steps--;
             for (int k = 0; k < codes; k++) sum[k] -= old[k];
+        }
+    }
+
+    /// <summary>
+    /// The window's per-batch counts, oldest first (for a checkpoint); with size 0 one row, the sum so far.
+    /// Adding these rows to a new window of the same size gives the same window.
+    /// </summary>
+    public ImmutableArray<ImmutableArray<long>> Rows =>
+        size == 0
+            ? [[.. sum]]
+            : [.. batches.Select(b => b.Select(c => (long)c).ToImmutableArray())];
+
+    /// <summary>Adds saved rows (see <see cref="Rows"/>), oldest first.</summary>
+    public void AddRows(IEnumerable<IReadOnlyList<long>> rows)
+    {
+        foreach (var r in rows)
+        {
+            if (r.Count != codes) throw new ArgumentException($"usage window: a saved row has counts for {r.Count} codes, expected {codes}.", nameof(rows));
+            if (size == 0)
+            {
+                // The whole-run window keeps only the sum: a saved sum row is added to it as it is.
+                if (r.Any(c => c < 0)) throw new ArgumentException("usage window: saved counts must be ≥ 0.", nameof(rows));
+                for (int k = 0; k < codes; k++) sum[k] += r[k];
+                Steps++;
+                continue;
+            }
+            if (r.Any(c => c < 0 || c > int.MaxValue)) throw new ArgumentException("usage window: a saved batch's counts must be in [0, 2^31).", nameof(rows));
+            Add(r.Select(c => (int)c).ToArray());
         }
     }
 

@@ -46,6 +46,8 @@ public static class PriorCheckpoint
         catch (SafeTensorsFormatException e) { throw new CheckpointException(path, e.Problem, e); }
         catch (IOException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
         catch (UnauthorizedAccessException e) { throw new CheckpointException(path, $"cannot be read ({e.Message}).", e); }
+        if (file.Metadata.TryGetValue("format", out var format) && format == Hierarchical.HierarchicalPriorCheckpoint.FormatName)
+            throw new CheckpointException(path, "is a hierarchical (VQ-VAE-2) prior; load it with HierarchicalPriorCheckpoint.Load and sample it with its VQ-VAE-2 model.");
         if (!file.Metadata.TryGetValue("prior_config", out var json))
             throw new CheckpointException(path, "is not a prior checkpoint (no 'prior_config' in its metadata; a VQ-VAE model file goes to --model).");
         PriorConfig config;

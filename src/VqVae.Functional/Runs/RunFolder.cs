@@ -86,6 +86,16 @@ public sealed class RunFolder : IDisposable
         WriteManifest("complete", names.ToArray());
     }
 
+    /// <summary>
+    /// Records a checkpoint of a run still going: status "checkpoint", the optimizer <paramref name="step"/>, and
+    /// the named files (the checkpoint's) with their size and SHA-256, which <see cref="Verify"/> then accepts.
+    /// </summary>
+    public void Checkpoint(IEnumerable<string> names, int step)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        WriteManifest("checkpoint", names.ToArray(), step);
+    }
+
     /// <summary>Releases the folder (the lock file disappears).</summary>
     public void Dispose() => _lock.Dispose();
 
@@ -110,7 +120,8 @@ public sealed class RunFolder : IDisposable
         {
             var root = doc.RootElement;
             string status = Get(root, "status") ?? "?", run = Get(root, "run") ?? "?";
-            if (status != "complete")
+            // "checkpoint": a run still going (or killed) vouches for the files of its last checkpoint.
+            if (status is not ("complete" or "checkpoint"))
                 throw new RunFolderException(dir, $"run {run} is writing it or stopped half-way ({ManifestName} says \"{status}\"); its files may come from different runs. Use a folder whose run completed.");
             if (!root.TryGetProperty("files", out var files) || files.ValueKind != JsonValueKind.Object) return;
             string name = System.IO.Path.GetFileName(full);
@@ -144,7 +155,7 @@ public sealed class RunFolder : IDisposable
             try { File.Delete(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    private void WriteManifest(string status, string[] names)
+    private void WriteManifest(string status, string[] names, int? step = null)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -153,6 +164,7 @@ public sealed class RunFolder : IDisposable
             w.WriteString("format", "vqvae-run");
             w.WriteString("run", RunId);
             w.WriteString("status", status);
+            if (step is { } s) w.WriteNumber("step", s);
             w.WriteString("written_utc", DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture));
             w.WriteStartObject("files");
             foreach (var n in names)

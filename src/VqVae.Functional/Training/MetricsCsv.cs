@@ -27,6 +27,23 @@ public static class MetricsCsv
             $"{m.Step},{m.Recon:G7},{m.Codebook:G7},{m.Commitment:G7},{m.Total:G7},{m.Perplexity:F4},{m.UsedCodes},{r.Window.Perplexity:F4},{r.Window.Used},{r.Window.Dead},{r.ImagesPerSecond:F1}");
     }
 
+    /// <summary>
+    /// The rows of the metrics.csv at <paramref name="path"/> up to and including optimizer step <paramref name="upToStep"/>
+    /// (a resumed run carries the curve it continues); none when the file is absent or has another header.
+    /// </summary>
+    public static IReadOnlyList<string> ReadRows(string path, int upToStep)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) return [];
+        var lines = File.ReadAllLines(path);
+        if (lines.Length == 0 || lines[0] != Header) return [];
+        int fields = Header.Split(',').Length;
+        return lines.Skip(1)
+            .Where(l => l.Split(',') is var f && f.Length == fields
+                && int.TryParse(f[0], NumberStyles.None, CultureInfo.InvariantCulture, out int step) && step <= upToStep)
+            .ToList();
+    }
+
     /// <summary>Writes the header and rows atomically (a reader never sees half a file).</summary>
     public static void Write(string path, IEnumerable<string> rows)
     {

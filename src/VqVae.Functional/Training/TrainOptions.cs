@@ -37,11 +37,20 @@ public sealed record TrainOptions
     /// <summary>Told once per kind when the codebook collapses or the output saturates (also in <see cref="TrainResult.Warnings"/>).</summary>
     public Action<TrainWarning>? OnWarning { get; init; }
 
-    /// <summary>Call <see cref="OnCheckpoint"/> every this many steps and after the last step (0: never).</summary>
+    /// <summary>
+    /// Call <see cref="OnCheckpoint"/> after every step whose optimizer step count is a multiple of this (0: only at the end);
+    /// it is always called after the last step, and after the last step done when the run is cancelled.
+    /// </summary>
     public int CheckpointEvery { get; init; }
 
     /// <summary>The checkpoint callback (e.g. writing the model and optimizer state): the model and optimizer state after a step.</summary>
     public Action<TrainSnapshot>? OnCheckpoint { get; init; }
+
+    /// <summary>
+    /// The usage window to continue from (a resumed run: <see cref="TrainSnapshot.Window"/> of the step it
+    /// resumes), oldest step first; null starts an empty window. Each row holds one step's count per code.
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<long>>? Window { get; init; }
 
     /// <summary>The key of the trainer's random choices (the encoder outputs dead codes move to).</summary>
     public Rng Rng { get; init; } = Rng.Seed(0);
@@ -49,7 +58,7 @@ public sealed record TrainOptions
     /// <summary>Called after every step with its metrics, its wall time and the usage over the window (progress lines, metrics rows).</summary>
     public Action<StepReport>? OnStep { get; init; }
 
-    /// <summary>Call <see cref="OnEvaluate"/> every this many steps (0: never; the last step is always included when it is set).</summary>
+    /// <summary>Call <see cref="OnEvaluate"/> after every step whose optimizer step count is a multiple of this (0: never; the last step is always included when it is set).</summary>
     public int EvaluateEvery { get; init; }
 
     /// <summary>The evaluation callback (held-out figures, pictures): the model and optimizer state after a step.</summary>
@@ -63,7 +72,7 @@ public sealed record TrainOptions
     {
         if (Steps < 0) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, $"trainer: Steps must be ≥ 0, got {Steps}.");
         if (UsageWindow < 0) throw new ArgumentOutOfRangeException(nameof(UsageWindow), UsageWindow, $"trainer: UsageWindow must be ≥ 0 (0 = whole run), got {UsageWindow}.");
-        if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, $"trainer: CheckpointEvery must be ≥ 0 (0 = never), got {CheckpointEvery}.");
+        if (CheckpointEvery < 0) throw new ArgumentOutOfRangeException(nameof(CheckpointEvery), CheckpointEvery, $"trainer: CheckpointEvery must be ≥ 0 (0 = only at the end), got {CheckpointEvery}.");
         DeadCodes?.Validate();
         Divergence?.Validate();
         if (EvaluateEvery < 0) throw new ArgumentOutOfRangeException(nameof(EvaluateEvery), EvaluateEvery, $"trainer: EvaluateEvery must be ≥ 0 (0 = never), got {EvaluateEvery}.");
@@ -75,7 +84,15 @@ public sealed record TrainOptions
 /// <param name="Step">The optimizer's step count: updates applied so far, across resumed runs.</param>
 /// <param name="Model">The model after that step.</param>
 /// <param name="State">The optimizer state after that step.</param>
-public sealed record TrainSnapshot(int Step, VqVaeModel Model, OptimizerState<VqVaeModel> State);
+public sealed record TrainSnapshot(int Step, VqVaeModel Model, OptimizerState<VqVaeModel> State)
+{
+    /// <summary>
+    /// The trainer's usage window after that step, oldest step first, one row of per-code counts per step
+    /// (with <see cref="TrainOptions.UsageWindow"/> 0, one row: the sums). Pass it back as
+    /// <see cref="TrainOptions.Window"/> to resume exactly.
+    /// </summary>
+    public System.Collections.Immutable.ImmutableArray<System.Collections.Immutable.ImmutableArray<long>> Window { get; init; } = [];
+}
 
 /// <summary>How a run of training steps ended.</summary>
 public enum TrainOutcome

@@ -33,7 +33,7 @@ public sealed record TrainResult(VqVaeModel Model, OptimizerState<VqVaeModel> St
 /// var run = Trainer.Run(Adam.Create(1e-3f), model, batches, steps: 500, onStep: m => { if (m.Step % 50 == 0) Console.WriteLine(m); });
 /// var trained = run.Model;
 /// </code></example>
-public static class Trainer
+public static partial class Trainer
 {
     /// <summary>
     /// Runs <see cref="TrainOptions.Steps"/> steps (default: one per batch) from <paramref name="model"/> and
@@ -51,13 +51,26 @@ public static class Trainer
         int k = model.Codebook.Size;
         var all = new UsageWindow(k, 0);
         var window = new UsageWindow(k, options.UsageWindow);
+        // A resumed run continues the window it was saved with, so dead codes are judged (and restarted) as if it never stopped.
+        if (options.Window is { } saved)
+        {
+            try { window.AddRows(saved); }
+            catch (ArgumentException e) { throw new ArgumentException($"trainer: Window: {e.Message}", nameof(options), e); }
+        }
         var watch = new HealthWatch(k, options);
         var outcome = TrainOutcome.Completed;
         Divergence? divergence = null;
-        int done = 0, restartedTotal = 0;
+        int done = 0, restartedTotal = 0, savedStep = -1;
+        Lazy<TrainSnapshot>? latest = null;
         foreach (var x in Schedule(batches, options.Steps))
         {
-            if (options.Cancellation.IsCancellationRequested) { outcome = TrainOutcome.Cancelled; break; }
+            if (options.Cancellation.IsCancellationRequested)
+            {
+                outcome = TrainOutcome.Cancelled;
+                // A cancelled run's last step is checkpointed too, so nothing done is lost.
+                if (options.OnCheckpoint is { } saveLast && latest is { } l && savedStep != state.Step) saveLast(l.Value);
+                break;
+            }
             long t0 = Stopwatch.GetTimestamp();
             VqVaeModel next; OptimizerState<VqVaeModel> nextState; StepMetrics m;
             try { (next, nextState, m) = TrainStep.Apply(optimizer, model, state, x); }
@@ -75,7 +88,8 @@ public static class Trainer
             all.Add(m.CodeCounts);
             window.Add(m.CodeCounts);
             int restarted = 0;
-            if (options.DeadCodes is { } policy && done % policy.Every == 0)
+            // Periodic actions follow the optimizer's step count, not this call's: a resumed run keeps the same rhythm.
+            if (options.DeadCodes is { } policy && state.Step % policy.Every == 0)
             {
                 var rows = CodebookOps.EncoderRows(model, [x]);
                 (model, var codes) = CodebookOps.DeadCodeRestart(model, rows, window.Current, policy.Threshold, options.Rng.Fold(m.Step));
@@ -87,10 +101,15 @@ public static class Trainer
             options.OnStep?.Invoke(new StepReport(m, seconds, current, x.Shape[0]) { RestartedCodes = restarted });
             foreach (var w in watch.Warnings(m, current, window.Steps)) options.OnWarning?.Invoke(w);
             bool last = done == options.Steps;
-            var snapshot = new Lazy<TrainSnapshot>(() => new TrainSnapshot(state.Step, model, state));
-            if (options.OnCheckpoint is { } save && options.CheckpointEvery > 0 && (done % options.CheckpointEvery == 0 || last))
+            var (snapModel, snapState) = (model, state);
+            var snapshot = new Lazy<TrainSnapshot>(() => new TrainSnapshot(snapState.Step, snapModel, snapState) { Window = window.Rows });
+            latest = snapshot; // nothing moves until the next step, which cancellation is checked before
+            if (options.OnCheckpoint is { } save && ((options.CheckpointEvery > 0 && state.Step % options.CheckpointEvery == 0) || last))
+            {
                 save(snapshot.Value);
-            if (options.OnEvaluate is { } evaluate && options.EvaluateEvery > 0 && (done % options.EvaluateEvery == 0 || last))
+                savedStep = state.Step;
+            }
+            if (options.OnEvaluate is { } evaluate && options.EvaluateEvery > 0 && (state.Step % options.EvaluateEvery == 0 || last))
                 evaluate(snapshot.Value);
         }
         return new(model, state, metrics.ToImmutable(), all.Current, window.Current, outcome)
@@ -129,7 +148,8 @@ public static class Trainer
         var model = plan.Model;
         if (plan.PretrainSteps > 0)
         {
-            plan.OnPhase?.Invoke($"pretraining the autoencoder for {plan.PretrainSteps} step(s) (codebook bypassed)");
+            var kind = Recipes.PretrainLoss(model);
+            plan.OnPhase?.Invoke($"pretraining the autoencoder for {plan.PretrainSteps} step(s) (codebook bypassed{(kind != model.Config.Reconstruction ? "; BCE for the sigmoid output" : "")})");
             model = Recipes.PretrainAutoencoder(model, plan.Optimizer, batches, plan.PretrainSteps).Model;
         }
         if (plan.KMeansInit)

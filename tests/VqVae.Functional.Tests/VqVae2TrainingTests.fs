@@ -1,0 +1,187 @@
+/// VQ-VAE-2 checkpoints (names, round trip, refusals), training through the library's Trainer, evaluation,
+/// and `vqvae train --preset vqvae2` with eval and reconstruct end to end.
+module VqVae.Functional.Tests.VqVae2TrainingTests
+
+open System
+open System.IO
+open Xunit
+open VqVae.Tensors
+open VqVae.Tensors.IO
+open VqVae.Data.Datasets
+open VqVae.Functional.Checkpoints
+open VqVae.Functional.Model
+open VqVae.Functional.Optim
+open VqVae.Functional.Training
+open VqVae.Functional.Hierarchical
+open VqVae.Functional.Tests.CliTests
+
+let private tiny = VqVae2Config(1, 8, 6, 10, 3, 0.25f, ResidualLayers = 1, ResidualHidden = 4)
+
+let private values (m: VqVae2Model) = Tree.Leaves(m) |> Seq.collect (fun l -> l.Value.ToArray()) |> Array.ofSeq
+
+let private digits count seed =
+    let d = SyntheticDigits.Generate(count, Rng.Seed seed)
+    Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width)
+
+[<Theory>]
+[<InlineData(false)>]
+[<InlineData(true)>]
+let ``a checkpoint round-trips every leaf and the config, under the PyTorch port's names`` (ema: bool) =
+    let cfg = if ema then tiny.With(quantizer = QuantizerKind.Ema) else tiny
+    let m = VqVae2Model.Init(cfg, Rng.Seed 3L)
+    let path = Path.Combine(tempDir (), "v2.safetensors")
+    VqVae2Checkpoint.Save(path, m)
+    let file = SafeTensors.Read path
+    Assert.Equal("vqvae2", file.Metadata["model"])
+    Assert.Equal<string seq>(m.ToStateDict().Keys, file.Entries |> Seq.map (fun e -> e.Name))
+    let back = VqVae2Checkpoint.Load path
+    Assert.Equal(m.Config, back.Config)
+    Assert.Equal<float32[]>(values m, values back)
+    Assert.True(VqVae2Checkpoint.IsVqVae2 path)
+
+[<Fact>]
+let ``each loader refuses the other kind's checkpoint with a line that says what it is`` () =
+    let dir = tempDir ()
+    let two, one = Path.Combine(dir, "two.safetensors"), Path.Combine(dir, "one.safetensors")
+    VqVae2Checkpoint.Save(two, VqVae2Model.Init(tiny, Rng.Seed 1L))
+    Checkpoint.Save(one, VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 1L))
+    let e1 = Assert.Throws<CheckpointException>(fun () -> Checkpoint.Load two |> ignore)
+    Assert.Contains("is a VQ-VAE-2 checkpoint", e1.Message)
+    let e2 = Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load one |> ignore)
+    Assert.Contains("not a VQ-VAE-2 checkpoint", e2.Message)
+    Assert.False(VqVae2Checkpoint.IsVqVae2 one)
+
+[<Fact>]
+let ``a config describing far more values than the file holds is refused before a model is built`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 1L)
+    let path = Path.Combine(tempDir (), "big.safetensors")
+    let entries = m.ToStateDict() |> Seq.map (fun kv -> SafeTensorEntry(kv.Key, kv.Value.Shape, kv.Value.ToArray())) |> Array.ofSeq
+    let meta = dict [ "format", Checkpoint.FormatName; "model", "vqvae2"; "config", VqVae2Checkpoint.ConfigToJson(tiny.With(hidden = 60000)) ]
+    SafeTensors.Write(path, entries, Collections.Generic.Dictionary(meta))
+    let e = Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load path |> ignore)
+    Assert.Contains("does not fit the tensors", e.Message)
+
+[<Theory>]
+[<InlineData(0, false)>]
+[<InlineData(2, true)>]
+let ``ParameterCount is the number of values the model holds`` (res: int) (ema: bool) =
+    let cfg = tiny.With(residualLayers = res, quantizer = (if ema then QuantizerKind.Ema else QuantizerKind.Straight))
+    Assert.Equal(float (values (VqVae2Model.Init(cfg, Rng.Seed 0L))).Length, VqVae2Checkpoint.ParameterCount cfg)
+
+[<Fact>]
+let ``the Trainer trains a VQ-VAE-2: the reconstruction falls and both levels' usage is counted`` () =
+    let x = digits 64 5L
+    let batches = [ for i in 0 .. 3 -> x.Narrow(0, 16 * i, 16) ]
+    let cfg = tiny.With(hidden = 16, topCodebookSize = 16, bottomCodebookSize = 16, codeDim = 4)
+    let m0 = VqVae2Model.Init(cfg, Rng.Seed 7L)
+    let seen = ResizeArray<VqVae2StepMetrics>()
+    let run = Trainer.Run(Adam.Create 2e-3f, m0, batches, TrainOptions(Steps = 40), onStep = Action<_>(seen.Add))
+    Assert.Equal(TrainOutcome.Completed, run.Outcome)
+    Assert.Equal(40, run.Metrics.Length)
+    Assert.Equal(40, seen.Count)
+    let first = run.Metrics |> Seq.take 4 |> Seq.averageBy (fun m -> float m.Recon)
+    let last = run.Metrics |> Seq.skip 36 |> Seq.averageBy (fun m -> float m.Recon)
+    Assert.True(last < 0.85 * first, sprintf "recon %g → %g" first last)
+    Assert.Equal(16, run.TopWindow.Codes)
+    // 40 steps of 16 digits: 4×4 top and 8×8 bottom positions each, all inside the default 100-step window.
+    Assert.Equal(int64 (40 * 16 * 4 * 4), run.Metrics |> Seq.sumBy (fun m -> m.TopCounts |> Seq.sumBy int64))
+    Assert.Equal(int64 (40 * 16 * 4 * 4), run.TopWindow.Total)
+    Assert.Equal(int64 (40 * 16 * 8 * 8), run.BottomWindow.Total)
+    let report = VqVae2Evaluation.Evaluate(run.Model, batches)
+    Assert.Equal(64, report.Count)
+    Assert.Equal(int64 (64 * 4 * 4), report.Top.Total)
+    Assert.Equal(int64 (64 * 8 * 8), report.Bottom.Total)
+
+[<Fact>]
+let ``with EMA quantizers a step moves both codebooks by their averages, not by gradient`` () =
+    let cfg = tiny.With(quantizer = QuantizerKind.Ema)
+    let m0 = VqVae2Model.Init(cfg, Rng.Seed 2L)
+    let x = digits 8 1L
+    let adam = Adam.Create 1e-3f
+    let m1, _, _ = (VqVae2TrainStep.Apply(adam, m0, adam.Init m0, x)).ToTuple()
+    let t = VqVae2Model.LossTerms(m0, x)
+    let expected = VqVae2TrainStep.EmaStep(m0, t.TopQuantized, t.BottomQuantized)
+    Assert.Equal<float32[]>(expected.Top.Codebook.Embedding.ToArray(), m1.Top.Codebook.Embedding.ToArray())
+    Assert.Equal<float32[]>(expected.Bottom.Codebook.Embedding.ToArray(), m1.Bottom.Codebook.Embedding.ToArray())
+    Assert.NotEqual<float32[]>(m0.Bottom.Codebook.Embedding.ToArray(), m1.Bottom.Codebook.Embedding.ToArray())
+
+let private m2Config (path: string) = (VqVae2Checkpoint.Load path).Config
+
+/// One short `train --preset vqvae2` run shared by the CLI tests below.
+let private trained2 =
+    lazy
+        (let dir = tempDir ()
+         let r = vqvae [ "train"; "--preset"; "vqvae2"; "--data"; "synthetic"; "--steps"; "3"; "--batch"; "8"; "--hidden"; "8"; "--codebook"; "8"; "--dim"; "4"; "--out"; dir ]
+         Assert.True((r.Code = 0), $"train failed: {r.Err}")
+         dir)
+
+[<Fact>]
+let ``train --preset vqvae2 writes a VQ-VAE-2 checkpoint, per-level metrics and eval, and a picture`` () =
+    let dir = trained2.Force()
+    for f in [ "model.safetensors"; "metrics.csv"; "eval.json"; "reconstructions.png"; "manifest.json" ] do
+        Assert.True(FileInfo(Path.Combine(dir, f)).Length > 0L, $"{f} is missing or empty")
+    let csv = File.ReadAllLines(Path.Combine(dir, "metrics.csv"))
+    Assert.Equal(VqVae2MetricsCsv.Header, csv[0])
+    Assert.Equal(4, csv.Length)
+    let m = VqVae2Checkpoint.Load(Path.Combine(dir, "model.safetensors"))
+    Assert.Equal(8, m.Config.TopCodebookSize)
+    Assert.Equal(8, m.Config.BottomCodebookSize)
+    Assert.Contains("codes_used_bottom", File.ReadAllText(Path.Combine(dir, "eval.json")))
+
+[<Fact>]
+let ``eval, reconstruct and train --resume take a VQ-VAE-2 checkpoint; routes refuses it in one line`` () =
+    let dir = trained2.Force()
+    let model = Path.Combine(dir, "model.safetensors")
+    let e = vqvae [ "eval"; "--model"; model; "--data"; "synthetic"; "--json" ]
+    Assert.True((e.Code = 0), e.Err)
+    Assert.Contains("\"codes_used_top\"", e.Out)
+    let png = Path.Combine(dir, "r.png")
+    let r = vqvae [ "reconstruct"; "--model"; model; "--data"; "synthetic"; "--count"; "4"; "--out"; png ]
+    Assert.True((r.Code = 0), r.Err)
+    Assert.True(File.Exists png)
+    let resumed = vqvae [ "train"; "--resume"; model; "--data"; "synthetic"; "--steps"; "2"; "--batch"; "8"; "--out"; Path.Combine(dir, "resumed") ]
+    Assert.True((resumed.Code = 0), resumed.Err)
+    Assert.Equal(m2Config model, (VqVae2Checkpoint.Load(Path.Combine(dir, "resumed", "model.safetensors"))).Config)
+    let bad = vqvae [ "routes"; "--model"; model; "--batch"; model ]
+    assertOneLineError 1 bad
+    Assert.Contains("VQ-VAE-2 checkpoint", bad.Err)
+
+[<Fact>]
+let ``the F# surface delegates: a term's reach, a train step, encode and decode, save and load`` () =
+    let cfg =
+        VqVae.FSharp.VqVae2Config.mnist
+        |> VqVae.FSharp.VqVae2Config.withHidden 8 |> VqVae.FSharp.VqVae2Config.withCodebookSize 6 |> VqVae.FSharp.VqVae2Config.withCodeDim 3
+    let m = VqVae.FSharp.VqVae2.init cfg (Rng.Seed 0L)
+    let x = digits 4 2L
+    let r = VqVae.FSharp.VqVae2.reach (VqVae.FSharp.VqVae2.lossTerms x >> VqVae.FSharp.VqVae2.term "codebook_t") m
+    Assert.Equal(LevelReach(false, false, true, false, false, false), r)
+    let adam = Adam.Create 1e-3f
+    let (m1, _), metrics = VqVae.FSharp.VqVae2.trainStep adam (m, adam.Init m) x
+    Assert.Equal(1, metrics.Step)
+    let codes = VqVae.FSharp.VqVae2.encode m1 x
+    Assert.Equal<int[]>(x.Shape, (VqVae.FSharp.VqVae2.decodeCodes 28 28 m1 codes).Shape)
+    let path = Path.Combine(tempDir (), "f.safetensors")
+    VqVae.FSharp.VqVae2.save path m1
+    match VqVae.FSharp.VqVae2.load path with
+    | Ok back -> Assert.Equal<float32[]>(values m1, values back)
+    | Error e -> failwith e
+    Assert.True(match VqVae.FSharp.VqVae2.load (Path.Combine(tempDir (), "missing")) with Error _ -> true | Ok _ -> false)
+
+[<Fact>]
+let ``prior and sample take a VQ-VAE-2 checkpoint: a hierarchical prior, its eval per level, samples of the data's size`` () =
+    let dir = trained2.Force()
+    let model = Path.Combine(dir, "model.safetensors")
+    let out = Path.Combine(dir, "prior")
+    let p = vqvae [ "prior"; "--model"; model; "--data"; "synthetic"; "--steps"; "3"; "--batch"; "8"; "--channels"; "4"; "--layers"; "3"; "--count"; "2"; "--out"; out ]
+    Assert.True((p.Code = 0), p.Err)
+    for f in [ "prior.safetensors"; "metrics.csv"; "samples.png"; "eval.json" ] do
+        Assert.True(File.Exists(Path.Combine(out, f)), f)
+    let eval = File.ReadAllText(Path.Combine(out, "eval.json"))
+    for key in [ "nll_bits_per_code"; "nll_bits_per_code_top"; "nll_bits_per_code_bottom"; "unigram_bits_per_code_bottom" ] do
+        Assert.Contains($"\"{key}\"", eval)
+    let loaded = HierarchicalPriorCheckpoint.Load(Path.Combine(out, "prior.safetensors"))
+    Assert.Equal(Nullable 28, loaded.ImageWidth)
+    let png = Path.Combine(dir, "s.png")
+    let s = vqvae [ "sample"; "--model"; model; "--prior"; Path.Combine(out, "prior.safetensors"); "--count"; "3"; "--out"; png ]
+    Assert.True((s.Code = 0), s.Err)
+    Assert.Equal(2 * 28 + 2, (VqVae.Data.Images.ImageFile.Read png).Height)   // one row of 28×28 samples drawn 2×2, with 1-pixel borders
