@@ -22,10 +22,11 @@ internal static class HierarchicalPriorRun
     public static int Fit(Settings s, Terminal t)
     {
         var m = ModelFile.LoadVqVae2(s.ModelPath);
-        var images = DataSource.Load(s.Data, s.Seed + 1);
+        // The VQ-VAE's own split, as for the flat prior: the held-out NLL is over images neither model saw.
+        var (images, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
         if (images.Channels != m.Config.Channels)
             throw new UserError($"--data: the images have {images.Channels} channel(s), the model takes {m.Config.Channels}");
-        var (trainX, heldX) = PriorArtifacts.Split(images);
+        var (trainX, heldX) = PriorArtifacts.Parts((images, heldOut));
         OutputPaths.EnsureFolder(s.Out);
         var clock = Stopwatch.StartNew();
         var train = HierarchicalPriors.EncodeAll(m, trainX);
