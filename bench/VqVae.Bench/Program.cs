@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 
 // BenchmarkDotNet: dotnet run -c Release --project bench/VqVae.Bench -- --job short --filter '*Gemm*'
-// Quick figures:   dotnet run -c Release --project bench/VqVae.Bench -- quick [gemm|conv|nearest]
+// Quick figures:   dotnet run -c Release --project bench/VqVae.Bench -- quick [gemm|conv|nearest|kernel]
 if (args.Length > 0 && args[0] == "quick")
     VqVae.Bench.Quick.Run(args[1..]);
 else

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using VqVae.Cli.Commands;
-using VqVae.Cli.Output;
 
 namespace VqVae.Cli;
 

@@ -1,7 +1,6 @@
 using VqVae.Functional.Checkpoints;
 using VqVae.Data.Datasets;
 using VqVae.Data.Images;
-using VqVae.Tensors;
 
 namespace VqVae.Cli;
 

@@ -1,5 +1,5 @@
 /// The two backends against each other: the same random models and batches give the same loss
-/// terms and gradients (same keys, rel ≤ 1e-4), training is reproducible on libtorch, checkpoints
+/// terms and gradients (same keys, within 1e-4 of each term's largest gradient), training is reproducible on libtorch, checkpoints
 /// are the same files whichever backend wrote them, and mixing backends is a clear error.
 module VqVae.Functional.Tests.BackendAgreementTests
 
@@ -24,9 +24,12 @@ let private termsAndGrads (model: VqVaeModel) (x: Tensor) =
         let struct (v, g) = Grad.ValueAndGrad(Func<VqVaeModel, Tensor>(fun m -> (VqVaeModel.LossTerms(m, x)).Term term), model)
         yield term, v.ToScalar(), [ for l in g do match l.Gradient with | null -> () | t -> yield l.Name, t.ToArray() ] ]
 
-/// Max |a − b| over max(|a|, |b|) of one gradient (a relative error of the whole leaf).
-let private relLeaf (a: float32[]) (b: float32[]) =
-    let scale = max (maxAbs a) (maxAbs b)
+/// Max |a − b| of one gradient leaf over the term's largest gradient entry (on either backend). Not over
+/// the leaf's own scale: a leaf can be a sum of many cancelling parts (a one-channel output bias sums
+/// dL/dout over every pixel), and float32 sums of the same parts in another order differ by a fraction of
+/// the parts, not of the sum: seen here, 1.2e-8 on a bias of 4.4e-5 whose term's gradients reach 1.9e-3.
+let private relLeaf (termScale: float) (a: float32[]) (b: float32[]) =
+    let scale = max termScale (max (maxAbs a) (maxAbs b))
     if scale = 0.0 then 0.0 else maxAbsDiff a b / scale
 
 /// Compares the CPU backend on one model with libtorch on another (the same one, except in the teeth test).
@@ -38,8 +41,9 @@ let private agreeOn (cpuModel: VqVaeModel) (torchModel: VqVaeModel) (x: Tensor) 
         if rv > 1e-4 then failwithf "%s: values differ, %g on cpu, %g on torch (rel %g)" term va vb rv
         let ka, kb = List.map fst ga, List.map fst gb
         if ka <> kb then failwithf "%s: gradient keys differ: cpu %A, torch %A" term ka kb
+        let termScale = ga @ gb |> List.map (snd >> maxAbs) |> List.fold max 0.0
         for (k, a), (_, b) in List.zip ga gb do
-            let r = relLeaf a b
+            let r = relLeaf termScale a b
             if r > 1e-4 then failwithf "%s/%s: gradients differ by rel %g" term k r
 
 let private agree (model: VqVaeModel) (x: Tensor) = agreeOn model model x

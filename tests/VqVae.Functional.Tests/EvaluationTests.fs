@@ -29,9 +29,11 @@ let ``figures are over the whole set, not averaged per batch: any batching gives
         for (a, b) in [ one.Mse, r.Mse; one.MseOverVar, r.MseOverVar; one.Psnr, r.Psnr; one.Perplexity, r.Perplexity ] do
             Assert.True(abs (a - b) <= 1e-9 * abs a, $"batch {size}: {b} vs {a}")
 
-[<Fact>]
-let ``each figure matches its definition computed independently`` () =
-    let m = model ()
+[<Theory>]
+[<InlineData("mnist")>]
+[<InlineData("mnistSmall")>]   // a preset with an input shift: the evaluator must apply it once, as the model does
+let ``each figure matches its definition computed independently`` (preset: string) =
+    let m = VqVaeModel.Init(VqVaeConfig.ByName(preset).With(hidden = 8, codebookSize = 16, codeDim = 4), Rng.Seed 3L)
     let d = BuiltInMnist.HeldOut().Take 40
     let x = Tensor.FromArray(d.Images, d.Count, 1, 28, 28)
     let r = Evaluator.Evaluate(m, tensorsOf d 16)

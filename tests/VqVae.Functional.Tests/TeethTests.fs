@@ -5,6 +5,7 @@ module VqVae.Functional.Tests.TeethTests
 open Xunit
 open VqVae.Tensors
 open FsCheck.FSharp
+open VqVae.Tensors.Tests.Properties
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
@@ -74,10 +75,9 @@ let counterexample maxTest prop =
 let assertFails maxTest prop =
     Assert.True((counterexample maxTest prop).IsSome, "the property passed against a wrong implementation")
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``the composition of the right pieces passes every routing property`` (backend: string) = onBackend backend <| fun () ->
-    check 10 (Prop.forAll arbCase (termsReachExactlyTheirGroups composedCorrectly))
-    check 10 (Prop.forAll arbCase (totalGradientIsTheWeightedSumOfTermGradients composedCorrectly))
+[<PropertyTest(10)>]
+let ``the composition of the right pieces passes every routing property`` c = propertyOnEveryBackend (fun () ->
+    termsReachExactlyTheirGroups composedCorrectly c .&. totalGradientIsTheWeightedSumOfTermGradients composedCorrectly c)
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``argmax instead of argmin fails 'quantize picks the nearest code'`` (backend: string) = onBackend backend <| fun () ->

@@ -50,3 +50,7 @@ let arbEmaCase2 = Arb.fromGen (genCase2With QuantizerKind.Ema)
 
 let model2Of (c: VqVae2Case) = VqVae2Model.Init(c.Config, Rng.Seed c.ModelSeed)
 let batch2Of (c: VqVae2Case) = Tensor.Uniform(Rng.Seed c.DataSeed, 0.0f, 1.0f, c.Batch, c.Config.Channels, c.Height, c.Width)
+
+/// The generators above as Arbitrary instances for a property's own Arbitrary list.
+type VqVae2Cases = static member Case() = arbCase2
+type EmaVqVae2Cases = static member Case() = arbEmaCase2

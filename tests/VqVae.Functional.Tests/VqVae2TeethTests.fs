@@ -4,11 +4,13 @@ module VqVae.Functional.Tests.VqVae2TeethTests
 
 open Xunit
 open VqVae.Tensors
+open FsCheck.FSharp
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Functional.Losses
 open VqVae.Functional.Quantization
 open VqVae.Functional.Tests.RoutingProperties
 open VqVae.Functional.Tests.TeethTests
+open VqVae.Functional.Tests.VqVae2Generators
 open VqVae.Functional.Tests.VqVae2RoutingProperties
 
 let private rightCb zq ze = Loss.Codebook(zq, ze)
@@ -29,19 +31,27 @@ let commitmentStopOnWrongSide2 =
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``no straight-through at the top fails the level routing and the straight-through property`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 10 (termsReachExactlyTheirLevels noStraightThroughTop)
-    assertFails 10 (straightThroughAtBothLevels noStraightThroughQuantize correctQuantize)
+    assertFails 10 (Prop.forAll arbCase2 (termsReachExactlyTheirLevels noStraightThroughTop))
+    assertFails 10 (Prop.forAll arbCase2 (straightThroughAtBothLevels noStraightThroughQuantize correctQuantize))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``no straight-through at the bottom fails the level routing and the straight-through property`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 10 (termsReachExactlyTheirLevels noStraightThroughBottom)
-    assertFails 10 (straightThroughAtBothLevels correctQuantize noStraightThroughQuantize)
+    assertFails 10 (Prop.forAll arbCase2 (termsReachExactlyTheirLevels noStraightThroughBottom))
+    assertFails 10 (Prop.forAll arbCase2 (straightThroughAtBothLevels correctQuantize noStraightThroughQuantize))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``feeding the top decoder the codes instead of the straight-through copy fails 'top codebook reached by nothing else'`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 10 (topCodebookIsReachedByNothingElse topDecoderFedCodes)
+    assertFails 10 (Prop.forAll arbCase2 (topCodebookIsReachedByNothingElse topDecoderFedCodes))
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
 let ``stop-gradients on the wrong side in either term fail the level routing`` (backend: string) = onBackend backend <| fun () ->
-    assertFails 10 (termsReachExactlyTheirLevels codebookStopOnWrongSide2)
-    assertFails 10 (termsReachExactlyTheirLevels commitmentStopOnWrongSide2)
+    assertFails 10 (Prop.forAll arbCase2 (termsReachExactlyTheirLevels codebookStopOnWrongSide2))
+    assertFails 10 (Prop.forAll arbCase2 (termsReachExactlyTheirLevels commitmentStopOnWrongSide2))
+
+/// β on the codebook terms instead of the commitment terms.
+let betaOnCodebookTerms =
+    composeLoss2With (fun cfg recon cbs cms -> recon + cbs * cfg.Beta + cms) correctQuantize correctQuantize straightThroughInput rightCb rightCm
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``β on the codebook terms fails 'total = recon + codebooks + β·commitments' gradients`` (backend: string) = onBackend backend <| fun () ->
+    assertFails 10 (Prop.forAll arbCase2 (totalIsTheWeightedSumOfLevelTerms betaOnCodebookTerms))

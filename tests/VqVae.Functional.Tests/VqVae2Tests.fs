@@ -6,6 +6,7 @@ open System
 open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.OnBackends
+open VqVae.Tensors.Tests.Properties
 open VqVae.Functional.Model
 open VqVae.Functional.Hierarchical
 open VqVae.Functional.Tests.ModelGenerators
@@ -78,19 +79,23 @@ let ``the forward pass recomposed from the public stages gives the library's los
     let a, b = correctLoss2 m x, composedCorrectly2 m x
     for n in VqVae2LossTerms.Names do Assert.Equal((a.Term n).ToScalar(), (b.Term n).ToScalar())
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``each level's terms reach exactly their groups`` (backend: string) = onBackend backend <| fun () ->
-    check 15 (termsReachExactlyTheirLevels correctLoss2)
-    check 5 (termsReachExactlyTheirLevels composedCorrectly2)
+[<PropertyTest(15, Arbitrary = [| typeof<VqVae2Cases> |])>]
+let ``each level's terms reach exactly their groups`` c = propertyOnEveryBackend (fun () -> termsReachExactlyTheirLevels correctLoss2 c)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``the top codebook is reached by nothing but its own term`` (backend: string) = onBackend backend <| fun () ->
-    check 15 (topCodebookIsReachedByNothingElse correctLoss2)
+[<PropertyTest(5, Arbitrary = [| typeof<VqVae2Cases> |])>]
+let ``the recomposition of the right pieces (what the teeth tests break) passes the level routing`` c =
+    propertyOnEveryBackend (fun () -> termsReachExactlyTheirLevels composedCorrectly2 c)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``straight-through copies the decoder-input gradient at both levels`` (backend: string) = onBackend backend <| fun () ->
-    check 15 (straightThroughAtBothLevels RoutingProperties.correctQuantize RoutingProperties.correctQuantize)
+[<PropertyTest(15, Arbitrary = [| typeof<VqVae2Cases> |])>]
+let ``the top codebook is reached by nothing but its own term`` c = propertyOnEveryBackend (fun () -> topCodebookIsReachedByNothingElse correctLoss2 c)
 
-[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``EMA codebooks of both levels never receive a gradient`` (backend: string) = onBackend backend <| fun () ->
-    check 10 (emaCodebooksNeverReceiveAGradient correctLoss2)
+[<PropertyTest(15, Arbitrary = [| typeof<VqVae2Cases> |])>]
+let ``straight-through copies the decoder-input gradient at both levels`` c =
+    propertyOnEveryBackend (fun () -> straightThroughAtBothLevels RoutingProperties.correctQuantize RoutingProperties.correctQuantize c)
+
+[<PropertyTest(10, Arbitrary = [| typeof<EmaVqVae2Cases> |])>]
+let ``EMA codebooks of both levels never receive a gradient`` c = propertyOnEveryBackend (fun () -> emaCodebooksNeverReceiveAGradient correctLoss2 c)
+
+[<PropertyTest(10, Arbitrary = [| typeof<VqVae2Cases> |])>]
+let ``the total's gradient is the weighted sum of the level terms' gradients`` c =
+    propertyOnEveryBackend (fun () -> totalIsTheWeightedSumOfLevelTerms correctLoss2 c)

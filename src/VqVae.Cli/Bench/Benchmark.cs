@@ -5,7 +5,6 @@ using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
 using VqVae.Functional.Optim;
 using VqVae.Functional.Training;
-using VqVae.Tensors;
 using VqVae.Tensors.Diagnostics;
 
 namespace VqVae.Cli.Bench;

@@ -1,9 +1,5 @@
-using System.CommandLine;
-using System.Globalization;
 using Spectre.Console;
 using VqVae.Cli.Bench;
-using VqVae.Cli.Input;
-using VqVae.Cli.Output;
 using VqVae.Cli.Train;
 using VqVae.Tensors.Backends.Cpu;
 using VqVae.Tensors.Diagnostics;

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using VqVae.Cli.Input;
-using VqVae.Cli.Output;
 using VqVae.Cli.Train;
 using VqVae.Data.Datasets;
 using VqVae.Functional.Evaluation;

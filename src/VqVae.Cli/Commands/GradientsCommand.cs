@@ -1,12 +1,8 @@
-using System.CommandLine;
-using VqVae.Cli.Input;
-using VqVae.Cli.Output;
 using VqVae.Functional.Layers;
 using VqVae.Functional.Losses;
 using VqVae.Functional.Model;
 using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
-using VqVae.Tensors;
 
 namespace VqVae.Cli.Commands;
 

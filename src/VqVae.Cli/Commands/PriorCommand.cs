@@ -1,12 +1,7 @@
-using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
-using VqVae.Cli.Input;
-using VqVae.Cli.Output;
 using VqVae.Cli.Train;
 using VqVae.Data.Images;
 using VqVae.Functional.Prior;
-using VqVae.Tensors.IO;
 
 namespace VqVae.Cli.Commands;
 

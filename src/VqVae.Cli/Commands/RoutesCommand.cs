@@ -1,8 +1,4 @@
-using System.CommandLine;
-using System.Globalization;
 using Spectre.Console;
-using VqVae.Cli.Input;
-using VqVae.Cli.Output;
 using VqVae.Functional.Layers;
 using VqVae.Functional.Losses;
 using VqVae.Functional.Model;

@@ -3,7 +3,6 @@ using VqVae.Functional.Losses;
 using VqVae.Functional.Model;
 using VqVae.Functional.Quantization;
 using VqVae.Functional.Routing;
-using VqVae.Tensors;
 
 namespace VqVae.Cli.Input;
 

@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
-using VqVae.Cli.Input;
-using VqVae.Cli.Output;
 using VqVae.Data.Images;
 using VqVae.Functional.Checkpoints;
 using VqVae.Functional.Hierarchical;

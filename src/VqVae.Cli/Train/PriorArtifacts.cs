@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using VqVae.Data.Datasets;
@@ -6,7 +5,6 @@ using VqVae.Data.Images;
 using VqVae.Functional.Checkpoints;
 using VqVae.Functional.Model;
 using VqVae.Functional.Prior;
-using VqVae.Tensors.IO;
 
 namespace VqVae.Cli.Train;
 

@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using VqVae.Cli.Input;
-using VqVae.Cli.Output;
 using VqVae.Functional.Hierarchical;
 using VqVae.Functional.Layers;
 using VqVae.Functional.Losses;

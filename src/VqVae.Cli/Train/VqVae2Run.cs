@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using VqVae.Cli.Input;
-using VqVae.Cli.Output;
 using VqVae.Data.Datasets;
 using VqVae.Data.Images;
 using VqVae.Functional.Hierarchical;

@@ -28,6 +28,7 @@ public sealed record CodeUsage
     /// <summary>Usage from existing counts.</summary>
     public static CodeUsage FromCounts(IEnumerable<long> counts)
     {
+        ArgumentNullException.ThrowIfNull(counts);
         var c = counts.ToImmutableArray();
         if (c.Length < 1 || c.Any(x => x < 0)) throw new ArgumentException("codeUsage: counts must be non-empty and non-negative.", nameof(counts));
         return new(c);

@@ -14,7 +14,7 @@ namespace VqVae.Functional.Evaluation;
 public static class Evaluator
 {
     /// <summary>The figures of <paramref name="model"/> over every image of <paramref name="batches"/>
-    /// (pixels in [0, 1]; the model's <see cref="VqVaeConfig.InputShift"/> is applied here).</summary>
+    /// (pixels in [0, 1]; the model's <see cref="VqVaeConfig.InputShift"/> is applied once, by <see cref="VqVaeModel.Encode"/>).</summary>
     /// <exception cref="ArgumentException">No images, or a batch the model cannot take (named by its index).</exception>
     public static EvalReport Evaluate(VqVaeModel model, IEnumerable<Tensor> batches)
     {
@@ -31,7 +31,8 @@ public static class Evaluator
             foreach (var x in batches)
             {
                 VqVaeModel.CheckImages(cfg, x, $"batches[{index}]");
-                var q = VqVaeModel.Quantize(model, VqVaeModel.Encode(model, VqVaeModel.ToModelRange(cfg, x)));
+                // Encode applies the model's input range itself (pixels in, as for every surface).
+                var q = VqVaeModel.Quantize(model, VqVaeModel.Encode(model, x));
                 var xHat = VqVaeModel.ToPixels(cfg, model.Decoder.Apply(q.DecoderInput));
                 float[] a = x.ToArray(), b = xHat.ToArray();
                 for (int i = 0; i < a.Length; i++)

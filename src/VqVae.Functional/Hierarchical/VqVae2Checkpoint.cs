@@ -87,7 +87,11 @@ public static class VqVae2Checkpoint
     }
 
     /// <summary>The config as the JSON stored in checkpoints (enums by name).</summary>
-    public static string ConfigToJson(VqVae2Config config) => JsonSerializer.Serialize(config, Json);
+    public static string ConfigToJson(VqVae2Config config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return JsonSerializer.Serialize(config, Json);
+    }
 
     /// <summary>A config from <see cref="ConfigToJson"/>'s text; throws <see cref="ArgumentException"/> naming what is wrong.</summary>
     public static VqVae2Config ConfigFromJson(string json)

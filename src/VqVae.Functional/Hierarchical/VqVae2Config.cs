@@ -58,7 +58,7 @@ public sealed record VqVae2Config(
     }
 
     /// <summary>True when <paramref name="name"/> names a VQ-VAE-2 preset.</summary>
-    public static bool IsName(string name) =>
+    public static bool IsName(string? name) =>
         name is not null && name.Replace("-", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal).Equals("vqvae2", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Inner channels of the residual blocks (<see cref="ResidualHidden"/>, or h/2 when 0).</summary>

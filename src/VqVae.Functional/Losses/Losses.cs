@@ -28,7 +28,11 @@ public static class Loss
     }
 
     /// <summary>mean((x̂ − x)²).</summary>
-    public static Tensor Mse(Tensor xHat, Tensor x) => (xHat - x).Square().Mean();
+    public static Tensor Mse(Tensor xHat, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(xHat); ArgumentNullException.ThrowIfNull(x);
+        return (xHat - x).Square().Mean();
+    }
 
     /// <summary>−mean(x·ln x̂ + (1 − x)·ln(1 − x̂)), each log clamped at −100 like PyTorch.</summary>
     public static Tensor Bce(Tensor xHat, Tensor x)
@@ -62,6 +66,7 @@ public static class Loss
     /// <summary>mean((x̂ − x)²) / var(x), the population variance of the batch x (no gradient through it).</summary>
     public static Tensor MseOverVariance(Tensor xHat, Tensor x)
     {
+        ArgumentNullException.ThrowIfNull(xHat); ArgumentNullException.ThrowIfNull(x);
         var v = x.NoDiff().Variance([.. Enumerable.Range(0, x.Rank)]).ToScalar();
         if (!(v > 0) || !float.IsFinite(v))
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
@@ -70,12 +75,23 @@ public static class Loss
     }
 
     /// <summary>Codebook term mean((z_q − NoDiff(z_e))²): pulls codes towards the encoder outputs.</summary>
-    public static Tensor Codebook(Tensor zq, Tensor ze) => (zq - ze.NoDiff()).Square().Mean();
+    public static Tensor Codebook(Tensor zq, Tensor ze)
+    {
+        ArgumentNullException.ThrowIfNull(zq); ArgumentNullException.ThrowIfNull(ze);
+        return (zq - ze.NoDiff()).Square().Mean();
+    }
 
     /// <summary>Commitment term mean((z_e − NoDiff(z_q))²): keeps the encoder near its codes.</summary>
-    public static Tensor Commitment(Tensor ze, Tensor zq) => (ze - zq.NoDiff()).Square().Mean();
+    public static Tensor Commitment(Tensor ze, Tensor zq)
+    {
+        ArgumentNullException.ThrowIfNull(ze); ArgumentNullException.ThrowIfNull(zq);
+        return (ze - zq.NoDiff()).Square().Mean();
+    }
 
     /// <summary>recon + codebook + β·commitment; for the EMA quantizer recon + β·commitment (its codebook learns by EMA).</summary>
-    public static Tensor Total(QuantizerKind quantizer, float beta, Tensor recon, Tensor codebook, Tensor commitment) =>
-        quantizer == QuantizerKind.Ema ? recon + commitment * beta : recon + codebook + commitment * beta;
+    public static Tensor Total(QuantizerKind quantizer, float beta, Tensor recon, Tensor codebook, Tensor commitment)
+    {
+        ArgumentNullException.ThrowIfNull(recon); ArgumentNullException.ThrowIfNull(codebook); ArgumentNullException.ThrowIfNull(commitment);
+        return quantizer == QuantizerKind.Ema ? recon + commitment * beta : recon + codebook + commitment * beta;
+    }
 }

@@ -25,7 +25,7 @@ public static class PriorCheckpoint
     /// <param name="vqvae">The VQ-VAE the prior models the codes of (e.g. its file name and hash).</param>
     public static void Save(string path, PixelCnnPrior prior, string vqvae = "")
     {
-        ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(prior);
+        ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(prior); ArgumentNullException.ThrowIfNull(vqvae);
         var entries = Tree.Leaves(prior).Select(l => new SafeTensorEntry(l.Name, l.Value.Shape, l.Value.ToArray())).ToArray();
         SafeTensors.Write(path, entries, new Dictionary<string, string>
         {

@@ -69,7 +69,7 @@ public static class Recipes
     /// </summary>
     public static (VqVaeModel Model, ImmutableArray<float> Losses) PretrainAutoencoder(VqVaeModel model, IOptimizer optimizer, IEnumerable<Tensor> batches, int steps)
     {
-        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(batches);
         var state = optimizer.Init(model);
         var kind = PretrainLoss(model);
         var losses = ImmutableArray.CreateBuilder<float>();

@@ -59,13 +59,13 @@ public static partial class Trainer
         {
             if (options.Cancellation.IsCancellationRequested) { outcome = TrainOutcome.Cancelled; break; }
             long t0 = Stopwatch.GetTimestamp();
-            VqVae2Model next; OptimizerState<VqVae2Model> nextState; VqVae2StepMetrics m;
-            try { (next, nextState, m) = VqVae2TrainStep.Apply(optimizer, model, state, x); }
-            catch (NotFiniteNumberException) when (options.Divergence is not null)
+            var step = TryStep(optimizer, model, state, x, options.Divergence is not null);
+            if (step is null)
             {
                 (outcome, divergence) = (TrainOutcome.Diverged, new Divergence(state.Step + 1, "encoder output", float.NaN, double.NaN));
                 break;
             }
+            var (next, nextState, m) = step.Value;
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             var combined = m.Combined;
             // As in the single-level loop: a step whose loss is bad keeps neither that model nor its update.
@@ -89,5 +89,14 @@ public static partial class Trainer
         {
             Divergence = divergence, Warnings = watch.Issued, RestartedCodes = restartedTotal,
         };
+    }
+
+    // The VQ-VAE-2 step, or null when it met a non-finite number and the run watches for divergence: shaped like the
+    // single-level TryStep so that mutation testing keeps the mutants of Run.
+    private static (VqVae2Model Model, OptimizerState<VqVae2Model> State, VqVae2StepMetrics Metrics)? TryStep(
+        IOptimizer optimizer, VqVae2Model model, OptimizerState<VqVae2Model> state, Tensor x, bool watching)
+    {
+        try { return VqVae2TrainStep.Apply(optimizer, model, state, x); }
+        catch (NotFiniteNumberException) when (watching) { return null; }
     }
 }

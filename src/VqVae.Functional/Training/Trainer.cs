@@ -72,13 +72,13 @@ public static partial class Trainer
                 break;
             }
             long t0 = Stopwatch.GetTimestamp();
-            VqVaeModel next; OptimizerState<VqVaeModel> nextState; StepMetrics m;
-            try { (next, nextState, m) = TrainStep.Apply(optimizer, model, state, x); }
-            catch (NotFiniteNumberException) when (options.Divergence is not null)
+            var step = TryStep(optimizer, model, state, x, options.Divergence is not null);
+            if (step is null)
             {
                 (outcome, divergence) = (TrainOutcome.Diverged, new Divergence(state.Step + 1, "encoder output", float.NaN, double.NaN));
                 break;
             }
+            var (next, nextState, m) = step.Value;
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             // The step's loss belongs to the model it started from: when it is bad, neither that model
             // nor its update is kept, and the run ends with the last model whose loss was sane.
@@ -116,6 +116,16 @@ public static partial class Trainer
         {
             Divergence = divergence, Warnings = watch.Issued, RestartedCodes = restartedTotal,
         };
+    }
+
+    // One step, or null when it met a non-finite number and the run watches for divergence (the caller
+    // ends the run). A helper returning a value rather than assignments inside try: a mutant that drops
+    // a statement then still compiles, so mutation testing keeps the mutants of Run.
+    private static (VqVaeModel Model, OptimizerState<VqVaeModel> State, StepMetrics Metrics)? TryStep(
+        IOptimizer optimizer, VqVaeModel model, OptimizerState<VqVaeModel> state, Tensor x, bool watching)
+    {
+        try { return TrainStep.Apply(optimizer, model, state, x); }
+        catch (NotFiniteNumberException) when (watching) { return null; }
     }
 
     /// <summary>

@@ -24,6 +24,31 @@ internal static unsafe class Im2Col
         return (Math.Min(lo, outSize), Math.Clamp(hi, Math.Min(lo, outSize), outSize));
     }
 
+    /// <summary>One kernel tap (kh, kw): its input offsets and the output rows and columns it sees inside the image.</summary>
+    private readonly record struct Tap(int OffH, int OffW, int OhLo, int OhHi, int OwLo, int OwHi);
+
+    /// <summary>The taps of g in (kh, kw) order, the order of the column matrix's rows for each input channel.</summary>
+    /// <remarks>Shared by <see cref="Lower"/> and its adjoint <see cref="Raise"/>, so the two walk the same rows.</remarks>
+    private static void FillTaps(ConvGeometry g, Span<Tap> taps)
+    {
+        int t = 0;
+        for (int kh = 0; kh < g.Kh; kh++)
+        {
+            int offH = kh * g.DilationH - g.PadH;
+            var (ohLo, ohHi) = Valid(offH, g.StrideH, g.H, g.Ho);
+            for (int kw = 0; kw < g.Kw; kw++)
+            {
+                int offW = kw * g.DilationW - g.PadW;
+                var (owLo, owHi) = Valid(offW, g.StrideW, g.W, g.Wo);
+                taps[t++] = new Tap(offH, offW, ohLo, ohHi, owLo, owHi);
+            }
+        }
+    }
+
+    // Small kernels keep their taps on the stack; a huge one (never in a model) on the heap.
+    private static Span<Tap> TapBuffer(ConvGeometry g, Span<Tap> stack) =>
+        g.Kh * g.Kw <= stack.Length ? stack[..(g.Kh * g.Kw)] : new Tap[g.Kh * g.Kw];
+
     /// <summary>cols[r, 0..Ho·Wo) for image x ([Cin,H,W]); zero where the window hangs over padding.</summary>
     /// <remarks>The model's rows are short (Wo = 7 or 14): geometry is hoisted into locals and rows are
     /// copied by plain loops, since a Memmove call per 7 floats cost more than the copy.</remarks>
@@ -31,18 +56,13 @@ internal static unsafe class Im2Col
     public static void Lower(ConvGeometry g, float* x, float* cols, long ld)
     {
         int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, sH = g.StrideH, sW = g.StrideW;
-        int kH = g.Kh, kW = g.Kw, dH = g.DilationH, dW = g.DilationW, padH = g.PadH, padW = g.PadW;
+        var taps = TapBuffer(g, stackalloc Tap[64]);
+        FillTaps(g, taps);
         long r = 0;
         for (int ci = 0; ci < g.Cin; ci++)
-        for (int kh = 0; kh < kH; kh++)
-        {
-            int offH = kh * dH - padH;
-            var (ohLo, ohHi) = Valid(offH, sH, h, ho);
-            for (int kw = 0; kw < kW; kw++, r++)
+            foreach (var (offH, offW, ohLo, ohHi, owLo, owHi) in taps)
             {
-                int offW = kw * dW - padW;
-                var (owLo, owHi) = Valid(offW, sW, w, wo);
-                float* dst = cols + r * ld;
+                float* dst = cols + r++ * ld;
                 for (int q = 0; q < ohLo * wo; q++) dst[q] = 0f;
                 for (int oh = ohLo; oh < ohHi; oh++)
                 {
@@ -57,7 +77,6 @@ internal static unsafe class Im2Col
                 }
                 for (int q = ohHi * wo; q < ho * wo; q++) dst[q] = 0f;
             }
-        }
     }
 
     /// <summary>Whether every window of g lies inside the zero-padded image (true for any Ho, Wo up to the usual output size).</summary>
@@ -289,19 +308,14 @@ internal static unsafe class Im2Col
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Raise(ConvGeometry g, float* cols, long ld, float* dx)
     {
-        int ho = g.Ho, wo = g.Wo, h = g.H, w = g.W, sH = g.StrideH, sW = g.StrideW;
-        int kH = g.Kh, kW = g.Kw, dH = g.DilationH, dW = g.DilationW, padH = g.PadH, padW = g.PadW;
+        int wo = g.Wo, h = g.H, w = g.W, sH = g.StrideH, sW = g.StrideW;
+        var taps = TapBuffer(g, stackalloc Tap[64]);
+        FillTaps(g, taps);
         long r = 0;
         for (int ci = 0; ci < g.Cin; ci++)
-        for (int kh = 0; kh < kH; kh++)
-        {
-            int offH = kh * dH - padH;
-            var (ohLo, ohHi) = Valid(offH, sH, h, ho);
-            for (int kw = 0; kw < kW; kw++, r++)
+            foreach (var (offH, offW, ohLo, ohHi, owLo, owHi) in taps)
             {
-                int offW = kw * dW - padW;
-                var (owLo, owHi) = Valid(offW, sW, w, wo);
-                float* src = cols + r * ld;
+                float* src = cols + r++ * ld;
                 for (int oh = ohLo; oh < ohHi; oh++)
                 {
                     float* s = src + oh * wo;
@@ -312,6 +326,5 @@ internal static unsafe class Im2Col
                         for (int ow = owLo; ow < owHi; ow++) d[ow * sW] += s[ow];
                 }
             }
-        }
     }
 }

@@ -26,7 +26,7 @@ internal static unsafe class WeightGradient
     internal static bool FewTaps(ConvGeometry g)
     {
         long k = (long)g.Cin * g.Kh * g.Kw;
-        return k < 16 && g.Cout >= 2 * k;
+        return k <= 16 && g.Cout >= 2 * k;
     }
 
     /// <summary>Images per group, from the geometry only (it fixes the reduction order).</summary>
