@@ -21,8 +21,8 @@ let size full small = if quick then small else full
 // 1. A small VQ-VAE (the reference architecture, narrowed), trained as in train.fsx.
 let cfg = VqVaeConfig.mnist |> VqVaeConfig.withHidden 32 |> VqVaeConfig.withCodebookSize 64 |> VqVaeConfig.withCodeDim 16
 let adam = Adam.create 2e-3f
-let data = Dataset.synthetic (size 3072 320) (Rng.seed 1)
-let trainImages, heldOutImages = data |> Dataset.take (size 2560 256), data |> Dataset.select [ size 2560 256 .. size 3071 319 ]
+// The built-in MNIST digits: 2,560 of the training part, 512 of the held-out part (256 and 64 when quick).
+let trainImages, heldOutImages = Dataset.mnistTrain () |> Dataset.take (size 2560 256), Dataset.mnistHeldOut () |> Dataset.take (size 512 64)
 
 let model =
     let model0 = VqVae.init cfg (Rng.seed 42)

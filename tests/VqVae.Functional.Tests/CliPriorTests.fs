@@ -29,6 +29,10 @@ let ``prior writes the prior, metrics, samples and eval.json with the three figu
     Assert.InRange(num "nll_bits_per_code", 0.0, 20.0)
     Assert.InRange(num "unigram_bits_per_code", 0.0, 4.0 + 1e-6)
     Assert.Equal(3, File.ReadAllLines(Path.Combine(dir, "metrics.csv")).Length - 1)
+    // By default the built-in MNIST, split as train and eval split it: the prior fits the 8,000 training
+    // digits' grids and is judged on the 2,000 held-out digits that the model never saw either.
+    Assert.Equal(8000, doc.RootElement.GetProperty("training_grids").GetInt32())
+    Assert.Equal(2000, doc.RootElement.GetProperty("held_out_grids").GetInt32())
     let loaded = PriorCheckpoint.Load(Path.Combine(dir, "prior.safetensors"))
     Assert.Equal(16, loaded.Prior.Config.CodebookSize)
     Assert.StartsWith("model.safetensors sha256:", loaded.VqVae)

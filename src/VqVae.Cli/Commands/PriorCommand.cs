@@ -13,7 +13,7 @@ internal static class PriorCommand
     public static Command Create(Terminal terminal)
     {
         var model = Opt.Model();
-        var data = new Option<string>("--data") { Description = "Images to encode (as for train): the prior trains on the training part and is evaluated on the held-out part (mnist: the 8,000 / 2,000 split)", DefaultValueFactory = _ => DataSource.Default };
+        var data = new Option<string>("--data") { Description = "Images to encode, as for train (default: the built-in MNIST); the prior trains on the training part and is judged on the held-out part", DefaultValueFactory = _ => DataSource.Default };
         var steps = Opt.Int("--steps", "Prior training steps", DefaultSteps, 1, Limits.MaxSteps);
         var batch = Opt.Int("--batch", "Code grids per step", 64);
         var lr = Opt.Float("--lr", "Adam learning rate", 1e-3f, 0f, exclusiveMin: true, max: Limits.MaxLearningRate);
@@ -35,8 +35,7 @@ internal static class PriorCommand
                     r.GetValue(channels), r.GetValue(layers), r.GetValue(count), r.GetValue(seed), r.GetValue(output)!), terminal);
             var m = ModelFile.Load(modelPath);
             var dataSpec = r.GetValue(data)!;
-            // The VQ-VAE's own split (as train and eval use it): the held-out NLL is over images neither model saw.
-            var (trainX, heldX) = PriorArtifacts.Parts(DataSource.LoadSplit(dataSpec, r.GetValue(seed)));
+            var (trainX, heldX) = PriorArtifacts.Load(dataSpec, r.GetValue(seed));
             Inputs.CheckFits(m.Config, heldX, dataSpec, "--data");
             var dir = r.GetValue(output)!;
             OutputPaths.EnsureFolder(dir);

@@ -19,18 +19,16 @@ internal static class HierarchicalPriorRun
     public static int Fit(Settings s, Terminal t)
     {
         var m = ModelFile.LoadVqVae2(s.ModelPath);
-        // The VQ-VAE's own split, as for the flat prior: the held-out NLL is over images neither model saw.
-        var (images, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
-        if (images.Channels != m.Config.Channels)
-            throw new UserError($"--data: the images have {images.Channels} channel(s), the model takes {m.Config.Channels}");
-        var (trainX, heldX) = PriorArtifacts.Parts((images, heldOut));
+        var (trainX, heldX) = PriorArtifacts.Load(s.Data, s.Seed);
+        if (trainX.Shape[1] != m.Config.Channels)
+            throw new UserError($"--data: the images have {trainX.Shape[1]} channel(s), the model takes {m.Config.Channels}");
         OutputPaths.EnsureFolder(s.Out);
         var clock = Stopwatch.StartNew();
         var train = HierarchicalPriors.EncodeAll(m, trainX);
         var held = HierarchicalPriors.EncodeAll(m, heldX);
         t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"encoded {train.Batch} training and {held.Batch} held-out images to {train.Top.Height}×{train.Top.Width} top (K = {m.Config.TopCodebookSize}) and {train.Bottom.Height}×{train.Bottom.Width} bottom (K = {m.Config.BottomCodebookSize}) grids ({clock.Elapsed.TotalSeconds:F1} s)"));
-        int height = images.Height, width = images.Width;
+        int height = trainX.Shape[2], width = trainX.Shape[3];
         PriorConfig pt, pb;
         try { (pt, pb) = HierarchicalPriors.Configs(m.Config, height, width, s.Channels, s.Layers); }
         catch (ArgumentException e) { throw new UserError(Errors.Message(e)); }

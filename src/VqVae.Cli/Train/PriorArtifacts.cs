@@ -11,13 +11,18 @@ namespace VqVae.Cli.Train;
 /// <summary>What the prior verbs read and write around the library's prior pipeline.</summary>
 internal static class PriorArtifacts
 {
-    /// <summary>The training and held-out parts of a data source as image tensors (pixels; the model applies its own input range).</summary>
-    public static (Tensor Train, Tensor HeldOut) Parts((Dataset Train, Dataset HeldOut) split)
+    /// <summary>
+    /// Training and held-out images (pixels; the model applies its own input range): the data's own split, as
+    /// <c>train</c> and <c>eval</c> read it (<see cref="DataSource.LoadSplit"/>), so the prior is fitted to the codes of
+    /// the images the model was trained on and judged on images that neither the model nor the prior has seen.
+    /// </summary>
+    public static (Tensor Train, Tensor HeldOut) Load(string spec, int seed)
     {
-        if (split.Train.Count < 1 || split.HeldOut.Count < 1)
-            throw new UserError($"--data: a prior needs training and held-out images, got {split.Train.Count} and {split.HeldOut.Count}");
+        var (train, held) = DataSource.LoadSplit(spec, seed);
+        if (train.Count < 1 || held.Count < 1)
+            throw new UserError($"--data: a prior needs training and held-out images, got {train.Count} and {held.Count}");
         static Tensor Part(Dataset d) => Tensor.FromArray(d.Images, d.Count, d.Channels, d.Height, d.Width);
-        return (Part(split.Train), Part(split.HeldOut));
+        return (Part(train), Part(held));
     }
 
     /// <summary>Decoded samples as a grid picture, 8 per row, each pixel drawn 2×2.</summary>
