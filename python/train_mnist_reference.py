@@ -146,6 +146,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-dead-code-restart", action="store_true")
     ap.add_argument("--stock", action="store_true", help="PyTorch's own ConvTranspose2d and matmul (slow here)")
+    ap.add_argument("--metrics", help="also write per-step metrics to this CSV (metrics.csv's first columns)")
     ap.add_argument("--json", action="store_true", help="print the held-out figures as one JSON object only")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -167,6 +168,9 @@ def main():
     gen = torch.Generator().manual_seed(args.seed + 1)
     t0 = time.time()
     step = 0
+    log = open(args.metrics, "w") if args.metrics else None
+    if log:
+        log.write("step,recon,codebook,commitment,total,perplexity,used_codes,window_used_codes\n")
     while step < args.steps:
         order = torch.randperm(train.shape[0], generator=gen)
         for b in range(per_epoch):
@@ -184,6 +188,11 @@ def main():
             step += 1
             recent.append(torch.bincount(codes.reshape(-1), minlength=K))
             recent = recent[-window:]
+            if log:
+                p = recent[-1][recent[-1] > 0].double() / codes.numel()
+                log.write(f"{step},{recon.item():.7g},{codebook.item():.7g},{commitment.item():.7g},{total.item():.7g},"
+                          f"{math.exp(-(p * p.log()).sum().item()):.4f},{(recent[-1] > 0).sum().item()},"
+                          f"{(torch.stack(recent).sum(0) > 0).sum().item()}\n")
             if not args.no_dead_code_restart and step % 20 == 0:
                 usage = torch.stack(recent).sum(0)
                 dead = (usage == 0).nonzero().reshape(-1)
@@ -201,6 +210,8 @@ def main():
                 usage = torch.stack(recent).sum(0)
                 print(f"step {step:4d}  total {total.item():.4f}  recon {recon.item():.4f}  "
                       f"window codes {(usage > 0).sum().item()}/{K}  {time.time() - t0:.0f} s", flush=True)
+    if log:
+        log.close()
     report = evaluate(model, held, nearest)
     report["train_seconds"] = round(time.time() - t0, 1)
     report["dead_code_restart"] = not args.no_dead_code_restart

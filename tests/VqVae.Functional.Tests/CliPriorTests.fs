@@ -39,6 +39,8 @@ let ``prior writes the prior, metrics, samples and eval.json with the three figu
     let img = ImageFile.Read(Path.Combine(dir, "samples.png"))
     Assert.True(img.Width > 0 && img.Height > 0)
     Assert.Contains("held-out NLL", r.Out)
+    // The data source's own split (default --data mnist): trained on the 8,000 training digits, evaluated on the 2,000 held out.
+    Assert.Contains("encoded 8000 training and 2000 held-out images", r.Out)
 
 [<Fact>]
 let ``sample decodes draws from the prior, and the same seed writes the same picture`` () =

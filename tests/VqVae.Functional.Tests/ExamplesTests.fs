@@ -46,3 +46,25 @@ let ``gradient-routing.fsx runs with dotnet fsi after a Release build`` () =
         Assert.True(p.WaitForExit(180_000), "dotnet fsi did not finish in 3 minutes")
         Assert.True((p.ExitCode = 0), $"exit code {p.ExitCode}\n{out.Result}\n{err.Result}")
         Assert.Contains("all routing checks hold", out.Result)
+
+[<Fact>]
+let ``generate.fsx runs with dotnet fsi after a Release build: prior figures printed, sample picture written`` () =
+    let root = repoRoot |> Option.defaultWith (fun () -> failwith "repository root (VqVae.Functional.sln) not found")
+    let built = Path.Combine(root, "src", "VqVae.Cli", "bin", "Release", "net10.0", "VqVae.Functional.dll")
+    if File.Exists built then
+        let out = Path.Combine(Path.GetTempPath(), $"vqvae-generate-{Guid.NewGuid():N}")
+        let psi = ProcessStartInfo("dotnet", "fsi examples/generate.fsx", WorkingDirectory = root,
+                                   RedirectStandardOutput = true, RedirectStandardError = true)
+        // The script's small-size switch (its header): the whole pipeline, 20 steps each, in well under a minute.
+        psi.Environment["VQVAE_EXAMPLE_QUICK"] <- "1"
+        psi.Environment["VQVAE_EXAMPLE_OUT"] <- out
+        use p = Process.Start psi |> nonNull
+        let stdout = p.StandardOutput.ReadToEndAsync()
+        let stderr = p.StandardError.ReadToEndAsync()
+        Assert.True(p.WaitForExit(300_000), "dotnet fsi did not finish in 5 minutes")
+        Assert.True((p.ExitCode = 0), $"exit code {p.ExitCode}\n{stdout.Result}\n{stderr.Result}")
+        Assert.Matches(@"held-out: prior \d+\.\d+ bits/code, unigram \d+\.\d+, uniform 6\.000", stdout.Result)
+        let img = VqVae.Data.Images.ImageFile.Read(Path.Combine(out, "generate-samples.png"))
+        // Four 28×28 samples in one row of the atlas (1-pixel separators).
+        Assert.Equal((4 * 29 + 1, 29 + 1), (img.Width, img.Height))
+        Directory.Delete(out, true)

@@ -174,6 +174,8 @@ let ``prior and sample take a VQ-VAE-2 checkpoint: a hierarchical prior, its eva
     let out = Path.Combine(dir, "prior")
     let p = vqvae [ "prior"; "--model"; model; "--data"; "synthetic"; "--steps"; "3"; "--batch"; "8"; "--channels"; "4"; "--layers"; "3"; "--count"; "2"; "--out"; out ]
     Assert.True((p.Code = 0), p.Err)
+    // The data source's own split: the 8,192 synthetic training digits and the 2,000 held out.
+    Assert.Contains("encoded 8192 training and 2000 held-out images", p.Out)
     for f in [ "prior.safetensors"; "metrics.csv"; "samples.png"; "eval.json" ] do
         Assert.True(File.Exists(Path.Combine(out, f)), f)
     let eval = File.ReadAllText(Path.Combine(out, "eval.json"))
