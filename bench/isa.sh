@@ -5,7 +5,8 @@
 #   bench/isa.sh versus LEVEL T [R]  ../shared/bench/compare3.sh with ours forced to LEVEL (avx512|avx2) and libtorch
 #                                  (ATen dispatch, MKL, oneDNN) capped to the same instruction set: on an AVX-512
 #                                  machine, `versus avx2` stands in for an AVX2-only one (same cores, same caches).
-# Env: VQVAE (command for ours, default the Release CLI build), passed through to compare3.sh with the rest.
+# Env: VQVAE (command for ours, default the Release CLI build), VQVAE_SHARED_BENCH (default ../shared/bench, from the
+#      repository root), and the rest passed through to compare3.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VQVAE=${VQVAE:-dotnet src/VqVae.Cli/bin/Release/net10.0/vqvae.dll}
@@ -42,5 +43,5 @@ for l in levels:
     print(f"| {l} | " + " | ".join(cells) + " |")
 PY
     ;;
-  *) sed -n '2,8p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,9p' "$0" >&2; exit 2 ;;
 esac
