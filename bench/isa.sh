@@ -22,7 +22,7 @@ case "${1:-}" in
     VQVAE_ISA=$level VQVAE="$VQVAE" bash "${VQVAE_SHARED_BENCH:-../shared/bench}/compare3.sh" "$t" "$r" ;;
   levels)
     t=${2:?usage: isa.sh levels THREADS [ROUNDS]}; r=${3:-3}; out=$(mktemp -d)
-    levels=$($VQVAE bench --help >/dev/null; for l in avx512 avx2 vector128 scalar; do
+    levels=$(for l in avx512 avx2 vector128 scalar; do
       VQVAE_ISA=$l $VQVAE bench --steps 1 --warmup 0 --json >/dev/null 2>&1 && echo "$l"; done)
     for i in $(seq 1 "$r"); do
       for l in $levels; do
