@@ -3,9 +3,10 @@ of vqvae_torch.py: PyTorch's default conv initialisation, which is ours, and the
 U(−1/K, 1/K)), the same data (the repo's built-in MNIST: 8,000 training digits in
 data/mnist/train-*.gz, 2,000 held out in data/mnist/t10k-*.gz), the same optimiser (Adam, lr 1e-3,
 betas 0.9/0.999, eps 1e-8), batch 64 reshuffled each epoch with the last partial batch dropped,
-600 steps, and by default the same dead-code restart as our trainer (every 20 steps, each code no
-row chose over the last epoch's steps, 125 here, is moved onto a random encoder output of the
-current batch, computed after that step's update). Then it prints the held-out figures of
+600 steps, and by default the same dead-code restart as our trainer (every 20 steps, each code
+chosen by fewer rows over the last epoch's steps, 125 here, than a tenth of an even share of them,
+rows / K, is moved onto a random encoder output of the current batch, computed after that step's
+update; DeadCodePolicy.Default). Then it prints the held-out figures of
 `vqvae eval` over all 2,000 digits: MSE, MSE / variance, PSNR, perplexity, codes used.
 
     /usr/bin/python3 python/train_mnist_reference.py [--steps 600] [--seed 0] [--threads 2]
@@ -195,7 +196,9 @@ def main():
                           f"{(torch.stack(recent).sum(0) > 0).sum().item()}\n")
             if not args.no_dead_code_restart and step % 20 == 0:
                 usage = torch.stack(recent).sum(0)
-                dead = (usage == 0).nonzero().reshape(-1)
+                # DeadCodePolicy.ThresholdFor: fewer than max(1, ceil(0.1 * rows / K)) rows over the window.
+                below = max(1, math.ceil(0.1 * usage.sum().item() / K))
+                dead = (usage < below).nonzero().reshape(-1)
                 if dead.numel() > 0:
                     with torch.no_grad():   # encoder outputs of this batch after the update, as our trainer takes them
                         z = model.encoder(x)

@@ -9,6 +9,7 @@ open VqVae.Functional.Layers
 open VqVae.Functional.Model
 open VqVae.Functional.Optim
 open VqVae.Functional.Training
+open VqVae.Functional.Codebooks
 
 let private cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 16, codeDim = 2)
 let private model () = VqVaeModel.Init(cfg, Rng.Seed 3L)
@@ -32,6 +33,38 @@ let ``dead-code expiry is on by default and moves exactly the codes unused over 
     let e0, e1 = plain.Model.Codebook.Embedding.ToArray() |> Array.chunkBySize 2, off.Model.Codebook.Embedding.ToArray() |> Array.chunkBySize 2
     for k in 0 .. 15 do
         if Array.contains k dead then Assert.Contains(e1[k], rows) else Assert.Equal<float32[]>(e0[k], e1[k])
+
+[<Fact>]
+let ``dead-code expiry also moves the codes chosen by fewer rows than its share of the window, and only those`` () =
+    let adam = Adam.Create 1e-3f
+    // Codes seeded on the encoder's outputs (k-means) are chosen unevenly, so some are rare but not unused.
+    let start = CodebookOps.KMeansInit(model (), batches, Rng.Seed 9L)
+    let plain = Trainer.Run(adam, start, adam.Init start, batches, TrainOptions(Steps = 4, DeadCodes = null))
+    let counts = plain.Window.Counts
+    // 0.9 of an even share of the window's rows, rounded up, worked out here rather than by the policy.
+    let below = int64 (ceil (0.9 * float (Seq.sum counts) / 16.0))
+    let rare = [| for k in 0 .. 15 do if counts[k] < below then k |]
+    Assert.True(rare |> Array.exists (fun k -> counts[k] > 0L), sprintf "the batches must leave a rare but used code (counts %s, below %d)" (String.Join(",", counts)) below)
+    let opts = TrainOptions(Steps = 4, UsageWindow = 4, DeadCodes = DeadCodePolicy(Every = 4, MinShare = 0.9))
+    let revived = Trainer.Run(adam, start, adam.Init start, batches, opts)
+    Assert.Equal(rare.Length, revived.RestartedCodes)
+    let e0, e1 = plain.Model.Codebook.Embedding.ToArray() |> Array.chunkBySize 2, revived.Model.Codebook.Embedding.ToArray() |> Array.chunkBySize 2
+    let rows = CodebookOps.EncoderRows(plain.Model, [ batches[3] ]).ToArray() |> Array.chunkBySize 2
+    for k in 0 .. 15 do
+        if Array.contains k rare then Assert.Contains(e1[k], rows) else Assert.Equal<float32[]>(e0[k], e1[k])
+
+[<Fact>]
+let ``the dead-code bound is the larger of the row threshold and the share, rounded up`` () =
+    let usage n = CodeUsage.FromCounts(Array.init 128 (fun k -> if k = 0 then n else 0L))
+    Assert.Equal(10L, DeadCodePolicy.Default.ThresholdFor(usage 12800L))      // 0.1 × 12800 / 128
+    Assert.Equal(11L, DeadCodePolicy.Default.ThresholdFor(usage 12801L))      // 10.0008 → 11: "fewer than" 10.0008 is ≤ 10
+    Assert.Equal(1L, DeadCodePolicy.Default.ThresholdFor(usage 130L))         // 0.10… → 1, the never-chosen codes only
+    Assert.Equal(1L, DeadCodePolicy.Default.ThresholdFor(usage 0L))
+    Assert.Equal(3L, DeadCodePolicy(Threshold = 3, MinShare = 0.0).ThresholdFor(usage 12800L))
+    Assert.Equal(25L, DeadCodePolicy(Threshold = 3, MinShare = 0.25).ThresholdFor(usage 12800L))
+    for bad in [ -0.1; 1.0; nan; infinity ] do
+        let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> DeadCodePolicy(MinShare = bad).Validate() |> ignore)
+        Assert.Equal("MinShare", e.ParamName)
 
 [<Fact>]
 let ``a collapsed codebook is warned about once, with the step and the count`` () =

@@ -27,7 +27,7 @@ internal static class TrainCommand
         });
         var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0, max: Limits.MaxSteps);
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
-        var noRestart = Opt.Flag("--no-dead-code-restart", "Keep codes that no image chose over the last epoch where they are (by default they are moved onto current encoder outputs every 20 steps)");
+        var noRestart = Opt.Flag("--no-dead-code-restart", "Keep rarely chosen codes where they are (by default, every 20 steps, codes chosen by fewer than a tenth of an even share of the last epoch's rows are moved onto current encoder outputs)");
         var resume = Opt.Path("--resume", "Continue from this checkpoint: the model, and with optimizer.safetensors beside it the optimizer state, step count and data position (--steps/--epochs count the whole run)", required: false);
         var checkpointEvery = Opt.Int("--checkpoint-every", $"Write model.safetensors and optimizer.safetensors every N steps (0: only at the end; default {TrainRun.DefaultCheckpointEvery})",
             TrainRun.DefaultCheckpointEvery, min: 0, max: Limits.MaxSteps);

@@ -3,8 +3,9 @@ using VqVae.Tensors;
 namespace VqVae.Functional.Codebooks;
 
 /// <summary>
-/// Dead-code restart on plain tensors: codes unused over an epoch are moved onto randomly drawn
-/// encoder outputs, and their EMA statistics (if any) are reset to match. Used codes are untouched.
+/// Dead-code restart on plain tensors: codes unused (or chosen by fewer than a threshold of rows) over
+/// an epoch are moved onto randomly drawn encoder outputs, and their EMA statistics (if any) are reset
+/// to match. Other codes are untouched. The trainer's rule for the threshold is <c>DeadCodePolicy.ThresholdFor</c>.
 /// </summary>
 public static class DeadCodes
 {

@@ -78,16 +78,18 @@ public static class VqVae2TrainStep
     }
 
     /// <summary>
-    /// Dead-code restart at both levels: codes with fewer than <paramref name="threshold"/> rows in a level's usage are
+    /// Dead-code restart at both levels: codes with fewer rows in a level's usage than <paramref name="policy"/> allows
+    /// (<see cref="DeadCodePolicy.ThresholdFor"/>, per level) are
     /// moved onto that level's encoder outputs for the batch x (<see cref="DeadCodes.Restart(Tensor, EmaState?, Tensor, CodeUsage, long, Rng)"/>).
     /// </summary>
-    public static (VqVae2Model Model, int Restarted) DeadCodeRestart(VqVae2Model model, Tensor x, CodeUsage top, CodeUsage bottom, long threshold, Rng rng)
+    public static (VqVae2Model Model, int Restarted) DeadCodeRestart(VqVae2Model model, Tensor x, CodeUsage top, CodeUsage bottom, DeadCodePolicy policy, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(top); ArgumentNullException.ThrowIfNull(bottom);
+        ArgumentNullException.ThrowIfNull(policy);
         VqVae2LossTerms t;
         using (NoGradScope.Begin()) t = VqVae2Model.LossTerms(model, x);
-        var (cbT, emaT, rT) = DeadCodes.Restart(model.Top.Codebook.Embedding, model.Top.Ema, t.TopQuantized.Rows(), top, threshold, rng.Fold(0));
-        var (cbB, emaB, rB) = DeadCodes.Restart(model.Bottom.Codebook.Embedding, model.Bottom.Ema, t.BottomQuantized.Rows(), bottom, threshold, rng.Fold(1));
+        var (cbT, emaT, rT) = DeadCodes.Restart(model.Top.Codebook.Embedding, model.Top.Ema, t.TopQuantized.Rows(), top, policy.ThresholdFor(top), rng.Fold(0));
+        var (cbB, emaB, rB) = DeadCodes.Restart(model.Bottom.Codebook.Embedding, model.Bottom.Ema, t.BottomQuantized.Rows(), bottom, policy.ThresholdFor(bottom), rng.Fold(1));
         return (model with { Top = new QuantizerLevel(new Codebook(cbT), emaT), Bottom = new QuantizerLevel(new Codebook(cbB), emaB) }, rT.Length + rB.Length);
     }
 

@@ -62,16 +62,16 @@ public static class CodebookOps
     /// var revived = CodebookOps.DeadCodeRestart(run.Model, CodebookOps.EncoderRows(run.Model, [x]), run.Usage, Rng.Seed(7));
     /// </code></example>
     public static VqVaeModel DeadCodeRestart(VqVaeModel model, Tensor rows, CodeUsage usage, Rng rng) =>
-        DeadCodeRestart(model, rows, usage, 1, rng).Model;
+        DeadCodeRestart(model, rows, usage, new DeadCodePolicy(MinShare: 0), rng).Model;
 
     /// <summary>
-    /// Like the other overload, for every code with fewer than <paramref name="threshold"/> rows in
-    /// <paramref name="usage"/>; also returns which codes were moved.
+    /// Like the other overload, for every code with fewer rows in <paramref name="usage"/> than
+    /// <paramref name="policy"/> allows (<see cref="DeadCodePolicy.ThresholdFor"/>); also returns which codes were moved.
     /// </summary>
-    public static (VqVaeModel Model, int[] Restarted) DeadCodeRestart(VqVaeModel model, Tensor rows, CodeUsage usage, long threshold, Rng rng)
+    public static (VqVaeModel Model, int[] Restarted) DeadCodeRestart(VqVaeModel model, Tensor rows, CodeUsage usage, DeadCodePolicy policy, Rng rng)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        var (codebook, ema, restarted) = DeadCodes.Restart(model.Codebook.Embedding, model.Ema, rows, usage, threshold, rng);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(policy); ArgumentNullException.ThrowIfNull(usage);
+        var (codebook, ema, restarted) = DeadCodes.Restart(model.Codebook.Embedding, model.Ema, rows, usage, policy.ThresholdFor(usage), rng);
         return (restarted.Length == 0 ? model : model with { Codebook = new Codebook(codebook), Ema = ema }, restarted);
     }
 }

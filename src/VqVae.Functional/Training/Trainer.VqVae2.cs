@@ -77,7 +77,7 @@ public static partial class Trainer
             int restarted = 0;
             if (options.DeadCodes is { } policy && done % policy.Every == 0)
             {
-                (model, restarted) = VqVae2TrainStep.DeadCodeRestart(model, x, topWindow.Current, bottomWindow.Current, policy.Threshold, options.Rng.Fold(m.Step));
+                (model, restarted) = VqVae2TrainStep.DeadCodeRestart(model, x, topWindow.Current, bottomWindow.Current, policy, options.Rng.Fold(m.Step));
                 restartedTotal += restarted;
             }
             metrics.Add(m);

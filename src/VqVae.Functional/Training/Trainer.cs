@@ -92,7 +92,7 @@ public static partial class Trainer
             if (options.DeadCodes is { } policy && state.Step % policy.Every == 0)
             {
                 var rows = CodebookOps.EncoderRows(model, [x]);
-                (model, var codes) = CodebookOps.DeadCodeRestart(model, rows, window.Current, policy.Threshold, options.Rng.Fold(m.Step));
+                (model, var codes) = CodebookOps.DeadCodeRestart(model, rows, window.Current, policy, options.Rng.Fold(m.Step));
                 restarted = codes.Length;
                 restartedTotal += restarted;
             }
