@@ -36,7 +36,7 @@ let private required (cmd: System.CommandLine.Command) (except: string) =
 let alwaysBad = [ "abc"; ""; "NaN"; "nan"; "Infinity"; "inf"; "-inf"; "1e999"; "99999999999999"; "1,5"; "0x10"; "1_000"; "12abc" ]
 
 /// Where zero and negative numbers are in range (everything else refuses them).
-let zeroAllowed = set [ "--seed"; "--warmup"; "--pretrain"; "--beta"; "--top-k"; "--checkpoint-every" ]
+let zeroAllowed = set [ "--seed"; "--warmup"; "--pretrain"; "--beta"; "--top-k"; "--checkpoint-every"; "--dead-code-share" ]
 let negativeAllowed = set [ "--seed" ]
 
 /// A culture whose decimal mark is ',' and thousands separator '.' (built by hand: the test host may
@@ -116,7 +116,8 @@ let ``huge sizes are refused at parse time with the documented limit`` () =
           [ "train"; "--dim"; "1000000" ], "--dim"
           [ "train"; "--hidden"; "1000000" ], "--hidden"
           [ "bench"; "--steps"; "2147483647" ], "--steps"
-          [ "train"; "--lr"; "1e30" ], "--lr" ] do
+          [ "train"; "--lr"; "1e30" ], "--lr"
+          [ "train"; "--dead-code-share"; "1" ], "--dead-code-share" ] do
         let code, err = check args
         assertRefused args[0] option (List.last args) (code, err)
         Assert.Contains(" to ", err.Replace("≤", " to "))

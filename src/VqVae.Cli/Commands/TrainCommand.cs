@@ -1,4 +1,5 @@
 using VqVae.Cli.Train;
+using VqVae.Functional.Training;
 
 namespace VqVae.Cli.Commands;
 
@@ -27,7 +28,9 @@ internal static class TrainCommand
         });
         var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0, max: Limits.MaxSteps);
         var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
-        var noRestart = Opt.Flag("--no-dead-code-restart", "Keep rarely chosen codes where they are (by default, every 20 steps, codes chosen by fewer than a tenth of an even share of the last epoch's rows are moved onto current encoder outputs)");
+        var noRestart = Opt.Flag("--no-dead-code-restart", "Keep rarely chosen codes where they are (by default, every 20 steps, codes chosen by fewer than --dead-code-share of an even share of the last epoch's rows are moved onto current encoder outputs)");
+        var share = Opt.Float("--dead-code-share", "A code chosen by fewer than this fraction of an even share (rows / K) of the last epoch's rows is restarted; 0: only codes never chosen",
+            (float)DeadCodePolicy.Default.MinShare, 0f, exclusiveMin: false, max: 0.99f);
         var resume = Opt.Path("--resume", "Continue from this checkpoint: the model, and with optimizer.safetensors beside it the optimizer state, step count and data position (--steps/--epochs count the whole run)", required: false);
         var checkpointEvery = Opt.Int("--checkpoint-every", $"Write model.safetensors and optimizer.safetensors every N steps (0: only at the end; default {TrainRun.DefaultCheckpointEvery})",
             TrainRun.DefaultCheckpointEvery, min: 0, max: Limits.MaxSteps);
@@ -36,7 +39,7 @@ internal static class TrainCommand
         var maxMemory = Opt.MaxMemory();
         var cmd = new Command("train", "Train a VQ-VAE and write model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png")
         {
-            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, noRestart, resume, checkpointEvery, threads, device, maxMemory,
+            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, noRestart, share, resume, checkpointEvery, threads, device, maxMemory,
         };
         cmd.Validators.Add(r =>
         {
@@ -53,6 +56,8 @@ internal static class TrainCommand
             {
                 // --resume compares these with the checkpoint (TrainRun.StartingModel).
                 Given = new Option[] { preset, ema, codebook, dim, hidden }.Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToHashSet(),
+                // Through decimal, so that 0.1f becomes the policy's 0.1, not 0.10000000149 (which would move the bound at exact multiples).
+                DeadCodeShare = (double)(decimal)r.GetValue(share),
             };
             return TrainRun.Execute(s, terminal);
         });

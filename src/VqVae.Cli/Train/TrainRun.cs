@@ -111,7 +111,7 @@ internal static class TrainRun
                 Window = resume?.Optimizer?.Window.Select(r => (IReadOnlyList<long>)r).ToList(),
                 CheckpointEvery = s.CheckpointEvery,
                 OnCheckpoint = SaveCheckpoint,
-                DeadCodes = s.DeadCodeRestart ? DeadCodePolicy.Default : null,
+                DeadCodes = s.DeadCodes,
                 Rng = rng.Fold(3),
                 OnStep = r =>
                 {

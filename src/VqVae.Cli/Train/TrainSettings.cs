@@ -1,3 +1,5 @@
+using VqVae.Functional.Training;
+
 namespace VqVae.Cli.Train;
 
 /// <summary>Everything <c>vqvae train</c> was asked to do, after parsing.</summary>
@@ -9,4 +11,10 @@ internal sealed record TrainSettings(
 {
     /// <summary>The options given on the command line (not defaulted) among those <c>--resume</c> compares with the checkpoint.</summary>
     public IReadOnlySet<string> Given { get; init; } = new HashSet<string>();
+
+    /// <summary><c>--dead-code-share</c>: <see cref="DeadCodePolicy.MinShare"/> of the restart rule.</summary>
+    public double DeadCodeShare { get; init; } = DeadCodePolicy.Default.MinShare;
+
+    /// <summary>The trainer's dead-code policy: the default rule with this share, or none with <c>--no-dead-code-restart</c>.</summary>
+    public DeadCodePolicy? DeadCodes => DeadCodeRestart ? DeadCodePolicy.Default with { MinShare = DeadCodeShare } : null;
 }

@@ -60,7 +60,7 @@ internal static class VqVae2Run
                 {
                     Steps = steps,
                     UsageWindow = window,
-                    DeadCodes = s.DeadCodeRestart ? DeadCodePolicy.Default : null,
+                    DeadCodes = s.DeadCodes,
                     Rng = rng.Fold(3),
                     OnStep = r => { imagesPerSecond = r.ImagesPerSecond; report(r); },
                     OnWarning = w => t.Err.WriteLine($"vqvae train: warning: {w.Message}"),
