@@ -1,6 +1,7 @@
 """The default `vqvae train` run, in PyTorch: the same reference model (DESIGN §4, the `mnist` preset
 of vqvae_torch.py: PyTorch's default conv initialisation, which is ours, and the codebook
-U(−1/K, 1/K)), the same data (the repo's built-in MNIST: 8,000 training digits in
+U(−1/K, 1/K), then by default set by k-means on the encoder's outputs for the first batch, as our
+CLI does: k-means++ seeding and 10 Lloyd steps), the same data (the repo's built-in MNIST: 8,000 training digits in
 data/mnist/train-*.gz, 2,000 held out in data/mnist/t10k-*.gz), the same optimiser (Adam, lr 1e-3,
 betas 0.9/0.999, eps 1e-8), batch 64 reshuffled each epoch with the last partial batch dropped,
 600 steps, and by default the same dead-code restart as our trainer (every 20 steps, each code
@@ -9,7 +10,7 @@ rows / K, is moved onto a random encoder output of the current batch, computed a
 update; DeadCodePolicy.Default). Then it prints the held-out figures of
 `vqvae eval` over all 2,000 digits: MSE, MSE / variance, PSNR, perplexity, codes used.
 
-    /usr/bin/python3 python/train_mnist_reference.py [--steps 600] [--seed 0] [--threads 2]
+    /usr/bin/python3 python/train_mnist_reference.py [--steps 600] [--seed 0] [--threads 2] [--no-kmeans-init]
                                                      [--no-dead-code-restart] [--json]
 
 Needs only torch (Debian's python3-torch 1.13) and the standard library. The shuffling and the
@@ -138,6 +139,31 @@ def evaluate(model, x, nearest, batch=250):
             "codebook_size": K}
 
 
+def kmeans_init(model, rows, gen, iterations=10):
+    """Our CodebookOps.KMeansInit, the CLI's default start: k-means++ seeding (the first centre a uniformly
+    drawn row, each next one drawn with probability proportional to its squared distance, in float64, to the
+    nearest centre so far), then Lloyd steps in float32; a cluster left without rows keeps its centre."""
+    K = model.vq.embedding.weight.shape[0]
+    x = rows.double()
+    n = x.shape[0]
+    pick = torch.randint(n, (1,), generator=gen).item()
+    centres = [pick]
+    best = ((x - x[pick]) ** 2).sum(1)
+    for _ in range(1, K):
+        pick = (torch.multinomial(best, 1, generator=gen).item() if best.sum() > 0
+                else torch.randint(n, (1,), generator=gen).item())
+        centres.append(pick)
+        best = torch.minimum(best, ((x - x[pick]) ** 2).sum(1))
+    c = rows[centres].clone()
+    for _ in range(iterations):
+        nearest = ((rows * rows).sum(1, keepdim=True) - 2 * rows @ c.t() + (c * c).sum(1)).argmin(1)
+        counts = torch.bincount(nearest, minlength=K)
+        sums = torch.zeros_like(c).index_add_(0, nearest, rows)
+        c = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None].to(sums.dtype), c)
+    with torch.no_grad():
+        model.vq.embedding.weight.copy_(c)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=600)
@@ -146,6 +172,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-dead-code-restart", action="store_true")
+    ap.add_argument("--no-kmeans-init", action="store_true", help="keep the codebook's U(-1/K, 1/K) start")
     ap.add_argument("--stock", action="store_true", help="PyTorch's own ConvTranspose2d and matmul (slow here)")
     ap.add_argument("--metrics", help="also write per-step metrics to this CSV (metrics.csv's first columns)")
     ap.add_argument("--json", action="store_true", help="print the held-out figures as one JSON object only")
@@ -172,8 +199,21 @@ def main():
     log = open(args.metrics, "w") if args.metrics else None
     if log:
         log.write("step,recon,codebook,commitment,total,perplexity,used_codes,window_used_codes\n")
+    order = torch.randperm(train.shape[0], generator=gen)
+    if not args.no_kmeans_init:
+        # As our trainer: encoder outputs of the first batches until they hold 4·K rows (one batch of 64 × 7×7 here).
+        taken = []
+        while len(taken) < per_epoch and len(taken) * args.batch * 49 < 4 * K:
+            b = len(taken)
+            taken.append(train[order[b * args.batch:(b + 1) * args.batch]])
+        with torch.no_grad():
+            z = model.encoder(torch.cat(taken))
+        kmeans_init(model, z.permute(0, 2, 3, 1).reshape(-1, z.shape[1]), gen)
+    epoch = 0
     while step < args.steps:
-        order = torch.randperm(train.shape[0], generator=gen)
+        if epoch > 0:
+            order = torch.randperm(train.shape[0], generator=gen)
+        epoch += 1
         for b in range(per_epoch):
             if step == args.steps:
                 break
@@ -218,6 +258,7 @@ def main():
     report = evaluate(model, held, nearest)
     report["train_seconds"] = round(time.time() - t0, 1)
     report["dead_code_restart"] = not args.no_dead_code_restart
+    report["kmeans_init"] = not args.no_kmeans_init
     report["restarted_codes"] = restarted
     report["oneDNN"] = not args.stock
     if args.json:

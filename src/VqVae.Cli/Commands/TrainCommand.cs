@@ -27,7 +27,7 @@ internal static class TrainCommand
             if (v is not null && !TrainRun.IsPreset(v)) r.AddError($"--preset expects mnist, mnistSmall, paper or vqvae2, got '{v}'.");
         });
         var pretrain = Opt.Int("--pretrain", "Steps of autoencoder pretraining (codebook bypassed) before quantized training", 0, min: 0, max: Limits.MaxSteps);
-        var kmeans = Opt.Flag("--kmeans-init", "Initialise the codebook by k-means on encoder outputs");
+        var noKMeans = Opt.Flag("--no-kmeans-init", "Keep the preset's initial codebook (by default a fresh run first sets the codes by k-means on encoder outputs of its first batch)");
         var noRestart = Opt.Flag("--no-dead-code-restart", "Keep rarely chosen codes where they are (by default, every 20 steps, codes chosen by fewer than --dead-code-share of an even share of the last epoch's rows are moved onto current encoder outputs)");
         var share = Opt.Float("--dead-code-share", "A code chosen by fewer than this fraction of an even share (rows / K) of the last epoch's rows is restarted; 0: only codes never chosen",
             (float)DeadCodePolicy.Default.MinShare, 0f, exclusiveMin: false, max: 0.99f);
@@ -39,7 +39,7 @@ internal static class TrainCommand
         var maxMemory = Opt.MaxMemory();
         var cmd = new Command("train", "Train a VQ-VAE and write model.safetensors, metrics.csv, reconstructions.png, codebook-usage.png")
         {
-            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, kmeans, noRestart, share, resume, checkpointEvery, threads, device, maxMemory,
+            data, steps, epochs, batch, lr, codebook, dim, hidden, beta, ema, seed, output, preset, pretrain, noKMeans, noRestart, share, resume, checkpointEvery, threads, device, maxMemory,
         };
         cmd.Validators.Add(r =>
         {
@@ -51,7 +51,7 @@ internal static class TrainCommand
             using var onDevice = Settings.UseDevice(r.GetValue(device));
             var s = new TrainSettings(r.GetValue(data)!, r.GetValue(steps), r.GetValue(epochs), r.GetValue(batch), r.GetValue(lr),
                 r.GetValue(codebook), r.GetValue(dim), r.GetValue(hidden), r.GetValue(beta), r.GetValue(ema), r.GetValue(seed),
-                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), r.GetValue(kmeans), r.GetValue(resume), r.GetValue(maxMemory), !r.GetValue(noRestart),
+                r.GetValue(output)!, r.GetValue(preset)!, r.GetValue(pretrain), !r.GetValue(noKMeans), r.GetValue(resume), r.GetValue(maxMemory), !r.GetValue(noRestart),
                 r.GetValue(checkpointEvery))
             {
                 // --resume compares these with the checkpoint (TrainRun.StartingModel).

@@ -53,8 +53,8 @@ internal static class TrainRun
                 $"--resume: the checkpoint is at step {start} and --steps/--epochs count the whole run ({steps} steps); ask for at least {start}"));
         // A run killed after its last checkpoint but before its pictures: resuming it writes what is missing.
         bool finishing = resume?.Optimizer is not null && start == steps;
-        if (resume?.Optimizer is not null && (s.Pretrain > 0 || s.KMeansInit))
-            throw new UserError($"--resume: the checkpoint continues a run at step {start}; drop {(s.Pretrain > 0 ? "--pretrain" : "--kmeans-init")} (it starts a run)");
+        if (resume?.Optimizer is not null && s.Pretrain > 0)
+            throw new UserError($"--resume: the checkpoint continues a run at step {start}; drop --pretrain (it starts a run)");
         var rows = new List<string>(Math.Min(steps, 100_000));
         if (resume?.Optimizer is not null)
             rows.AddRange(MetricsCsv.ReadRows(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resume.ModelPath))!, "metrics.csv"), start));
@@ -71,7 +71,7 @@ internal static class TrainRun
         var plan = new TrainPlan(model, adam)
         {
             State = resume?.Optimizer?.State,
-            PretrainSteps = s.Pretrain, KMeansInit = s.KMeansInit, Rng = rng, OnPhase = p => t.Out.WriteLine(p + "…"),
+            PretrainSteps = s.Pretrain, KMeansInit = KMeansApplies(s, cfg, data, t), Rng = rng, OnPhase = p => t.Out.WriteLine(p + "…"),
         };
         int? checkpointed = null;
         void SaveCheckpoint(TrainSnapshot snap) => OutputPaths.Writing("--out", () =>
@@ -165,6 +165,20 @@ internal static class TrainRun
             return ExitCodes.Interrupted;
         }
         return ExitCodes.Ok;
+    }
+
+    // k-means seeds a fresh run only (a resumed or loaded model keeps its codes), and needs at least K encoder
+    // rows from an epoch of batches (CodebookOps.KMeansInit takes batches until it holds 4·K): with fewer, the
+    // run starts from the preset's codebook and says so.
+    private static bool KMeansApplies(TrainSettings s, VqVaeConfig cfg, Dataset data, Terminal t)
+    {
+        if (!s.KMeansInit || s.Resume is not null) return false;
+        long rows = (long)Batches.PerEpoch(data.Count, s.Batch, dropLast: true) * s.Batch
+            * (data.Height / cfg.Downsampling) * (data.Width / cfg.Downsampling);
+        if (rows >= cfg.CodebookSize) return true;
+        t.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"k-means initialisation skipped: an epoch gives {rows} encoder rows for {cfg.CodebookSize} codes (--no-kmeans-init silences this)"));
+        return false;
     }
 
     /// <summary>Whether <paramref name="name"/> names a preset the command offers.</summary>

@@ -19,8 +19,8 @@ internal static class VqVae2Run
 {
     public static int Execute(TrainSettings s, Terminal t)
     {
-        if (s.Pretrain > 0 || s.KMeansInit)
-            throw new UserError("--preset vqvae2: --pretrain and --kmeans-init are for single-level models; drop them");
+        if (s.Pretrain > 0)
+            throw new UserError("--preset vqvae2: --pretrain is for single-level models; drop it");
         var (data, heldOut) = DataSource.LoadSplit(s.Data, s.Seed);
         if (data.Count < s.Batch)
             throw new UserError($"--batch: {s.Batch} is larger than the dataset ({data.Count} images)");
