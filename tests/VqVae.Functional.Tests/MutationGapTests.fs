@@ -1,0 +1,88 @@
+/// Tests for behaviour a sampled mutation run (Stryker.NET, issue 12) found unpinned: the checkpoint
+/// config's JSON keys and errors, dead-code restart's argument checks and its draw without
+/// replacement, and Sequential's null check and buffer bookkeeping.
+module VqVae.Functional.Tests.MutationGapTests
+
+open System
+open Xunit
+open VqVae.Tensors
+open VqVae.Functional.Checkpoints
+open VqVae.Functional.Codebooks
+open VqVae.Functional.Layers
+open VqVae.Functional.Model
+
+// Every field differs from the fallback's, so a key the writer drops or the reader misses shows.
+let private odd =
+    VqVaeConfig.Paper.With(channels = 3, hidden = 96, codebookSize = 77, codeDim = 12, beta = 0.4f, preset = "custom",
+                           reconstruction = ReconstructionLoss.Bce, quantizer = QuantizerKind.Ema, architecture = Architecture.Compact,
+                           residualLayers = 3, residualHidden = 40, emaDecay = 0.9f, emaEpsilon = 1e-4f, inputShift = -0.25f)
+
+[<Fact>]
+let ``a config differing from the fallback in every field reads back equal, with snake_case enum names`` () =
+    let json = ConfigJson.Write odd
+    Assert.Equal(odd, ConfigJson.Read(json, VqVaeConfig.Mnist))
+    for key in [ "channels"; "architecture"; "residual_hidden"; "ema_decay"; "ema_epsilon"; "input_shift" ] do
+        Assert.Contains($"\"{key}\":", json)
+    Assert.Contains("\"reconstruction\":\"mse_over_variance\"", ConfigJson.Write VqVaeConfig.Paper)
+    Assert.Contains("\"architecture\":\"compact\"", json)
+    Assert.Contains("\"quantizer\":\"ema\"", json)
+
+[<Fact>]
+let ``a known preset without an architecture fills the fields from that preset, an unknown one from the fallback`` () =
+    let small = ConfigJson.Read("{\"preset\":\"mnistSmall\"}", VqVaeConfig.Mnist)
+    Assert.Equal(Architecture.Compact, small.Architecture)
+    Assert.Equal(VqVaeConfig.MnistSmall.CodebookSize, small.CodebookSize)
+    let unknown = ConfigJson.Read("{\"preset\":\"nope\"}", VqVaeConfig.Mnist)
+    Assert.Equal(VqVaeConfig.Mnist.Architecture, unknown.Architecture)
+    Assert.Equal("nope", unknown.Preset)
+    Assert.Equal(VqVaeConfig.Mnist.Hidden, ConfigJson.Read("{}", VqVaeConfig.Mnist).Hidden)
+
+[<Fact>]
+let ``bad config JSON is refused naming the key, the expectation and what was found`` () =
+    let refused (json: string) (parts: string list) =
+        let e = Assert.Throws<FormatException>(fun () -> ConfigJson.Read(json, VqVaeConfig.Mnist) |> ignore)
+        for p in parts do Assert.Contains(p, e.Message)
+    refused "[1,2]" [ "config must be a JSON object"; "Array" ]
+    refused "{" [ "config is not valid JSON" ]
+    refused "{\"hidden\":\"8\"}" [ "'hidden' must be an integer"; "\"8\"" ]
+    refused "{\"beta\":\"x\"}" [ "'beta' must be a number"; "\"x\"" ]
+    refused "{\"preset\":3}" [ "'preset' must be a string"; "3" ]
+    refused "{\"architecture\":\"cube\"}" [ "'architecture' is \"cube\""; "expected one of reference, compact, residual" ]
+    Assert.Equal("json", Assert.Throws<ArgumentNullException>(fun () -> ConfigJson.Read(Unchecked.defaultof<string>, VqVaeConfig.Mnist) |> ignore).ParamName)
+    Assert.Equal("fallback", Assert.Throws<ArgumentNullException>(fun () -> ConfigJson.Read("{}", Unchecked.defaultof<VqVaeConfig>) |> ignore).ParamName)
+
+let private codebook = Tensor.FromArray([| for i in 0 .. 31 -> float32 i |], 16, 2)
+let private rows = Tensor.FromArray([| for i in 0 .. 31 -> 100f + float32 i |], 16, 2)
+let private unused = CodeUsage.Empty 16
+
+[<Fact>]
+let ``dead-code restart names the argument whose shape or value is wrong`` () =
+    let named (name: string) (f: unit -> unit) =
+        let e = Assert.ThrowsAny<ArgumentException>(fun () -> f ())
+        Assert.Equal(name, e.ParamName)
+    named "threshold" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, unused, 0L, Rng.Seed 1L) |> ignore)
+    named "codebook" (fun () -> DeadCodes.Restart(Tensor.Zeros 16, Unchecked.defaultof<EmaState>, rows, unused, Rng.Seed 1L) |> ignore)
+    named "usage" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, CodeUsage.Empty 15, Rng.Seed 1L) |> ignore)
+    named "rows" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros(4, 3), unused, Rng.Seed 1L) |> ignore)
+    named "rows" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros(0, 2), unused, Rng.Seed 1L) |> ignore)
+    named "rows" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros 2, unused, Rng.Seed 1L) |> ignore)
+    let ema = EmaState(Tensor.Ones 15, Tensor.Zeros(15, 2))
+    named "ema" (fun () -> DeadCodes.Restart(codebook, ema, rows, unused, Rng.Seed 1L) |> ignore)
+
+[<Fact>]
+let ``dead codes take distinct rows while there are enough`` () =
+    for seed in 1L .. 5L do
+        let struct (e, _, restarted) = DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, unused, Rng.Seed seed)
+        Assert.Equal(16, restarted.Length)
+        let taken = e.ToArray() |> Array.chunkBySize 2 |> Array.map (fun r -> r[0])
+        Assert.Equal<float32[]>([| for i in 0 .. 15 -> 100f + 2f * float32 i |], Array.sort taken)
+
+[<Fact>]
+let ``Sequential refuses a null layer and keeps every layer's new buffers in training mode`` () =
+    let e = Assert.Throws<ArgumentNullException>(fun () -> Sequential.Of(Activation.Relu, Unchecked.defaultof<ILayer>) |> ignore)
+    Assert.Contains("layers[1] is null", e.Message)
+    let net = Sequential.Of(BatchNorm2d.Init 2, BatchNorm2d.Init 2)
+    let struct (_, trained) = net.ApplyTraining(Tensor.Uniform(Rng.Seed 3L, 0f, 1f, 4, 2, 3, 3))
+    for i in 0 .. 1 do
+        let before, after = net.Layers[i] :?> BatchNorm2d, trained.Layers[i] :?> BatchNorm2d
+        Assert.NotEqual<float32[]>(before.RunningMean.ToArray(), after.RunningMean.ToArray())
