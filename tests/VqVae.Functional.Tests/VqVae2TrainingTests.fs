@@ -187,3 +187,51 @@ let ``prior and sample take a VQ-VAE-2 checkpoint: a hierarchical prior, its eva
     let s = vqvae [ "sample"; "--model"; model; "--prior"; Path.Combine(out, "prior.safetensors"); "--count"; "3"; "--out"; png ]
     Assert.True((s.Code = 0), s.Err)
     Assert.Equal(2 * 28 + 2, (VqVae.Data.Images.ImageFile.Read png).Height)   // one row of 28×28 samples drawn 2×2, with 1-pixel borders
+
+// What a sampled mutation run found unpinned in VqVae2Checkpoint: the format metadata, each refusal of Load,
+// the parameter count that guards it, and the config JSON's errors.
+let private writeWith (m: VqVae2Model) (meta: (string * string) list) (edit: SafeTensorEntry[] -> SafeTensorEntry[]) =
+    let path = Path.Combine(tempDir (), "v2.safetensors")
+    let entries = m.ToStateDict() |> Seq.map (fun kv -> SafeTensorEntry(kv.Key, kv.Value.Shape, kv.Value.ToArray())) |> Array.ofSeq |> edit
+    SafeTensors.Write(path, entries, Collections.Generic.Dictionary(dict meta))
+    path
+
+[<Fact>]
+let ``a VQ-VAE-2 checkpoint states its format, and Load refuses a bad version, a missing config, non-finite or misshapen tensors and a bad beta`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 2L)
+    let saved = Path.Combine(tempDir (), "v2.safetensors")
+    VqVae2Checkpoint.Save(saved, m)
+    let meta = SafeTensors.Read(saved).Metadata
+    Assert.Equal(Checkpoint.FormatName, meta["format"])
+    Assert.Equal(string Checkpoint.FormatVersion, meta["format_version"])
+    let config = VqVae2Checkpoint.ConfigToJson tiny
+    let refused (path: string) (part: string) =
+        let e = Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load path |> ignore)
+        Assert.Contains(part, e.Message)
+        Assert.DoesNotContain("(Parameter", e.Message)
+    for v in [ "99"; "0"; "x" ] do
+        refused (writeWith m [ "model", "vqvae2"; "format_version", v; "config", config ] id) $"format version '{v}' is not one this library reads"
+    refused (writeWith m [ "model", "vqvae2" ] id) "has no config in its metadata"
+    let poisoned (es: SafeTensorEntry[]) = es |> Array.mapi (fun i e -> if i = 1 then SafeTensorEntry(e.Name, e.Shape, Array.create e.Data.Length nanf) else e)
+    refused (writeWith m [ "model", "vqvae2"; "config", config ] poisoned) "holds non-finite values"
+    let cut (es: SafeTensorEntry[]) = es |> Array.mapi (fun i e -> if i = 0 then SafeTensorEntry(e.Name, [| e.Data.Length |], e.Data) else e)
+    refused (writeWith m [ "model", "vqvae2"; "config", config ] cut) (m.ToStateDict().Keys |> Seq.head)
+    Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load(saved, beta = -1f) |> ignore) |> ignore
+    Assert.Equal(0.5f, VqVae2Checkpoint.Load(saved, beta = 0.5f).Config.Beta)
+
+[<Fact>]
+let ``the parameter count that guards Load is the number of values a model holds`` () =
+    for cfg in [ tiny; tiny.With(quantizer = QuantizerKind.Ema); VqVae2Config(3, 12, 5, 7, 4, 0.25f, ResidualLayers = 2, ResidualHidden = 6) ] do
+        let m = VqVae2Model.Init(cfg, Rng.Seed 4L)
+        let held = m.ToStateDict() |> Seq.sumBy (fun kv -> float (Array.fold (*) 1 kv.Value.Shape))
+        Assert.Equal(held, VqVae2Checkpoint.ParameterCount cfg)
+
+[<Fact>]
+let ``a VQ-VAE-2 config JSON that is null, malformed or not a file is named`` () =
+    Assert.Contains("the JSON is null", Assert.Throws<ArgumentException>(fun () -> VqVae2Checkpoint.ConfigFromJson "null" |> ignore).Message)
+    Assert.Contains("not valid JSON", Assert.Throws<ArgumentException>(fun () -> VqVae2Checkpoint.ConfigFromJson "{" |> ignore).Message)
+    Assert.Equal(tiny, VqVae2Checkpoint.ConfigFromJson(VqVae2Checkpoint.ConfigToJson tiny))
+    let garbage = Path.Combine(tempDir (), "garbage.safetensors")
+    File.WriteAllBytes(garbage, [| 1uy; 2uy; 3uy |])
+    Assert.False(VqVae2Checkpoint.IsVqVae2 garbage)
+    Assert.False(VqVae2Checkpoint.IsVqVae2(Path.Combine(tempDir (), "missing.safetensors")))
