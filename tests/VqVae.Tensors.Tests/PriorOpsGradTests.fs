@@ -145,6 +145,12 @@ let ``prior ops name the bad argument`` () =
     throws [ "logSoftmax"; "NaN" ] (fun () -> Tensor.FromArray([| 1f; nanf |], 2).LogSoftmax(0))
     throws [ "embedGrid"; "needs 8 codes"; "got 3" ] (fun () -> (z [ 4; 2 ]).EmbedGrid([| 0; 1; 2 |], 2, 2, 2))
     throws [ "embedGrid"; "indices[0] = 9" ] (fun () -> (z [ 4; 2 ]).EmbedGrid([| 9 |], 1, 1, 1))
+    // Each grid dimension on its own, so that dropping one of the three checks shows (mutation testing found none did).
+    throws [ "embedGrid"; "table must be 2-D"; "[4]" ] (fun () -> (z [ 4 ]).EmbedGrid([| 0 |], 1, 1, 1))
+    for grid in [ (-1, 2, 2); (2, -1, 2); (2, 2, -1); (-2, -1, 2) ] do
+        let b, h, w = grid
+        throws [ "embedGrid"; $"[{b},{h},{w}]"; "negative dimension" ] (fun () -> (z [ 4; 2 ]).EmbedGrid([| 0; 0; 0; 0 |], b, h, w))
+    Assert.Equal("codes", Assert.Throws<ArgumentNullException>(fun () -> (z [ 4; 2 ]).EmbedGrid(Unchecked.defaultof<int[]>, 1, 1, 1) |> ignore).ParamName)
     throws [ "maskedConv2d"; "mask"; "[2,2]"; "[1,1,3,3]" ] (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], z [ 2; 2 ]))
     throws [ "gate"; "even"; "3" ] (fun () -> (z [ 1; 3; 2; 2 ]).Gate(1))
 
