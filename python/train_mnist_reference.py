@@ -156,7 +156,7 @@ def kmeans_init(model, rows, gen, iterations=10):
         best = torch.minimum(best, ((x - x[pick]) ** 2).sum(1))
     c = rows[centres].clone()
     for _ in range(iterations):
-        nearest = ((rows * rows).sum(1, keepdim=True) - 2 * rows @ c.t() + (c * c).sum(1)).argmin(1)
+        nearest = nearest_codes_stock(rows, c)
         counts = torch.bincount(nearest, minlength=K)
         sums = torch.zeros_like(c).index_add_(0, nearest, rows)
         c = torch.where(counts[:, None] > 0, sums / counts.clamp(min=1)[:, None].to(sums.dtype), c)
