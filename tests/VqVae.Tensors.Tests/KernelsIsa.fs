@@ -189,6 +189,28 @@ let ``fused elementwise kernels (relu and sigmoid backward, Adam) at this ISA le
         let xs, ds = x.ToArray(), dy.ToArray()
         bitsEqual "relu backward vs dy·step(x)" (Array.init n (fun i -> ds.[i] * (if xs.[i] > 0f then 1f else 0f))) scalar.[0]
 
+[<SkippableTheory>]
+[<InlineData("avx512")>]
+[<InlineData("avx2")>]
+[<InlineData("vector128")>]
+[<InlineData("scalar")>]
+let ``channel sums (bias gradients, every dimension but one) at this ISA level give the scalar level's bits and the exact sum`` (level: string) =
+    let isa = requireLevel level
+    // Runs (H·W) with and without a tail past the eight lanes, one to many images, channels split over threads or not.
+    for n, c, h, w in [ (1, 1, 4, 4); (3, 5, 7, 7); (64, 9, 14, 14); (2, 3, 1, 17); (5, 130, 28, 28) ] do
+        let x = Tensor.FromArray(randomArray (n * c + h) (n * c * h * w), n, c, h, w)
+        let sums l = withIsa l (fun () -> x.Sum([| 0; 2; 3 |]).ToArray())
+        let got = sums isa
+        bitsEqual (sprintf "%s channel sums of [%d,%d,%d,%d]" level n c h w) (sums IsaLevel.Scalar) got
+        let xs = x.ToArray()
+        for ch in 0 .. c - 1 do
+            let mutable exact = 0.0
+            for i in 0 .. n - 1 do
+                for j in 0 .. h * w - 1 do exact <- exact + float xs.[(i * c + ch) * h * w + j]
+            let tol = 1e-5 * float (n * h * w)
+            if abs (float got.[ch] - exact) > tol then
+                failwithf "%s channel %d of [%d,%d,%d,%d]: %g, the double sum is %g" level ch n c h w got.[ch] exact
+
 [<Fact>]
 let ``VQVAE_ISA values parse case-insensitively, blank means the best level, anything else is one clear error`` () =
     Assert.Equal(CpuIsa.Best, CpuIsa.Parse(null))
