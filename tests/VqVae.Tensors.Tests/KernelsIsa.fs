@@ -135,6 +135,29 @@ let ``conv kernels (lowering, scatter, GEMM) at this ISA level give the scalar l
     let e, s = convBackwardInputRef g dy w in assertClose "BackwardInput" 1e-5 e s dx
     let e, s = convBackwardWeightRef g x dy in assertClose "BackwardWeight" 1e-5 e s dw
 
+[<SkippableTheory>]
+[<InlineData("avx512")>]
+[<InlineData("avx2")>]
+[<InlineData("vector128")>]
+[<InlineData("scalar")>]
+let ``few-tap weight gradients (dot products) at this ISA level give the scalar level's bits and match the reference`` (level: string) =
+    let isa = requireLevel level
+    // Taps in fours and left over (K = 3, 6, 16), pixel runs with and without a tail past eight, odd channel
+    // blocks, dilation and padding, and a batch lowered in two chunks (K·P = 16·4225 floats per image).
+    let cases =
+        [ geometry 3 1 9 9 7 1 3 1 1 0 1 1 1
+          geometry 2 1 11 10 13 2 3 2 1 1 0 1 2
+          geometry 5 1 28 28 128 4 4 2 2 1 1 1 1
+          geometry 20 1 130 130 33 4 4 2 2 1 1 1 1 ]
+    for g in cases do
+        Assert.True(WeightGradient.FewTaps g, sprintf "%A should take the few-tap path" g)
+        let _, _, dw = convAll isa g 31
+        let _, _, dw0 = convAll IsaLevel.Scalar g 31
+        bitsEqual (sprintf "%s few-tap BackwardWeight %A" level g) dw0 dw
+        let xs, _, ys = KernelsConv.sizes g
+        let e, s = convBackwardWeightRef g (randomArray 31 xs) (randomArray 33 ys)
+        assertClose (sprintf "%s few-tap BackwardWeight %A" level g) 1e-5 e s dw
+
 /// The nearest-code search at a level picks the scalar level's codes and a brute-force nearest.
 let private nearestAt (level: string) (c: KernelsNearest.NearestCase) =
     let isa = levelNamed level
