@@ -36,6 +36,12 @@ let ``a known preset without an architecture fills the fields from that preset, 
     Assert.Equal(VqVaeConfig.Mnist.Architecture, unknown.Architecture)
     Assert.Equal("nope", unknown.Preset)
     Assert.Equal(VqVaeConfig.Mnist.Hidden, ConfigJson.Read("{}", VqVaeConfig.Mnist).Hidden)
+    // With an architecture the file is taken as complete: a known preset no longer fills the fields it lacks.
+    let stated = ConfigJson.Read("{\"preset\":\"mnistSmall\",\"architecture\":\"reference\"}", VqVaeConfig.Mnist)
+    Assert.Equal(Architecture.Reference, stated.Architecture)
+    Assert.Equal(VqVaeConfig.Mnist.Hidden, stated.Hidden)
+    Assert.Equal(VqVaeConfig.Mnist.CodebookSize, stated.CodebookSize)
+    Assert.Equal("mnistSmall", stated.Preset)
 
 [<Fact>]
 let ``bad config JSON is refused naming the key, the expectation and what was found`` () =
@@ -50,24 +56,28 @@ let ``bad config JSON is refused naming the key, the expectation and what was fo
     refused "{\"architecture\":\"cube\"}" [ "'architecture' is \"cube\""; "expected one of reference, compact, residual" ]
     Assert.Equal("json", Assert.Throws<ArgumentNullException>(fun () -> ConfigJson.Read(Unchecked.defaultof<string>, VqVaeConfig.Mnist) |> ignore).ParamName)
     Assert.Equal("fallback", Assert.Throws<ArgumentNullException>(fun () -> ConfigJson.Read("{}", Unchecked.defaultof<VqVaeConfig>) |> ignore).ParamName)
+    // The JSON is checked first: with both missing, it is the one named.
+    Assert.Equal("json", Assert.Throws<ArgumentNullException>(fun () -> ConfigJson.Read(Unchecked.defaultof<string>, Unchecked.defaultof<VqVaeConfig>) |> ignore).ParamName)
 
 let private codebook = Tensor.FromArray([| for i in 0 .. 31 -> float32 i |], 16, 2)
 let private rows = Tensor.FromArray([| for i in 0 .. 31 -> 100f + float32 i |], 16, 2)
 let private unused = CodeUsage.Empty 16
 
 [<Fact>]
-let ``dead-code restart names the argument whose shape or value is wrong`` () =
-    let named (name: string) (f: unit -> unit) =
+let ``dead-code restart names the argument whose shape or value is wrong, what it must be and what it got`` () =
+    let named (name: string) (parts: string list) (f: unit -> unit) =
         let e = Assert.ThrowsAny<ArgumentException>(fun () -> f ())
         Assert.Equal(name, e.ParamName)
-    named "threshold" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, unused, 0L, Rng.Seed 1L) |> ignore)
-    named "codebook" (fun () -> DeadCodes.Restart(Tensor.Zeros 16, Unchecked.defaultof<EmaState>, rows, unused, Rng.Seed 1L) |> ignore)
-    named "usage" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, CodeUsage.Empty 15, Rng.Seed 1L) |> ignore)
-    named "rows" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros(4, 3), unused, Rng.Seed 1L) |> ignore)
-    named "rows" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros(0, 2), unused, Rng.Seed 1L) |> ignore)
-    named "rows" (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros 2, unused, Rng.Seed 1L) |> ignore)
+        Assert.StartsWith("deadCodeRestart: ", e.Message)
+        for p in parts do Assert.Contains(p, e.Message)
+    named "threshold" [ "threshold must be ≥ 1 row"; "0" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, unused, 0L, Rng.Seed 1L) |> ignore)
+    named "codebook" [ "codebook must be [K,D], got [16]" ] (fun () -> DeadCodes.Restart(Tensor.Zeros 16, Unchecked.defaultof<EmaState>, rows, unused, Rng.Seed 1L) |> ignore)
+    named "usage" [ "usage counts 15 codes, the codebook has 16" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, CodeUsage.Empty 15, Rng.Seed 1L) |> ignore)
+    named "rows" [ "rows must be [N,2] with N ≥ 1, got [4,3]" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros(4, 3), unused, Rng.Seed 1L) |> ignore)
+    named "rows" [ "got [0,2]" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros(0, 2), unused, Rng.Seed 1L) |> ignore)
+    named "rows" [ "got [2]" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros 2, unused, Rng.Seed 1L) |> ignore)
     let ema = EmaState(Tensor.Ones 15, Tensor.Zeros(15, 2))
-    named "ema" (fun () -> DeadCodes.Restart(codebook, ema, rows, unused, Rng.Seed 1L) |> ignore)
+    named "ema" [ "EMA statistics hold 15 codes, the codebook has 16" ] (fun () -> DeadCodes.Restart(codebook, ema, rows, unused, Rng.Seed 1L) |> ignore)
 
 [<Fact>]
 let ``dead codes take distinct rows while there are enough`` () =
@@ -86,3 +96,10 @@ let ``Sequential refuses a null layer and keeps every layer's new buffers in tra
     for i in 0 .. 1 do
         let before, after = net.Layers[i] :?> BatchNorm2d, trained.Layers[i] :?> BatchNorm2d
         Assert.NotEqual<float32[]>(before.RunningMean.ToArray(), after.RunningMean.ToArray())
+
+[<Fact>]
+let ``Sequential names a null layer array and a null tree writer`` () =
+    Assert.Equal("layers", Assert.Throws<ArgumentNullException>(fun () -> Sequential.Of(Unchecked.defaultof<ILayer[]>) |> ignore).ParamName)
+    // An empty stack writes nothing, so only the check itself can refuse the null writer.
+    for net in [ Sequential.Of(); Sequential.Of(Activation.Relu) ] do
+        Assert.Equal("writer", Assert.Throws<ArgumentNullException>(fun () -> net.Flatten(Unchecked.defaultof<TreeWriter>)).ParamName)

@@ -235,3 +235,52 @@ let ``a VQ-VAE-2 config JSON that is null, malformed or not a file is named`` ()
     File.WriteAllBytes(garbage, [| 1uy; 2uy; 3uy |])
     Assert.False(VqVae2Checkpoint.IsVqVae2 garbage)
     Assert.False(VqVae2Checkpoint.IsVqVae2(Path.Combine(tempDir (), "missing.safetensors")))
+
+[<Fact>]
+let ``the size guard of Load admits a config of up to twice the values the file holds plus 2^20, counting every tensor`` () =
+    // A config of more than 2^20 values whose count less 2^20 is even, so a file can hold exactly half of that.
+    let cfg =
+        Seq.initInfinite (fun i -> VqVae2Config(1, 192, 8 + i, 8, 5, 0.25f))
+        |> Seq.find (fun c -> let n = VqVae2Checkpoint.ParameterCount c in n > float (1 <<< 20) && (int64 n - (1L <<< 20)) % 2L = 0L)
+    let needed = int64 (VqVae2Checkpoint.ParameterCount cfg)
+    let held = (needed - (1L <<< 20)) / 2L
+    // Two junk tensors sharing the values, so the guard must add them up (the larger alone is not enough).
+    let file (total: int64) =
+        let a = int (total / 2L)
+        let b = int total - a
+        let path = Path.Combine(tempDir (), "guard.safetensors")
+        let entries = [| SafeTensorEntry("junk.a", [| a |], Array.zeroCreate a); SafeTensorEntry("junk.b", [| b |], Array.zeroCreate b) |]
+        SafeTensors.Write(path, entries, Collections.Generic.Dictionary(dict [ "model", "vqvae2"; "config", VqVae2Checkpoint.ConfigToJson cfg ]))
+        path
+    // At the bound the guard lets the file through and the state dict is what is refused.
+    let atBound = Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load(file held) |> ignore)
+    Assert.Contains("state dict: missing keys", atBound.Message)
+    Assert.DoesNotContain("does not fit", atBound.Message)
+    // One value fewer and the config describes too many.
+    let below = Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load(file (held - 1L)) |> ignore)
+    Assert.Contains($"but the file holds {held - 1L}; it does not fit the tensors", below.Message)
+
+[<Fact>]
+let ``IsVqVae2 is false for another model kind, and a null or empty path is a caller's error, not a false`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 2L)
+    let other = writeWith m [ "model", "vqvae3"; "config", VqVae2Checkpoint.ConfigToJson tiny ] id
+    Assert.False(VqVae2Checkpoint.IsVqVae2 other)
+    Assert.Contains("not a VQ-VAE-2 checkpoint", Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load other |> ignore).Message)
+    Assert.Equal("path", Assert.Throws<ArgumentNullException>(fun () -> VqVae2Checkpoint.IsVqVae2(Unchecked.defaultof<string>) |> ignore).ParamName)
+    Assert.Equal("path", Assert.Throws<ArgumentException>(fun () -> VqVae2Checkpoint.IsVqVae2 "" |> ignore).ParamName)
+
+[<Fact>]
+let ``Load refuses a tensor with a single non-finite value and names it`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 2L)
+    let config = VqVae2Checkpoint.ConfigToJson tiny
+    let oneBad (es: SafeTensorEntry[]) =
+        es |> Array.mapi (fun i e -> if i = 2 then SafeTensorEntry(e.Name, e.Shape, e.Data |> Array.mapi (fun j v -> if j = 0 then infinityf else v)) else e)
+    let path = writeWith m [ "model", "vqvae2"; "config", config ] oneBad
+    let name = (m.ToStateDict() |> Seq.item 2).Key
+    let e = Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load path |> ignore)
+    Assert.Contains($"tensor '{name}' holds non-finite values", e.Message)
+
+[<Fact>]
+let ``Save checks its path before its model: with both missing it names the path`` () =
+    Assert.Equal("path", Assert.Throws<ArgumentNullException>(fun () -> VqVae2Checkpoint.Save(Unchecked.defaultof<string>, Unchecked.defaultof<VqVae2Model>)).ParamName)
+    Assert.Equal("path", Assert.Throws<ArgumentException>(fun () -> VqVae2Checkpoint.Save("", Unchecked.defaultof<VqVae2Model>)).ParamName)

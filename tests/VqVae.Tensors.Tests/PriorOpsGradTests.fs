@@ -96,6 +96,12 @@ let ``embedGrid lays the table's rows out channels first`` (c: ShapeCase) =
                     Assert.Equal(table[codes[(bi * h + i) * w + j], e], y[bi, e, i, j])
     FiniteDiff.check1 (fun t -> t.EmbedGrid(codes, b, h, w)) table
 
+[<Fact>]
+let ``embedGrid of an empty grid (any dimension 0) is an empty [B,D,H,W]`` () =
+    let table = Tensor.FromArray([| 1f; 2f; 3f; 4f; 5f; 6f |], 3, 2)
+    for b, h, w in [ (0, 2, 3); (2, 0, 3); (2, 3, 0); (0, 0, 0) ] do
+        Assert.Equal<int[]>([| b; 2; h; w |], table.EmbedGrid([||], b, h, w).Shape)
+
 /// A random causal-looking 0/1 mask [kh,kw] (some taps kept, some zeroed).
 let private randomMask (seed: int) kh kw =
     let rng = Rng.Seed(int64 seed).Fold(11L)

@@ -15,6 +15,14 @@ namespace VqVae.Tensors.Backends.Cpu;
 /// </summary>
 internal static unsafe class WeightGradient
 {
+    /// <summary>
+    /// Tests only: when set, every geometry but a few-tap one takes this class's grouped path, as if <see cref="WeightGradientColumns"/>
+    /// did not apply. That path is otherwise taken only when a window leaves the padded image or the buffers pass
+    /// 2^28 floats, which no test geometry reaches. Process-wide (the GEMMs run on worker threads), so a test that
+    /// sets it must run alone (an xunit collection with parallelization disabled) and clear it again.
+    /// </summary>
+    internal static volatile bool ForceGrouped;
+
     /// <summary>Target GEMM depth (output pixels) per group: a few K chunks amortise the C traffic.</summary>
     private const int TargetDepth = 4 * Gemm.KC;
 
@@ -52,7 +60,7 @@ internal static unsafe class WeightGradient
             WeightGradientFewTaps.Run(kern.Isa, g, x, dy, dw);
             return;
         }
-        if (WeightGradientColumns.Applies(g))
+        if (!ForceGrouped && WeightGradientColumns.Applies(g))
         {
             WeightGradientColumns.Run(kern, g, x, dy, dw);
             return;
@@ -67,11 +75,13 @@ internal static unsafe class WeightGradient
             {
                 var job = new Job(kern, g, x, dy, dw, ps, nb);
                 Threading.For(groups, (long)g.N * size * pix >= Gemm.ParallelThreshold, job.Group);
+                // Stryker disable once Equality : groups >= 1 is equivalent, groups is at least 1 here (N >= 1) and one group leaves no slot to add
                 if (groups > 1) AddSlots(dw, ps, groups - 1, size);
             }
         }
         finally
         {
+            // Stryker disable once Statement : equivalent, not returning the buffer to the pool changes no result (the pool only saves an allocation)
             if (slots != null) ArrayPool<float>.Shared.Return(slots);
         }
     }
@@ -87,6 +97,7 @@ internal static unsafe class WeightGradient
     {
         int chunks = (size + ReduceChunk - 1) / ReduceChunk;
         var job = new ReduceJob(dw, slots, count, size);
+        // Stryker disable once Equality,Arithmetic,Bitwise : equivalent, these only move the size at which the chunks run on several threads, and each element's additions keep their order either way (same bits)
         Threading.For(chunks, (long)count * size >= 1 << 18, job.Chunk);
     }
 

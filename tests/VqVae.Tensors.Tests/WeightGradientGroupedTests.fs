@@ -1,0 +1,79 @@
+/// The convolution weight gradient's grouped path (WeightGradient's own GEMMs, partial sums per image
+/// group added in group order). The column path takes every geometry whose windows fit the padded image
+/// and whose buffers stay under 2^28 floats, so no test geometry would reach the grouped one; these tests
+/// force it with the process-wide WeightGradient.ForceGrouped switch and check it against the reference
+/// loops, against the column path, and for the same bits at any thread count.
+namespace VqVae.Tensors.Tests
+
+open System
+open Xunit
+open VqVae.Tensors.Backends
+open VqVae.Tensors.Backends.Cpu
+open VqVae.Tensors.Tests.KernelsReference
+open VqVae.Tensors.Tests.Properties
+
+/// The switch is process-wide and changes which path (and so which rounding) every weight gradient
+/// takes, so its tests run alone: never beside the determinism tests or any other test.
+[<CollectionDefinition("WeightGradient.ForceGrouped", DisableParallelization = true)>]
+type WeightGradientForceGroupedCollection() = class end
+
+[<Collection("WeightGradient.ForceGrouped")>]
+module WeightGradientGroupedTests =
+
+    /// dw for g through the grouped path (or the usual choice when grouped is false).
+    let private backwardWeight (grouped: bool) (g: ConvGeometry) (x: float32[]) (dy: float32[]) =
+        let dw = Array.create (g.Cout * g.Cin * g.Kh * g.Kw) nanf
+        WeightGradient.ForceGrouped <- grouped
+        try ConvKernels.BackwardWeight(g, ReadOnlySpan x, ReadOnlySpan dy, Span dw)
+        finally WeightGradient.ForceGrouped <- false
+        dw
+
+    let private operands (g: ConvGeometry) seed =
+        let xs, _, ys = KernelsConv.sizes g
+        randomArray seed xs, randomArray (seed + 1) ys
+
+    /// Not a few-tap geometry (those take WeightGradientFewTaps, forced or not).
+    let private general (g: ConvGeometry) = not (WeightGradient.FewTaps g)
+
+    [<PropertyTest(200)>]
+    let ``the grouped path matches the reference loops`` (c: KernelsConv.ConvKernelCase) =
+        let g = c.Geometry
+        let x, dy = operands g c.Seed
+        let e, s = convBackwardWeightRef g x dy
+        assertClose (sprintf "grouped BackwardWeight %A" g) 1e-5 e s (backwardWeight true g x dy)
+        true
+
+    [<Fact>]
+    let ``on the model's layers the grouped path agrees with the column path and the reference, with the same bits at 1, 2 and 3 threads`` () =
+        // Seven images: four groups of 2, 2, 2 and 1, so groups hold several images and one is short.
+        for g in KernelsConv.modelLayers 7 |> List.filter general do
+            Assert.Equal(2, WeightGradient.GroupSize g)
+            let x, dy = operands g 11
+            let e, s = convBackwardWeightRef g x dy
+            let grouped = withThreads 1 (fun () -> backwardWeight true g x dy)
+            assertClose (sprintf "grouped %A" g) 1e-5 e s grouped
+            let columns = backwardWeight false g x dy
+            assertClose (sprintf "columns %A" g) 1e-5 e s columns
+            // The two paths add the images' terms in another order, so some bits differ: proof that the
+            // switch reached the grouped path (were it ignored, every test here would check the column path).
+            Assert.False(sameBits grouped columns, sprintf "the forced path gave the column path's bits: %A" g)
+            for t in [ 2; 3 ] do
+                Assert.True(sameBits grouped (withThreads t (fun () -> backwardWeight true g x dy)), sprintf "grouped, %d threads: %A" t g)
+
+    [<Fact>]
+    let ``the grouped path adds the groups' partial sums over every reduction chunk, the last one short`` () =
+        // 255 × 257 = 65,535 weights: two reduction chunks of 2^15 floats, the second one float short; eight
+        // images in four groups, so three partial sums are added into each chunk.
+        let g = geometry 8 257 2 2 255 1 1 1 1 0 0 1 1
+        Assert.True(general g)
+        let x, dy = operands g 5
+        let e, s = convBackwardWeightRef g x dy
+        assertClose "grouped 257→255 1×1" 1e-5 e s (withThreads 2 (fun () -> backwardWeight true g x dy))
+
+    [<Fact>]
+    let ``the weight gradient of an empty batch or an empty output is zero, on either path`` () =
+        let empty = [ geometry 0 3 5 5 4 3 3 1 1 1 1 1 1; ConvGeometry(2, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 5) ]
+        for g in empty do
+            let x, dy = operands g 3
+            for grouped in [ false; true ] do
+                Assert.True(Array.forall (fun v -> v = 0f) (backwardWeight grouped g x dy), sprintf "%A (grouped %b)" g grouped)
