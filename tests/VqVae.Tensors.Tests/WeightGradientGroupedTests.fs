@@ -93,3 +93,26 @@ module WeightGradientGroupedTests =
             let x, dy = operands g 3
             for grouped in [ false; true ] do
                 Assert.True(Array.forall (fun v -> v = 0f) (backwardWeight grouped g x dy), sprintf "%A (grouped %b)" g grouped)
+
+    [<Fact>]
+    let ``few taps means at most 16 kernel taps and at least twice as many outputs`` () =
+        let taps cin kh kw cout = WeightGradient.FewTaps(geometry 2 cin 8 32 cout kh kw 1 1 0 0 1 1)
+        Assert.True(taps 1 4 4 32, "1×4×4 = 16 taps, 32 outputs")
+        Assert.False(taps 1 4 4 31, "16 taps, 31 outputs")
+        Assert.False(taps 1 1 17 64, "17 taps")
+        Assert.False(taps 1 2 8 20, "1×2×8 = 16 taps, 20 outputs")
+        Assert.True(taps 2 2 4 32, "2×2×4 = 16 taps, 32 outputs")
+
+    [<Fact>]
+    let ``the group size, which fixes the order of the sums, follows the depth and column bounds and makes at least four groups`` () =
+        // A group holds at most 1536 output pixels (4 GEMM depth chunks) and 2^21 floats of columns, and the
+        // batch is cut into at least four groups of balanced size when it has four images or more:
+        // first layer: 1536 / 196 = 7 images; second: 2^21 / (2048·49) = 20; third and fourth: 1536 / 49 = 31.
+        let expected =
+            [ [ 1; 1; 2; 7; 7 ]     // 32 = 5 groups (⌈32/7⌉) of ⌈32/5⌉ = 7; 100 = 15 groups of 7
+              [ 1; 1; 2; 8; 20 ]    // 32 = 4 groups of 8; 100 = 5 groups of 20
+              [ 1; 1; 2; 8; 25 ]    // 100 = 4 groups (⌈100/31⌉) of 25
+              [ 1; 1; 2; 8; 25 ] ]
+        for layer, sizes in List.zip [ 0 .. 3 ] expected do
+            let got = [ for n in [ 1; 3; 7; 32; 100 ] -> WeightGradient.GroupSize (List.item layer (KernelsConv.modelLayers n)) ]
+            Assert.True((sizes = got), sprintf "layer %d: group sizes %A, expected %A" layer got sizes)
