@@ -135,6 +135,29 @@ let ``conv kernels (lowering, scatter, GEMM) at this ISA level give the scalar l
     let e, s = convBackwardInputRef g dy w in assertClose "BackwardInput" 1e-5 e s dx
     let e, s = convBackwardWeightRef g x dy in assertClose "BackwardWeight" 1e-5 e s dw
 
+[<SkippableTheory>]
+[<InlineData("avx512")>]
+[<InlineData("avx2")>]
+[<InlineData("vector128")>]
+[<InlineData("scalar")>]
+let ``few-tap weight gradients (dot products) at this ISA level give the scalar level's bits and match the reference`` (level: string) =
+    let isa = requireLevel level
+    // Taps in fours and left over (K = 3, 6, 16), pixel runs with and without a tail past eight, odd channel
+    // blocks, dilation and padding, and a batch lowered in two chunks (K·P = 16·4225 floats per image).
+    let cases =
+        [ geometry 3 1 9 9 7 1 3 1 1 0 1 1 1
+          geometry 2 1 11 10 13 2 3 2 1 1 0 1 2
+          geometry 5 1 28 28 128 4 4 2 2 1 1 1 1
+          geometry 20 1 130 130 33 4 4 2 2 1 1 1 1 ]
+    for g in cases do
+        Assert.True(WeightGradient.FewTaps g, sprintf "%A should take the few-tap path" g)
+        let _, _, dw = convAll isa g 31
+        let _, _, dw0 = convAll IsaLevel.Scalar g 31
+        bitsEqual (sprintf "%s few-tap BackwardWeight %A" level g) dw0 dw
+        let xs, _, ys = KernelsConv.sizes g
+        let e, s = convBackwardWeightRef g (randomArray 31 xs) (randomArray 33 ys)
+        assertClose (sprintf "%s few-tap BackwardWeight %A" level g) 1e-5 e s dw
+
 /// The nearest-code search at a level picks the scalar level's codes and a brute-force nearest.
 let private nearestAt (level: string) (c: KernelsNearest.NearestCase) =
     let isa = levelNamed level
@@ -188,6 +211,28 @@ let ``fused elementwise kernels (relu and sigmoid backward, Adam) at this ISA le
         // The scalar relu backward is dy · step(x) exactly.
         let xs, ds = x.ToArray(), dy.ToArray()
         bitsEqual "relu backward vs dy·step(x)" (Array.init n (fun i -> ds.[i] * (if xs.[i] > 0f then 1f else 0f))) scalar.[0]
+
+[<SkippableTheory>]
+[<InlineData("avx512")>]
+[<InlineData("avx2")>]
+[<InlineData("vector128")>]
+[<InlineData("scalar")>]
+let ``channel sums (bias gradients, every dimension but one) at this ISA level give the scalar level's bits and the exact sum`` (level: string) =
+    let isa = requireLevel level
+    // Runs (H·W) with and without a tail past the eight lanes, one to many images, channels split over threads or not.
+    for n, c, h, w in [ (1, 1, 4, 4); (3, 5, 7, 7); (64, 9, 14, 14); (2, 3, 1, 17); (5, 130, 28, 28) ] do
+        let x = Tensor.FromArray(randomArray (n * c + h) (n * c * h * w), n, c, h, w)
+        let sums l = withIsa l (fun () -> x.Sum([| 0; 2; 3 |]).ToArray())
+        let got = sums isa
+        bitsEqual (sprintf "%s channel sums of [%d,%d,%d,%d]" level n c h w) (sums IsaLevel.Scalar) got
+        let xs = x.ToArray()
+        for ch in 0 .. c - 1 do
+            let mutable exact = 0.0
+            for i in 0 .. n - 1 do
+                for j in 0 .. h * w - 1 do exact <- exact + float xs.[(i * c + ch) * h * w + j]
+            let tol = 1e-5 * float (n * h * w)
+            if abs (float got.[ch] - exact) > tol then
+                failwithf "%s channel %d of [%d,%d,%d,%d]: %g, the double sum is %g" level ch n c h w got.[ch] exact
 
 [<Fact>]
 let ``VQVAE_ISA values parse case-insensitively, blank means the best level, anything else is one clear error`` () =

@@ -43,7 +43,7 @@ module WeightGradientGroupedTests =
         let xs, _, ys = KernelsConv.sizes g
         randomArray seed xs, randomArray (seed + 1) ys
 
-    /// Not a few-tap geometry (those take the transposed GEMM, forced or not).
+    /// Not a few-tap geometry (those take WeightGradientFewTaps, forced or not).
     let private general (g: ConvGeometry) = not (WeightGradient.FewTaps g)
 
     [<PropertyTest(200)>]

@@ -35,8 +35,8 @@ internal sealed partial class CpuRawTensor
     }
 
     // Sum over every dimension but one (a bias gradient: dims [0,2,3] of NCHW) when the kept
-    // dimension has contiguous runs behind it: result[c] = Σ_o Σ(x[o, c, :]), each run summed by one
-    // SIMD reduction, the runs added in order of o. Fixed order, channels split over threads.
+    // dimension has contiguous runs behind it: result[c] = Σ_o Σ(x[o, c, :]) in the fixed lane order of
+    // ElementwiseKernels.ChannelSum (the same bits at every ISA level), channels split over threads.
     private CpuRawTensor? SumAllButOne(int[] dims, bool keepDim)
     {
         int rank = shape.Length;
@@ -49,11 +49,13 @@ internal sealed partial class CpuRawTensor
         if (inner < 16) return null;
         var x = Data;
         var r = Alloc(n, false, out var owner);
+        var isa = CpuIsa.Level;
         Threading.For(n, (long)outer * n * inner >= 1 << 18, ch =>
         {
-            float acc = 0f;
-            for (int o = 0; o < outer; o++) acc += TensorPrimitives.Sum(x.AsSpan((o * n + ch) * inner, inner));
-            r[ch] = acc;
+            unsafe
+            {
+                fixed (float* px = x) r[ch] = ElementwiseKernels.ChannelSum(isa, px + (long)ch * inner, outer, (long)n * inner, inner);
+            }
         });
         int[] os;
         if (keepDim) { os = new int[rank]; Array.Fill(os, 1); os[c] = n; }

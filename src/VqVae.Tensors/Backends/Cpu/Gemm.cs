@@ -121,6 +121,17 @@ internal static unsafe class Gemm
         Threading.For(slivers, parallel && (long)m * k >= 1 << 16, job.Sliver);
     }
 
+    /// <summary>
+    /// Packs all of op(B)[k,n] once into the layout of <see cref="PackedBSize"/>, for a B shared by many GEMMs
+    /// (the codebook across the nearest-code search's row blocks).
+    /// </summary>
+    internal static void PackAllB(GemmKernels.Kernel kern, bool transB, int k, int n, float* b, int ldb, float* dst)
+    {
+        int step = ChunkDepth(k), nPadded = (n + kern.NR - 1) / kern.NR * kern.NR;
+        for (int p0 = 0; p0 < k; p0 += step)
+            GemmPacking.PackB(transB, b, ldb, 0, n, p0, Math.Min(step, k - p0), kern.NR, dst + (long)p0 * nPadded);
+    }
+
     private sealed class PackAJob(int mr, bool transA, int m, int k, float alpha, float* a, int lda, float* dst)
     {
         private readonly long rowsPadded = (long)((m + mr - 1) / mr) * mr;

@@ -55,9 +55,13 @@ internal static unsafe class GemmPacking
                     float* src = b + (long)(p0 + p) * ldb + jj;
                     float* dp = d + p * nr;
                     int c = 0;
-                    // Inline vector copies: a Memmove call per 48-float row cost as much as the copy.
-                    if (Vector512.IsHardwareAccelerated)
-                        for (; c + 16 <= w; c += 16) Vector512.Store(Vector512.Load(src + c), dp + c);
+                    // Inline vector copies (a Memmove call per 48-float row cost as much as the copy), as wide as the
+                    // level's own vectors: nr says the level, and the portable level must not lean on 256-bit vectors
+                    // an ARM64 core does not have, or forcing it here would measure a path no user runs.
+                    if (nr >= 16)
+                        for (; c + 8 <= w; c += 8) Vector256.Store(Vector256.Load(src + c), dp + c);
+                    else if (nr == 8)
+                        for (; c + 4 <= w; c += 4) Vector128.Store(Vector128.Load(src + c), dp + c);
                     for (; c < w; c++) dp[c] = src[c];
                     for (; c < nr; c++) dp[c] = 0f;
                 }

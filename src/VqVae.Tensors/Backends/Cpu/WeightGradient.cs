@@ -6,8 +6,8 @@ namespace VqVae.Tensors.Backends.Cpu;
 
 /// <summary>
 /// Convolution weight gradient dw[Cout, K] = dy[Cout, P] · colsᵀ[P, K]. Most layers go to
-/// <see cref="WeightGradientColumns"/> (one whole-batch GEMM split by dw column blocks); this class keeps
-/// the few-tap layers and geometries that path does not take, summed as
+/// <see cref="WeightGradientColumns"/> (one whole-batch GEMM split by dw column blocks), few-tap layers to
+/// <see cref="WeightGradientFewTaps"/> (dot products); this class keeps the geometries neither takes, summed as
 /// Σ over image groups of dy_g[Cout, P] · cols_gᵀ[P, K].
 /// The batch is cut into a fixed number of groups (from the geometry alone); each group's partial
 /// sum is made by one worker with no synchronisation, and the partials are added in group order,
@@ -16,7 +16,7 @@ namespace VqVae.Tensors.Backends.Cpu;
 internal static unsafe class WeightGradient
 {
     /// <summary>
-    /// Tests only: when set, every geometry takes this class's grouped path, as if <see cref="WeightGradientColumns"/>
+    /// Tests only: when set, every geometry but a few-tap one takes this class's grouped path, as if <see cref="WeightGradientColumns"/>
     /// did not apply. That path is otherwise taken only when a window leaves the padded image or the buffers pass
     /// 2^28 floats, which no test geometry reaches. Process-wide (the GEMMs run on worker threads), so a test that
     /// sets it must run alone (an xunit collection with parallelization disabled) and clear it again.
@@ -27,9 +27,9 @@ internal static unsafe class WeightGradient
     private const int TargetDepth = 4 * Gemm.KC;
 
     /// <summary>
-    /// Whether g has so few kernel taps (a 1-channel image side: 1×4×4 = 16 or fewer) that the transposed
-    /// few-tap GEMM is used. A constant, not the tile width of the ISA level's kernel: the two paths sum in a
-    /// different order, and every ISA level must give the same bits.
+    /// Whether g has so few kernel taps (a 1-channel image side: 1×4×4 = 16 or fewer) that
+    /// <see cref="WeightGradientFewTaps"/> is used. A constant, not the tile width of the ISA level's kernel: the
+    /// paths sum in different orders, and every ISA level must give the same bits.
     /// </summary>
     internal static bool FewTaps(ConvGeometry g)
     {
@@ -56,7 +56,12 @@ internal static unsafe class WeightGradient
         if (g.N == 0 || pix == 0) { dwSpan.Clear(); return; }
 
         var kern = GemmKernels.Current;
-        if (!FewTaps(g) && !ForceGrouped && WeightGradientColumns.Applies(g))
+        if (FewTaps(g))
+        {
+            WeightGradientFewTaps.Run(kern.Isa, g, x, dy, dw);
+            return;
+        }
+        if (!ForceGrouped && WeightGradientColumns.Applies(g))
         {
             WeightGradientColumns.Run(kern, g, x, dy, dw);
             return;
@@ -118,23 +123,6 @@ internal static unsafe class WeightGradient
             int n0 = s * nb, count = Math.Min(nb, g.N - n0), ld = count * pix;
             long inSize = (long)g.Cin * g.H * g.W;
             float* outp = s == 0 ? dw : slots + (long)(s - 1) * g.Cout * k;
-            if (FewTaps(g))
-            {
-                // Few kernel taps (a 1- or few-channel image side, e.g. 1×4×4 = 16) would fill a third
-                // of the register tile's width: compute dwᵀ[K, Cout] = cols[K, P] · dygᵀ[P, Cout] instead
-                // (Cout across the tile) and transpose the small result into place.
-                float* cols = Scratch.Get(Scratch.Cols, (long)k * ld);
-                float* dyRows = Scratch.Get(Scratch.Aux, (long)g.Cout * ld);
-                float* dwT = Scratch.Get(Scratch.Out, (long)k * g.Cout);
-                for (int j = 0; j < count; j++)
-                    Im2Col.Lower(g, x + (n0 + j) * inSize, cols + (long)j * pix, ld);
-                ConvKernels.GatherOutput(g, dy, n0, count, dyRows);
-                Gemm.Run(kern, false, true, k, g.Cout, ld, 1f, cols, ld, dyRows, ld, 0f, dwT, g.Cout, parallel: false);
-                for (int co = 0; co < g.Cout; co++)
-                    for (int r = 0; r < k; r++)
-                        outp[(long)co * k + r] = dwT[(long)r * g.Cout + co];
-                return;
-            }
             float* colsT = Scratch.Get(Scratch.Cols, (long)ld * k);
             float* dyg = Scratch.Get(Scratch.Aux, (long)g.Cout * ld + Gemm.PackedASize(kern, g.Cout, ld));
             float* packedDy = dyg + (long)g.Cout * ld;
