@@ -284,3 +284,23 @@ let ``Load refuses a tensor with a single non-finite value and names it`` () =
 let ``Save checks its path before its model: with both missing it names the path`` () =
     Assert.Equal("path", Assert.Throws<ArgumentNullException>(fun () -> VqVae2Checkpoint.Save(Unchecked.defaultof<string>, Unchecked.defaultof<VqVae2Model>)).ParamName)
     Assert.Equal("path", Assert.Throws<ArgumentException>(fun () -> VqVae2Checkpoint.Save("", Unchecked.defaultof<VqVae2Model>)).ParamName)
+
+[<Fact>]
+let ``a bad beta given to Load is named as the config's problem, before anything in the file`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 2L)
+    let saved = Path.Combine(tempDir (), "v2.safetensors")
+    VqVae2Checkpoint.Save(saved, m)
+    let poisoned (es: SafeTensorEntry[]) = es |> Array.mapi (fun i e -> if i = 1 then SafeTensorEntry(e.Name, e.Shape, Array.create e.Data.Length nanf) else e)
+    let bad = writeWith m [ "model", "vqvae2"; "config", VqVae2Checkpoint.ConfigToJson tiny ] poisoned
+    for path in [ saved; bad ] do
+        let e = Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load(path, beta = -1f) |> ignore)
+        Assert.Equal("vqvae2 config: Beta must be finite and ≥ 0, got -1.", e.Problem)
+
+[<Fact>]
+let ``a state dict that does not fit the config is the file's problem, worded without the argument's name`` () =
+    let m = VqVae2Model.Init(tiny, Rng.Seed 2L)
+    let cut (es: SafeTensorEntry[]) = es |> Array.mapi (fun i e -> if i = 0 then SafeTensorEntry(e.Name, [| e.Data.Length |], e.Data) else e)
+    let e = Assert.Throws<CheckpointException>(fun () -> VqVae2Checkpoint.Load(writeWith m [ "model", "vqvae2"; "config", VqVae2Checkpoint.ConfigToJson tiny ] cut) |> ignore)
+    Assert.StartsWith("state dict: ", e.Problem)
+    Assert.EndsWith(".", e.Problem)
+    Assert.DoesNotContain("Parameter", e.Problem)

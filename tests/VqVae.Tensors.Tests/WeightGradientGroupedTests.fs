@@ -5,6 +5,8 @@
 /// loops, against the column path, and for the same bits at any thread count.
 namespace VqVae.Tensors.Tests
 
+#nowarn "9" // pinned arrays (fixed) to call the column path with pointers
+
 open System
 open Xunit
 open VqVae.Tensors.Backends
@@ -28,6 +30,15 @@ module WeightGradientGroupedTests =
         finally WeightGradient.ForceGrouped <- false
         dw
 
+    /// dw for g straight from the column path (WeightGradientColumns), bypassing the choice of path.
+    let private columnPath (g: ConvGeometry) (x: float32[]) (dy: float32[]) =
+        let dw = Array.create (g.Cout * g.Cin * g.Kh * g.Kw) nanf
+        use px = fixed x
+        use pdy = fixed dy
+        use pdw = fixed dw
+        WeightGradientColumns.Run(GemmKernels.Current, g, px, pdy, pdw)
+        dw
+
     let private operands (g: ConvGeometry) seed =
         let xs, _, ys = KernelsConv.sizes g
         randomArray seed xs, randomArray (seed + 1) ys
@@ -45,8 +56,11 @@ module WeightGradientGroupedTests =
 
     [<Fact>]
     let ``on the model's layers the grouped path agrees with the column path and the reference, with the same bits at 1, 2 and 3 threads`` () =
+        // The first layer (1×4×4 = 16 taps, 128 outputs) is the few-tap case the path's comment names; the others are general.
+        let layers = KernelsConv.modelLayers 7
+        Assert.Equal<bool list>([ false; true; true; true ], layers |> List.map general)
         // Seven images: four groups of 2, 2, 2 and 1, so groups hold several images and one is short.
-        for g in KernelsConv.modelLayers 7 |> List.filter general do
+        for g in layers |> List.filter general do
             Assert.Equal(2, WeightGradient.GroupSize g)
             let x, dy = operands g 11
             let e, s = convBackwardWeightRef g x dy
@@ -54,6 +68,8 @@ module WeightGradientGroupedTests =
             assertClose (sprintf "grouped %A" g) 1e-5 e s grouped
             let columns = backwardWeight false g x dy
             assertClose (sprintf "columns %A" g) 1e-5 e s columns
+            // Unforced, these layers take the column path.
+            Assert.True(sameBits columns (columnPath g x dy), sprintf "unforced, not the column path's bits: %A" g)
             // The two paths add the images' terms in another order, so some bits differ: proof that the
             // switch reached the grouped path (were it ignored, every test here would check the column path).
             Assert.False(sameBits grouped columns, sprintf "the forced path gave the column path's bits: %A" g)
@@ -77,3 +93,26 @@ module WeightGradientGroupedTests =
             let x, dy = operands g 3
             for grouped in [ false; true ] do
                 Assert.True(Array.forall (fun v -> v = 0f) (backwardWeight grouped g x dy), sprintf "%A (grouped %b)" g grouped)
+
+    [<Fact>]
+    let ``few taps means at most 16 kernel taps and at least twice as many outputs`` () =
+        let taps cin kh kw cout = WeightGradient.FewTaps(geometry 2 cin 8 32 cout kh kw 1 1 0 0 1 1)
+        Assert.True(taps 1 4 4 32, "1×4×4 = 16 taps, 32 outputs")
+        Assert.False(taps 1 4 4 31, "16 taps, 31 outputs")
+        Assert.False(taps 1 1 17 64, "17 taps")
+        Assert.False(taps 1 2 8 20, "1×2×8 = 16 taps, 20 outputs")
+        Assert.True(taps 2 2 4 32, "2×2×4 = 16 taps, 32 outputs")
+
+    [<Fact>]
+    let ``the group size, which fixes the order of the sums, follows the depth and column bounds and makes at least four groups`` () =
+        // A group holds at most 1536 output pixels (4 GEMM depth chunks) and 2^21 floats of columns, and the
+        // batch is cut into at least four groups of balanced size when it has four images or more:
+        // first layer: 1536 / 196 = 7 images; second: 2^21 / (2048·49) = 20; third and fourth: 1536 / 49 = 31.
+        let expected =
+            [ [ 1; 1; 2; 7; 7 ]     // 32 = 5 groups (⌈32/7⌉) of ⌈32/5⌉ = 7; 100 = 15 groups of 7
+              [ 1; 1; 2; 8; 20 ]    // 32 = 4 groups of 8; 100 = 5 groups of 20
+              [ 1; 1; 2; 8; 25 ]    // 100 = 4 groups (⌈100/31⌉) of 25
+              [ 1; 1; 2; 8; 25 ] ]
+        for layer, sizes in List.zip [ 0 .. 3 ] expected do
+            let got = [ for n in [ 1; 3; 7; 32; 100 ] -> WeightGradient.GroupSize (List.item layer (KernelsConv.modelLayers n)) ]
+            Assert.True((sizes = got), sprintf "layer %d: group sizes %A, expected %A" layer got sizes)

@@ -41,6 +41,7 @@ internal static unsafe class WeightGradient
     internal static int GroupSize(ConvGeometry g)
     {
         long pix = (long)g.Ho * g.Wo, rows = (long)g.Cin * g.Kh * g.Kw;
+        // Stryker disable once Logical : && for || is equivalent, Run calls this only after returning early for N = 0 or no output pixels
         if (g.N == 0 || pix == 0) return 1;
         long nbMax = Math.Max(1, Math.Min(TargetDepth / pix, (1L << 21) / Math.Max(1, rows * pix)));
         // At least four groups when the batch allows (work for several workers), sizes balanced.
@@ -74,6 +75,7 @@ internal static unsafe class WeightGradient
             fixed (float* ps = slots)
             {
                 var job = new Job(kern, g, x, dy, dw, ps, nb);
+                // Stryker disable once Equality,Arithmetic : equivalent, these only move the size from which the groups run on several threads; each group's partial sum and their order stay the same (same bits)
                 Threading.For(groups, (long)g.N * size * pix >= Gemm.ParallelThreshold, job.Group);
                 // Stryker disable once Equality : groups >= 1 is equivalent, groups is at least 1 here (N >= 1) and one group leaves no slot to add
                 if (groups > 1) AddSlots(dw, ps, groups - 1, size);
