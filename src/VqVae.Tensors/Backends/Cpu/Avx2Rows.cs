@@ -25,7 +25,6 @@ internal static unsafe class Avx2Rows
     private const int MaxSegments = 512;
 
     /// <summary>Segments of count images' output rows.</summary>
-    // Stryker disable once Linq : Max for Min is equivalent, it gives int.MaxValue, so LowerApplies is false and the image-by-image lowering (the same data movement, the same bits) is taken
     public static int Segments(ConvGeometry g, int count) => (int)Math.Min(int.MaxValue, (long)count * g.Ho * ((g.Wo + 7) / 8));
 
     /// <summary>Whether the lowering rows apply: stride 1 or 2 across, slivers of at least a register, a plan that fits on the stack.</summary>
