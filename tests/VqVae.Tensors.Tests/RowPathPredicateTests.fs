@@ -49,3 +49,35 @@ let ``the scatter rows take rows of at most 4 registers whose registers never ov
     Assert.False(Avx2Rows.ScatterApplies(plain 31 31 1 1 1 1), "a row spanning 5 registers")
     Assert.False(Avx2Rows.ScatterApplies(withOutput edge 32 0), "an empty output row")
     Assert.True(Avx2Rows.ScatterApplies(geometry 1 128 14 14 128 4 4 2 2 1 1 1 1), "the model's stride-2 layer")
+
+// The portable 128-bit rows (Vector128Rows), the same conditions with 4-float registers.
+
+[<Fact>]
+let ``the 128-bit plan bound counts each row's 4-output pieces, its sliver edges and one more, saturating at the largest int`` () =
+    let g = plain 8 8 1 1 0 0
+    Assert.Equal(8 * (2 + 1 + 1), Vector128Rows.MaxSegmentsOf(g, 1, 8))
+    Assert.Equal(3 * 8 * (2 + 2 + 1), Vector128Rows.MaxSegmentsOf(g, 3, 4))
+    Assert.Equal(7 * (3 + 1 + 1), Vector128Rows.MaxSegmentsOf(withOutput g 7 9, 1, 16))
+    Assert.Equal(System.Int32.MaxValue, Vector128Rows.MaxSegmentsOf(withOutput g 100_000 100_000, 100_000, 8))
+
+[<Fact>]
+let ``the 128-bit lowering rows take slivers of at least 4, stride 1 or 2 across, a non-empty row and at most 1024 pieces`` () =
+    let layer = geometry 1 128 14 14 128 4 4 2 2 1 1 1 1
+    Assert.True(Vector128Rows.LowerApplies(layer, 4, 1), "nr = 4 is a whole register")
+    Assert.False(Vector128Rows.LowerApplies(layer, 3, 1), "nr = 3 is less than a register")
+    Assert.True(Vector128Rows.LowerApplies(plain 9 9 2 2 0 0, 8, 1), "stride 2")
+    Assert.False(Vector128Rows.LowerApplies(plain 9 9 1 3 0 0, 8, 1), "stride 3 across")
+    Assert.False(Vector128Rows.LowerApplies(withOutput layer 7 0, 8, 1), "an empty output row")
+    let eight = plain 8 8 1 1 0 0 // at most 32 pieces an image with nr = 8
+    Assert.True(Vector128Rows.LowerApplies(eight, 8, 32), "exactly 1024")
+    Assert.False(Vector128Rows.LowerApplies(eight, 8, 33), "1056")
+
+[<Fact>]
+let ``the 128-bit scatter rows take stride 1 or 2, rows of at most 8 registers, registers that never overlap the next row's`` () =
+    let edge = plain 30 30 1 1 1 1 // Wo = 32: 8 registers, rows 32 floats apart
+    Assert.True(Vector128Rows.ScatterApplies edge, "rows exactly 8 registers apart")
+    Assert.False(Vector128Rows.ScatterApplies(plain 29 29 1 1 1 1), "rows 31 floats apart overlap 8 registers")
+    Assert.False(Vector128Rows.ScatterApplies(plain 31 31 1 1 1 1), "a row spanning 9 registers")
+    Assert.False(Vector128Rows.ScatterApplies(plain 30 30 1 3 1 1), "stride 3 across")
+    Assert.False(Vector128Rows.ScatterApplies(withOutput edge 32 0), "an empty output row")
+    Assert.True(Vector128Rows.ScatterApplies(geometry 1 128 14 14 128 4 4 2 2 1 1 1 1), "the model's stride-2 layer")
