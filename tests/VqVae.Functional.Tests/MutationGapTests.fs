@@ -72,6 +72,7 @@ let ``dead-code restart names the argument whose shape or value is wrong, what i
         for p in parts do Assert.Contains(p, e.Message)
     named "threshold" [ "threshold must be ≥ 1 row"; "0" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, unused, 0L, Rng.Seed 1L) |> ignore)
     named "codebook" [ "codebook must be [K,D], got [16]" ] (fun () -> DeadCodes.Restart(Tensor.Zeros 16, Unchecked.defaultof<EmaState>, rows, unused, Rng.Seed 1L) |> ignore)
+    named "codebook" [ "codebook must be [K,D], got [16,2,1]" ] (fun () -> DeadCodes.Restart(Tensor.Zeros(16, 2, 1), Unchecked.defaultof<EmaState>, rows, unused, Rng.Seed 1L) |> ignore)
     named "usage" [ "usage counts 15 codes, the codebook has 16" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, rows, CodeUsage.Empty 15, Rng.Seed 1L) |> ignore)
     named "rows" [ "rows must be [N,2] with N ≥ 1, got [4,3]" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros(4, 3), unused, Rng.Seed 1L) |> ignore)
     named "rows" [ "got [0,2]" ] (fun () -> DeadCodes.Restart(codebook, Unchecked.defaultof<EmaState>, Tensor.Zeros(0, 2), unused, Rng.Seed 1L) |> ignore)
