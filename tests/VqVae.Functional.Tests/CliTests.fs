@@ -166,7 +166,7 @@ let ``bench --json prints only JSON with the documented keys`` () =
     Assert.True(doc.RootElement.GetProperty("gflops").GetProperty("train_step").GetDouble() > 0.0)
 
 /// The PyTorch-made reference checkpoint's state dict and batch, as `vqvae` reads them.
-let private pytorchCheckpoint =
+let pytorchCheckpoint =
     lazy
         (let f = SafeTensors.Read(Path.Combine(AppContext.BaseDirectory, "fixtures", "vqvae_reference.safetensors"))
          let dir = tempDir ()
