@@ -5,6 +5,7 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
+open VqVae.Tensors.Diagnostics
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -179,3 +180,37 @@ let ``a step refuses an optimizer that changes its state's type, naming both typ
     let s0 = (Adam.Create 0.1f).Init model
     let e = Assert.Throws<InvalidOperationException>(fun () -> TrainStep.Apply(opt, model, s0, Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 1, 8, 8)) |> ignore)
     Assert.Contains("StateSwapping was given a AdamState`1 but returned a SgdState`1", e.Message)
+
+[<Fact>]
+let ``a step and the EMA step name a null argument`` () =
+    let model = VqVaeModel.Init(VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2, quantizer = QuantizerKind.Ema), Rng.Seed 3L)
+    let x = Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 1, 8, 8)
+    let adam = Adam.Create 0.1f
+    let s0 = adam.Init model
+    let named (name: string) (f: unit -> unit) = Assert.Equal(name, Assert.Throws<ArgumentNullException>(f).ParamName)
+    named "optimizer" (fun () -> TrainStep.Apply(Unchecked.defaultof<IOptimizer>, model, s0, x) |> ignore)
+    named "model" (fun () -> TrainStep.Apply(adam, Unchecked.defaultof<VqVaeModel>, s0, x) |> ignore)
+    named "state" (fun () -> TrainStep.Apply(adam, model, Unchecked.defaultof<AdamState<VqVaeModel>>, x) |> ignore)
+    named "batch" (fun () -> TrainStep.Apply(adam, model, s0, Unchecked.defaultof<Tensor>) |> ignore)
+    let q = VqVaeModel.LossTerms(model, x).Quantized
+    named "model" (fun () -> TrainStep.EmaStep(Unchecked.defaultof<VqVaeModel>, q) |> ignore)
+    named "quantized" (fun () -> TrainStep.EmaStep(model, Unchecked.defaultof<Quantized>) |> ignore)
+
+[<CollectionDefinition("TrainStep profiler", DisableParallelization = true)>]
+type TrainStepProfilerCollection() = class end
+
+/// The step times the optimizer's update as its own phase of the op profile (the CLI's profile table
+/// shows it under this name). Alone in its collection: the profiler is process-wide.
+[<Collection("TrainStep profiler")>]
+type TrainStepProfilerTests() =
+    [<Fact>]
+    member _.``with the profiler on, a step records one optimizer update phase`` () =
+        let model = VqVaeModel.Init(VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2), Rng.Seed 3L)
+        let adam = Adam.Create 0.1f
+        OpProfiler.Reset()
+        OpProfiler.Enabled <- true
+        try TrainStep.Apply(adam, model, adam.Init model, Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 1, 8, 8)) |> ignore
+        finally OpProfiler.Enabled <- false
+        let rows = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name, t.Calls) |> Map.ofSeq
+        OpProfiler.Reset()
+        Assert.Equal(Some 1L, rows.TryFind "optimizer update")
