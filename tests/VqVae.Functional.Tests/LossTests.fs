@@ -78,3 +78,12 @@ let ``inference reconstructs like evaluation-mode loss terms and records no tape
 let ``BCE rejects an x̂ outside [0, 1] instead of returning NaN`` (backend: string) = onBackend backend <| fun () ->
     let ex = Assert.Throws<ArgumentException>(fun () -> Loss.Bce(Tensor.FromArray([| 1.5f |], 1), Tensor.Ones 1) |> ignore)
     Assert.Contains("1.5", ex.Message)
+
+[<Fact>]
+let ``an unknown term name is refused naming the argument and the four names`` () =
+    let m = VqVaeModel.Init(VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2), Rng.Seed 3L)
+    let t = VqVaeModel.LossTerms(m, Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 1, 8, 8))
+    for name in [ "Recon"; "loss"; "" ] do
+        let e = Assert.Throws<ArgumentException>(fun () -> t.Term name |> ignore)
+        Assert.Equal("name", e.ParamName)
+        Assert.StartsWith($"loss terms: unknown term '{name}'; expected recon, codebook, commitment or total.", e.Message)

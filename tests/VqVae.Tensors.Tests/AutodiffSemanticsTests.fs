@@ -157,6 +157,48 @@ let ``recording is off inside NoGradScope`` (backend: string) = onBackend backen
             y.Sum()) (Tensor.Ones(2))
     Assert.True(isNull g)
 
+/// An op whose backward rule is given by the test (Tensor.Record is what every op records with).
+let private customOp (name: string) (x: Tensor) (y: Tensor) (backward: Tensor -> (Tensor | null) array) =
+    Tensor.Record(name, y.Primal, [| x |], Func<Tensor, (Tensor | null) array>(backward))
+
+[<Fact>]
+let ``a backward rule that returns the wrong shape is an internal error naming the op and both shapes`` () =
+    let x = Tensor.Ones(2)
+    let e = Assert.Throws<InvalidOperationException>(fun () ->
+        grad1 (fun t -> (customOp "badRule" t (t * 2f) (fun _ -> [| Tensor.Zeros(3) |> withNull |])).Sum()) x |> ignore)
+    Assert.Equal("internal error: backward of 'badRule' gave shape [3] for an input of shape [2].", e.Message)
+
+[<Fact>]
+let ``a backward rule that returns null for a tracked input leaves it unreached`` () =
+    let x = Tensor.FromArray([| 1f; 2f |], 2)
+    // The custom op passes nothing back, so only the direct term reaches x; the op below it (a mul
+    // on the tape) gets no adjoint, and its rule is not run.
+    let _, gs = gradN (fun ts -> (customOp "opaque" ts[0] (ts[0] * 2f) (fun _ -> [| null |])).Sum() + ts[1].Sum()) [| x; x |]
+    Assert.True(isNull gs[0])
+    Assert.Equal<float32[]>([| 1f; 1f |], (nonNull gs[1]).ToArray())
+    let _, gs = gradN (fun ts -> (customOp "opaque" (ts[0] * ts[1]) (ts[0] * 2f) (fun _ -> [| null |])).Sum() + ts[1].Sum()) [| x; x |]
+    Assert.True(isNull gs[0])
+    Assert.Equal<float32[]>([| 1f; 1f |], (nonNull gs[1]).ToArray())
+
+[<Fact>]
+let ``each backward rule runs once, with the adjoint summed over all its uses`` () =
+    // y = u + u·x where u = 3x: the mul node is reached once, the u node through two paths; a rule
+    // that ran once per path (or with a partial adjoint) gives a different count or value.
+    let calls = Collections.Generic.Dictionary<string, int>()
+    let count name = calls[name] <- (match calls.TryGetValue name with | true, c -> c + 1 | _ -> 1)
+    let x = Tensor.FromArray([| 1f; -2f |], 2)
+    let _, g =
+        grad1 (fun t ->
+            let tripleRule (dy: Tensor) : (Tensor | null) array = count "triple"; [| dy * 3f |> withNull |]
+            let identityRule (dy: Tensor) : (Tensor | null) array = count "identity"; [| dy |> withNull |]
+            let u = customOp "triple" t (t * 3f) tripleRule
+            let y = customOp "identity" u u identityRule
+            (y + u * t).Sum()) x
+    Assert.Equal(1, calls["triple"])
+    Assert.Equal(1, calls["identity"])
+    // d/dx (3x + 3x·x) = 3 + 6x
+    Assert.Equal<float32[]>([| 9f; -9f |], (nonNull g).ToArray())
+
 // ---------------------------------------------------------------- parameter trees
 
 /// A small layer: two leaves.
@@ -246,3 +288,19 @@ let ``tree map, map2, leaves and global norm`` (backend: string) = onBackend bac
     Assert.Equal<float32[]>([| 3f; 6f; 9f; 12f |], summed.Enc.Weight.ToArray())
     // |W|² = 30, |b|² = 0.5, scale² = 9, unused = 3
     Assert.Equal(sqrt 42.5, Tree.GlobalNorm(m), 5)
+
+[<Fact>]
+let ``valueAndGrad names a null function, input list, input or tree, and a function that returns null`` () =
+    let x = Tensor.Ones(2)
+    let paramName (f: unit -> 'a) = (Assert.Throws<ArgumentNullException>(fun () -> f () |> ignore)).ParamName
+    Assert.Equal("f", paramName (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Tensor, Tensor>>, x)))
+    Assert.Equal("f", paramName (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Tensor[], Tensor>>, [| x |])))
+    Assert.Equal("xs", paramName (fun () -> Grad.ValueAndGrad(Func<Tensor[], Tensor>(fun ts -> ts[0].Sum()), Unchecked.defaultof<Tensor[]>)))
+    Assert.Equal("f", paramName (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Model, Tensor>>, model ())))
+    Assert.Equal("f", paramName (fun () -> Grad.ValueAndGradWithAux(Unchecked.defaultof<Func<Model, struct (Tensor * int)>>, model ())))
+    Assert.Equal("tree", paramName (fun () -> Grad.ValueAndGradWithAux(Func<Model, struct (Tensor * int)>(fun m -> struct (m.Scale, 0)), Unchecked.defaultof<Model>)))
+    let e = Assert.Throws<ArgumentNullException>(fun () -> Grad.ValueAndGrad(Func<Tensor[], Tensor>(fun ts -> ts[0].Sum()), [| x; Unchecked.defaultof<Tensor> |]) |> ignore)
+    Assert.Equal("xs", e.ParamName)
+    Assert.StartsWith("valueAndGrad: input 1 is null.", e.Message)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> Grad.ValueAndGrad(Func<Tensor, Tensor>(fun _ -> Unchecked.defaultof<Tensor>), x) |> ignore)
+    Assert.Equal("valueAndGrad: the function returned null.", e.Message)

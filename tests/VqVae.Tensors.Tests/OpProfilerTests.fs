@@ -22,3 +22,17 @@ module OpProfilerTests =
         let rows = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name, t.Calls) |> List.ofSeq
         OpProfiler.Reset()
         Assert.Equal<(string * int64) list>([ ("fwd embedGrid", 1L) ], rows)
+
+    [<Fact>]
+    let ``a backward pass books each rule under its op's name and every adjoint sum under accumulate`` () =
+        let x = Tensor.FromArray([| 1f; -2f; 3f |], 3)
+        OpProfiler.Reset()
+        OpProfiler.Enabled <- true
+        // x·x + x: the leaf x gets three adjoints (two from mul, one from add), so two sums.
+        try Grad.ValueAndGrad(System.Func<Tensor, Tensor>(fun t -> (t * t + t).Sum()), x) |> ignore
+        finally OpProfiler.Enabled <- false
+        let rows = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name, t.Calls) |> Map.ofSeq
+        OpProfiler.Reset()
+        Assert.Equal<(string * int64) list>(
+            [ ("bwd accumulate", 2L); ("bwd add", 1L); ("bwd mul", 1L); ("bwd sum", 1L); ("fwd add", 1L); ("fwd mul", 1L); ("fwd sum", 1L) ],
+            rows |> Map.toList |> List.filter (fun (n, _) -> n.StartsWith "bwd" || n.StartsWith "fwd"))

@@ -13,6 +13,7 @@ internal static class Backprop
         var order = TopologicalOrder(output.Node);
         adj[output.Node] = seed;
         using var _ = NoGradScope.Begin();
+        // Stryker disable once Equality : i > 0 is equivalent, order[0] (the first node the post-order finishes) is always a leaf, which has no rule to run: an op is recorded only with some tracked input, so every non-leaf has an unvisited parent to go down to first
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var node = order[i];
@@ -20,6 +21,7 @@ internal static class Backprop
             // mutant of either condition still compiles (mutation testing would drop the whole method).
             if (node.Backward is null) continue;
             if (!adj.TryGetValue(node, out var g)) continue;
+            // Stryker disable once Statement : equivalent, keeping an interior node's adjoint only costs memory: each node is visited once and the caller reads the leaves' adjoints only
             adj.Remove(node); // intermediate adjoints are not needed once passed on
             var grads = TimedBackward(node, g);
             for (int p = 0; p < node.Parents.Length; p++)
@@ -49,6 +51,7 @@ internal static class Backprop
     private static List<Node> TopologicalOrder(Node root)
     {
         var order = new List<Node>();
+        // Stryker disable once Initializer : an empty set is equivalent, the root is the output, so no node of its graph has it as a parent to reach it again
         var seen = new HashSet<Node>(ReferenceEqualityComparer.Instance) { root };
         var stack = new Stack<(Node Node, int Next)>();
         stack.Push((root, 0));

@@ -42,7 +42,9 @@ public static class Grad
     /// <summary>Like ValueAndGrad, for a function that also returns auxiliary data (e.g. the named loss terms).</summary>
     public static (Tensor Value, TAux Aux, Gradients<T> Gradients) ValueAndGradWithAux<T, TAux>(Func<T, (Tensor Loss, TAux Aux)> f, T tree) where T : IParameterTree<T>
     {
-        ArgumentNullException.ThrowIfNull(f); ArgumentNullException.ThrowIfNull(tree);
+        ArgumentNullException.ThrowIfNull(f);
+        // Stryker disable once Statement : equivalent, Tree.Leaves refuses a null tree with the same ArgumentNullException ("tree") first
+        ArgumentNullException.ThrowIfNull(tree);
         var xs = Tree.Leaves(tree).Select(l => l.Value).ToArray();
         var (v, aux, g) = Run(xs, t => f(Tree.FromLeaves(tree, t)));
         return (v, aux, new Gradients<T>(tree, g));

@@ -12,6 +12,7 @@ internal sealed class Node(string op, Tensor[] parents, Func<Tensor, Tensor?[]>?
     internal readonly Tensor[] Parents = parents;
     internal readonly Func<Tensor, Tensor?[]>? Backward = backward;
 
+    // Stryker disable once String : equivalent, an op's name is read only when its backward rule runs (profiler, shape error), and a leaf has none
     internal static Node Leaf() => new("leaf", [], null);
 }
 
