@@ -291,3 +291,22 @@ let ``the leaf walk refuses gradients and states that do not fit the parameters,
     refusedAs "state" $"adam: the state was made for a tree of {nEma} leaves, the parameters have {n}; call Init on these parameters." (fun () -> adam.Update(zeros plain, adam.Init ema, plain) |> ignore)
     refusedAs "state" $"sgd: the state was made for a tree of {n} leaves, the parameters have {nEma}" (fun () -> sgd.Update(zeros ema, sgd.Init plain, ema) |> ignore)
     refusedAs "gradients" $"adam: the gradients have {n} leaves, the parameters {nEma}." (fun () -> adam.Update(zeros plain, adam.Init ema, ema) |> ignore)
+
+[<Fact>]
+let ``a restored count must be one whole number in [0, 2^24], refused by name otherwise`` () =
+    let p = randomPair (Rng.Seed 1L) 2 2
+    for s0 in [ Adam.Create(0.1f).Init p :> OptimizerState<Pair>; Sgd.Create(0.1f, 0.9f).Init p; Sgd.Create(0.1f).Init p ] do
+        let leaves = Tree.Leaves s0 |> Seq.map (fun l -> l.Value) |> Array.ofSeq
+        let withStep (t: Tensor) = let a = Array.copy leaves in a[0] <- t; a   // leaf 0 is the state's own 'step'
+        Assert.Equal(16_777_216, (Tree.FromLeaves(s0, withStep (Tensor.Scalar 16_777_216f))).Step)
+        Assert.Equal(0, (Tree.FromLeaves(s0, withStep (Tensor.Scalar 0f))).Step)
+        Assert.Equal(7, (Tree.FromLeaves(s0, withStep (Tensor.FromArray([| 7f |], 1)))).Step)   // one element, any shape
+        for bad, text in [ Tensor.Scalar -1f, "'step' must be a whole number in [0, 2^24], got -1."
+                           Tensor.Scalar 16_777_218f, "got 16777218."
+                           Tensor.Scalar nanf, "got NaN."
+                           Tensor.Scalar 2.5f, "got 2.5."
+                           Tensor.Zeros 2, "optimizer state: 'step' must be a scalar count, got shape [2]."
+                           Tensor.Zeros(1, 2), "got shape [1,2]." ] do
+            let e = Assert.Throws<ArgumentException>(fun () -> Tree.FromLeaves(s0, withStep bad) |> ignore)
+            Assert.Equal("reader", e.ParamName)
+            Assert.Contains(text, e.Message)
