@@ -170,6 +170,33 @@ let ``oneHot and nearestRows arguments`` () =
     throwsArg [ "nearestRows"; "NaN" ] (fun () -> (Tensor.Full(nan |> float32, 2, 3)).NearestRows(z [ 4; 3 ])) |> ignore
 
 [<Fact>]
+let ``null operands are named`` () =
+    let x = z [ 2 ]
+    let nul = Unchecked.defaultof<Tensor>
+    let paramName (f: unit -> Tensor) = (Assert.Throws<ArgumentNullException>(fun () -> f () |> ignore)).ParamName
+    Assert.Equal("a", paramName (fun () -> nul + x))
+    Assert.Equal("b", paramName (fun () -> x * nul))
+    Assert.Equal("a", paramName (fun () -> Tensor.Pow(nul, 2f)))
+    Assert.Equal("dims", paramName (fun () -> x.Sum(Unchecked.defaultof<int[]>)))
+    Assert.Equal("shape", paramName (fun () -> x.SumToShape(Unchecked.defaultof<int[]>)))
+
+[<Fact>]
+let ``mean of nothing and sumToShape to a larger rank`` () =
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 0; 3 ]).Mean() |> ignore)
+    Assert.Equal("mean: the tensor is empty.", e.Message)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 0; 3 ]).Mean(0) |> ignore)
+    Assert.Equal("mean: the reduced dimensions of shape [0,3] are empty.", e.Message)
+    // the dimension that is not reduced may be empty: the mean over the other is then empty too
+    Assert.Equal<int[]>([| 0 |], (z [ 0; 3 ]).Mean(1).Shape)
+    throwsArg [ "sumToShape"; "[2,3]"; "larger rank"; "[1,2,3]" ] (fun () -> (z [ 2; 3 ]).SumToShape([| 1; 2; 3 |])) |> ignore
+
+[<Fact>]
+let ``toScalar of more than one element`` () =
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 2 ]).ToScalar() |> ignore)
+    Assert.Equal("toScalar: expected a tensor with one element, got shape [2].", e.Message)
+    Assert.Equal(5f, Tensor.Full(5f, 1, 1).ToScalar())
+
+[<Fact>]
 let ``indexer: wrong arity and out of range`` () =
     throwsArg [ "index"; "2 indices"; "[2,3]"; "got 1" ] (fun () -> (z [ 2; 3 ]).[1]) |> ignore
     throwsArg [ "index"; "position 1"; "[0, 2]"; "got 3" ] (fun () -> (z [ 2; 3 ]).[1, 3]) |> ignore
