@@ -1,6 +1,7 @@
 /// Routing properties over random tiny models, batches and β (DESIGN §8).
 module VqVae.Functional.Tests.RoutingTests
 
+open System
 open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.OnBackends
@@ -78,3 +79,23 @@ let ``group norms ignore a gradient on a buffer`` () =
     Assert.Equal(expected ParameterGroup.Encoder, e.Value, 12)
     Assert.Equal(expected ParameterGroup.Codebook, cb.Value, 12)
     Assert.Equal(expected ParameterGroup.Decoder, d.Value, 12)
+
+/// How a reach pattern and the routing matrix print (`vqvae routes` shows them; found unpinned by mutation testing).
+[<Fact>]
+let ``a reach pattern and the routing matrix print as fixed-width text, a dash where a term does not reach`` () =
+    Assert.Equal("{ Encoder = True; Codebook = False; Decoder = True }", string (GroupReach(true, false, true)))
+    Assert.Equal("{ Encoder = False; Codebook = True; Decoder = False }", string (GroupReach(false, true, false)))
+    let m = RoutingMatrix([| RoutingRow("recon", Nullable 1.5, Nullable(), Nullable 2.5e-4); RoutingRow("codebook", Nullable(), Nullable 12340.0, Nullable()) |])
+    let expected =
+        [ "term            encoder    codebook     decoder"
+          "recon         1.500e+00           —   2.500e-04"
+          "codebook              —   1.234e+04           —" ]
+    Assert.Equal(String.Join(Environment.NewLine, expected), m.ToString())
+
+[<Fact>]
+let ``the routing matrix refuses an unknown term naming it and the rows it has`` () =
+    let m = RoutingMatrix([| RoutingRow("recon", Nullable 1.0, Nullable(), Nullable 1.0); RoutingRow("total", Nullable 1.0, Nullable 1.0, Nullable 1.0) |])
+    Assert.Equal(GroupReach(true, false, true), m["recon"].Reach)
+    let e = Assert.Throws<ArgumentException>(fun () -> m["codebook"] |> ignore)
+    Assert.Equal("term", e.ParamName)
+    Assert.StartsWith("routing: no row 'codebook'; rows are recon, total.", e.Message)

@@ -5,6 +5,7 @@ open Xunit
 open FsCheck
 open FsCheck.FSharp
 open VqVae.Tensors
+open VqVae.Tensors.Diagnostics
 open VqVae.Functional.Layers
 open VqVae.Functional.Losses
 open VqVae.Functional.Model
@@ -129,3 +130,87 @@ let ``a step keeps the BatchNorm running statistics of its training pass and nev
     for n in buffers do
         Assert.Equal<int[]>(expected[n], got[n])
     Assert.NotEqual<int[]>(before["encoder.1.running_mean"], got["encoder.1.running_mean"])
+
+/// The step's health figures (found unpinned by mutation testing): the mean and population standard
+/// deviation of the reconstruction's pixels and of the batch's, each over every element, in double.
+[<PropertyTest(10)>]
+let ``a step reports the reconstruction's mean and standard deviation and the batch's standard deviation`` (c: ModelCase) =
+    let model, x = modelOf c, batchOf c
+    let terms = VqVaeModel.LossTerms(model, x)
+    let struct (_, _, m) = TrainStep.Apply(Sgd.Create 0.05f, model, (Sgd.Create 0.05f).Init model, x)
+    let meanStd (t: Tensor) =
+        let a = t.ToArray() |> Array.map float
+        let mean = Array.average a
+        mean, sqrt (Array.averageBy (fun v -> (v - mean) * (v - mean)) a)
+    let outMean, outStd = meanStd terms.XHat
+    let _, inStd = meanStd x
+    Assert.True(abs (m.OutputMean - outMean) <= 1e-9 * (1.0 + abs outMean), $"output mean {m.OutputMean} vs {outMean}")
+    Assert.True(abs (m.OutputStd - outStd) <= 1e-6 * (1.0 + outStd), $"output std {m.OutputStd} vs {outStd}")
+    Assert.True(abs (m.InputStd - inStd) <= 1e-6 * (1.0 + inStd), $"input std {m.InputStd} vs {inStd}")
+    Assert.True(m.InputStd > 0.0)
+
+[<Fact>]
+let ``the standard deviation of a constant tensor is 0, never NaN from rounding`` () =
+    // s2/n − mean² rounds below 0 for some constants; the clamp keeps the square root defined.
+    // (100 copies of each of these: s2/n − mean² is −2e-15, −4e-17, −5e-15 in double.)
+    for v in [ 0.9604539275169373f; 0.2929234802722931f; 1.409211277961731f ] do
+        let struct (mean, std) = TrainStep.MeanStd(Tensor.Full(v, 10, 10))
+        Assert.Equal(float v, mean, 6)
+        Assert.Equal(0.0, std)
+
+[<Fact>]
+let ``the EMA step refuses a model without EMA statistics, naming the model`` () =
+    let model = VqVaeModel.Init(VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2), Rng.Seed 3L)
+    let q = VqVaeModel.LossTerms(model, Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 1, 8, 8)).Quantized
+    let e = Assert.Throws<ArgumentException>(fun () -> TrainStep.EmaStep(model, q) |> ignore)
+    Assert.Equal("model", e.ParamName)
+    Assert.StartsWith("emaStep: the model has no EMA state", e.Message)
+
+/// An optimizer whose Update hands back a state of another type than it was given.
+type private StateSwapping() =
+    let sgd = Sgd.Create 0.1f
+    interface IOptimizer with
+        member _.Init p = (Adam.Create 0.1f :> IOptimizer).Init p
+        member _.Update(g, _, p) = (sgd :> IOptimizer).Update(g, (sgd :> IOptimizer).Init p, p)
+
+[<Fact>]
+let ``a step refuses an optimizer that changes its state's type, naming both types`` () =
+    let model = VqVaeModel.Init(VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2), Rng.Seed 3L)
+    let opt = StateSwapping() :> IOptimizer
+    let s0 = (Adam.Create 0.1f).Init model
+    let e = Assert.Throws<InvalidOperationException>(fun () -> TrainStep.Apply(opt, model, s0, Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 1, 8, 8)) |> ignore)
+    Assert.Contains("StateSwapping was given a AdamState`1 but returned a SgdState`1", e.Message)
+
+[<Fact>]
+let ``a step and the EMA step name a null argument`` () =
+    let model = VqVaeModel.Init(VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2, quantizer = QuantizerKind.Ema), Rng.Seed 3L)
+    let x = Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 1, 8, 8)
+    let adam = Adam.Create 0.1f
+    let s0 = adam.Init model
+    let named (name: string) (f: unit -> unit) = Assert.Equal(name, Assert.Throws<ArgumentNullException>(f).ParamName)
+    named "optimizer" (fun () -> TrainStep.Apply(Unchecked.defaultof<IOptimizer>, model, s0, x) |> ignore)
+    named "model" (fun () -> TrainStep.Apply(adam, Unchecked.defaultof<VqVaeModel>, s0, x) |> ignore)
+    named "state" (fun () -> TrainStep.Apply(adam, model, Unchecked.defaultof<AdamState<VqVaeModel>>, x) |> ignore)
+    named "batch" (fun () -> TrainStep.Apply(adam, model, s0, Unchecked.defaultof<Tensor>) |> ignore)
+    let q = VqVaeModel.LossTerms(model, x).Quantized
+    named "model" (fun () -> TrainStep.EmaStep(Unchecked.defaultof<VqVaeModel>, q) |> ignore)
+    named "quantized" (fun () -> TrainStep.EmaStep(model, Unchecked.defaultof<Quantized>) |> ignore)
+
+[<CollectionDefinition("TrainStep profiler", DisableParallelization = true)>]
+type TrainStepProfilerCollection() = class end
+
+/// The step times the optimizer's update as its own phase of the op profile (the CLI's profile table
+/// shows it under this name). Alone in its collection: the profiler is process-wide.
+[<Collection("TrainStep profiler")>]
+type TrainStepProfilerTests() =
+    [<Fact>]
+    member _.``with the profiler on, a step records one optimizer update phase`` () =
+        let model = VqVaeModel.Init(VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2), Rng.Seed 3L)
+        let adam = Adam.Create 0.1f
+        OpProfiler.Reset()
+        OpProfiler.Enabled <- true
+        try TrainStep.Apply(adam, model, adam.Init model, Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 1, 8, 8)) |> ignore
+        finally OpProfiler.Enabled <- false
+        let rows = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name, t.Calls) |> Map.ofSeq
+        OpProfiler.Reset()
+        Assert.Equal(Some 1L, rows.TryFind "optimizer update")
