@@ -78,3 +78,36 @@ module OpProfilerTests =
         // the input is data (untracked): only the weight's and the bias's gradients are computed
         Assert.Equal<string list>([ "bias grad"; "weight grad" ], parts (profile (fun ts -> Tensor.Conv2d(x, ts[0], ts[1])) [| w; b |]))
         Assert.Equal<string list>([ "bias grad"; "input grad"; "weight grad" ], parts (profile (fun ts -> Tensor.Conv2d(ts[0], ts[1], ts[2])) [| x; w; b |]))
+
+    [<Fact>]
+    let ``shape and row ops are booked under their own names, forward and backward`` () =
+        let x = Tensor.FromArray(Array.init 6 float32, 2, 3)
+        let ops : (string * (Tensor -> Tensor)) list =
+            [ "reshape", (fun t -> t.Reshape(3, 2)); "expand", (fun t -> t.Reshape(1, 6).Expand(2, 6))
+              "permute", (fun t -> t.Permute(1, 0)); "narrow", (fun t -> t.Narrow(1, 1, 2))
+              "cat", (fun t -> Tensor.Cat([| t; t |])); "gatherRows", (fun t -> t.GatherRows([| 1; 0; 1 |]))
+              "scatterAddRows", (fun t -> t.ScatterAddRows([| 2; 0 |], 3)) ]
+        for name, f in ops do
+            let expected =
+                match name with
+                | "expand" -> [ "bwd expand"; "bwd reshape"; "bwd sum"; "fwd expand"; "fwd reshape"; "fwd sum" ]
+                | "cat" -> [ "bwd accumulate"; "bwd cat"; "bwd sum"; "fwd cat"; "fwd sum" ]   // t is both parts
+                | _ -> List.sort [ "bwd " + name; "bwd sum"; "fwd " + name; "fwd sum" ]
+            Assert.Equal<string list>(expected, profileOf f x)
+
+    [<Fact>]
+    let ``row searches and a masked convolution are booked once under their own names`` () =
+        let rows (f: unit -> unit) =
+            OpProfiler.Reset()
+            OpProfiler.Enabled <- true
+            try f ()
+            finally OpProfiler.Enabled <- false
+            let r = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name, t.Calls) |> List.ofSeq
+            OpProfiler.Reset()
+            r
+        let t = Tensor.FromArray([| 3f; 1f; 2f; 0f |], 2, 2)
+        Assert.Equal<(string * int64) list>([ ("fwd argMinRows", 1L) ], rows (fun () -> t.ArgMinRows() |> ignore))
+        Assert.Equal<(string * int64) list>([ ("fwd nearestRows", 1L) ], rows (fun () -> t.NearestRows(t) |> ignore))
+        let x = Tensor.Ones(1, 1, 3, 3)
+        let w = Tensor.Ones(1, 1, 3, 3)
+        Assert.Equal<(string * int64) list>([ ("fwd maskedConv2d", 1L) ], rows (fun () -> Tensor.MaskedConv2d(x, w, Tensor.Ones(3, 3), padH = 1, padW = 1) |> ignore))
