@@ -62,3 +62,38 @@ let ``dead-code restart moves exactly the dead codes onto batch rows and resets 
         // Distinct rows while there are enough of them.
         let picked = restarted |> Array.map (fun c -> e1[c * d .. c * d + d - 1]) |> Array.distinct
         Assert.Equal(min n restarted.Length, picked.Length))
+
+/// CodeUsage's figures and checks on a hand-made case (found unpinned by mutation testing).
+[<Fact>]
+let ``code usage counts, merges and refuses bad input with the argument named`` () =
+    let u = CodeUsage.FromCounts [ 3L; 0L; 1L; 0L; 2L ]
+    Assert.Equal((5, 6L, 3, 2), (u.Codes, u.Total, u.Used, u.Dead))
+    Assert.Equal<int[]>([| 1; 3 |], u.DeadCodes)
+    Assert.Equal<int[]>([| 1; 2; 3 |], u.Below 2L)   // strictly fewer than 2 rows
+    Assert.Equal<int[]>([| 0; 1; 2; 3; 4 |], u.Below 4L)
+    Assert.Equal<int[]>([||], u.Below 0L)
+    let added = u.Add [| 1; 1; 4 |]
+    Assert.Equal<int64 list>([ 3L; 2L; 1L; 0L; 3L ], List.ofSeq added.Counts)
+    Assert.Equal<int64 list>([ 6L; 2L; 2L; 0L; 5L ], List.ofSeq (added.Merge u).Counts)
+    Assert.Equal<int64 list>([ 3L; 0L; 1L; 0L; 2L ], List.ofSeq u.Counts) // Add and Merge leave their inputs alone
+    let named (name: string) (text: string) (f: unit -> unit) =
+        let e = Assert.ThrowsAny<System.ArgumentException>(fun () -> f ())
+        Assert.Equal(name, e.ParamName)
+        Assert.Contains(text, e.Message)
+    named "other" "codeUsage: cannot merge usage over 4 codes into usage over 5." (fun () -> u.Merge(CodeUsage.Empty 4) |> ignore)
+    named "codes" "codeUsage: the number of codes must be ≥ 1." (fun () -> CodeUsage.Empty 0 |> ignore)
+    Assert.Equal(1, (CodeUsage.Empty 1).Codes)
+    named "counts" "codeUsage: counts must be non-empty and non-negative." (fun () -> CodeUsage.FromCounts [] |> ignore)
+    named "counts" "codeUsage: counts must be non-empty and non-negative." (fun () -> CodeUsage.FromCounts [ 1L; -1L ] |> ignore)
+    Assert.Equal(0L, (CodeUsage.FromCounts [ 0L ]).Total)
+    named "indices" "codeUsage: indices[1] = 5 is outside [0, 4]." (fun () -> u.Add [| 0; 5 |] |> ignore)
+    named "indices" "codeUsage: indices[0] = -1 is outside [0, 4]." (fun () -> u.Add [| -1 |] |> ignore)
+    named "codes" "codeUsage: the number of codes must be ≥ 1." (fun () -> CodeUsage.Count([| 0 |], 0) |> ignore)
+    Assert.Equal<int64[]>([| 0L; 2L |], CodeUsage.Count([| 1; 1 |], 2))
+    Assert.Equal<int64[]>([| 0L |], CodeUsage.Count([||], 1))
+    named "counts" "perplexity: counts must be ≥ 0, got -1." (fun () -> CodeUsage.PerplexityOf(System.ReadOnlySpan<int64>([| 2L; -1L |])) |> ignore)
+    // exp of the entropy of (1/2, 1/6, 1/3) over the used codes; an empty usage is 1.
+    let h = -(0.5 * log 0.5 + (1.0 / 6.0) * log (1.0 / 6.0) + (1.0 / 3.0) * log (1.0 / 3.0))
+    Assert.Equal(exp h, u.Perplexity, 12)
+    Assert.Equal(1.0, (CodeUsage.Empty 3).Perplexity)
+    Assert.Equal(2.0, CodeUsage.PerplexityOf([| 0; 2; 0; 2 |], 3), 12)

@@ -87,3 +87,38 @@ let ``an unknown term name is refused naming the argument and the four names`` (
         let e = Assert.Throws<ArgumentException>(fun () -> t.Term name |> ignore)
         Assert.Equal("name", e.ParamName)
         Assert.StartsWith($"loss terms: unknown term '{name}'; expected recon, codebook, commitment or total.", e.Message)
+
+/// The reconstruction losses' edges (found unpinned by mutation testing): BCE takes x̂ in the closed [0, 1];
+/// its log is the exact log down to the smallest normal float (with its gradient), held constant below it and
+/// clamped at −100; MSE over variance refuses a zero or infinite variance; the shape check names x̂.
+[<Fact>]
+let ``BCE's range, its log below the smallest normal float, MSE over variance's variance and the shape check`` () =
+    let one = Tensor.Ones 1
+    let bce (p: float32) = float (Loss.Bce(Tensor.FromArray([| p |], 1), one).ToScalar())
+    Assert.Equal(0.0, bce 1f)
+    Assert.Equal(100.0, bce 0f)
+    Assert.Equal(-log (float 1.17549435e-38f), bce 1.17549435e-38f, 3)   // 87.34: the smallest normal keeps its log
+    Assert.Equal(-log 1e-40, bce 1e-40f, 2)                               // 92.10: a subnormal's log, not −100
+    // At the smallest normal the gradient is the log's, −x/x̂; below it the log is held constant (gradient 0).
+    let gradAt (p: float32) = (Grad.Gradient(Func<_, _>(fun t -> Loss.Bce(t, one)), Tensor.FromArray([| p |], 1)) |> nonNull "d bce").ToArray()[0]
+    Assert.Equal(-1.0 / float 1.17549435e-38f, float (gradAt 1.17549435e-38f), 1e32)
+    Assert.Equal(0f, gradAt 1e-40f)
+    for bad in [ -1e-7f; 1.0000001f; nanf ] do
+        let e = Assert.Throws<ArgumentException>(fun () -> Loss.Bce(Tensor.FromArray([| 0.5f; bad |], 2), Tensor.Ones 2) |> ignore)
+        Assert.Equal("xHat", e.ParamName)
+        Assert.StartsWith("reconstruction: BCE needs x̂ in [0, 1] (a Sigmoid output), found ", e.Message)
+    for x in [ Tensor.Full(0.25f, 1, 1, 2, 2); Tensor.FromArray([| -3e38f; 3e38f; -3e38f; 3e38f |], 1, 1, 2, 2) ] do
+        let e = Assert.Throws<ArgumentException>(fun () -> Loss.MseOverVariance(Tensor.Zeros(1, 1, 2, 2), x) |> ignore)
+        Assert.Equal("x", e.ParamName)
+        Assert.StartsWith("reconstruction: MseOverVariance needs a batch with positive, finite variance, got var(x) = ", e.Message)
+    let e = Assert.Throws<ArgumentException>(fun () -> Loss.Reconstruction(ReconstructionLoss.Bce, Tensor.Zeros(1, 1, 4, 4), Tensor.Zeros(1, 1, 4, 2)) |> ignore)
+    Assert.Equal("xHat", e.ParamName)
+    Assert.StartsWith("reconstruction: x̂ [1, 1, 4, 4] and x [1, 1, 4, 2] must have the same shape.", e.Message)
+
+[<Fact>]
+let ``the total adds the codebook term except for the EMA quantizer, and weighs commitment by β`` () =
+    let s (v: float32) = Tensor.Scalar v
+    Assert.Equal(1f + 2f + 0.5f * 4f, Loss.Total(QuantizerKind.Straight, 0.5f, s 1f, s 2f, s 4f).ToScalar())
+    Assert.Equal(1f + 0.5f * 4f, Loss.Total(QuantizerKind.Ema, 0.5f, s 1f, s 2f, s 4f).ToScalar())
+    Assert.Equal(0.125f, Loss.Codebook(Tensor.FromArray([| 1f; 2f |], 2), Tensor.FromArray([| 1.5f; 2f |], 2)).ToScalar())
+    Assert.Equal(2f, Loss.Commitment(Tensor.FromArray([| 1f; 2f |], 2), Tensor.FromArray([| 1f; 4f |], 2)).ToScalar())

@@ -224,3 +224,89 @@ let ``a restored state with a wrong shape or a count that is not a whole number 
     badStep[3] <- Tensor.Scalar 1.5f      // a.step
     let e = Assert.Throws<ArgumentException>(fun () -> Tree.FromLeaves(s, badStep) |> ignore)
     Assert.Contains("'a.step' must be a whole number", e.Message)
+
+// ---- argument and state checks, each at its boundary and by name (found unpinned by mutation testing) ----
+
+let private refusedAs (name: string) (text: string) (f: unit -> unit) =
+    let e = Assert.ThrowsAny<ArgumentException>(fun () -> f ())
+    Assert.Equal(name, e.ParamName)
+    Assert.Contains(text, e.Message)
+
+[<Fact>]
+let ``Adam's and SGD's hyperparameters are accepted at their bounds and refused past them, by name`` () =
+    // Accepted at the edges: 0 everywhere a value may be 0, just below 1 for the betas.
+    Adam.Create(0f, beta1 = 0f, beta2 = 0f, epsilon = 0f, weightDecay = 0f) |> ignore
+    let a = Adam.Create(0.5f, beta1 = MathF.BitDecrement 1f, beta2 = 0.25f, epsilon = 1e-3f, weightDecay = 0.125f)
+    Assert.Equal((0.5f, MathF.BitDecrement 1f, 0.25f, 1e-3f, 0.125f), (a.LearningRate, a.Beta1, a.Beta2, a.Epsilon, a.WeightDecay))
+    for bad in [ -1e-7f; nanf; infinityf ] do
+        refusedAs "learningRate" "adam: learningRate must be finite and ≥ 0, got " (fun () -> Adam.Create bad |> ignore)
+        refusedAs "epsilon" "adam: epsilon must be finite and ≥ 0" (fun () -> Adam.Create(0.1f, epsilon = bad) |> ignore)
+        refusedAs "weightDecay" "adam: weightDecay must be finite and ≥ 0" (fun () -> Adam.Create(0.1f, weightDecay = bad) |> ignore)
+        refusedAs "learningRate" "sgd: learningRate must be finite and ≥ 0" (fun () -> Sgd.Create bad |> ignore)
+        refusedAs "momentum" "sgd: momentum must be finite and ≥ 0" (fun () -> Sgd.Create(0.1f, momentum = bad) |> ignore)
+        refusedAs "weightDecay" "sgd: weightDecay must be finite and ≥ 0" (fun () -> Sgd.Create(0.1f, weightDecay = bad) |> ignore)
+    for bad in [ 1f; -1e-7f; nanf; 1.5f ] do
+        refusedAs "beta1" "adam: beta1 must be in [0, 1), got " (fun () -> Adam.Create(0.1f, beta1 = bad) |> ignore)
+        refusedAs "beta2" "adam: beta2 must be in [0, 1), got " (fun () -> Adam.Create(0.1f, beta2 = bad) |> ignore)
+    refusedAs "beta1" "got 1." (fun () -> Adam.Create(0.1f, beta1 = 1f) |> ignore)
+    // SGD: dampening may be any finite value; Nesterov needs momentum > 0 and no dampening.
+    let s = Sgd.Create(0.5f, momentum = 0.75f, dampening = -2f, weightDecay = 0.125f)
+    Assert.Equal((0.5f, 0.75f, -2f, false, 0.125f), (s.LearningRate, s.Momentum, s.Dampening, s.Nesterov, s.WeightDecay))
+    Assert.True(Sgd.Create(0.1f, momentum = 1e-6f, nesterov = true).Nesterov)
+    for bad in [ nanf; infinityf; -infinityf ] do
+        refusedAs "dampening" "sgd: dampening must be finite." (fun () -> Sgd.Create(0.1f, momentum = 0.9f, dampening = bad) |> ignore)
+    refusedAs "nesterov" "sgd: Nesterov momentum needs momentum > 0 and dampening = 0, got momentum 0, dampening 0." (fun () -> Sgd.Create(0.1f, nesterov = true) |> ignore)
+    refusedAs "nesterov" "got momentum 0.9, dampening 0.5." (fun () -> Sgd.Create(0.1f, momentum = 0.9f, dampening = 0.5f, nesterov = true) |> ignore)
+    refusedAs "nesterov" "got momentum 0.9, dampening -0.5." (fun () -> Sgd.Create(0.1f, momentum = 0.9f, dampening = -0.5f, nesterov = true) |> ignore)
+
+[<Fact>]
+let ``an optimizer refuses a state made by another optimizer or for another setting, saying which`` () =
+    let p = randomPair (Rng.Seed 1L) 2 2
+    let g = asGrads p p
+    let sgd = Sgd.Create(0.1f) :> IOptimizer
+    refusedAs "state" "sgd: expected an SgdState, got AdamState`1 (made by another optimizer?)." (fun () -> sgd.Update(g, Adam.Create(0.1f).Init p, p) |> ignore)
+    refusedAs "state" "sgd: expected an SgdState, got null" (fun () -> sgd.Update(g, Unchecked.defaultof<OptimizerState<Pair>>, p) |> ignore)
+    refusedAs "state" "adam: expected an AdamState, got null" (fun () -> (Adam.Create 0.1f :> IOptimizer).Update(g, Unchecked.defaultof<OptimizerState<Pair>>, p) |> ignore)
+    refusedAs "state" "sgd: momentum is 0 but the state has a momentum buffer (made by another optimizer?)." (fun () -> Sgd.Create(0.1f).Update(g, Sgd.Create(0.1f, 0.9f).Init p, p) |> ignore)
+    refusedAs "state" "sgd: momentum is 0.9 but the state has no momentum buffer" (fun () -> Sgd.Create(0.1f, 0.9f).Update(g, Sgd.Create(0.1f).Init p, p) |> ignore)
+    Assert.Equal("state", Assert.Throws<ArgumentNullException>(fun () -> Sgd.Create(0.1f).Update(g, Unchecked.defaultof<SgdState<Pair>>, p) |> ignore).ParamName)
+    Assert.Equal("state", Assert.Throws<ArgumentNullException>(fun () -> Adam.Create(0.1f).Update(g, Unchecked.defaultof<AdamState<Pair>>, p) |> ignore).ParamName)
+
+[<Fact>]
+let ``the leaf walk refuses gradients and states that do not fit the parameters, naming the leaf and shapes`` () =
+    let small, big = randomPair (Rng.Seed 1L) 2 2, randomPair (Rng.Seed 2L) 3 2
+    let adam, sgd = Adam.Create 0.1f, Sgd.Create(0.1f, 0.9f)
+    // Gradients of a tree whose leaf 'a' is [2], for parameters whose 'a' is [3].
+    refusedAs "gradients" "adam: gradient of 'a' has shape [2], the parameter [3]." (fun () -> adam.Update(asGrads small small, adam.Init big, big) |> ignore)
+    refusedAs "gradients" "sgd: gradient of 'a' has shape [2], the parameter [3]." (fun () -> sgd.Update(asGrads small small, sgd.Init big, big) |> ignore)
+    // A missing gradient is not checked against anything: that leaf is skipped.
+    let onlyB = Gradients<Pair>(small, [| (null: Tensor | null); (small.B: Tensor | null) |])
+    let struct (p2, _) = adam.Update(onlyB, adam.Init big, big)
+    Assert.Same(big.A, p2.A)
+    // A state made for a model with more leaves (an EMA model has its EMA buffers besides).
+    let plain = VqVae.Functional.Model.VqVaeModel.Init(VqVae.Functional.Model.VqVaeConfig.Small.With(hidden = 4, codebookSize = 4, codeDim = 2), Rng.Seed 1L)
+    let ema = VqVae.Functional.Model.VqVaeModel.Init(plain.Config.With(quantizer = VqVae.Functional.Model.QuantizerKind.Ema), Rng.Seed 1L)
+    let n, nEma = (Tree.Leaves plain).Count, (Tree.Leaves ema).Count
+    let zeros (m: VqVae.Functional.Model.VqVaeModel) = Gradients<VqVae.Functional.Model.VqVaeModel>(m, [| for l in Tree.Leaves m -> Tensor.ZerosLike l.Value |] |> Array.map (fun t -> (t: Tensor | null)))
+    refusedAs "state" $"adam: the state was made for a tree of {nEma} leaves, the parameters have {n}; call Init on these parameters." (fun () -> adam.Update(zeros plain, adam.Init ema, plain) |> ignore)
+    refusedAs "state" $"sgd: the state was made for a tree of {n} leaves, the parameters have {nEma}" (fun () -> sgd.Update(zeros ema, sgd.Init plain, ema) |> ignore)
+    refusedAs "gradients" $"adam: the gradients have {n} leaves, the parameters {nEma}." (fun () -> adam.Update(zeros plain, adam.Init ema, ema) |> ignore)
+
+[<Fact>]
+let ``a restored count must be one whole number in [0, 2^24], refused by name otherwise`` () =
+    let p = randomPair (Rng.Seed 1L) 2 2
+    for s0 in [ Adam.Create(0.1f).Init p :> OptimizerState<Pair>; Sgd.Create(0.1f, 0.9f).Init p; Sgd.Create(0.1f).Init p ] do
+        let leaves = Tree.Leaves s0 |> Seq.map (fun l -> l.Value) |> Array.ofSeq
+        let withStep (t: Tensor) = let a = Array.copy leaves in a[0] <- t; a   // leaf 0 is the state's own 'step'
+        Assert.Equal(16_777_216, (Tree.FromLeaves(s0, withStep (Tensor.Scalar 16_777_216f))).Step)
+        Assert.Equal(0, (Tree.FromLeaves(s0, withStep (Tensor.Scalar 0f))).Step)
+        Assert.Equal(7, (Tree.FromLeaves(s0, withStep (Tensor.FromArray([| 7f |], 1)))).Step)   // one element, any shape
+        for bad, text in [ Tensor.Scalar -1f, "'step' must be a whole number in [0, 2^24], got -1."
+                           Tensor.Scalar 16_777_218f, "got 16777218."
+                           Tensor.Scalar nanf, "got NaN."
+                           Tensor.Scalar 2.5f, "got 2.5."
+                           Tensor.Zeros 2, "optimizer state: 'step' must be a scalar count, got shape [2]."
+                           Tensor.Zeros(1, 2), "got shape [1,2]." ] do
+            let e = Assert.Throws<ArgumentException>(fun () -> Tree.FromLeaves(s0, withStep bad) |> ignore)
+            Assert.Equal("reader", e.ParamName)
+            Assert.Contains(text, e.Message)

@@ -104,6 +104,10 @@ let ``pow with scalar exponents`` c =
 let ``scalar ops compute the right values`` (backend: string) = onBackend backend <| fun () ->
     let t = Tensor.FromArray([| 1f; -2f; 4f |], 3)
     Assert.Equal<float32[]>([| 3f; 0f; 6f |], (t + 2f).ToArray())
+    Assert.Equal<float32[]>([| 3f; 0f; 6f |], (2f + t).ToArray())
+    Assert.Equal<float32[]>([| -1f; -4f; 2f |], (t - 2f).ToArray())
+    Assert.Equal<float32[]>([| 3f; -6f; 12f |], (t * 3f).ToArray())
+    Assert.Equal<float32[]>([| 3f; -6f; 12f |], (3f * t).ToArray())
     Assert.Equal<float32[]>([| 1f; 4f; -2f |], (2f - t).ToArray())
     Assert.Equal<float32[]>([| 2f; -1f; 0.5f |], (2f / t).ToArray())
     Assert.Equal<float32[]>([| 0.5f; -1f; 2f |], (t / 2f).ToArray())
@@ -145,7 +149,23 @@ let ``clamp gradient away from the bounds`` (c: ShapeCase) = onEveryBackend <| f
     FiniteDiff.check1 (fun t -> t.Clamp(-0.8f, 1.1f)) x
 
 [<Theory; MemberData("All", MemberType = typeof<Backends>)>]
-let ``unary ops compute the right values`` (backend: string) = onBackend backend <| fun () ->
+let ``abs, relu and clamp gradients at the kinks and outside the range`` (backend: string) = onBackend backend <| fun () ->
+    let grad (f: Tensor -> Tensor) (x: Tensor) =
+        let struct (_, g) = Grad.ValueAndGrad(System.Func<Tensor, Tensor>(fun t -> (f t * Tensor.FromArray([| 1f; 2f; 3f; 4f; 5f |], 5)).Sum()), x)
+        (nonNull g).ToArray()
+    let x = Tensor.FromArray([| -2f; -0.5f; 0f; 1f; 3f |], 5)
+    // abs: sign(x)·dy, 0 at 0 (not dy / sign, which is infinite there)
+    Assert.Equal<float32[]>([| -1f; -2f; 0f; 4f; 5f |], grad abs x)
+    // relu: dy where x > 0, 0 at 0
+    Assert.Equal<float32[]>([| 0f; 0f; 0f; 4f; 5f |], grad (fun t -> Tensor.Relu t) x)
+    // clamp to [-0.5, 1]: dy inside, ends included, 0 outside
+    Assert.Equal<float32[]>([| 0f; 2f; 3f; 4f; 0f |], grad (fun t -> t.Clamp(-0.5f, 1f)) x)
+    // a single point is a valid range: every value becomes it, the gradient is dy only there
+    Assert.Equal<float32[]>([| 1f; 1f; 1f; 1f; 1f |], x.Clamp(1f, 1f).ToArray())
+    Assert.Equal<float32[]>([| 0f; 0f; 0f; 4f; 0f |], grad (fun t -> t.Clamp(1f, 1f)) x)
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``unary ops compute the right values``  (backend: string) = onBackend backend <| fun () ->
     let t = Tensor.FromArray([| -1f; 0.5f; 2f |], 3)
     let close (expected: float[]) (actual: Tensor) =
         Array.iter2 (fun (e: float) (a: float32) -> Assert.Equal(e, float a, 5)) expected (actual.ToArray())

@@ -170,6 +170,84 @@ let ``oneHot and nearestRows arguments`` () =
     throwsArg [ "nearestRows"; "NaN" ] (fun () -> (Tensor.Full(nan |> float32, 2, 3)).NearestRows(z [ 4; 3 ])) |> ignore
 
 [<Fact>]
+let ``null operands are named`` () =
+    let x = z [ 2 ]
+    let nul = Unchecked.defaultof<Tensor>
+    let paramName (f: unit -> Tensor) = (Assert.Throws<ArgumentNullException>(fun () -> f () |> ignore)).ParamName
+    Assert.Equal("a", paramName (fun () -> nul + x))
+    Assert.Equal("b", paramName (fun () -> x * nul))
+    Assert.Equal("a", paramName (fun () -> Tensor.Pow(nul, 2f)))
+    Assert.Equal("dims", paramName (fun () -> x.Sum(Unchecked.defaultof<int[]>)))
+    Assert.Equal("shape", paramName (fun () -> x.SumToShape(Unchecked.defaultof<int[]>)))
+
+[<Fact>]
+let ``mean of nothing and sumToShape to a larger rank`` () =
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 0; 3 ]).Mean() |> ignore)
+    Assert.Equal("mean: the tensor is empty.", e.Message)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 0; 3 ]).Mean(0) |> ignore)
+    Assert.Equal("mean: the reduced dimensions of shape [0,3] are empty.", e.Message)
+    // the dimension that is not reduced may be empty: the mean over the other is then empty too
+    Assert.Equal<int[]>([| 0 |], (z [ 0; 3 ]).Mean(1).Shape)
+    throwsArg [ "sumToShape"; "[2,3]"; "larger rank"; "[1,2,3]" ] (fun () -> (z [ 2; 3 ]).SumToShape([| 1; 2; 3 |])) |> ignore
+
+[<Fact>]
+let ``toScalar of more than one element`` () =
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 2 ]).ToScalar() |> ignore)
+    Assert.Equal("toScalar: expected a tensor with one element, got shape [2].", e.Message)
+    Assert.Equal(5f, Tensor.Full(5f, 1, 1).ToScalar())
+
+[<Fact>]
+let ``null indices, codebooks, shapes and parts are named`` () =
+    let nulInts = Unchecked.defaultof<int[]>
+    let paramName (f: unit -> 'a) = (Assert.Throws<ArgumentNullException>(fun () -> f () |> ignore)).ParamName
+    Assert.Equal("indices", paramName (fun () -> (z [ 2; 2 ]).GatherRows nulInts))
+    Assert.Equal("indices", paramName (fun () -> (z [ 2; 2 ]).ScatterAddRows(nulInts, 2)))
+    Assert.Equal("indices", paramName (fun () -> Tensor.OneHot(nulInts, 2)))
+    Assert.Equal("codebook", paramName (fun () -> (z [ 2; 2 ]).NearestRows(Unchecked.defaultof<Tensor>)))
+    Assert.Equal("shape", paramName (fun () -> (z [ 2; 2 ]).Reshape nulInts))
+    Assert.Equal("shape", paramName (fun () -> (z [ 2; 2 ]).Expand nulInts))
+    Assert.Equal("perm", paramName (fun () -> (z [ 2; 2 ]).Permute nulInts))
+    Assert.Equal("parts", paramName (fun () -> Tensor.Cat(Unchecked.defaultof<Tensor[]>)))
+    let e = Assert.Throws<ArgumentNullException>(fun () -> Tensor.Cat([| z [ 2 ]; Unchecked.defaultof<Tensor> |]) |> ignore)
+    Assert.Equal("parts", e.ParamName)
+    Assert.StartsWith("cat: parts[1] is null.", e.Message)
+    Assert.Equal("weight", paramName (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], Unchecked.defaultof<Tensor>, z [ 3; 3 ])))
+    Assert.Equal("mask", paramName (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], Unchecked.defaultof<Tensor>)))
+
+[<Fact>]
+let ``row ops: wrong ranks, empty rows, non-finite values`` () =
+    throwsArg [ "scatterAddRows"; "2-D [M,D]"; "[3]" ] (fun () -> (z [ 3 ]).ScatterAddRows([| 0; 0; 0 |], 1)) |> ignore
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 3 ]).ArgMinRows() |> ignore)
+    Assert.Equal("argMinRows: expected a 2-D tensor with at least one column, got [3].", e.Message)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 2; 0 ]).ArgMinRows() |> ignore)
+    Assert.Equal("argMinRows: expected a 2-D tensor with at least one column, got [2,0].", e.Message)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> Tensor.FromArray([| 1f; infinityf |], 1, 2).ArgMinRows() |> ignore)
+    Assert.Equal("argMinRows: the tensor holds NaN or infinity.", e.Message)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 2 ]).NearestRows(z [ 1; 2 ]) |> ignore)
+    Assert.Equal("nearestRows: rows must be 2-D [N,D], got [2].", e.Message)
+    let e = throwsArg [ "nearestRows: the codebook holds NaN or infinity." ] (fun () -> (z [ 1; 2 ]).NearestRows(Tensor.FromArray([| nanf; 0f |], 1, 2)))
+    Assert.Equal("codebook", e.ParamName)
+
+[<Fact>]
+let ``shape ops: two inferred dimensions, T of a 3-D tensor, narrow of a scalar, bad dims name the op`` () =
+    let e = throwsArg [ "reshape: at most one dimension may be -1, got [-1,2,-1]." ] (fun () -> (z [ 2; 2 ]).Reshape(-1, 2, -1))
+    Assert.Equal("shape", e.ParamName)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 2; 3; 4 ]).T |> ignore)
+    Assert.Equal("T: expected a 2-D tensor, got shape [2,3,4].", e.Message)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (Tensor.Scalar 1f).Narrow(0, 0, 1) |> ignore)
+    Assert.Equal("narrow: a scalar has no dimension to narrow.", e.Message)
+    throwsArg [ "transpose: dim1 must be in [-2, 1]" ] (fun () -> (z [ 2; 3 ]).Transpose(0, 2)) |> ignore
+    throwsArg [ "permute: perm must be in [-2, 1]" ] (fun () -> (z [ 2; 3 ]).Permute(0, 2)) |> ignore
+
+[<Fact>]
+let ``maskedConv2d and gate arguments`` () =
+    let e = throwsArg [ "maskedConv2d: mask of shape [3,3] must broadcast to the weight's [2,1,1,3]." ] (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], z [ 2; 1; 1; 3 ], z [ 3; 3 ]))
+    Assert.Equal("mask", e.ParamName)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> (Tensor.Scalar 1f).Gate() |> ignore)
+    Assert.Equal("gate: a scalar has no channel dimension.", e.Message)
+    throwsArg [ "gate: dim must be in [-2, 1]" ] (fun () -> (z [ 2; 4 ]).Gate(2)) |> ignore
+
+[<Fact>]
 let ``indexer: wrong arity and out of range`` () =
     throwsArg [ "index"; "2 indices"; "[2,3]"; "got 1" ] (fun () -> (z [ 2; 3 ]).[1]) |> ignore
     throwsArg [ "index"; "position 1"; "[0, 2]"; "got 3" ] (fun () -> (z [ 2; 3 ]).[1, 3]) |> ignore

@@ -42,3 +42,11 @@ let ``oneHot places ones at the indices`` (backend: string) = onBackend backend 
     Assert.Equal<int[]>([| 3; 3 |], h.Shape)
     Assert.Equal<float32[]>([| 0f; 0f; 1f; 1f; 0f; 0f; 0f; 0f; 1f |], h.ToArray())
     Assert.False(h.IsTracked)
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``the smallest valid sizes: one class for oneHot, no rows for scatterAddRows`` (backend: string) = onBackend backend <| fun () ->
+    Assert.Equal<float32[]>([| 1f; 1f |], Tensor.OneHot([| 0; 0 |], 1).ToArray())
+    Assert.Equal<int[]>([| 2; 1 |], Tensor.OneHot([| 0; 0 |], 1).Shape)
+    let empty = Tensor.Zeros(0, 3).ScatterAddRows([||], 0)
+    Assert.Equal<int[]>([| 0; 3 |], empty.Shape)
+

@@ -36,3 +36,78 @@ module OpProfilerTests =
         Assert.Equal<(string * int64) list>(
             [ ("bwd accumulate", 2L); ("bwd add", 1L); ("bwd mul", 1L); ("bwd sum", 1L); ("fwd add", 1L); ("fwd mul", 1L); ("fwd sum", 1L) ],
             rows |> Map.toList |> List.filter (fun (n, _) -> n.StartsWith "bwd" || n.StartsWith "fwd"))
+
+    /// The rows one differentiated op leaves in a profile (its forward and its backward rule, with the sum that makes the loss scalar).
+    let private profileOf (f: Tensor -> Tensor) (x: Tensor) =
+        OpProfiler.Reset()
+        OpProfiler.Enabled <- true
+        try Grad.ValueAndGrad(System.Func<Tensor, Tensor>(fun t -> (f t).Sum()), x) |> ignore
+        finally OpProfiler.Enabled <- false
+        let rows = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name) |> Seq.sort |> List.ofSeq
+        OpProfiler.Reset()
+        rows
+
+    [<Fact>]
+    let ``each elementwise op is booked under its own name, forward and backward`` () =
+        let x = Tensor.FromArray([| 0.5f; 1.5f; 2f |], 3)
+        let ops : (string * (Tensor -> Tensor)) list =
+            [ "pow", (fun t -> Tensor.Pow(t, 3f)); "pow", (fun t -> Tensor.Pow(t, 2f))
+              "add", (fun t -> t + 1f); "add", (fun t -> 1f + t); "sub", (fun t -> t - 1f); "rsub", (fun t -> 1f - t)
+              "mul", (fun t -> t * 2f); "mul", (fun t -> 2f * t); "div", (fun t -> t / 2f); "rdiv", (fun t -> 2f / t)
+              "neg", (fun t -> -t); "exp", exp; "log", log; "sqrt", sqrt; "abs", abs; "tanh", tanh
+              "sigmoid", (fun t -> Tensor.Sigmoid t); "relu", (fun t -> Tensor.Relu t); "square", (fun t -> t.Square())
+              "clamp", (fun t -> t.Clamp(0f, 1f)) ]
+        for name, f in ops do
+            Assert.Equal<string list>(List.sort [ "bwd " + name; "bwd sum"; "fwd " + name; "fwd sum" ], profileOf f x)
+
+    [<Fact>]
+    let ``a convolution's profile has a part for each gradient it computes, none for an untracked input`` () =
+        let x = Tensor.FromArray(Array.init 16 float32, 1, 1, 4, 4)
+        let w = Tensor.FromArray(Array.init 18 (fun i -> float32 i * 0.1f), 2, 1, 3, 3)
+        let b = Tensor.FromArray([| 0.5f; -0.5f |], 2)
+        let parts (rows: string list) =
+            rows |> List.filter (fun r -> r.StartsWith OpProfiler.PartPrefix) |> List.map (fun r -> let w = r.Split ' ' in w[w.Length - 2] + " " + w[w.Length - 1]) |> List.sort
+        let profile (f: Tensor[] -> Tensor) (xs: Tensor[]) =
+            OpProfiler.Reset()
+            OpProfiler.Enabled <- true
+            try Grad.ValueAndGrad(System.Func<Tensor[], Tensor>(fun ts -> (f ts).Sum()), xs) |> ignore
+            finally OpProfiler.Enabled <- false
+            let rows = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name) |> Seq.sort |> List.ofSeq
+            OpProfiler.Reset()
+            rows
+        // the input is data (untracked): only the weight's and the bias's gradients are computed
+        Assert.Equal<string list>([ "bias grad"; "weight grad" ], parts (profile (fun ts -> Tensor.Conv2d(x, ts[0], ts[1])) [| w; b |]))
+        Assert.Equal<string list>([ "bias grad"; "input grad"; "weight grad" ], parts (profile (fun ts -> Tensor.Conv2d(ts[0], ts[1], ts[2])) [| x; w; b |]))
+
+    [<Fact>]
+    let ``shape and row ops are booked under their own names, forward and backward`` () =
+        let x = Tensor.FromArray(Array.init 6 float32, 2, 3)
+        let ops : (string * (Tensor -> Tensor)) list =
+            [ "reshape", (fun t -> t.Reshape(3, 2)); "expand", (fun t -> t.Reshape(1, 6).Expand(2, 6))
+              "permute", (fun t -> t.Permute(1, 0)); "narrow", (fun t -> t.Narrow(1, 1, 2))
+              "cat", (fun t -> Tensor.Cat([| t; t |])); "gatherRows", (fun t -> t.GatherRows([| 1; 0; 1 |]))
+              "scatterAddRows", (fun t -> t.ScatterAddRows([| 2; 0 |], 3)) ]
+        for name, f in ops do
+            let expected =
+                match name with
+                | "expand" -> [ "bwd expand"; "bwd reshape"; "bwd sum"; "fwd expand"; "fwd reshape"; "fwd sum" ]
+                | "cat" -> [ "bwd accumulate"; "bwd cat"; "bwd sum"; "fwd cat"; "fwd sum" ]   // t is both parts
+                | _ -> List.sort [ "bwd " + name; "bwd sum"; "fwd " + name; "fwd sum" ]
+            Assert.Equal<string list>(expected, profileOf f x)
+
+    [<Fact>]
+    let ``row searches and a masked convolution are booked once under their own names`` () =
+        let rows (f: unit -> unit) =
+            OpProfiler.Reset()
+            OpProfiler.Enabled <- true
+            try f ()
+            finally OpProfiler.Enabled <- false
+            let r = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name, t.Calls) |> List.ofSeq
+            OpProfiler.Reset()
+            r
+        let t = Tensor.FromArray([| 3f; 1f; 2f; 0f |], 2, 2)
+        Assert.Equal<(string * int64) list>([ ("fwd argMinRows", 1L) ], rows (fun () -> t.ArgMinRows() |> ignore))
+        Assert.Equal<(string * int64) list>([ ("fwd nearestRows", 1L) ], rows (fun () -> t.NearestRows(t) |> ignore))
+        let x = Tensor.Ones(1, 1, 3, 3)
+        let w = Tensor.Ones(1, 1, 3, 3)
+        Assert.Equal<(string * int64) list>([ ("fwd maskedConv2d", 1L) ], rows (fun () -> Tensor.MaskedConv2d(x, w, Tensor.Ones(3, 3), padH = 1, padW = 1) |> ignore))

@@ -108,3 +108,12 @@ let ``cat with an untracked part gives gradients to the tracked ones`` (backend:
     let weights = Tensor.FromArray([| 1f; 2f; 3f; 4f; 5f; 6f |], 3, 2)
     let struct (_, g) = Grad.ValueAndGrad(System.Func<_, _>(fun (t: Tensor) -> (Tensor.Cat([| a; t |]) * weights).Sum()), b)
     Assert.Equal<float32[]>([| 3f; 4f; 5f; 6f |], (nonNull g).ToArray())
+
+[<Theory; MemberData("All", MemberType = typeof<Backends>)>]
+let ``narrow at its bounds: the whole dimension is the tensor itself, length 0 is empty`` (backend: string) = onBackend backend <| fun () ->
+    let x = Tensor.FromArray(Array.init 6 float32, 2, 3)
+    Assert.Same(x, x.Narrow(1, 0, 3))
+    Assert.Equal<int[]>([| 2; 0 |], x.Narrow(1, 1, 0).Shape)
+    Assert.Equal<int[]>([| 2; 0 |], x.Narrow(1, 3, 0).Shape)
+    Assert.Equal<float32[]>([| 2f; 5f |], x.Narrow(1, 2, 1).ToArray())
+

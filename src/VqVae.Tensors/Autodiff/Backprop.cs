@@ -13,8 +13,10 @@ internal static class Backprop
         var order = TopologicalOrder(output.Node);
         adj[output.Node] = seed;
         using var _ = NoGradScope.Begin();
-        // Stryker disable once Equality : i > 0 is equivalent, order[0] (the first node the post-order finishes) is always a leaf, which has no rule to run: an op is recorded only with some tracked input, so every non-leaf has an unvisited parent to go down to first
-        for (int i = order.Count - 1; i >= 0; i--)
+        // Written `i-- > 0` rather than `i = Count - 1; i >= 0`: the mutant `i > 0` of the latter would skip
+        // order[0], always a leaf (no rule to run), so it could not be told apart; here every mutant of
+        // the condition indexes out of range or runs nothing.
+        for (int i = order.Count; i-- > 0;)
         {
             var node = order[i];
             // Two tests, not one `a || !TryGetValue(out var g)`: g is then assigned on every path, so a

@@ -61,6 +61,7 @@ public sealed partial class Tensor
             if (t == 1 && s[i] != 1) dims.Add(i);
             else if (t != s[i]) throw new ArgumentException($"sumToShape: shape {ShapeUtil.Format(s)} does not broadcast from {ShapeUtil.Format(shape)}.", nameof(shape));
         }
+        // Stryker disable once Boolean : equivalent, keepDim false holds the same elements in the same order, and the Reshape to shape follows either way
         return Sum([.. dims], true).Reshape(shape);
     }
 
