@@ -8,6 +8,7 @@ HEAD is stale and is left out of the project score until the file is measured ag
     ledger.py ingest REPORT.json COMMIT [FILTER]   add/replace the rows of every file the report mutated, measured at COMMIT
     ledger.py summary                       per project: files measured, mutants, score (fresh rows only)
     ledger.py next PROJECT N                N files to measure next (never measured, then stale), most source first
+    ledger.py table                         every row as a Markdown table (score, mutants, filter, fresh or stale)
 """
 import collections, json, os, subprocess, sys
 
@@ -107,6 +108,19 @@ def summary():
               f" score over the measured files {100 * d / n if n else float('nan'):.1f}% ({d} of {n} mutants detected)")
 
 
+def table():
+    heads, rows = blobs(), read()
+    print("| file | score | detected / counted | survived | uncovered | measured | test filter |")
+    print("|---|---|---|---|---|---|---|")
+    for path in sorted(rows):
+        r = rows[path]
+        d, n = counted(r)
+        state = "gone" if path not in heads else ("" if r["blob"] == heads[path] else "stale: changed since, ")
+        score = f"{100 * d / n:.1f}%" if n else "-"
+        print(f"| {path[len('src/'):]} | {score} | {d} / {n} | {r['survived']} | {r['nocoverage']} |"
+              f" {state}{r['date']} {r['commit']} | {'' if r['filter'] == '-' else r['filter']} |")
+
+
 def next_files(project, count):
     heads, rows = blobs(), read()
     folder = PROJECTS[project]
@@ -122,6 +136,8 @@ if __name__ == "__main__":
         ingest(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) == 5 else "")
     elif cmd == "summary":
         summary()
+    elif cmd == "table":
+        table()
     elif cmd == "next" and len(sys.argv) == 4 and sys.argv[2] in PROJECTS:
         next_files(sys.argv[2], int(sys.argv[3]))
     else:

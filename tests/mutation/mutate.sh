@@ -6,6 +6,7 @@
 #   tests/mutation/mutate.sh run functional|tensors [-f TEST_FILTER] FILE...   mutate FILEs (paths from the repo root)
 #   tests/mutation/mutate.sh next functional|tensors N                        the N files to measure next
 #   tests/mutation/mutate.sh summary                                          files measured and score per project
+#   tests/mutation/mutate.sh table                                            each file's row, as a Markdown table
 #
 # `run` mutates the committed tree (git archive HEAD in a temporary folder; uncommitted edits are not measured),
 # prints each file's score and its surviving mutants, and records them. TEST_FILTER is a dotnet test filter (e.g.
@@ -15,7 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(git -C "$here" rev-parse --show-toplevel)
-usage() { sed -n '6,8p' "$0" >&2; exit 2; }
+usage() { sed -n '6,9p' "$0" >&2; exit 2; }
 project_of() {
   case "$1" in
     functional) echo VqVae.Functional ;;
@@ -25,6 +26,7 @@ project_of() {
 }
 case "${1:-}" in
   summary) python3 "$here/ledger.py" summary ;;
+  table) python3 "$here/ledger.py" table ;;
   next) [ $# -eq 3 ] || usage; project_of "$2" >/dev/null; python3 "$here/ledger.py" next "$2" "$3" ;;
   run)
     [ $# -ge 3 ] || usage
