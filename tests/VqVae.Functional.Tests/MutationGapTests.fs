@@ -104,3 +104,26 @@ let ``Sequential names a null layer array and a null tree writer`` () =
     // An empty stack writes nothing, so only the check itself can refuse the null writer.
     for net in [ Sequential.Of(); Sequential.Of(Activation.Relu) ] do
         Assert.Equal("writer", Assert.Throws<ArgumentNullException>(fun () -> net.Flatten(Unchecked.defaultof<TreeWriter>)).ParamName)
+
+[<Fact>]
+let ``Sequential's training pass returns the same stack when no layer has buffers, a new one when one has`` () =
+    let x = Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 2, 3, 3)
+    let plain = Sequential.Of(Conv2dLayer.Init(Rng.Seed 5L, 2, 2, 1), Activation.Relu)
+    let struct (y, same) = plain.ApplyTraining x
+    Assert.Same(plain, same)
+    Assert.Equal<float32[]>(plain.Apply(x).ToArray(), y.ToArray())
+    let conv = Conv2dLayer.Init(Rng.Seed 5L, 2, 2, 1)
+    let mixed = Sequential.Of(conv, BatchNorm2d.Init 2, Activation.Relu)
+    let struct (_, trained) = mixed.ApplyTraining x
+    Assert.NotSame(mixed, trained)
+    Assert.Same(conv, trained.Layers[0])   // a layer without buffers is kept as it is
+    Assert.NotSame(mixed.Layers[1], trained.Layers[1])
+
+[<Fact>]
+let ``dead-code restart with no dead code returns its inputs themselves`` () =
+    let used = CodeUsage.FromCounts [ for _ in 1 .. 16 -> 1L ]
+    let ema = EmaState(Tensor.Ones 16, Tensor.Zeros(16, 2))
+    let struct (e, ema', restarted) = DeadCodes.Restart(codebook, ema, rows, used, Rng.Seed 1L)
+    Assert.Empty(restarted)
+    Assert.Same(codebook, e)
+    Assert.Same(ema, ema')
