@@ -179,3 +179,13 @@ let ``a usage window rebuilt from its rows is the same window, and bad saved row
     refused (UsageWindow(2, 0)) [ 1L; -1L ] "usage window: saved counts must be ≥ 0."
     refused (UsageWindow(2, 3)) [ -1L; 1L ] "usage window: a saved batch's counts must be in [0, 2^31)."
     refused (UsageWindow(2, 3)) [ 1L; int64 Int32.MaxValue + 1L ] "usage window: a saved batch's counts must be in [0, 2^31)."
+
+[<Fact>]
+let ``Codebook.Init names a size or dimension below 1 and EmaState.Init a null codebook`` () =
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Codebook.Init(Rng.Seed 1L, 0, 2) |> ignore)
+    Assert.Equal("size", e.ParamName)
+    Assert.StartsWith("codebook: size must be ≥ 1, got 0.", e.Message)
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Codebook.Init(Rng.Seed 1L, 3, 0) |> ignore)
+    Assert.Equal("dim", e.ParamName)
+    Assert.StartsWith("codebook: dim must be ≥ 1, got 0.", e.Message)
+    Assert.Equal("codebook", Assert.Throws<ArgumentNullException>(fun () -> EmaState.Init(Unchecked.defaultof<Codebook>) |> ignore).ParamName)
