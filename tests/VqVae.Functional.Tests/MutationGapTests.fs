@@ -104,3 +104,88 @@ let ``Sequential names a null layer array and a null tree writer`` () =
     // An empty stack writes nothing, so only the check itself can refuse the null writer.
     for net in [ Sequential.Of(); Sequential.Of(Activation.Relu) ] do
         Assert.Equal("writer", Assert.Throws<ArgumentNullException>(fun () -> net.Flatten(Unchecked.defaultof<TreeWriter>)).ParamName)
+
+[<Fact>]
+let ``Sequential's training pass returns the same stack when no layer has buffers, a new one when one has`` () =
+    let x = Tensor.Uniform(Rng.Seed 4L, 0f, 1f, 2, 2, 3, 3)
+    let plain = Sequential.Of(Conv2dLayer.Init(Rng.Seed 5L, 2, 2, 1), Activation.Relu)
+    let struct (y, same) = plain.ApplyTraining x
+    Assert.Same(plain, same)
+    Assert.Equal<float32[]>(plain.Apply(x).ToArray(), y.ToArray())
+    let conv = Conv2dLayer.Init(Rng.Seed 5L, 2, 2, 1)
+    let mixed = Sequential.Of(conv, BatchNorm2d.Init 2, Activation.Relu)
+    let struct (_, trained) = mixed.ApplyTraining x
+    Assert.NotSame(mixed, trained)
+    Assert.Same(conv, trained.Layers[0])   // a layer without buffers is kept as it is
+    Assert.NotSame(mixed.Layers[1], trained.Layers[1])
+
+[<Fact>]
+let ``dead-code restart with no dead code returns its inputs themselves`` () =
+    let used = CodeUsage.FromCounts [ for _ in 1 .. 16 -> 1L ]
+    let ema = EmaState(Tensor.Ones 16, Tensor.Zeros(16, 2))
+    let struct (e, ema', restarted) = DeadCodes.Restart(codebook, ema, rows, used, Rng.Seed 1L)
+    Assert.Empty(restarted)
+    Assert.Same(codebook, e)
+    Assert.Same(ema, ema')
+
+let private countsOf (w: UsageWindow) = List.ofSeq w.Current.Counts
+let private rowsOf (w: UsageWindow) = [ for r in w.Rows -> List.ofSeq r ]
+let private longRow (xs: int64 list) = System.Collections.Generic.List<int64>(xs) :> System.Collections.Generic.IReadOnlyList<int64>
+
+[<Fact>]
+let ``the usage window sums the last size batches, drops the oldest and keeps them as rows`` () =
+    let w = UsageWindow(3, 2)
+    w.Add [| 1; 0; 2 |]
+    w.Add [| 0; 4; 0 |]
+    Assert.Equal(2, w.Steps)
+    Assert.Equal<int64 list>([ 1L; 4L; 2L ], countsOf w)   // a full window drops nothing yet
+    w.Add [| 5; 0; 1 |]
+    Assert.Equal(2, w.Steps)
+    Assert.Equal<int64 list>([ 5L; 4L; 1L ], countsOf w)   // the oldest batch is taken off the sums
+    Assert.Equal<int64 list list>([ [ 0L; 4L; 0L ]; [ 5L; 0L; 1L ] ], rowsOf w)
+    // Size 0 keeps everything, as one row of sums.
+    let all = UsageWindow(3, 0)
+    for b in [ [| 1; 0; 2 |]; [| 0; 4; 0 |]; [| 5; 0; 1 |] ] do all.Add b
+    Assert.Equal(3, all.Steps)
+    Assert.Equal<int64 list>([ 6L; 4L; 3L ], countsOf all)
+    Assert.Equal<int64 list list>([ [ 6L; 4L; 3L ] ], rowsOf all)
+    let e = Assert.Throws<ArgumentException>(fun () -> w.Add [| 1; 2 |])
+    Assert.Equal("counts", e.ParamName)
+    Assert.StartsWith("usage window: counts for 2 codes, expected 3.", e.Message)
+
+[<Fact>]
+let ``a usage window rebuilt from its rows is the same window, and bad saved rows are refused`` () =
+    let w = UsageWindow(2, 3)
+    for b in [ [| 1; 0 |]; [| 0; 2 |]; [| 3; 3 |]; [| 0; 0 |] ] do w.Add b
+    let back = UsageWindow(2, 3)
+    back.AddRows [ for r in w.Rows -> longRow (List.ofSeq r) ]
+    Assert.Equal(w.Steps, back.Steps)
+    Assert.Equal<int64 list>(countsOf w, countsOf back)
+    Assert.Equal<int64 list list>(rowsOf w, rowsOf back)
+    // A batch row of zeros and one of 2^31 - 1 are in range.
+    let edge = UsageWindow(2, 0)
+    edge.AddRows [ longRow [ 0L; 0L ]; longRow [ 7L; 0L ] ]
+    Assert.Equal(2, edge.Steps)
+    Assert.Equal<int64 list>([ 7L; 0L ], countsOf edge)
+    let big = UsageWindow(2, 2)
+    big.AddRows [ longRow [ 0L; int64 Int32.MaxValue ] ]
+    Assert.Equal<int64 list>([ 0L; int64 Int32.MaxValue ], countsOf big)
+    let refused (w: UsageWindow) (row: int64 list) (text: string) =
+        let e = Assert.Throws<ArgumentException>(fun () -> w.AddRows [ longRow row ])
+        Assert.Equal("rows", e.ParamName)
+        Assert.StartsWith(text, e.Message)
+    refused (UsageWindow(2, 0)) [ 1L ] "usage window: a saved row has counts for 1 codes, expected 2."
+    refused (UsageWindow(2, 3)) [ 1L; 2L; 3L ] "usage window: a saved row has counts for 3 codes, expected 2."
+    refused (UsageWindow(2, 0)) [ 1L; -1L ] "usage window: saved counts must be ≥ 0."
+    refused (UsageWindow(2, 3)) [ -1L; 1L ] "usage window: a saved batch's counts must be in [0, 2^31)."
+    refused (UsageWindow(2, 3)) [ 1L; int64 Int32.MaxValue + 1L ] "usage window: a saved batch's counts must be in [0, 2^31)."
+
+[<Fact>]
+let ``Codebook.Init names a size or dimension below 1 and EmaState.Init a null codebook`` () =
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Codebook.Init(Rng.Seed 1L, 0, 2) |> ignore)
+    Assert.Equal("size", e.ParamName)
+    Assert.StartsWith("codebook: size must be ≥ 1, got 0.", e.Message)
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Codebook.Init(Rng.Seed 1L, 3, 0) |> ignore)
+    Assert.Equal("dim", e.ParamName)
+    Assert.StartsWith("codebook: dim must be ≥ 1, got 0.", e.Message)
+    Assert.Equal("codebook", Assert.Throws<ArgumentNullException>(fun () -> EmaState.Init(Unchecked.defaultof<Codebook>) |> ignore).ParamName)
