@@ -237,6 +237,8 @@ let ``shape ops: two inferred dimensions, T of a 3-D tensor, narrow of a scalar,
     let e = Assert.Throws<InvalidOperationException>(fun () -> (Tensor.Scalar 1f).Narrow(0, 0, 1) |> ignore)
     Assert.Equal("narrow: a scalar has no dimension to narrow.", e.Message)
     throwsArg [ "transpose: dim1 must be in [-2, 1]" ] (fun () -> (z [ 2; 3 ]).Transpose(0, 2)) |> ignore
+    let e = throwsArg [ "transpose: dim0 must be in [-2, 1] for a tensor of rank 2, got -3." ] (fun () -> (z [ 2; 3 ]).Transpose(-3, 0))
+    Assert.Equal("dim0", e.ParamName)
     throwsArg [ "permute: perm must be in [-2, 1]" ] (fun () -> (z [ 2; 3 ]).Permute(0, 2)) |> ignore
 
 [<Fact>]

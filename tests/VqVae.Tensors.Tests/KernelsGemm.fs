@@ -112,3 +112,13 @@ let ``Sgemm rejects bad sizes naming the argument`` () =
     let e = Assert.Throws<ArgumentException>(fun () -> Gemm.Sgemm(false, false, 4, 3, 4, 1.0f, ReadOnlySpan a, 4, ReadOnlySpan b, 3, 0.0f, Span c, 3))
     Assert.Contains("16", e.Message)
     Assert.Contains("12", e.Message)
+    throwsNaming "n" (fun () -> Gemm.Sgemm(false, false, 3, -3, 4, 1.0f, ReadOnlySpan a, 4, ReadOnlySpan b, 3, 0.0f, Span c, 3))
+    // Stored transposed, A is [k,m] (lda >= m) and B is [n,k] (ldb >= k); untransposed B is [k,n] (ldb >= n).
+    throwsNaming "lda" (fun () -> Gemm.Sgemm(true, false, 3, 3, 3, 1.0f, ReadOnlySpan a, 2, ReadOnlySpan b, 3, 0.0f, Span c, 3))
+    let e = Assert.Throws<ArgumentException>(fun () -> Gemm.Sgemm(true, false, 4, 3, 3, 1.0f, ReadOnlySpan a, 5, ReadOnlySpan b, 3, 0.0f, Span c, 3))
+    Assert.StartsWith("a is too short for a 3×4 matrix with leading dimension 5: expected at least 14 elements, got 12.", e.Message)
+    throwsNaming "ldb" (fun () -> Gemm.Sgemm(false, false, 3, 3, 3, 1.0f, ReadOnlySpan a, 3, ReadOnlySpan b, 2, 0.0f, Span c, 3))
+    throwsNaming "ldb" (fun () -> Gemm.Sgemm(false, true, 3, 3, 4, 1.0f, ReadOnlySpan a, 4, ReadOnlySpan b, 3, 0.0f, Span c, 3))
+    let e = Assert.Throws<ArgumentException>(fun () -> Gemm.Sgemm(false, true, 2, 3, 5, 1.0f, ReadOnlySpan a, 5, ReadOnlySpan b, 5, 0.0f, Span c, 3))
+    Assert.StartsWith("b is too short for a 3×5 matrix with leading dimension 5: expected at least 15 elements, got 12.", e.Message)
+    throwsNaming "ldc" (fun () -> Gemm.Sgemm(false, false, 3, 3, 4, 1.0f, ReadOnlySpan a, 4, ReadOnlySpan b, 3, 0.0f, Span c, 2))
