@@ -118,7 +118,17 @@ def table():
         state = "gone" if path not in heads else ("" if r["blob"] == heads[path] else "stale: changed since, ")
         score = f"{100 * d / n:.1f}%" if n else "-"
         print(f"| {path[len('src/'):]} | {score} | {d} / {n} | {r['survived']} | {r['nocoverage']} |"
-              f" {state}{r['date']} {r['commit']} | {'' if r['filter'] == '-' else r['filter']} |")
+              f" {state}{r['date']} {r['commit']} | {short_filter(r['filter'])} |")
+
+
+def short_filter(f):
+    """A filter as a table cell: its test classes counted (scores.tsv keeps it whole), or a recorded note as it is."""
+    if f == "-":
+        return ""
+    names = [t.split("~", 1)[1] if "~" in t else t for t in f.split("|")]
+    if all("~" in t for t in f.split("|")):
+        return names[0] if len(names) == 1 else f"{len(names)} test classes ({names[0]}, …)"
+    return f.replace("|", "/")
 
 
 def next_files(project, count):
