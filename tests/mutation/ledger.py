@@ -80,11 +80,19 @@ def ingest(report, commit, test_filter):
         if blob != heads[rel] and rel in rows and rows[rel]["blob"] == heads[rel]:
             continue   # never let an older report replace a measurement of the current content
         c = collections.Counter(m["status"] for m in mutants)
-        rows[rel] = dict(file=rel, blob=blob, commit=head, date=date, killed=c["Killed"], timeout=c["Timeout"],
-                         survived=c["Survived"], nocoverage=c["NoCoverage"],
-                         compile_error=c["CompileError"] + c["RuntimeError"], ignored=c["Ignored"],
-                         filter=test_filter or "-")
-        d, n = counted(rows[rel])
+        new = dict(file=rel, blob=blob, commit=head, date=date, killed=c["Killed"], timeout=c["Timeout"],
+                   survived=c["Survived"], nocoverage=c["NoCoverage"],
+                   compile_error=c["CompileError"] + c["RuntimeError"], ignored=c["Ignored"],
+                   filter=test_filter or "-")
+        if (test_filter and rel in rows and rows[rel]["blob"] == blob
+                and counted(new)[0] < counted(rows[rel])[0]):
+            # Both are lower bounds of the same content (tests are only ever added): a narrower filter
+            # detecting fewer mutants says less than the row already there.
+            print(f"ledger: {rel}: this filtered run detected {counted(new)[0]} mutants, the recorded run of the same"
+                  f" content {counted(rows[rel])[0]}; the recorded row is kept", file=sys.stderr)
+        else:
+            rows[rel] = new
+        d, n = counted(new)
         print(f"{rel}: {100 * d / n if n else 100:.1f}% ({d}/{n}"
               f"{'' if not (c['Survived'] or c['NoCoverage']) else ', ' + str(c['Survived']) + ' survived, ' + str(c['NoCoverage']) + ' uncovered'})")
         for m in mutants:
