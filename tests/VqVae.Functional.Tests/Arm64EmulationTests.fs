@@ -44,18 +44,10 @@ let private emulator () =
     Skip.IfNot(missing.IsEmpty, $"""the ARM64 libraries {String.Join(", ", missing)} are missing, so the ARM64 (NEON) path was not run ({how})""")
     qemu.Value
 
-let private repoRoot () =
-    let rec up (d: DirectoryInfo | null) =
-        match d with
-        | null -> failwith "repository root (VqVae.Functional.sln) not found above the test assembly"
-        | d when File.Exists(Path.Combine(d.FullName, "VqVae.Functional.sln")) -> d.FullName
-        | d -> up d.Parent
-    up (DirectoryInfo AppContext.BaseDirectory)
-
 /// Publishes the CLI for linux-arm64 from a copy of the sources (the checkout's build outputs and lock files
 /// stay as they are: a runtime-specific restore would rewrite both) and returns the executable's path.
 let private publishArm64 (work: string) =
-    let root = repoRoot ()
+    let root = CliTests.repoRoot |> Option.defaultWith (fun () -> failwith "repository root (VqVae.Functional.sln) not found above the test assembly")
     let copy = Path.Combine(work, "src-copy")
     let rec copyDir (from: string) (into: string) =
         Directory.CreateDirectory into |> ignore

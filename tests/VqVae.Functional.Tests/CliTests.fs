@@ -21,6 +21,15 @@ let vqvae (args: string list) =
     let code = CliApp.Run(Array.ofList args, out, err)
     { Code = code; Out = out.ToString(); Err = err.ToString() }
 
+/// The checkout's root (the folder holding VqVae.Functional.sln) above the test assembly, if there is one.
+let repoRoot =
+    let rec up (d: DirectoryInfo | null) =
+        match d with
+        | null -> None
+        | d when File.Exists(Path.Combine(d.FullName, "VqVae.Functional.sln")) -> Some d.FullName
+        | d -> up d.Parent
+    up (DirectoryInfo AppContext.BaseDirectory)
+
 let tempDir () =
     let d = Path.Combine(Path.GetTempPath(), "vqvae-cli-" + Guid.NewGuid().ToString("N"))
     Directory.CreateDirectory d |> ignore

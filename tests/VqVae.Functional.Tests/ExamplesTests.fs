@@ -9,13 +9,7 @@ open System.IO
 open Xunit
 open VqVae.FSharp
 
-let private repoRoot =
-    let rec up (d: DirectoryInfo | null) =
-        match d with
-        | null -> None
-        | d when File.Exists(Path.Combine(d.FullName, "VqVae.Functional.sln")) -> Some d.FullName
-        | d -> up d.Parent
-    up (DirectoryInfo AppContext.BaseDirectory)
+let private repoRoot = CliTests.repoRoot
 
 [<Fact>]
 let ``the routing sentences of gradient-routing.fsx hold in-process`` () =
