@@ -36,14 +36,12 @@ public static class KMeans
             if (total <= 0) pick = rng.IntAt(c, n); // every row sits on a centre: any row will do
             else
             {
+                // Walk the running sum of the weights to the first row that takes it past u. That row has
+                // weight (the sum grew there), so a row already on a centre is never picked; and the walk ends
+                // inside the rows, as u = U·total with U < 1 and the sum reaches total in the same order.
                 double u = rng.UniformAt(c) * total, acc = 0;
-                pick = n - 1;
-                for (int i = 0; i < n; i++)
-                {
-                    acc += best[i];
-                    if (u < acc && best[i] > 0) { pick = i; break; }
-                }
-                while (best[pick] <= 0) pick--; // rounding at the end: step back to a row with weight
+                pick = -1;
+                while (acc <= u) acc += best[++pick];
             }
             centres[c] = pick;
             for (int i = 0; i < n; i++) best[i] = Math.Min(best[i], Dist2(x, i, x, pick, d));
