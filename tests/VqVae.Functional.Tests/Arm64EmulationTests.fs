@@ -81,24 +81,27 @@ let private assertSameBits (what: string) (expected: SafeTensorsFile) (got: Safe
 let ``an ARM64 build (NEON, emulated) writes the same gradient bits as every x64 level`` () =
     let qemu = emulator ()
     let work = CliTests.tempDir ()
-    let arm64 = publishArm64 work
-    let model, batch = CliTests.pytorchCheckpoint.Force()
-    let gradients (exe: string) (pre: string list) (isa: string option) =
-        let g = Path.Combine(work, $"""g-{Path.GetFileName exe}-{defaultArg isa "best"}.safetensors""")
-        let env = isa |> Option.map (fun l -> [ CpuIsa.EnvironmentVariable, l ]) |> Option.defaultValue []
-        let r = run exe (pre @ [ "gradients"; "--model"; model; "--batch"; batch; "--out"; g ]) env 10
-        Assert.True((r.Code = 0), $"{exe} gradients (VQVAE_ISA={isa}) failed: {r.Err}")
-        SafeTensors.Read g
-    // x64: the CLI this test build carries, once per level the CPU has (they agree bit for bit, KernelsIsa says).
-    let cli = Path.Combine(AppContext.BaseDirectory, "vqvae.dll")
-    let x64 = [ for l in CpuIsa.All do if CpuIsa.Supports l then CpuIsa.Name l, gradients "dotnet" [ cli ] (Some(CpuIsa.Name l)) ]
-    let reference = snd x64.Head
-    for name, g in x64.Tail do assertSameBits $"x64 {name}" reference g
-    Assert.Equal(32, Seq.length reference.Names)
-    // ARM64: the level it picks by itself must be the vector path, and asking for an x64 level is one clear line.
-    let asked = run qemu [ arm64; "bench"; "--steps"; "1" ] [ CpuIsa.EnvironmentVariable, "avx2" ] 5
-    Assert.Equal(1, asked.Code)
-    Assert.Contains("this CPU does not support avx2; it supports vector128, scalar", asked.Err)
-    assertSameBits "ARM64 vector128 (NEON)" reference (gradients qemu [ arm64 ] None)
-    assertSameBits "ARM64 scalar" reference (gradients qemu [ arm64 ] (Some "scalar"))
-    Directory.Delete(work, true)
+    try
+        let arm64 = publishArm64 work
+        let model, batch = CliTests.pytorchCheckpoint.Force()
+        let gradients (exe: string) (pre: string list) (isa: string option) =
+            let g = Path.Combine(work, $"""g-{Path.GetFileName exe}-{defaultArg isa "best"}.safetensors""")
+            let env = isa |> Option.map (fun l -> [ CpuIsa.EnvironmentVariable, l ]) |> Option.defaultValue []
+            let r = run exe (pre @ [ "gradients"; "--model"; model; "--batch"; batch; "--out"; g ]) env 10
+            Assert.True((r.Code = 0), $"{exe} gradients (VQVAE_ISA={isa}) failed: {r.Err}")
+            SafeTensors.Read g
+        // x64: the CLI this test build carries, once per level the CPU has (they agree bit for bit, KernelsIsa says).
+        let cli = Path.Combine(AppContext.BaseDirectory, "vqvae.dll")
+        let x64 = [ for l in CpuIsa.All do if CpuIsa.Supports l then CpuIsa.Name l, gradients "dotnet" [ cli ] (Some(CpuIsa.Name l)) ]
+        let reference = snd x64.Head
+        for name, g in x64.Tail do assertSameBits $"x64 {name}" reference g
+        Assert.Equal(32, Seq.length reference.Names)
+        // ARM64: the level it picks by itself must be the vector path, and asking for an x64 level is one clear line.
+        let asked = run qemu [ arm64; "bench"; "--steps"; "1" ] [ CpuIsa.EnvironmentVariable, "avx2" ] 5
+        Assert.Equal(1, asked.Code)
+        Assert.Contains("this CPU does not support avx2; it supports vector128, scalar", asked.Err)
+        assertSameBits "ARM64 vector128 (NEON)" reference (gradients qemu [ arm64 ] None)
+        assertSameBits "ARM64 scalar" reference (gradients qemu [ arm64 ] (Some "scalar"))
+    finally
+        Directory.Delete(work, true)   // a few hundred MB of published binaries, pass or fail
+
