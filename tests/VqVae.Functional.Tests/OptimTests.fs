@@ -310,3 +310,62 @@ let ``a restored count must be one whole number in [0, 2^24], refused by name ot
             let e = Assert.Throws<ArgumentException>(fun () -> Tree.FromLeaves(s0, withStep bad) |> ignore)
             Assert.Equal("reader", e.ParamName)
             Assert.Contains(text, e.Message)
+
+/// A one-leaf tree whose leaf name is data, so that two trees of one type can disagree on names.
+type private Named =
+    { Name: string; W: Tensor }
+    interface IParameterTree<Named> with
+        member t.Flatten w = w.Leaf(t.Name, t.W)
+        member t.Unflatten r = { t with W = r.Leaf() }
+
+[<Fact>]
+let ``clip by global norm refuses a max norm that is not finite and positive, by name`` () =
+    for bad in [ 0f; -0f; -1f; nanf; infinityf; -infinityf ] do
+        refusedAs "maxNorm" $"clipByGlobalNorm: maxNorm must be finite and > 0, got {bad}." (fun () -> ClipByGlobalNorm bad |> ignore)
+    for ok in [ Single.Epsilon; 1f; Single.MaxValue ] do Assert.Equal(ok, ClipByGlobalNorm(ok).MaxNorm)
+    Assert.Equal("gradients", Assert.Throws<ArgumentNullException>(fun () -> ClipByGlobalNorm(1f).Apply(Unchecked.defaultof<Gradients<Pair>>) |> ignore).ParamName)
+
+[<Fact>]
+let ``clip by global norm scales by exactly maxNorm over the norm plus 1e-6, as PyTorch`` () =
+    let p = randomPair (Rng.Seed 1L) 2 1
+    let g = Gradients<Pair>(p, [| (Tensor.FromArray([| 3f; 4f |], 2): Tensor | null); Tensor.Zeros(1, 2) |])
+    let struct (clipped, norm) = ClipByGlobalNorm(1f).Apply g
+    Assert.Equal(5.0, norm)
+    let coef = float32 (1.0 / (5.0 + 1e-6))
+    Assert.Equal<int[]>([| 3f * coef; 4f * coef |] |> Array.map BitConverter.SingleToInt32Bits,
+                        (nonNull clipped["a"]).ToArray() |> Array.map BitConverter.SingleToInt32Bits)
+
+[<Fact>]
+let ``the optimizers name a missing argument, a mismatched leaf and a misfit restored buffer`` () =
+    let p = randomPair (Rng.Seed 1L) 2 2
+    let adam, sgd = Adam.Create 0.1f, Sgd.Create(0.1f, 0.9f)
+    Assert.Equal("parameters", Assert.Throws<ArgumentNullException>(fun () -> adam.Init(Unchecked.defaultof<Pair>) |> ignore).ParamName)
+    Assert.Equal("parameters", Assert.Throws<ArgumentNullException>(fun () -> sgd.Init(Unchecked.defaultof<Pair>) |> ignore).ParamName)
+    Assert.Equal("gradients", Assert.Throws<ArgumentNullException>(fun () -> adam.Update(Unchecked.defaultof<Gradients<Pair>>, adam.Init p, p) |> ignore).ParamName)
+    Assert.Equal("parameters", Assert.Throws<ArgumentNullException>(fun () -> sgd.Update(asGrads p p, sgd.Init p, Unchecked.defaultof<Pair>) |> ignore).ParamName)
+    // Same leaf count, other names: gradients of another tree.
+    let x, y = { Name = "x"; W = Tensor.Zeros 2 }, { Name = "y"; W = Tensor.Zeros 2 }
+    let gx = Gradients<Named>(x, [| (Tensor.Ones 2: Tensor | null) |])
+    refusedAs "gradients" "adam: gradient leaf 0 is 'x', the parameter 'y' (gradients of another tree?)." (fun () -> adam.Update(gx, adam.Init y, y) |> ignore)
+    // Multi-dimensional shapes are written with their commas.
+    let wide = randomPair (Rng.Seed 2L) 2 3
+    refusedAs "gradients" "sgd: gradient of 'b' has shape [2,2], the parameter [3,2]." (fun () -> sgd.Update(asGrads p p, sgd.Init wide, wide) |> ignore)
+    // A state whose counts are for another tree, with no buffers to give it away (plain SGD).
+    refusedAs "state" "sgd: the state was made for a tree of 1 leaves, the parameters have 2" (fun () -> Sgd.Create(0.1f).Update(asGrads p p, SgdState<Pair>(0, Collections.Immutable.ImmutableArray.Create 0, Unchecked.defaultof<Pair>), p) |> ignore)
+    // Restored buffers and counts are refused under their own names.
+    let restore (s: OptimizerState<Pair>) (i: int) (t: Tensor) =
+        let leaves = Tree.Leaves s |> Seq.map (fun l -> l.Value) |> Array.ofSeq
+        leaves[i] <- t
+        Tree.FromLeaves(s, leaves) |> ignore
+    refusedAs "reader" "'b.exp_avg_sq' must have shape [2,2], got [2,3]." (fun () -> restore (adam.Init p) 5 (Tensor.Zeros(2, 3)))
+    refusedAs "reader" "'b.momentum_buffer' must have shape [2,2], got [2,3]." (fun () -> restore (sgd.Init p) 3 (Tensor.Zeros(2, 3)))
+    refusedAs "reader" "'b.step' must be a whole number" (fun () -> restore (sgd.Init p) 4 (Tensor.Scalar 0.5f))
+
+[<Fact>]
+let ``optimizer states name their leaves by position when made without names, and refuse a null writer or reader`` () =
+    let s = SgdState<Pair>(0, Collections.Immutable.ImmutableArray.Create(0, 0), Unchecked.defaultof<Pair>)
+    Assert.Equal<string list>([ "step"; "0.step"; "1.step" ], stateNames s)
+    let p = randomPair (Rng.Seed 1L) 2 2
+    for st in [ Adam.Create(0.1f).Init p :> OptimizerState<Pair>; Sgd.Create(0.1f, 0.9f).Init p ] do
+        Assert.Equal("writer", Assert.Throws<ArgumentNullException>(fun () -> st.Flatten(Unchecked.defaultof<TreeWriter>)).ParamName)
+        Assert.Equal("reader", Assert.Throws<ArgumentNullException>(fun () -> st.Unflatten(Unchecked.defaultof<TreeReader>) |> ignore).ParamName)

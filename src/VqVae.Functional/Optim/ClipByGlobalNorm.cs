@@ -32,6 +32,7 @@ public sealed record ClipByGlobalNorm
         double norm = gradients.GlobalNorm();
         // Same coefficient as PyTorch; below the threshold the gradients are returned as they are.
         double coef = MaxNorm / (norm + 1e-6);
+        // Stryker disable once Equality : > is equivalent, at coef = 1 exactly the scaled gradients equal the given ones value for value
         if (coef >= 1.0) return (gradients, norm);
         using var _ = NoGradScope.Begin();
         return (gradients.Map(g => g * (float)coef), norm);

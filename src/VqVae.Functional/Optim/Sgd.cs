@@ -68,6 +68,7 @@ public sealed record Sgd : IOptimizer
 
     private (Tensor, Tensor[]) Rule(Tensor p, Tensor g, Tensor[] buf, int leafStep)
     {
+        // Stryker disable once Conditional : always adding p·0 is equivalent for finite parameters (g + 0 = g; only the sign of a zero could differ)
         var d = WeightDecay != 0f ? g + p * WeightDecay : g;
         if (Momentum == 0f) return (p - d * LearningRate, []);
         // PyTorch starts the buffer as a copy of the first d (not from zero).
