@@ -126,3 +126,17 @@ let ``a loss that explodes past 100 times its running median stops the run at th
     // without the guard it runs on
     let off = Trainer.Run(adam, model (), adam.Init(model ()), normal @ [ huge ], TrainOptions(DeadCodes = null, Divergence = null))
     Assert.Equal(TrainOutcome.Completed, off.Outcome)
+
+[<Fact>]
+let ``a dead-code policy refuses a check interval or a row threshold below 1, by name`` () =
+    let lowest = DeadCodePolicy(Every = 1, Threshold = 1, MinShare = 0.0)
+    Assert.Same(lowest, lowest.Validate())
+    DeadCodePolicy(Every = 2, Threshold = 2, MinShare = 0.999).Validate() |> ignore
+    let refused (name: string) (text: string) (p: DeadCodePolicy) =
+        let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> p.Validate() |> ignore)
+        Assert.Equal(name, e.ParamName)
+        Assert.StartsWith(text, e.Message)
+    refused "Every" "deadCodes: Every must be ≥ 1 step, got 0." (DeadCodePolicy(Every = 0))
+    refused "Threshold" "deadCodes: Threshold must be ≥ 1 row, got 0." (DeadCodePolicy(Threshold = 0))
+    refused "MinShare" "deadCodes: MinShare must be in [0, 1), got 1." (DeadCodePolicy(MinShare = 1.0))
+    Assert.Equal("usage", Assert.Throws<ArgumentNullException>(fun () -> DeadCodePolicy.Default.ThresholdFor(Unchecked.defaultof<CodeUsage>) |> ignore).ParamName)

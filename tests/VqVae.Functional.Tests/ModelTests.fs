@@ -181,3 +181,17 @@ let ``training-mode loss terms return the model with updated BatchNorm statistic
     Assert.Same(withBn, evalTerms.Model)
     let kept = VqVaeModel.WithBuffersFrom(withBn, t.Model)
     Assert.Equal(1.0f, (kept.Encoder.Layers.Layers[1] :?> BatchNorm2d).NumBatchesTracked.ToScalar())
+
+[<Fact>]
+let ``the loss terms name an encoder whose output does not fit the codebook, and buffers come only from a like model`` () =
+    let m = VqVaeModel.Init(tiny, Rng.Seed 1L)
+    let misfit = VqVaeModel(m.Config, m.Encoder, Codebook.Init(Rng.Seed 2L, 8, 3), m.Decoder)
+    let x = Tensor.Uniform(Rng.Seed 3L, 0f, 1f, 2, 1, 8, 8)
+    let e = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.LossTerms(misfit, x) |> ignore)
+    Assert.Equal("encoder output", e.ParamName)
+    Assert.StartsWith("encoder output must be latents [B, D=3, H, W], got [2, 2, ", e.Message)
+    let ema = VqVaeModel.Init(tiny.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
+    let n, nEma = (Tree.Leaves m).Count, (Tree.Leaves ema).Count
+    let e = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.WithBuffersFrom(m, ema) |> ignore)
+    Assert.Equal("source", e.ParamName)
+    Assert.StartsWith($"model: the source has {nEma} leaves, the model {n}.", e.Message)

@@ -124,3 +124,26 @@ let ``too few layers leave positions outside the receptive field, and the proper
     let vs = violations PriorFault.None c
     Assert.NotEmpty(vs)
     Assert.All(vs, fun v -> Assert.Contains("blind spot", v))
+
+[<Fact>]
+let ``teeth: a prior whose logits mix the samples of a batch is caught, naming the samples`` () =
+    let e = Assert.ThrowsAny<exn>(fun () -> check 40 (fun c -> if c.Batch = 2 then property PriorFault.MixesSamples c))
+    Assert.Contains("causality: logits of sample", e.Message)
+    Assert.Contains("depend on sample", e.Message)
+
+[<Fact>]
+let ``the reach names a bad grid, sample or position`` () =
+    let prior = PriorModel.Init(PriorConfig(4, 2, 3, 2, 2, 3), Rng.Seed 0L)
+    let x = Tensor.Zeros(2, 2, 2, 3)
+    Assert.Equal(6, Causality.Reach(prior, x, 1, 5).Length)   // the last sample and position are in range
+    let e = Assert.Throws<ArgumentException>(fun () -> Causality.Reach(prior, Tensor.Zeros(2, 2, 6), 0, 0) |> ignore)
+    Assert.Equal("embedded", e.ParamName)
+    Assert.StartsWith("causality: the embedded grid must be [B,F,H,W], got [2,2,6].", e.Message)
+    for bad in [ 2; -1 ] do
+        let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Causality.Reach(prior, x, bad, 0) |> ignore)
+        Assert.Equal("sample", e.ParamName)
+        Assert.StartsWith("causality: sample must be in [0, 1].", e.Message)
+    for bad in [ 6; -1 ] do
+        let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> Causality.Reach(prior, x, 0, bad) |> ignore)
+        Assert.Equal("position", e.ParamName)
+        Assert.StartsWith("causality: position must be in [0, 5].", e.Message)

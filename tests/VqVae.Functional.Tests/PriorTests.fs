@@ -111,3 +111,48 @@ let ``bad input to the prior names the argument`` () =
     let conditional = PriorModel.Init(PriorConfig(4, 2, 2, 2, 1, 3, Classes = 2), Rng.Seed(0L))
     let e4 = Assert.Throws<ArgumentException>(fun () -> PriorModel.Logits(conditional, CodeIndices.Of(Array.zeroCreate 4, 1, 2, 2)) |> ignore)
     Assert.Contains("labels", e4.Message)
+
+/// The share of each code over draws at u = (j + ½) / n, j < n: a draw is the inverse distribution function
+/// at u, so each share is the code's probability to within 1/n.
+let private shares (logits: float32[]) (o: SamplingOptions) =
+    let n = 7000
+    let probs = Array.zeroCreate logits.Length
+    let counts = Array.zeroCreate logits.Length
+    for j in 0 .. n - 1 do
+        let c = PriorSampling.Draw(logits.AsSpan(), o, probs, float32 ((float j + 0.5) / float n))
+        counts[c] <- counts[c] + 1
+    counts |> Array.map (fun c -> float c / float n)
+
+[<Fact>]
+let ``a draw gives each code its softmax share, with temperature, top-k (ties kept) and logits too large for exp`` () =
+    let near (expected: float[]) (o: SamplingOptions) (logits: float32[]) =
+        let got = shares logits o
+        Assert.True(Array.forall2 (fun e g -> abs (e - g) < 2e-3) expected got, $"%A{logits} with {o}: shares %A{got}, expected %A{expected}")
+    let l = [| 0f; log 2f; log 4f |]                       // probabilities 1 : 2 : 4
+    near [| 1. / 7.; 2. / 7.; 4. / 7. |] (SamplingOptions()) l
+    near [| 0.; 1. / 3.; 2. / 3. |] (SamplingOptions(TopK = 2)) l
+    near [| 0.; 0.; 1. |] (SamplingOptions(TopK = 1)) l
+    near [| 1. / 7.; 2. / 7.; 4. / 7. |] (SamplingOptions(TopK = 3)) l
+    near [| 1. / 7.; 2. / 7.; 4. / 7. |] (SamplingOptions(TopK = 9)) l   // more than K: every code
+    let s = sqrt 2.0
+    near [| 1. / (3. + s); s / (3. + s); 2. / (3. + s) |] (SamplingOptions(Temperature = 2f)) l
+    near [| 1. / 7.; 2. / 7.; 4. / 7. |] (SamplingOptions()) (l |> Array.map ((+) 1000f))   // exp(1000) is infinite
+    near [| 0.5; 0.5; 0. |] (SamplingOptions(TopK = 1)) [| 1f; 1f; 0f |]                 // a tie at the k-th value is kept
+
+[<Fact>]
+let ``sampling names a bad option or count, and refuses a prior whose logits are not finite`` () =
+    let refused (name: string) (text: string) (f: unit -> obj) =
+        let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> f () |> ignore)
+        Assert.Equal(name, e.ParamName)
+        Assert.StartsWith(text, e.Message)
+    for t in [ 0f; -1f; nanf; infinityf ] do
+        refused "Temperature" "sampling: temperature must be a positive number." (fun () -> SamplingOptions(Temperature = t).Validate())
+    refused "TopK" "sampling: top-k must be ≥ 0 (0: no restriction)." (fun () -> SamplingOptions(TopK = -1).Validate())
+    let prior = PriorModel.Init(PriorConfig(4, 2, 2, 2, 1, 3), Rng.Seed 0L)
+    refused "count" "sampling: count must be ≥ 1." (fun () -> PriorSampling.Sample(prior, 0))
+    Assert.Equal<int[]>([| 1; 2; 2 |], PriorSampling.Sample(prior, 1).Shape)
+    // A diverged prior: every logit NaN. Without the check each draw would silently pick a code anyway.
+    let leaves = Tree.Leaves prior |> Seq.map (fun l -> if l.Name.EndsWith "bias" then Tensor.Full(nanf, l.Value.Shape) else l.Value) |> Array.ofSeq
+    let broken = Tree.FromLeaves(prior, leaves)
+    let e = Assert.Throws<InvalidOperationException>(fun () -> PriorSampling.Sample(broken, 2) |> ignore)
+    Assert.Contains("sampling: the prior's logit for code 0 of sample 0 at position 0 is NaN", e.Message)

@@ -10,6 +10,8 @@ internal enum PriorFault
     MaskBAtFirstLayer,
     /// <summary>The vertical-to-horizontal link is not shifted down: the horizontal stack sees the rest of its own row.</summary>
     VerticalSeesOwnRow,
+    /// <summary>The stacks' output of each sample adds the batch mean: one sample's logits see the others' codes.</summary>
+    MixesSamples,
 }
 
 /// <summary>The raster-order causality pieces of the Gated PixelCNN.</summary>

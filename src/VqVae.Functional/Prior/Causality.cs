@@ -30,6 +30,7 @@ public static class Causality
         {
             var logits = PriorModel.LogitsOfEmbedded(prior, x, condition, fault);
             var at = logits.Narrow(0, sample, 1).Narrow(2, position / w, 1).Narrow(3, position % w, 1).Reshape(k);
+            // Stryker disable once Arithmetic : at / r is equivalent, r is never 0, so each logit's weight stays non-zero
             return (at * r).Sum();
         }, embedded);
         var reached = new bool[h * w];

@@ -63,6 +63,7 @@ public static class PriorModel
         Tensor v = x, h = x;
         for (int i = 0; i < prior.Layers.Length; i++)
             (v, h) = prior.Layers[i].Apply(v, h, i == 0, labels, map, fault);
+        if (fault == PriorFault.MixesSamples) h = h + h.Mean(0, keepDim: true);
         // The head is position-wise (1×1), so it cannot break causality; tanh rather than ReLU keeps
         // every dependence alive (a ReLU that is off at p would hide p's inputs from the reach proof).
         var hidden = Tensor.Conv2d(h, prior.Out0Weight, prior.Out0Bias).Tanh();

@@ -43,6 +43,9 @@ public static class PriorSampling
             var logits = PriorModel.Logits(prior, CodeIndices.Of(codes, count, h, w), condition);
             // [B,K,H,W] → the K logits of position p for each sample
             var at = logits.Narrow(2, p / w, 1).Narrow(3, p % w, 1).Reshape(count, k).ToArray();
+            int bad = Array.FindIndex(at, v => !float.IsFinite(v));
+            if (bad >= 0)
+                throw new InvalidOperationException($"sampling: the prior's logit for code {bad % k} of sample {bad / k} at position {p} is {at[bad]}; a prior with non-finite weights (diverged training?) cannot be sampled.");
             var stream = rng.Fold(p);
             for (int b = 0; b < count; b++)
                 codes[b * per + p] = Draw(at.AsSpan(b * k, k), o, probs, stream.UniformAt(b));
@@ -50,33 +53,32 @@ public static class PriorSampling
         return CodeIndices.Of(codes, count, h, w);
     }
 
-    /// <summary>One draw from softmax(logits / T) over the top-k logits (ties at the k-th value kept), with u uniform in [0,1).</summary>
+    /// <summary>One draw from softmax(logits / T) over the top-k logits (ties at the k-th value kept), with u uniform in [0,1):
+    /// the inverse of the distribution function at u, so u spread evenly over [0,1) gives each code its probability's share.</summary>
     internal static int Draw(ReadOnlySpan<float> logits, SamplingOptions o, double[] probs, float u)
     {
         int k = logits.Length;
         double threshold = double.NegativeInfinity;
-        if (o.TopK > 0 && o.TopK < k)
+        if (o.TopK > 0)
         {
             var sorted = logits.ToArray();
             Array.Sort(sorted);
-            threshold = sorted[k - o.TopK];
+            threshold = sorted[k - Math.Min(o.TopK, k)]; // TopK ≥ K: the smallest logit, every code kept
         }
+        // The largest logit is always among the kept ones; subtracting it keeps every exponent ≤ 0 (no overflow).
         double max = double.NegativeInfinity;
-        for (int i = 0; i < k; i++) if (logits[i] >= threshold && logits[i] > max) max = logits[i];
+        for (int i = 0; i < k; i++) max = Math.Max(max, logits[i]);
         double total = 0;
         for (int i = 0; i < k; i++)
         {
             probs[i] = logits[i] >= threshold ? Math.Exp((logits[i] - max) / o.Temperature) : 0.0;
             total += probs[i];
         }
+        // Walk the running sum to the first code that takes it past u·total. That code has probability > 0
+        // (the sum grew there), and the walk ends inside the codes: u < 1 and the sum reaches total in the same order.
         double target = u * total, acc = 0;
-        int last = 0;
-        for (int i = 0; i < k; i++)
-        {
-            if (probs[i] == 0) continue;
-            acc += probs[i]; last = i;
-            if (target < acc) return i;
-        }
-        return last;
+        int pick = -1;
+        while (acc <= target) acc += probs[++pick];
+        return pick;
     }
 }
