@@ -133,6 +133,9 @@ def short_filter(f):
     """A filter as a table cell: its test classes counted (scores.tsv keeps it whole), or a recorded note as it is."""
     if f == "-":
         return ""
+    if f.startswith("+"):   # mutate.sh -x: the model library's tests ran too
+        project, _, rest = f[1:].partition(" ")
+        return f"{project} too" if rest == "(unfiltered)" else f"{project} too; {short_filter(rest)}"
     names = [t.split("~", 1)[1] if "~" in t else t for t in f.split("|")]
     if all("~" in t for t in f.split("|")):
         return names[0] if len(names) == 1 else f"{len(names)} test classes ({names[0]}, …)"

@@ -3,7 +3,7 @@
 # this script. A whole-project run takes hours on two cores; the ledger keeps each file's last result for its exact
 # content (git blob), so the project score is built up over many runs and a changed file drops out until remeasured.
 #
-#   tests/mutation/mutate.sh run functional|tensors [-f TEST_FILTER] FILE...   mutate FILEs (paths from the repo root)
+#   tests/mutation/mutate.sh run functional|tensors [-x] [-f TEST_FILTER] FILE...   mutate FILEs (paths from the repo root)
 #   tests/mutation/mutate.sh next functional|tensors N                        the N files to measure next
 #   tests/mutation/mutate.sh summary                                          files measured and score per project
 #   tests/mutation/mutate.sh table                                            each file's row, as a Markdown table
@@ -11,7 +11,9 @@
 # `run` mutates the committed tree (git archive HEAD in a temporary folder; uncommitted edits are not measured),
 # prints each file's score and its surviving mutants, and records them. TEST_FILTER is a dotnet test filter (e.g.
 # 'FullyQualifiedName~Routing'): faster, but a mutant only tests outside it would kill counts as survived, so a
-# filtered score is a lower bound (the ledger says which rows are). STRYKER_CONCURRENCY (default 1) sets -c.
+# filtered score is a lower bound (the ledger says which rows are). -x (tensors only) runs the model library's
+# tests too: they exercise the autodiff's files reading and writing checkpoints and walking model trees, which
+# the autodiff's own tests touch only lightly. STRYKER_CONCURRENCY (default 1) sets -c.
 # The JSON report is kept in ${MUTATION_REPORTS:-/tmp/vqvae-mutation-reports}.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,7 +33,11 @@ case "${1:-}" in
   run)
     [ $# -ge 3 ] || usage
     name=$2; proj=$(project_of "$name"); shift 2
-    filter=""
+    filter=""; extra=""
+    if [ "$1" = -x ]; then
+      [ "$name" = tensors ] || { echo "mutate.sh: -x adds the model library's tests to a run of 'tensors'" >&2; exit 2; }
+      extra=VqVae.Functional.Tests; shift
+    fi
     if [ "$1" = -f ]; then filter=${2:?mutate.sh: -f takes a dotnet test filter}; shift 2; fi
     [ $# -ge 1 ] || usage
     args=()
@@ -45,6 +51,10 @@ case "${1:-}" in
       args+=(-m "**/${f#src/$proj/}")
     done
     [ -z "$filter" ] || args+=(--test-case-filter "$filter")
+    if [ -n "$extra" ]; then
+      args+=(--test-project "$proj.Tests.fsproj" --test-project "../$extra/$extra.fsproj")
+      filter="+${extra} ${filter:-(unfiltered)}"   # the ledger row says which tests ran
+    fi
     commit=$(git -C "$root" rev-parse HEAD)
     work=$(mktemp -d "${TMPDIR:-/tmp}/vqvae-mutate.XXXXXX")
     trap 'rm -rf "$work"' EXIT   # a run's copy holds several GB of build outputs
