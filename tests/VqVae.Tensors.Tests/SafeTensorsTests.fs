@@ -185,3 +185,63 @@ let ``lookup by a missing name lists the names present`` () =
     let e = Assert.Throws<Collections.Generic.KeyNotFoundException>(fun () -> f["dec"] |> ignore)
     Assert.Contains("enc", e.Message)
     Assert.True(f.Contains "enc")
+
+// ---- entries, files and atomic writes: every check by name (found unpinned by mutation testing) ----
+
+[<Fact>]
+let ``an entry's element count is the product of its shape, 0 with any zero dimension, and an overflow is an error`` () =
+    Assert.Equal(1L, SafeTensorEntry.ElementCount([||]))
+    Assert.Equal(24L, SafeTensorEntry.ElementCount([| 2; 3; 4 |]))
+    Assert.Equal(0L, SafeTensorEntry.ElementCount([| Int32.MaxValue; Int32.MaxValue; Int32.MaxValue; 0 |]))
+    Assert.Throws<OverflowException>(fun () -> SafeTensorEntry.ElementCount([| Int32.MaxValue; Int32.MaxValue; Int32.MaxValue |]) |> ignore) |> ignore
+
+[<Fact>]
+let ``an entry refuses a null part, a negative dimension and data that do not fill the shape, by name`` () =
+    let named (name: string) (text: string) (f: unit -> SafeTensorEntry) =
+        let e = Assert.ThrowsAny<ArgumentException>(fun () -> f () |> ignore)
+        Assert.Equal(name, e.ParamName)
+        Assert.StartsWith(text, e.Message)
+    named "Name" "" (fun () -> SafeTensorEntry(Unchecked.defaultof<string>, [| 1 |], [| 0f |]))
+    named "Shape" "" (fun () -> SafeTensorEntry("w", Unchecked.defaultof<int[]>, [| 0f |]))
+    named "Shape" "Tensor 'w': dimension 1 of shape [2, -1] is negative." (fun () -> SafeTensorEntry("w", [| 2; -1 |], [||]))
+    named "Data" "" (fun () -> SafeTensorEntry("w", [| 1 |], Unchecked.defaultof<float32[]>))
+    named "Data" "Tensor 'w': shape [2, 3] holds 6 elements but Data has 5." (fun () -> SafeTensorEntry("w", [| 2; 3 |], Array.zeroCreate 5))
+    Assert.Equal(6, SafeTensorEntry("w", [| 2; 3 |], Array.zeroCreate 6).Data.Length)
+
+[<Fact>]
+let ``a file refuses null or repeated entries, and a missing name lists up to 20 names`` () =
+    let entry name = SafeTensorEntry(name, [||], [| 1f |])
+    Assert.Equal("entries", Assert.Throws<ArgumentNullException>(fun () -> SafeTensorsFile(Unchecked.defaultof<SafeTensorEntry[]>) |> ignore).ParamName)
+    Assert.Equal("entries", Assert.Throws<ArgumentNullException>(fun () -> SafeTensorsFile([| entry "a"; Unchecked.defaultof<SafeTensorEntry> |]) |> ignore).ParamName)
+    let e = Assert.Throws<ArgumentException>(fun () -> SafeTensorsFile([| entry "a"; entry "b"; entry "a" |]) |> ignore)
+    Assert.Equal("entries", e.ParamName)
+    Assert.StartsWith("Tensor name 'a' appears more than once.", e.Message)
+    let missing (n: int) = (Assert.Throws<Collections.Generic.KeyNotFoundException>(fun () -> SafeTensorsFile(Array.init n (fun i -> entry $"e{i}"))["x"] |> ignore)).Message
+    Assert.Equal("No tensor named 'x'; the file holds 2: e0, e1.", missing 2)
+    Assert.EndsWith("the file holds 20: e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17, e18, e19.", missing 20)
+    Assert.EndsWith("the file holds 21: e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17, e18, e19, ….", missing 21)
+
+[<Fact>]
+let ``an atomic write names bad arguments, a folder it cannot create, and leaves no temporary file when the writer fails`` () =
+    let dir = Path.Combine(Path.GetTempPath(), $"atomic-{Guid.NewGuid():N}")
+    Directory.CreateDirectory dir |> ignore
+    try
+        Assert.Equal("path", Assert.ThrowsAny<ArgumentException>(fun () -> AtomicFile.Write(Unchecked.defaultof<string>, fun _ -> ())).ParamName)
+        Assert.Equal("path", Assert.ThrowsAny<ArgumentException>(fun () -> AtomicFile.Write("", fun _ -> ())).ParamName)
+        Assert.Equal("write", Assert.Throws<ArgumentNullException>(fun () -> AtomicFile.Write(Path.Combine(dir, "x"), Unchecked.defaultof<Action<Stream>>)).ParamName)
+        // A folder under a plain file cannot be created.
+        let file = Path.Combine(dir, "plain")
+        File.WriteAllText(file, "old")
+        let target = Path.Combine(file, "sub", "out.bin")
+        let e = Assert.Throws<IOException>(fun () -> AtomicFile.WriteAllBytes(target, [| 1uy |]))
+        Assert.StartsWith($"cannot write '{target}': its folder cannot be created (", e.Message)
+        // A writer that fails: the target keeps its old bytes, no temporary file is left, and the error names the target.
+        let e = Assert.Throws<IOException>(fun () -> AtomicFile.Write(file, fun s -> s.WriteByte 9uy; raise (IOException "disk full")))
+        Assert.Equal($"cannot write '{file}': disk full", e.Message)
+        Assert.Throws<InvalidOperationException>(fun () -> AtomicFile.Write(file, fun _ -> invalidOp "not an IO error")) |> ignore
+        Assert.Equal("old", File.ReadAllText file)
+        Assert.Equal<string[]>([| file |], Directory.GetFiles dir)
+        AtomicFile.WriteAllBytes(file, [| 7uy; 8uy |])
+        Assert.Equal<byte[]>([| 7uy; 8uy |], File.ReadAllBytes file)
+        Assert.Equal<string[]>([| file |], Directory.GetFiles dir)
+    finally Directory.Delete(dir, true)

@@ -25,6 +25,7 @@ public static class AtomicFile
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 write(stream);
+                // Stryker disable once Statement,Boolean : durability only, flushing to the disk changes no byte a reader sees, only whether the bytes survive a power cut
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);

@@ -20,8 +20,11 @@ public sealed record SafeTensorEntry(string Name, int[] Shape, float[] Data)
     /// <summary>The number of elements the shape holds (1 for a scalar).</summary>
     public static long ElementCount(IReadOnlyList<int> shape)
     {
+        ArgumentNullException.ThrowIfNull(shape);
+        // A zero dimension makes the count 0 however large the others are, with no overflow on the way.
+        if (shape.Contains(0)) return 0;
         long n = 1;
-        foreach (int d in shape) n = d == 0 || n == 0 ? 0 : checked(n * d);
+        foreach (int d in shape) n = checked(n * d);
         return n;
     }
 
@@ -37,10 +40,10 @@ public sealed record SafeTensorEntry(string Name, int[] Shape, float[] Data)
     private static float[] CheckData(string name, int[] shape, float[] data)
     {
         ArgumentNullException.ThrowIfNull(data, nameof(Data));
-        long expected = ElementCount(shape ?? []);
+        long expected = ElementCount(shape); // not null: the Shape initialiser, which runs first, refused null
         if (expected != data.Length)
             throw new ArgumentException(
-                $"Tensor '{name}': shape [{string.Join(", ", shape ?? [])}] holds {expected} elements but Data has {data.Length}.", nameof(Data));
+                $"Tensor '{name}': shape [{string.Join(", ", shape)}] holds {expected} elements but Data has {data.Length}.", nameof(Data));
         return data;
     }
 }
