@@ -70,8 +70,8 @@ public sealed record CodeIndices
     public override int GetHashCode()
     {
         var h = new HashCode();
-        // Stryker disable once Statement : equivalent for the contract, leaving out a dimension only lets grids of other shapes collide; equal grids still hash alike
-        h.Add(Batch); h.Add(Height); h.Add(Width);
+        // Stryker disable once Statement : equivalent for the contract, leaving out the shape only lets grids of other shapes collide; equal grids still hash alike
+        h.Add(HashCode.Combine(Batch, Height, Width));
         foreach (var v in Values) h.Add(v);
         return h.ToHashCode();
     }
