@@ -191,6 +191,7 @@ let ``lookup by a missing name lists the names present`` () =
 [<Fact>]
 let ``an entry's element count is the product of its shape, 0 with any zero dimension, and an overflow is an error`` () =
     Assert.Equal(1L, SafeTensorEntry.ElementCount([||]))
+    Assert.Equal("shape", Assert.Throws<ArgumentNullException>(fun () -> SafeTensorEntry.ElementCount(Unchecked.defaultof<int[]>) |> ignore).ParamName)
     Assert.Equal(24L, SafeTensorEntry.ElementCount([| 2; 3; 4 |]))
     Assert.Equal(0L, SafeTensorEntry.ElementCount([| Int32.MaxValue; Int32.MaxValue; Int32.MaxValue; 0 |]))
     Assert.Throws<OverflowException>(fun () -> SafeTensorEntry.ElementCount([| Int32.MaxValue; Int32.MaxValue; Int32.MaxValue |]) |> ignore) |> ignore
@@ -229,6 +230,9 @@ let ``an atomic write names bad arguments, a folder it cannot create, and leaves
         Assert.Equal("path", Assert.ThrowsAny<ArgumentException>(fun () -> AtomicFile.Write(Unchecked.defaultof<string>, fun _ -> ())).ParamName)
         Assert.Equal("path", Assert.ThrowsAny<ArgumentException>(fun () -> AtomicFile.Write("", fun _ -> ())).ParamName)
         Assert.Equal("write", Assert.Throws<ArgumentNullException>(fun () -> AtomicFile.Write(Path.Combine(dir, "x"), Unchecked.defaultof<Action<Stream>>)).ParamName)
+        let e = Assert.Throws<ArgumentException>(fun () -> AtomicFile.Write("/", fun _ -> ()))
+        Assert.Equal("path", e.ParamName)
+        Assert.StartsWith("'/' has no parent folder.", e.Message)
         // A folder under a plain file cannot be created.
         let file = Path.Combine(dir, "plain")
         File.WriteAllText(file, "old")

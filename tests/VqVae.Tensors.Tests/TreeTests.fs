@@ -51,6 +51,7 @@ let ``tree functions name a missing argument`` () =
     named<ArgumentNullException> "f" (fun () -> Tree.Map(t, Unchecked.defaultof<Func<Tensor, Tensor>>)) |> ignore
     named<ArgumentNullException> "f" (fun () -> Tree.Map2(t, t, Unchecked.defaultof<Func<Tensor, Tensor, Tensor>>)) |> ignore
     named<ArgumentNullException> "backend" (fun () -> Tree.To(t, Unchecked.defaultof<Backend>)) |> ignore
+    named<ArgumentNullException> "backend" (fun () -> Tree.To({ Xs = [] }, Unchecked.defaultof<Backend>)) |> ignore   // even with no leaf to move
     let w = TreeWriter()
     named<ArgumentNullException> "name" (fun () -> w.Leaf(Unchecked.defaultof<string>, t.A); obj ()) |> ignore
     let e = named<ArgumentNullException> "value" (fun () -> w.Leaf("x", Unchecked.defaultof<Tensor>); obj ())

@@ -11,6 +11,7 @@ public static class AtomicFile
     /// <example><code>AtomicFile.Write("out.bin", s => s.Write(bytes));</code></example>
     public static void Write(string path, Action<Stream> write)
     {
+        // Stryker disable once Statement : equivalent, Path.GetFullPath refuses a null or empty path with the same exceptions, named "path"
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
