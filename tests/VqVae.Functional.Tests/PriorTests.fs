@@ -151,9 +151,10 @@ let ``sampling names a bad option or count, and refuses a prior whose logits are
     let prior = PriorModel.Init(PriorConfig(4, 2, 2, 2, 1, 3), Rng.Seed 0L)
     refused "count" "sampling: count must be ≥ 1." (fun () -> PriorSampling.Sample(prior, 0))
     Assert.Equal<int[]>([| 1; 2; 2 |], PriorSampling.Sample(prior, 1).Shape)
-    // A diverged prior: code 2's logit is NaN everywhere. Without the check each draw would silently pick another code.
-    let nanAt2 = Tensor.FromArray([| 0f; 0f; nanf; 0f |], 4)
-    let leaves = Tree.Leaves prior |> Seq.map (fun l -> if l.Name = "out.2.bias" then nanAt2 else l.Value) |> Array.ofSeq
-    let broken = Tree.FromLeaves(prior, leaves)
-    let e = Assert.Throws<InvalidOperationException>(fun () -> PriorSampling.Sample(broken, 2) |> ignore)
-    Assert.Contains("sampling: the prior's logit for code 2 of sample 0 at position 0 is NaN", e.Message)
+    // A diverged prior: one code's logit is NaN everywhere. Without the check each draw would silently pick another code.
+    for code in [ 0; 2 ] do
+        let nanAt = Tensor.FromArray(Array.init 4 (fun c -> if c = code then nanf else 0f), 4)
+        let leaves = Tree.Leaves prior |> Seq.map (fun l -> if l.Name = "out.2.bias" then nanAt else l.Value) |> Array.ofSeq
+        let broken = Tree.FromLeaves(prior, leaves)
+        let e = Assert.Throws<InvalidOperationException>(fun () -> PriorSampling.Sample(broken, 2) |> ignore)
+        Assert.Contains($"sampling: the prior's logit for code {code} of sample 0 at position 0 is NaN", e.Message)
