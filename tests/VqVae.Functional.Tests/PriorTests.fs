@@ -158,3 +158,27 @@ let ``sampling names a bad option or count, and refuses a prior whose logits are
         let broken = Tree.FromLeaves(prior, leaves)
         let e = Assert.Throws<InvalidOperationException>(fun () -> PriorSampling.Sample(broken, 2) |> ignore)
         Assert.Contains($"sampling: the prior's logit for code {code} of sample 0 at position 0 is NaN", e.Message)
+
+[<Fact>]
+let ``a prior config names the first field out of range, and a grid condition must divide the grid`` () =
+    let refused (name: string) (text: string) (c: PriorConfig) =
+        let e = Assert.ThrowsAny<ArgumentException>(fun () -> c.Validate() |> ignore)
+        Assert.Equal(name, e.ParamName)
+        Assert.StartsWith(text, e.Message)
+    let ok = PriorConfig(4, 4, 6, 2, 1, 3)
+    Assert.Same(ok, ok.Validate())
+    PriorConfig(1, 1, 1, 1, 1, 1, 0, 0).Validate() |> ignore   // every bound at its lowest
+    for name, c in [ "CodebookSize", PriorConfig(0, 4, 6, 2, 1, 3); "Height", PriorConfig(4, 0, 6, 2, 1, 3)
+                     "Width", PriorConfig(4, 4, 0, 2, 1, 3); "Channels", PriorConfig(4, 4, 6, 0, 1, 3)
+                     "Layers", PriorConfig(4, 4, 6, 2, 0, 3); "Kernel", PriorConfig(4, 4, 6, 2, 1, 0) ] do
+        refused name $"prior config: {name} must be ≥ 1, got 0." c
+    refused "Kernel" "prior config: Kernel must be odd (a centre tap), got 4." (PriorConfig(4, 4, 6, 2, 1, 4))
+    refused "Classes" "prior config: Classes must be ≥ 0, got -1." (PriorConfig(4, 4, 6, 2, 1, 3, -1))
+    refused "ConditionCodes" "prior config: ConditionCodes must be ≥ 0, got -1." (PriorConfig(4, 4, 6, 2, 1, 3, 0, -1))
+    // With condition codes, the condition grid must be at least 1×1 and divide the grid on both axes.
+    PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 2, 3).Validate() |> ignore
+    PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 4, 6).Validate() |> ignore
+    refused "ConditionHeight" "prior config: ConditionHeight must be ≥ 1, got 0." (PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 0, 3))
+    refused "ConditionWidth" "prior config: ConditionWidth must be ≥ 1, got 0." (PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 2, 0))
+    refused "ConditionHeight" "prior config: the grid 4×6 must be a whole multiple of the condition grid 3×3." (PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 3, 3))
+    refused "ConditionHeight" "prior config: the grid 4×6 must be a whole multiple of the condition grid 2×4." (PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 2, 4))

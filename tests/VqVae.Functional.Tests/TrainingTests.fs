@@ -214,3 +214,18 @@ type TrainStepProfilerTests() =
         let rows = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name, t.Calls) |> Map.ofSeq
         OpProfiler.Reset()
         Assert.Equal(Some 1L, rows.TryFind "optimizer update")
+
+[<Fact>]
+let ``training options name the first bad setting, their policies' included, and accept every bound`` () =
+    let ok = TrainOptions(Steps = Nullable 0, UsageWindow = 0, CheckpointEvery = 0, EvaluateEvery = 0)
+    Assert.Same(ok, ok.Validate())
+    let refused (name: string) (text: string) (o: TrainOptions) =
+        let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> o.Validate() |> ignore)
+        Assert.Equal(name, e.ParamName)
+        Assert.StartsWith(text, e.Message)
+    refused "Steps" "trainer: Steps must be ≥ 0, got -1." (TrainOptions(Steps = Nullable -1))
+    refused "UsageWindow" "trainer: UsageWindow must be ≥ 0 (0 = whole run), got -1." (TrainOptions(UsageWindow = -1))
+    refused "CheckpointEvery" "trainer: CheckpointEvery must be ≥ 0 (0 = only at the end), got -1." (TrainOptions(CheckpointEvery = -1))
+    refused "EvaluateEvery" "trainer: EvaluateEvery must be ≥ 0 (0 = never), got -1." (TrainOptions(EvaluateEvery = -1))
+    refused "Every" "deadCodes: Every must be ≥ 1 step, got 0." (TrainOptions(DeadCodes = DeadCodePolicy(Every = 0)))
+    refused "Window" "divergence: Window must be ≥ 1, got 0." (TrainOptions(Divergence = DivergenceGuard(Window = 0)))
