@@ -10,6 +10,7 @@ open VqVae.Functional.Model
 open VqVae.Functional.Optim
 open VqVae.Functional.Training
 open VqVae.Functional.Codebooks
+open VqVae.Tensors.Tests.Refusals
 
 let private cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 16, codeDim = 2)
 let private model () = VqVaeModel.Init(cfg, Rng.Seed 3L)
@@ -63,8 +64,7 @@ let ``the dead-code bound is the larger of the row threshold and the share, roun
     Assert.Equal(3L, DeadCodePolicy(Threshold = 3, MinShare = 0.0).ThresholdFor(usage 12800L))
     Assert.Equal(25L, DeadCodePolicy(Threshold = 3, MinShare = 0.25).ThresholdFor(usage 12800L))
     for bad in [ -0.1; 1.0; nan; infinity ] do
-        let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> DeadCodePolicy(MinShare = bad).Validate() |> ignore)
-        Assert.Equal("MinShare", e.ParamName)
+        refusedAs<ArgumentOutOfRangeException> "MinShare" "deadCodes: MinShare must be in [0, 1)" (fun () -> DeadCodePolicy(MinShare = bad).Validate()) |> ignore
 
 [<Fact>]
 let ``a collapsed codebook is warned about once, with the step and the count`` () =
@@ -132,10 +132,7 @@ let ``a dead-code policy refuses a check interval or a row threshold below 1, by
     let lowest = DeadCodePolicy(Every = 1, Threshold = 1, MinShare = 0.0)
     Assert.Same(lowest, lowest.Validate())
     DeadCodePolicy(Every = 2, Threshold = 2, MinShare = 0.999).Validate() |> ignore
-    let refused (name: string) (text: string) (p: DeadCodePolicy) =
-        let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> p.Validate() |> ignore)
-        Assert.Equal(name, e.ParamName)
-        Assert.StartsWith(text, e.Message)
+    let refused (name: string) (text: string) (p: DeadCodePolicy) = refusedAs<ArgumentOutOfRangeException> name text (fun () -> p.Validate()) |> ignore
     refused "Every" "deadCodes: Every must be ≥ 1 step, got 0." (DeadCodePolicy(Every = 0))
     refused "Threshold" "deadCodes: Threshold must be ≥ 1 row, got 0." (DeadCodePolicy(Threshold = 0))
     refused "MinShare" "deadCodes: MinShare must be in [0, 1), got 1." (DeadCodePolicy(MinShare = 1.0))

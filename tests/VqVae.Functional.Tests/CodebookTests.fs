@@ -12,6 +12,7 @@ open VqVae.Functional.Routing
 open VqVae.Functional.Codebooks
 open VqVae.Functional.Tests.TrainingHelpers
 open VqVae.Tensors.Tests.Properties
+open VqVae.Tensors.Tests.Refusals
 
 [<PropertyTest(100)>]
 let ``perplexity is the number of codes under uniform use and 1 under a single code`` () =
@@ -76,10 +77,7 @@ let ``code usage counts, merges and refuses bad input with the argument named`` 
     Assert.Equal<int64 list>([ 3L; 2L; 1L; 0L; 3L ], List.ofSeq added.Counts)
     Assert.Equal<int64 list>([ 6L; 2L; 2L; 0L; 5L ], List.ofSeq (added.Merge u).Counts)
     Assert.Equal<int64 list>([ 3L; 0L; 1L; 0L; 2L ], List.ofSeq u.Counts) // Add and Merge leave their inputs alone
-    let named (name: string) (text: string) (f: unit -> unit) =
-        let e = Assert.ThrowsAny<System.ArgumentException>(fun () -> f ())
-        Assert.Equal(name, e.ParamName)
-        Assert.Contains(text, e.Message)
+    let named (name: string) (text: string) (f: unit -> unit) = refusedNaming name [ text ] f |> ignore
     named "other" "codeUsage: cannot merge usage over 4 codes into usage over 5." (fun () -> u.Merge(CodeUsage.Empty 4) |> ignore)
     named "codes" "codeUsage: the number of codes must be ≥ 1." (fun () -> CodeUsage.Empty 0 |> ignore)
     Assert.Equal(1, (CodeUsage.Empty 1).Codes)

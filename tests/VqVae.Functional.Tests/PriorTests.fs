@@ -10,6 +10,7 @@ open VqVae.Tensors
 open VqVae.Functional.Optim
 open VqVae.Functional.Prior
 open VqVae.Functional.Quantization
+open VqVae.Tensors.Tests.Refusals
 
 let private k, h, w = 4, 3, 3
 
@@ -113,11 +114,6 @@ let ``bad input to the prior names the argument`` () =
     Assert.Contains("labels", e4.Message)
 
 /// Asserts that f throws 'e (exactly) naming the argument `name`, with a message starting with `text`.
-let private refusedAs<'e when 'e :> ArgumentException> (name: string) (text: string) (f: unit -> obj) =
-    let e = Assert.Throws<'e>(fun () -> f () |> ignore)
-    Assert.Equal(name, e.ParamName)
-    Assert.StartsWith(text, e.Message)
-
 /// The share of each code over draws at u = (j + ½) / n, j < n: a draw is the inverse distribution function
 /// at u, so each share is the code's probability to within 1/n.
 let private shares (logits: float32[]) (o: SamplingOptions) =
@@ -147,7 +143,7 @@ let ``a draw gives each code its softmax share, with temperature, top-k (ties ke
 
 [<Fact>]
 let ``sampling names a bad option or count, and refuses a prior whose logits are not finite`` () =
-    let refused name text f = refusedAs<ArgumentOutOfRangeException> name text f
+    let refused name text f = refusedAs<ArgumentOutOfRangeException> name text f |> ignore
     for t in [ 0f; -1f; nanf; infinityf ] do
         refused "Temperature" "sampling: temperature must be a positive number." (fun () -> SamplingOptions(Temperature = t).Validate())
     refused "TopK" "sampling: top-k must be ≥ 0 (0: no restriction)." (fun () -> SamplingOptions(TopK = -1).Validate())
@@ -164,7 +160,7 @@ let ``sampling names a bad option or count, and refuses a prior whose logits are
 
 [<Fact>]
 let ``a prior config names the first field out of range, and a grid condition must divide the grid`` () =
-    let refused name text (c: PriorConfig) = refusedAs<ArgumentException> name text (fun () -> c.Validate())
+    let refused name text (c: PriorConfig) = refusedAs<ArgumentException> name text (fun () -> c.Validate()) |> ignore
     let ok = PriorConfig(4, 4, 6, 2, 1, 3)
     Assert.Same(ok, ok.Validate())
     PriorConfig(1, 1, 1, 1, 1, 1, 0, 0).Validate() |> ignore   // every bound at its lowest

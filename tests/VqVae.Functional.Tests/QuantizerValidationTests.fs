@@ -14,10 +14,8 @@ open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.Functional.Codebooks
-let private throwsArg (paramName: string) (messagePart: string) (f: unit -> unit) =
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> f ())
-    Assert.Equal(paramName, e.ParamName)
-    Assert.Contains(messagePart, e.Message)
+open VqVae.Tensors.Tests.Refusals
+let private throwsArg (paramName: string) (messagePart: string) (f: unit -> unit) = refusedNaming paramName [ messagePart ] f |> ignore
 
 let private throwsNull (f: unit -> unit) = Assert.Throws<ArgumentNullException>(fun () -> f ()) |> ignore
 

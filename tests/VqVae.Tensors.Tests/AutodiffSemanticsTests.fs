@@ -9,6 +9,7 @@ open VqVae.Tensors
 open VqVae.Tensors.Tests.OnBackends
 open VqVae.Tensors.Tests.Generators
 open VqVae.Tensors.Tests.Properties
+open VqVae.Tensors.Tests.Refusals
 
 let private grad1 (f: Tensor -> Tensor) (x: Tensor) =
     let struct (v, g) = Grad.ValueAndGrad(Func<Tensor, Tensor>(f), x)
@@ -292,13 +293,12 @@ let ``tree map, map2, leaves and global norm`` (backend: string) = onBackend bac
 [<Fact>]
 let ``valueAndGrad names a null function, input list, input or tree, and a function that returns null`` () =
     let x = Tensor.Ones(2)
-    let paramName (f: unit -> 'a) = (Assert.Throws<ArgumentNullException>(fun () -> f () |> ignore)).ParamName
-    Assert.Equal("f", paramName (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Tensor, Tensor>>, x)))
-    Assert.Equal("f", paramName (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Tensor[], Tensor>>, [| x |])))
-    Assert.Equal("xs", paramName (fun () -> Grad.ValueAndGrad(Func<Tensor[], Tensor>(fun ts -> ts[0].Sum()), Unchecked.defaultof<Tensor[]>)))
-    Assert.Equal("f", paramName (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Model, Tensor>>, model ())))
-    Assert.Equal("f", paramName (fun () -> Grad.ValueAndGradWithAux(Unchecked.defaultof<Func<Model, struct (Tensor * int)>>, model ())))
-    Assert.Equal("tree", paramName (fun () -> Grad.ValueAndGradWithAux(Func<Model, struct (Tensor * int)>(fun m -> struct (m.Scale, 0)), Unchecked.defaultof<Model>)))
+    Assert.Equal("f", nullArgumentOf (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Tensor, Tensor>>, x)))
+    Assert.Equal("f", nullArgumentOf (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Tensor[], Tensor>>, [| x |])))
+    Assert.Equal("xs", nullArgumentOf (fun () -> Grad.ValueAndGrad(Func<Tensor[], Tensor>(fun ts -> ts[0].Sum()), Unchecked.defaultof<Tensor[]>)))
+    Assert.Equal("f", nullArgumentOf (fun () -> Grad.ValueAndGrad(Unchecked.defaultof<Func<Model, Tensor>>, model ())))
+    Assert.Equal("f", nullArgumentOf (fun () -> Grad.ValueAndGradWithAux(Unchecked.defaultof<Func<Model, struct (Tensor * int)>>, model ())))
+    Assert.Equal("tree", nullArgumentOf (fun () -> Grad.ValueAndGradWithAux(Func<Model, struct (Tensor * int)>(fun m -> struct (m.Scale, 0)), Unchecked.defaultof<Model>)))
     let e = Assert.Throws<ArgumentNullException>(fun () -> Grad.ValueAndGrad(Func<Tensor[], Tensor>(fun ts -> ts[0].Sum()), [| x; Unchecked.defaultof<Tensor> |]) |> ignore)
     Assert.Equal("xs", e.ParamName)
     Assert.StartsWith("valueAndGrad: input 1 is null.", e.Message)

@@ -9,48 +9,44 @@ open FsCheck.FSharp
 open VqVae.Tensors
 open VqVae.Tensors.Tests.Generators
 open VqVae.Tensors.Tests.Properties
+open VqVae.Tensors.Tests.Refusals
 
 /// Asserts f throws an ArgumentException (or subclass) whose message contains every fragment.
-let private throwsArg (fragments: string list) (f: unit -> 'a) =
-    let e = Assert.ThrowsAny<ArgumentException>(fun () -> f () |> ignore)
-    for s in fragments do Assert.Contains(s, e.Message)
-    e
-
 let private z (shape: int list) = Tensor.Zeros(List.toArray shape)
 
 // ---------------------------------------------------------------- conv2d
 
 [<Fact>]
 let ``conv2d: input of the wrong rank`` () =
-    let e = throwsArg [ "conv2d"; "input"; "[N,Cin,H,W]"; "[3,5,5]" ] (fun () -> Tensor.Conv2d(z [ 3; 5; 5 ], z [ 2; 3; 3; 3 ]))
+    let e = refusedSaying [ "conv2d"; "input"; "[N,Cin,H,W]"; "[3,5,5]" ] (fun () -> Tensor.Conv2d(z [ 3; 5; 5 ], z [ 2; 3; 3; 3 ]))
     Assert.Equal("input", e.ParamName)
 
 [<Fact>]
 let ``conv2d: weight of the wrong rank`` () =
-    throwsArg [ "conv2d"; "weight"; "[2,3,3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3 ])) |> ignore
+    refusedSaying [ "conv2d"; "weight"; "[2,3,3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3 ])) |> ignore
 
 [<Fact>]
 let ``conv2d: channel mismatch`` () =
-    let e = throwsArg [ "conv2d"; "weight"; "[Cout,3,Kh,Kw]"; "3 channels"; "[2,4,3,3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 4; 3; 3 ]))
+    let e = refusedSaying [ "conv2d"; "weight"; "[Cout,3,Kh,Kw]"; "3 channels"; "[2,4,3,3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 4; 3; 3 ]))
     Assert.Equal("weight", e.ParamName)
 
 [<Fact>]
 let ``conv2d: bad bias`` () =
-    throwsArg [ "conv2d"; "bias"; "[2]"; "[3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3; 3 ], z [ 3 ])) |> ignore
-    throwsArg [ "conv2d"; "bias"; "[2]"; "[1,2]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3; 3 ], z [ 1; 2 ])) |> ignore
+    refusedSaying [ "conv2d"; "bias"; "[2]"; "[3]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3; 3 ], z [ 3 ])) |> ignore
+    refusedSaying [ "conv2d"; "bias"; "[2]"; "[1,2]" ] (fun () -> Tensor.Conv2d(z [ 1; 3; 5; 5 ], z [ 2; 3; 3; 3 ], z [ 1; 2 ])) |> ignore
 
 [<Fact>]
 let ``conv2d: kernel larger than the padded input`` () =
-    throwsArg [ "conv2d"; "5×5"; "4×4"; "[1,1,4,4]" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 5; 5 ])) |> ignore
+    refusedSaying [ "conv2d"; "5×5"; "4×4"; "[1,1,4,4]" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 5; 5 ])) |> ignore
     // the dilation makes a 3×3 kernel span 5
-    throwsArg [ "conv2d"; "dilation 2" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], dilation = 2)) |> ignore
+    refusedSaying [ "conv2d"; "dilation 2" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], dilation = 2)) |> ignore
 
 [<Fact>]
 let ``conv2d: stride 0, negative padding, dilation 0`` () =
-    let e = throwsArg [ "conv2d"; "stride"; "≥ 1"; "(0," ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], stride = 0))
+    let e = refusedSaying [ "conv2d"; "stride"; "≥ 1"; "(0," ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], stride = 0))
     Assert.IsType<ArgumentOutOfRangeException>(e) |> ignore
-    throwsArg [ "conv2d"; "padding"; "(1,-1)" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], null, 1, 1, 1, -1, 1, 1)) |> ignore
-    throwsArg [ "conv2d"; "dilation"; "(0,1)" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], null, 1, 1, 0, 0, 0, 1)) |> ignore
+    refusedSaying [ "conv2d"; "padding"; "(1,-1)" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], null, 1, 1, 1, -1, 1, 1)) |> ignore
+    refusedSaying [ "conv2d"; "dilation"; "(0,1)" ] (fun () -> Tensor.Conv2d(z [ 1; 1; 4; 4 ], z [ 1; 1; 3; 3 ], null, 1, 1, 0, 0, 0, 1)) |> ignore
 
 [<Fact>]
 let ``conv2d: null input or weight`` () =
@@ -61,11 +57,11 @@ let ``conv2d: null input or weight`` () =
 
 [<Fact>]
 let ``convTranspose2d: output padding not below stride or dilation`` () =
-    let e = throwsArg [ "convTranspose2d"; "outputPadding"; "(2,0)"; "stride (2,2)"; "dilation (1,1)" ] (fun () ->
+    let e = refusedSaying [ "convTranspose2d"; "outputPadding"; "(2,0)"; "stride (2,2)"; "dilation (1,1)" ] (fun () ->
         Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], null, 2, 2, 0, 0, 2, 0, 1, 1))
     Assert.Equal("outputPadding", e.ParamName)
-    throwsArg [ "outputPadding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], outputPadding = 1)) |> ignore
-    throwsArg [ "outputPadding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], outputPadding = -1)) |> ignore
+    refusedSaying [ "outputPadding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], outputPadding = 1)) |> ignore
+    refusedSaying [ "outputPadding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], outputPadding = -1)) |> ignore
 
 [<Fact>]
 let ``convTranspose2d: output padding allowed by the dilation alone`` () =
@@ -75,110 +71,109 @@ let ``convTranspose2d: output padding allowed by the dilation alone`` () =
 
 [<Fact>]
 let ``convTranspose2d: channel mismatch, bad bias, wrong rank, too much padding`` () =
-    throwsArg [ "convTranspose2d"; "weight"; "[2,Cout,Kh,Kw]"; "[3,1,3,3]" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 2; 3; 3 ], z [ 3; 1; 3; 3 ])) |> ignore
-    throwsArg [ "convTranspose2d"; "bias"; "[4]"; "[2]" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 2; 3; 3 ], z [ 2; 4; 3; 3 ], z [ 2 ])) |> ignore
-    throwsArg [ "convTranspose2d"; "input"; "[2,3,3]" ] (fun () -> Tensor.ConvTranspose2d(z [ 2; 3; 3 ], z [ 2; 4; 3; 3 ])) |> ignore
-    throwsArg [ "convTranspose2d"; "padding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 1; 1 ], z [ 1; 1; 1; 1 ], padding = 1)) |> ignore
-    throwsArg [ "convTranspose2d"; "stride" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 1; 1 ], z [ 1; 1; 1; 1 ], stride = 0)) |> ignore
+    refusedSaying [ "convTranspose2d"; "weight"; "[2,Cout,Kh,Kw]"; "[3,1,3,3]" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 2; 3; 3 ], z [ 3; 1; 3; 3 ])) |> ignore
+    refusedSaying [ "convTranspose2d"; "bias"; "[4]"; "[2]" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 2; 3; 3 ], z [ 2; 4; 3; 3 ], z [ 2 ])) |> ignore
+    refusedSaying [ "convTranspose2d"; "input"; "[2,3,3]" ] (fun () -> Tensor.ConvTranspose2d(z [ 2; 3; 3 ], z [ 2; 4; 3; 3 ])) |> ignore
+    refusedSaying [ "convTranspose2d"; "padding" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 1; 1 ], z [ 1; 1; 1; 1 ], padding = 1)) |> ignore
+    refusedSaying [ "convTranspose2d"; "stride" ] (fun () -> Tensor.ConvTranspose2d(z [ 1; 1; 1; 1 ], z [ 1; 1; 1; 1 ], stride = 0)) |> ignore
 
 // ---------------------------------------------------------------- linear, elementwise, shape
 
 [<Fact>]
 let ``matmul: inner dimensions differ`` () =
-    throwsArg [ "matmul"; "[2,3]"; "[4,5]"; "3 vs 4" ] (fun () -> Tensor.MatMul(z [ 2; 3 ], z [ 4; 5 ])) |> ignore
-    throwsArg [ "matmul"; "[3,2]ᵀ"; "[4,5]" ] (fun () -> Tensor.MatMulT(z [ 3; 2 ], z [ 4; 5 ], true, false)) |> ignore
-    throwsArg [ "matmul"; "a must be 2-D"; "[2,3,4]" ] (fun () -> Tensor.MatMul(z [ 2; 3; 4 ], z [ 4; 5 ])) |> ignore
-    throwsArg [ "matmul"; "b must be 2-D"; "[4]" ] (fun () -> Tensor.MatMul(z [ 2; 4 ], z [ 4 ])) |> ignore
+    refusedSaying [ "matmul"; "[2,3]"; "[4,5]"; "3 vs 4" ] (fun () -> Tensor.MatMul(z [ 2; 3 ], z [ 4; 5 ])) |> ignore
+    refusedSaying [ "matmul"; "[3,2]ᵀ"; "[4,5]" ] (fun () -> Tensor.MatMulT(z [ 3; 2 ], z [ 4; 5 ], true, false)) |> ignore
+    refusedSaying [ "matmul"; "a must be 2-D"; "[2,3,4]" ] (fun () -> Tensor.MatMul(z [ 2; 3; 4 ], z [ 4; 5 ])) |> ignore
+    refusedSaying [ "matmul"; "b must be 2-D"; "[4]" ] (fun () -> Tensor.MatMul(z [ 2; 4 ], z [ 4 ])) |> ignore
 
 [<Fact>]
 let ``broadcasting mismatch names both shapes`` () =
-    throwsArg [ "add"; "[2,3]"; "[4]"; "3 vs 4" ] (fun () -> z [ 2; 3 ] + z [ 4 ]) |> ignore
-    throwsArg [ "mul"; "[2,3]"; "[3,3]" ] (fun () -> z [ 2; 3 ] * z [ 3; 3 ]) |> ignore
-    throwsArg [ "sub" ] (fun () -> z [ 2 ] - z [ 3 ]) |> ignore
-    throwsArg [ "div" ] (fun () -> z [ 2 ] / z [ 3 ]) |> ignore
-    throwsArg [ "pow" ] (fun () -> Tensor.Pow(z [ 2 ], z [ 3 ])) |> ignore
+    refusedSaying [ "add"; "[2,3]"; "[4]"; "3 vs 4" ] (fun () -> z [ 2; 3 ] + z [ 4 ]) |> ignore
+    refusedSaying [ "mul"; "[2,3]"; "[3,3]" ] (fun () -> z [ 2; 3 ] * z [ 3; 3 ]) |> ignore
+    refusedSaying [ "sub" ] (fun () -> z [ 2 ] - z [ 3 ]) |> ignore
+    refusedSaying [ "div" ] (fun () -> z [ 2 ] / z [ 3 ]) |> ignore
+    refusedSaying [ "pow" ] (fun () -> Tensor.Pow(z [ 2 ], z [ 3 ])) |> ignore
 
 [<Fact>]
 let ``reshape: size mismatch and bad -1`` () =
-    throwsArg [ "reshape"; "[4,2]"; "8"; "[2,3]"; "6" ] (fun () -> (z [ 2; 3 ]).Reshape(4, 2)) |> ignore
-    throwsArg [ "reshape"; "-1" ] (fun () -> (z [ 2; 3 ]).Reshape(-1, -1)) |> ignore
-    throwsArg [ "reshape"; "[-1,4]"; "6" ] (fun () -> (z [ 2; 3 ]).Reshape(-1, 4)) |> ignore
-    throwsArg [ "reshape" ] (fun () -> (z [ 2; 3 ]).Reshape(-2, -3)) |> ignore
+    refusedSaying [ "reshape"; "[4,2]"; "8"; "[2,3]"; "6" ] (fun () -> (z [ 2; 3 ]).Reshape(4, 2)) |> ignore
+    refusedSaying [ "reshape"; "-1" ] (fun () -> (z [ 2; 3 ]).Reshape(-1, -1)) |> ignore
+    refusedSaying [ "reshape"; "[-1,4]"; "6" ] (fun () -> (z [ 2; 3 ]).Reshape(-1, 4)) |> ignore
+    refusedSaying [ "reshape" ] (fun () -> (z [ 2; 3 ]).Reshape(-2, -3)) |> ignore
 
 [<Fact>]
 let ``permute: not a permutation, wrong length, dim out of range`` () =
-    throwsArg [ "permute"; "permutation"; "[0,0,1]" ] (fun () -> (z [ 2; 3; 4 ]).Permute(0, 0, 1)) |> ignore
-    throwsArg [ "permute"; "3 dimensions"; "[2,3,4]"; "[1,0]" ] (fun () -> (z [ 2; 3; 4 ]).Permute(1, 0)) |> ignore
-    throwsArg [ "permute"; "perm"; "3" ] (fun () -> (z [ 2; 3; 4 ]).Permute(0, 1, 3)) |> ignore
-    throwsArg [ "transpose"; "dim1"; "5" ] (fun () -> (z [ 2; 3 ]).Transpose(0, 5)) |> ignore
+    refusedSaying [ "permute"; "permutation"; "[0,0,1]" ] (fun () -> (z [ 2; 3; 4 ]).Permute(0, 0, 1)) |> ignore
+    refusedSaying [ "permute"; "3 dimensions"; "[2,3,4]"; "[1,0]" ] (fun () -> (z [ 2; 3; 4 ]).Permute(1, 0)) |> ignore
+    refusedSaying [ "permute"; "perm"; "3" ] (fun () -> (z [ 2; 3; 4 ]).Permute(0, 1, 3)) |> ignore
+    refusedSaying [ "transpose"; "dim1"; "5" ] (fun () -> (z [ 2; 3 ]).Transpose(0, 5)) |> ignore
 
 [<Fact>]
 let ``expand: not a broadcast of the shape`` () =
-    throwsArg [ "expand"; "[2,3]"; "[2,4]" ] (fun () -> (z [ 2; 3 ]).Expand(2, 4)) |> ignore
-    throwsArg [ "expand"; "[2,3]"; "[3]" ] (fun () -> (z [ 2; 3 ]).Expand(3)) |> ignore
+    refusedSaying [ "expand"; "[2,3]"; "[2,4]" ] (fun () -> (z [ 2; 3 ]).Expand(2, 4)) |> ignore
+    refusedSaying [ "expand"; "[2,3]"; "[3]" ] (fun () -> (z [ 2; 3 ]).Expand(3)) |> ignore
 
 [<Fact>]
 let ``sum and mean: dims out of range or repeated`` () =
-    throwsArg [ "sum"; "dims"; "[-2, 1]"; "3" ] (fun () -> (z [ 2; 3 ]).Sum(3)) |> ignore
-    throwsArg [ "sum"; "distinct"; "[0,-2]" ] (fun () -> (z [ 2; 3 ]).Sum([| 0; -2 |])) |> ignore
-    throwsArg [ "mean"; "dims" ] (fun () -> (z [ 2; 3 ]).Mean(-3)) |> ignore
-    throwsArg [ "sumToShape"; "[2,3]"; "[4]" ] (fun () -> (z [ 2; 3 ]).SumToShape([| 4 |])) |> ignore
+    refusedSaying [ "sum"; "dims"; "[-2, 1]"; "3" ] (fun () -> (z [ 2; 3 ]).Sum(3)) |> ignore
+    refusedSaying [ "sum"; "distinct"; "[0,-2]" ] (fun () -> (z [ 2; 3 ]).Sum([| 0; -2 |])) |> ignore
+    refusedSaying [ "mean"; "dims" ] (fun () -> (z [ 2; 3 ]).Mean(-3)) |> ignore
+    refusedSaying [ "sumToShape"; "[2,3]"; "[4]" ] (fun () -> (z [ 2; 3 ]).SumToShape([| 4 |])) |> ignore
 
 [<Fact>]
 let ``narrow out of range`` () =
-    let e = throwsArg [ "narrow"; "[2, 5)"; "dimension 0"; "[0, 4)"; "[4,3]" ] (fun () -> (z [ 4; 3 ]).Narrow(0, 2, 3))
+    let e = refusedSaying [ "narrow"; "[2, 5)"; "dimension 0"; "[0, 4)"; "[4,3]" ] (fun () -> (z [ 4; 3 ]).Narrow(0, 2, 3))
     Assert.IsType<ArgumentOutOfRangeException>(e) |> ignore
-    throwsArg [ "narrow"; "[1, 4)"; "dimension 1"; "[0, 3)" ] (fun () -> (z [ 4; 3 ]).Narrow(-1, 1, 3)) |> ignore
-    throwsArg [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(0, -1, 1)) |> ignore
-    throwsArg [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(1, 0, -1)) |> ignore
-    throwsArg [ "narrow"; "dim"; "rank 2" ] (fun () -> (z [ 4; 3 ]).Narrow(2, 0, 1)) |> ignore
+    refusedSaying [ "narrow"; "[1, 4)"; "dimension 1"; "[0, 3)" ] (fun () -> (z [ 4; 3 ]).Narrow(-1, 1, 3)) |> ignore
+    refusedSaying [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(0, -1, 1)) |> ignore
+    refusedSaying [ "narrow" ] (fun () -> (z [ 4; 3 ]).Narrow(1, 0, -1)) |> ignore
+    refusedSaying [ "narrow"; "dim"; "rank 2" ] (fun () -> (z [ 4; 3 ]).Narrow(2, 0, 1)) |> ignore
 
 [<Fact>]
 let ``cat: parts that disagree beyond dim 0`` () =
-    throwsArg [ "cat"; "parts[1]"; "[2,4]"; "[*,3]" ] (fun () -> Tensor.Cat([| z [ 1; 3 ]; z [ 2; 4 ] |])) |> ignore
-    throwsArg [ "cat"; "at least one" ] (fun () -> Tensor.Cat([||])) |> ignore
-    throwsArg [ "cat"; "scalars" ] (fun () -> Tensor.Cat([| z []; z [] |])) |> ignore
-    throwsArg [ "cat"; "parts[1]"; "[3,2]"; "[2,*]"; "dimension 1" ] (fun () -> Tensor.Cat([| z [ 2; 3 ]; z [ 3; 2 ] |], 1)) |> ignore
-    throwsArg [ "cat"; "dim"; "rank 2" ] (fun () -> Tensor.Cat([| z [ 2; 3 ]; z [ 2; 3 ] |], 2)) |> ignore
+    refusedSaying [ "cat"; "parts[1]"; "[2,4]"; "[*,3]" ] (fun () -> Tensor.Cat([| z [ 1; 3 ]; z [ 2; 4 ] |])) |> ignore
+    refusedSaying [ "cat"; "at least one" ] (fun () -> Tensor.Cat([||])) |> ignore
+    refusedSaying [ "cat"; "scalars" ] (fun () -> Tensor.Cat([| z []; z [] |])) |> ignore
+    refusedSaying [ "cat"; "parts[1]"; "[3,2]"; "[2,*]"; "dimension 1" ] (fun () -> Tensor.Cat([| z [ 2; 3 ]; z [ 3; 2 ] |], 1)) |> ignore
+    refusedSaying [ "cat"; "dim"; "rank 2" ] (fun () -> Tensor.Cat([| z [ 2; 3 ]; z [ 2; 3 ] |], 2)) |> ignore
 
 [<Fact>]
 let ``fromArray and clamp arguments`` () =
-    throwsArg [ "fromArray"; "5 values"; "[2,3]"; "6" ] (fun () -> Tensor.FromArray(Array.zeroCreate 5, 2, 3)) |> ignore
-    throwsArg [ "fromArray"; "non-negative"; "[-1,2]" ] (fun () -> Tensor.FromArray([||], -1, 2)) |> ignore
-    throwsArg [ "clamp"; "lo = 2"; "hi = 1" ] (fun () -> (z [ 2 ]).Clamp(2f, 1f)) |> ignore
+    refusedSaying [ "fromArray"; "5 values"; "[2,3]"; "6" ] (fun () -> Tensor.FromArray(Array.zeroCreate 5, 2, 3)) |> ignore
+    refusedSaying [ "fromArray"; "non-negative"; "[-1,2]" ] (fun () -> Tensor.FromArray([||], -1, 2)) |> ignore
+    refusedSaying [ "clamp"; "lo = 2"; "hi = 1" ] (fun () -> (z [ 2 ]).Clamp(2f, 1f)) |> ignore
 
 // ---------------------------------------------------------------- indices
 
 [<Fact>]
 let ``gather index out of range`` () =
-    let e = throwsArg [ "gatherRows"; "indices[1] = 5"; "[0, 3]" ] (fun () -> (z [ 4; 2 ]).GatherRows([| 0; 5 |]))
+    let e = refusedSaying [ "gatherRows"; "indices[1] = 5"; "[0, 3]" ] (fun () -> (z [ 4; 2 ]).GatherRows([| 0; 5 |]))
     Assert.IsType<ArgumentOutOfRangeException>(e) |> ignore
-    throwsArg [ "gatherRows"; "indices[0] = -1" ] (fun () -> (z [ 4; 2 ]).GatherRows([| -1 |])) |> ignore
-    throwsArg [ "gatherRows"; "2-D"; "[4]" ] (fun () -> (z [ 4 ]).GatherRows([| 0 |])) |> ignore
+    refusedSaying [ "gatherRows"; "indices[0] = -1" ] (fun () -> (z [ 4; 2 ]).GatherRows([| -1 |])) |> ignore
+    refusedSaying [ "gatherRows"; "2-D"; "[4]" ] (fun () -> (z [ 4 ]).GatherRows([| 0 |])) |> ignore
 
 [<Fact>]
 let ``scatterAddRows: index out of range and wrong count`` () =
-    throwsArg [ "scatterAddRows"; "indices[0] = 3"; "[0, 2]" ] (fun () -> (z [ 1; 2 ]).ScatterAddRows([| 3 |], 3)) |> ignore
-    throwsArg [ "scatterAddRows"; "expected 2 indices"; "got 1" ] (fun () -> (z [ 2; 2 ]).ScatterAddRows([| 0 |], 3)) |> ignore
-    throwsArg [ "scatterAddRows"; "rows" ] (fun () -> (z [ 1; 2 ]).ScatterAddRows([| 0 |], -1)) |> ignore
+    refusedSaying [ "scatterAddRows"; "indices[0] = 3"; "[0, 2]" ] (fun () -> (z [ 1; 2 ]).ScatterAddRows([| 3 |], 3)) |> ignore
+    refusedSaying [ "scatterAddRows"; "expected 2 indices"; "got 1" ] (fun () -> (z [ 2; 2 ]).ScatterAddRows([| 0 |], 3)) |> ignore
+    refusedSaying [ "scatterAddRows"; "rows" ] (fun () -> (z [ 1; 2 ]).ScatterAddRows([| 0 |], -1)) |> ignore
 
 [<Fact>]
 let ``oneHot and nearestRows arguments`` () =
-    throwsArg [ "oneHot"; "indices[0] = 3"; "[0, 2]" ] (fun () -> Tensor.OneHot([| 3 |], 3)) |> ignore
-    throwsArg [ "oneHot"; "k" ] (fun () -> Tensor.OneHot([| 0 |], 0)) |> ignore
-    throwsArg [ "nearestRows"; "codebook"; "[K,3]"; "[4,2]" ] (fun () -> (z [ 5; 3 ]).NearestRows(z [ 4; 2 ])) |> ignore
-    throwsArg [ "nearestRows"; "NaN" ] (fun () -> (Tensor.Full(nan |> float32, 2, 3)).NearestRows(z [ 4; 3 ])) |> ignore
+    refusedSaying [ "oneHot"; "indices[0] = 3"; "[0, 2]" ] (fun () -> Tensor.OneHot([| 3 |], 3)) |> ignore
+    refusedSaying [ "oneHot"; "k" ] (fun () -> Tensor.OneHot([| 0 |], 0)) |> ignore
+    refusedSaying [ "nearestRows"; "codebook"; "[K,3]"; "[4,2]" ] (fun () -> (z [ 5; 3 ]).NearestRows(z [ 4; 2 ])) |> ignore
+    refusedSaying [ "nearestRows"; "NaN" ] (fun () -> (Tensor.Full(nan |> float32, 2, 3)).NearestRows(z [ 4; 3 ])) |> ignore
 
 [<Fact>]
 let ``null operands are named`` () =
     let x = z [ 2 ]
     let nul = Unchecked.defaultof<Tensor>
-    let paramName (f: unit -> Tensor) = (Assert.Throws<ArgumentNullException>(fun () -> f () |> ignore)).ParamName
-    Assert.Equal("a", paramName (fun () -> nul + x))
-    Assert.Equal("b", paramName (fun () -> x * nul))
-    Assert.Equal("a", paramName (fun () -> Tensor.Pow(nul, 2f)))
-    Assert.Equal("dims", paramName (fun () -> x.Sum(Unchecked.defaultof<int[]>)))
-    Assert.Equal("shape", paramName (fun () -> x.SumToShape(Unchecked.defaultof<int[]>)))
+    Assert.Equal("a", nullArgumentOf (fun () -> nul + x))
+    Assert.Equal("b", nullArgumentOf (fun () -> x * nul))
+    Assert.Equal("a", nullArgumentOf (fun () -> Tensor.Pow(nul, 2f)))
+    Assert.Equal("dims", nullArgumentOf (fun () -> x.Sum(Unchecked.defaultof<int[]>)))
+    Assert.Equal("shape", nullArgumentOf (fun () -> x.SumToShape(Unchecked.defaultof<int[]>)))
 
 [<Fact>]
 let ``mean of nothing and sumToShape to a larger rank`` () =
@@ -188,7 +183,7 @@ let ``mean of nothing and sumToShape to a larger rank`` () =
     Assert.Equal("mean: the reduced dimensions of shape [0,3] are empty.", e.Message)
     // the dimension that is not reduced may be empty: the mean over the other is then empty too
     Assert.Equal<int[]>([| 0 |], (z [ 0; 3 ]).Mean(1).Shape)
-    throwsArg [ "sumToShape"; "[2,3]"; "larger rank"; "[1,2,3]" ] (fun () -> (z [ 2; 3 ]).SumToShape([| 1; 2; 3 |])) |> ignore
+    refusedSaying [ "sumToShape"; "[2,3]"; "larger rank"; "[1,2,3]" ] (fun () -> (z [ 2; 3 ]).SumToShape([| 1; 2; 3 |])) |> ignore
 
 [<Fact>]
 let ``toScalar of more than one element`` () =
@@ -199,24 +194,23 @@ let ``toScalar of more than one element`` () =
 [<Fact>]
 let ``null indices, codebooks, shapes and parts are named`` () =
     let nulInts = Unchecked.defaultof<int[]>
-    let paramName (f: unit -> 'a) = (Assert.Throws<ArgumentNullException>(fun () -> f () |> ignore)).ParamName
-    Assert.Equal("indices", paramName (fun () -> (z [ 2; 2 ]).GatherRows nulInts))
-    Assert.Equal("indices", paramName (fun () -> (z [ 2; 2 ]).ScatterAddRows(nulInts, 2)))
-    Assert.Equal("indices", paramName (fun () -> Tensor.OneHot(nulInts, 2)))
-    Assert.Equal("codebook", paramName (fun () -> (z [ 2; 2 ]).NearestRows(Unchecked.defaultof<Tensor>)))
-    Assert.Equal("shape", paramName (fun () -> (z [ 2; 2 ]).Reshape nulInts))
-    Assert.Equal("shape", paramName (fun () -> (z [ 2; 2 ]).Expand nulInts))
-    Assert.Equal("perm", paramName (fun () -> (z [ 2; 2 ]).Permute nulInts))
-    Assert.Equal("parts", paramName (fun () -> Tensor.Cat(Unchecked.defaultof<Tensor[]>)))
+    Assert.Equal("indices", nullArgumentOf (fun () -> (z [ 2; 2 ]).GatherRows nulInts))
+    Assert.Equal("indices", nullArgumentOf (fun () -> (z [ 2; 2 ]).ScatterAddRows(nulInts, 2)))
+    Assert.Equal("indices", nullArgumentOf (fun () -> Tensor.OneHot(nulInts, 2)))
+    Assert.Equal("codebook", nullArgumentOf (fun () -> (z [ 2; 2 ]).NearestRows(Unchecked.defaultof<Tensor>)))
+    Assert.Equal("shape", nullArgumentOf (fun () -> (z [ 2; 2 ]).Reshape nulInts))
+    Assert.Equal("shape", nullArgumentOf (fun () -> (z [ 2; 2 ]).Expand nulInts))
+    Assert.Equal("perm", nullArgumentOf (fun () -> (z [ 2; 2 ]).Permute nulInts))
+    Assert.Equal("parts", nullArgumentOf (fun () -> Tensor.Cat(Unchecked.defaultof<Tensor[]>)))
     let e = Assert.Throws<ArgumentNullException>(fun () -> Tensor.Cat([| z [ 2 ]; Unchecked.defaultof<Tensor> |]) |> ignore)
     Assert.Equal("parts", e.ParamName)
     Assert.StartsWith("cat: parts[1] is null.", e.Message)
-    Assert.Equal("weight", paramName (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], Unchecked.defaultof<Tensor>, z [ 3; 3 ])))
-    Assert.Equal("mask", paramName (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], Unchecked.defaultof<Tensor>)))
+    Assert.Equal("weight", nullArgumentOf (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], Unchecked.defaultof<Tensor>, z [ 3; 3 ])))
+    Assert.Equal("mask", nullArgumentOf (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], z [ 1; 1; 3; 3 ], Unchecked.defaultof<Tensor>)))
 
 [<Fact>]
 let ``row ops: wrong ranks, empty rows, non-finite values`` () =
-    throwsArg [ "scatterAddRows"; "2-D [M,D]"; "[3]" ] (fun () -> (z [ 3 ]).ScatterAddRows([| 0; 0; 0 |], 1)) |> ignore
+    refusedSaying [ "scatterAddRows"; "2-D [M,D]"; "[3]" ] (fun () -> (z [ 3 ]).ScatterAddRows([| 0; 0; 0 |], 1)) |> ignore
     let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 3 ]).ArgMinRows() |> ignore)
     Assert.Equal("argMinRows: expected a 2-D tensor with at least one column, got [3].", e.Message)
     let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 2; 0 ]).ArgMinRows() |> ignore)
@@ -225,34 +219,34 @@ let ``row ops: wrong ranks, empty rows, non-finite values`` () =
     Assert.Equal("argMinRows: the tensor holds NaN or infinity.", e.Message)
     let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 2 ]).NearestRows(z [ 1; 2 ]) |> ignore)
     Assert.Equal("nearestRows: rows must be 2-D [N,D], got [2].", e.Message)
-    let e = throwsArg [ "nearestRows: the codebook holds NaN or infinity." ] (fun () -> (z [ 1; 2 ]).NearestRows(Tensor.FromArray([| nanf; 0f |], 1, 2)))
+    let e = refusedSaying [ "nearestRows: the codebook holds NaN or infinity." ] (fun () -> (z [ 1; 2 ]).NearestRows(Tensor.FromArray([| nanf; 0f |], 1, 2)))
     Assert.Equal("codebook", e.ParamName)
 
 [<Fact>]
 let ``shape ops: two inferred dimensions, T of a 3-D tensor, narrow of a scalar, bad dims name the op`` () =
-    let e = throwsArg [ "reshape: at most one dimension may be -1, got [-1,2,-1]." ] (fun () -> (z [ 2; 2 ]).Reshape(-1, 2, -1))
+    let e = refusedSaying [ "reshape: at most one dimension may be -1, got [-1,2,-1]." ] (fun () -> (z [ 2; 2 ]).Reshape(-1, 2, -1))
     Assert.Equal("shape", e.ParamName)
     let e = Assert.Throws<InvalidOperationException>(fun () -> (z [ 2; 3; 4 ]).T |> ignore)
     Assert.Equal("T: expected a 2-D tensor, got shape [2,3,4].", e.Message)
     let e = Assert.Throws<InvalidOperationException>(fun () -> (Tensor.Scalar 1f).Narrow(0, 0, 1) |> ignore)
     Assert.Equal("narrow: a scalar has no dimension to narrow.", e.Message)
-    throwsArg [ "transpose: dim1 must be in [-2, 1]" ] (fun () -> (z [ 2; 3 ]).Transpose(0, 2)) |> ignore
-    let e = throwsArg [ "transpose: dim0 must be in [-2, 1] for a tensor of rank 2, got -3." ] (fun () -> (z [ 2; 3 ]).Transpose(-3, 0))
+    refusedSaying [ "transpose: dim1 must be in [-2, 1]" ] (fun () -> (z [ 2; 3 ]).Transpose(0, 2)) |> ignore
+    let e = refusedSaying [ "transpose: dim0 must be in [-2, 1] for a tensor of rank 2, got -3." ] (fun () -> (z [ 2; 3 ]).Transpose(-3, 0))
     Assert.Equal("dim0", e.ParamName)
-    throwsArg [ "permute: perm must be in [-2, 1]" ] (fun () -> (z [ 2; 3 ]).Permute(0, 2)) |> ignore
+    refusedSaying [ "permute: perm must be in [-2, 1]" ] (fun () -> (z [ 2; 3 ]).Permute(0, 2)) |> ignore
 
 [<Fact>]
 let ``maskedConv2d and gate arguments`` () =
-    let e = throwsArg [ "maskedConv2d: mask of shape [3,3] must broadcast to the weight's [2,1,1,3]." ] (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], z [ 2; 1; 1; 3 ], z [ 3; 3 ]))
+    let e = refusedSaying [ "maskedConv2d: mask of shape [3,3] must broadcast to the weight's [2,1,1,3]." ] (fun () -> Tensor.MaskedConv2d(z [ 1; 1; 3; 3 ], z [ 2; 1; 1; 3 ], z [ 3; 3 ]))
     Assert.Equal("mask", e.ParamName)
     let e = Assert.Throws<InvalidOperationException>(fun () -> (Tensor.Scalar 1f).Gate() |> ignore)
     Assert.Equal("gate: a scalar has no channel dimension.", e.Message)
-    throwsArg [ "gate: dim must be in [-2, 1]" ] (fun () -> (z [ 2; 4 ]).Gate(2)) |> ignore
+    refusedSaying [ "gate: dim must be in [-2, 1]" ] (fun () -> (z [ 2; 4 ]).Gate(2)) |> ignore
 
 [<Fact>]
 let ``indexer: wrong arity and out of range`` () =
-    throwsArg [ "index"; "2 indices"; "[2,3]"; "got 1" ] (fun () -> (z [ 2; 3 ]).[1]) |> ignore
-    throwsArg [ "index"; "position 1"; "[0, 2]"; "got 3" ] (fun () -> (z [ 2; 3 ]).[1, 3]) |> ignore
+    refusedSaying [ "index"; "2 indices"; "[2,3]"; "got 1" ] (fun () -> (z [ 2; 3 ]).[1]) |> ignore
+    refusedSaying [ "index"; "position 1"; "[0, 2]"; "got 3" ] (fun () -> (z [ 2; 3 ]).[1, 3]) |> ignore
 
 // ---------------------------------------------------------------- fuzz: only argument exceptions
 

@@ -9,6 +9,7 @@ open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Tests.Generators
 open VqVae.Tensors.Tests.Properties
+open VqVae.Tensors.Tests.Refusals
 
 let private pickDim (c: ShapeCase) = Rng.Seed(int64 c.Seed).IntAt(7L, c.Shape.Length)
 
@@ -143,9 +144,7 @@ let ``gate is tanh of the first half times sigmoid of the second`` (c: ShapeCase
 [<Fact>]
 let ``prior ops name the bad argument`` () =
     let z (s: int list) = Tensor.Zeros(Array.ofList s)
-    let throws (parts: string list) (f: unit -> obj) =
-        let e = Assert.ThrowsAny<ArgumentException>(fun () -> f () |> ignore)
-        for p in parts do Assert.Contains(p, e.Message)
+    let throws (parts: string list) (f: unit -> obj) = refusedSaying parts f |> ignore
     throws [ "crossEntropy"; "expected 6 targets"; "got 5" ] (fun () -> Tensor.CrossEntropy(z [ 2; 4; 3 ], [| 0; 0; 0; 0; 0 |]))
     throws [ "crossEntropy"; "targets[1] = 4"; "[0, 3]" ] (fun () -> Tensor.CrossEntropy(z [ 2; 4 ], [| 0; 4 |]))
     throws [ "logSoftmax"; "NaN" ] (fun () -> Tensor.FromArray([| 1f; nanf |], 2).LogSoftmax(0))
