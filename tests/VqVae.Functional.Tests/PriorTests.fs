@@ -178,3 +178,9 @@ let ``a prior config names the first field out of range, and a grid condition mu
     refused "ConditionWidth" "prior config: ConditionWidth must be ≥ 1, got 0." (PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 2, 0))
     refused "ConditionHeight" "prior config: the grid 4×6 must be a whole multiple of the condition grid 3×3." (PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 3, 3))
     refused "ConditionHeight" "prior config: the grid 4×6 must be a whole multiple of the condition grid 2×4." (PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 2, 4))
+    // A checkpoint's config text: round trip, and the two ways it can be unreadable, by name.
+    let c = PriorConfig(4, 4, 6, 2, 1, 3, 0, 5, 2, 3)
+    Assert.Equal(c, PriorConfig.FromJson(c.ToJson()))
+    refusedAs<ArgumentException> "json" "prior config: not valid JSON (" (fun () -> PriorConfig.FromJson "{") |> ignore
+    refusedAs<ArgumentException> "json" "prior config: the JSON is null." (fun () -> PriorConfig.FromJson "null") |> ignore
+    refusedAs<ArgumentException> "CodebookSize" "prior config: CodebookSize must be ≥ 1, got 0." (fun () -> PriorConfig.FromJson((PriorConfig(1, 4, 6, 2, 1, 3)).ToJson().Replace("\"CodebookSize\":1", "\"CodebookSize\":0"))) |> ignore
