@@ -14,6 +14,7 @@ open VqVae.Functional.Optim
 open VqVae.Functional.Training
 open VqVae.Functional.Hierarchical
 open VqVae.Functional.Tests.CliTests
+open VqVae.Tensors.Tests.Refusals
 
 let private tiny = VqVae2Config(1, 8, 6, 10, 3, 0.25f, ResidualLayers = 1, ResidualHidden = 4)
 
@@ -304,3 +305,37 @@ let ``a state dict that does not fit the config is the file's problem, worded wi
     Assert.StartsWith("state dict: ", e.Problem)
     Assert.EndsWith(".", e.Problem)
     Assert.DoesNotContain("Parameter", e.Problem)
+
+[<Fact>]
+let ``the VQ-VAE-2 loop keeps the trainer's rules: snapshot hooks and a saved window refused, dead codes on the optimizer's step, cancellation, divergence`` () =
+    let x = digits 16 5L
+    let m0 = VqVae2Model.Init(tiny, Rng.Seed 7L)
+    let adam = Adam.Create 1e-3f
+    let run (o: TrainOptions) (state: OptimizerState<VqVae2Model> option) batches =
+        Trainer.Run(adam, m0, batches, o, state = Option.toObj state)
+    // The snapshot hooks hold a single-level model, and a saved window is one level's usage: refused by name.
+    let refused text (o: TrainOptions) = refusedAs<ArgumentException> "options" text (fun () -> run o None [ x ]) |> ignore
+    refused "trainer: OnCheckpoint and OnEvaluate take single-level snapshots" (TrainOptions(OnCheckpoint = Action<_>(ignore)))
+    refused "trainer: OnCheckpoint and OnEvaluate take single-level snapshots" (TrainOptions(OnEvaluate = Action<_>(ignore)))
+    refused "trainer: Window holds one level's saved usage" (TrainOptions(Window = [| [| 1L |] :> Collections.Generic.IReadOnlyList<int64> |]))
+    // Every code is dead under this threshold, so a restart happens exactly when the optimizer's step is a multiple of 2:
+    // not after a fresh run's first step, but after the first step of a run resumed from step 1.
+    let expiry = TrainOptions(Steps = 1, DeadCodes = DeadCodePolicy(Every = 2, Threshold = 1_000_000))
+    let fresh = run expiry None [ x ]
+    Assert.Equal(0, fresh.RestartedCodes)
+    let resumed = run expiry (Some fresh.State) [ x ]
+    Assert.Equal(2, resumed.State.Step)
+    Assert.True(resumed.RestartedCodes > 0, "no restart at optimizer step 2")
+    // Cancelled before the first step: nothing runs, the model is the one given.
+    use cancelled = new Threading.CancellationTokenSource()
+    cancelled.Cancel()
+    let c = run (TrainOptions(Steps = 3, Cancellation = cancelled.Token)) None [ x ]
+    Assert.Equal(TrainOutcome.Cancelled, c.Outcome)
+    Assert.Empty(c.Metrics)
+    Assert.Same(m0, c.Model)
+    // A batch with a NaN ends the run as diverged, keeping the last sane model (here the initial one).
+    let bad = Tensor.FromArray(Array.init x.Length (fun i -> if i = 0 then nanf else 0.5f), x.Shape)
+    let d = run (TrainOptions(Steps = 2)) None [ bad ]
+    Assert.Equal(TrainOutcome.Diverged, d.Outcome)
+    Assert.Same(m0, d.Model)
+    Assert.Equal(0, d.State.Step)

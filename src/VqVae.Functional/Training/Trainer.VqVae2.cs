@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Diagnostics;
 using VqVae.Functional.Codebooks;
 using VqVae.Functional.Hierarchical;
 using VqVae.Functional.Optim;
@@ -33,7 +32,8 @@ public static partial class Trainer
     /// at both levels, the divergence guard and warnings, cancellation, and <see cref="TrainOptions.OnStep"/> called with
     /// <see cref="VqVae2StepMetrics.Combined"/> and the bottom level's window. <paramref name="onStep"/>, when given,
     /// also gets each step's per-level metrics. The snapshot hooks (<see cref="TrainOptions.OnCheckpoint"/>,
-    /// <see cref="TrainOptions.OnEvaluate"/>) hold a single-level model and are refused here.
+    /// <see cref="TrainOptions.OnEvaluate"/>) hold a single-level model and are refused here, as is a saved
+    /// <see cref="TrainOptions.Window"/> (one level's usage). Both loops are <c>Loop</c> (Trainer.Loop.cs) with their levels.
     /// </summary>
     /// <example><code>
     /// var run = Trainer.Run(adam, VqVae2Model.Init(VqVae2Config.Mnist, Rng.Seed(0)), batches, new TrainOptions { Steps = 500 });
@@ -47,47 +47,40 @@ public static partial class Trainer
         options.Validate();
         if (options.OnCheckpoint is not null || options.OnEvaluate is not null)
             throw new ArgumentException("trainer: OnCheckpoint and OnEvaluate take single-level snapshots; for a VQ-VAE-2 use onStep and the result's Model.", nameof(options));
+        if (options.Window is not null)
+            throw new ArgumentException("trainer: Window holds one level's saved usage; a VQ-VAE-2 run starts its two windows empty.", nameof(options));
         state ??= optimizer.Init(model);
-        var metrics = ImmutableArray.CreateBuilder<VqVae2StepMetrics>();
-        var topWindow = new UsageWindow(model.Config.TopCodebookSize, options.UsageWindow);
-        var bottomWindow = new UsageWindow(model.Config.BottomCodebookSize, options.UsageWindow);
-        var watch = new HealthWatch(model.Config.BottomCodebookSize, options);
-        var outcome = TrainOutcome.Completed;
-        Divergence? divergence = null;
-        int done = 0, restartedTotal = 0;
-        foreach (var x in Schedule(batches, options.Steps))
+        var levels = new TwoLevels(optimizer, model.Config, options);
+        var r = Loop(levels, model, state, batches, options, model.Config.BottomCodebookSize, onStep);
+        return new(r.Model, r.State, r.Metrics, levels.Top.Current, levels.Bottom.Current, r.Outcome)
         {
-            if (options.Cancellation.IsCancellationRequested) { outcome = TrainOutcome.Cancelled; break; }
-            long t0 = Stopwatch.GetTimestamp();
-            var step = TryStep(() => VqVae2TrainStep.Apply(optimizer, model, state, x), options.Divergence is not null);
-            if (step is null)
-            {
-                (outcome, divergence) = (TrainOutcome.Diverged, new Divergence(state.Step + 1, "encoder output", float.NaN, double.NaN));
-                break;
-            }
-            var (next, nextState, m) = step.Value;
-            double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            var combined = m.Combined;
-            // As in the single-level loop: a step whose loss is bad keeps neither that model nor its update.
-            if (watch.Diverged(combined) is { } d) { (outcome, divergence) = (TrainOutcome.Diverged, d); break; }
-            (model, state) = (next, nextState);
-            done++;
-            topWindow.Add(m.TopCounts);
-            bottomWindow.Add(m.BottomCounts);
-            int restarted = 0;
-            if (options.DeadCodes is { } policy && done % policy.Every == 0)
-            {
-                (model, restarted) = VqVae2TrainStep.DeadCodeRestart(model, x, topWindow.Current, bottomWindow.Current, policy, options.Rng.Fold(m.Step));
-                restartedTotal += restarted;
-            }
-            metrics.Add(m);
-            onStep?.Invoke(m);
-            options.OnStep?.Invoke(new StepReport(combined, seconds, bottomWindow.Current, x.Shape[0]) { RestartedCodes = restarted });
-            foreach (var w in watch.Warnings(combined, bottomWindow.Current, bottomWindow.Steps)) options.OnWarning?.Invoke(w);
-        }
-        return new(model, state, metrics.ToImmutable(), topWindow.Current, bottomWindow.Current, outcome)
-        {
-            Divergence = divergence, Warnings = watch.Issued, RestartedCodes = restartedTotal,
+            Divergence = r.Divergence, Warnings = r.Warnings, RestartedCodes = r.RestartedCodes,
         };
+    }
+
+    /// <summary>The two-level loop's usage windows (the bottom one is watched and reported); it has no snapshot hooks.</summary>
+    private sealed class TwoLevels(IOptimizer optimizer, VqVae2Config config, TrainOptions options) : ILevels<VqVae2Model, VqVae2StepMetrics>
+    {
+        public UsageWindow Top { get; } = new(config.TopCodebookSize, options.UsageWindow);
+        public UsageWindow Bottom { get; } = new(config.BottomCodebookSize, options.UsageWindow);
+        public UsageWindow Watched => Bottom;
+
+        public (VqVae2Model, OptimizerState<VqVae2Model>, VqVae2StepMetrics) Step(VqVae2Model model, OptimizerState<VqVae2Model> state, Tensor x) =>
+            VqVae2TrainStep.Apply(optimizer, model, state, x);
+
+        public StepMetrics Combined(VqVae2StepMetrics m) => m.Combined;
+
+        public void Count(VqVae2StepMetrics m)
+        {
+            Top.Add(m.TopCounts);
+            Bottom.Add(m.BottomCounts);
+        }
+
+        public (VqVae2Model, int) RestartDeadCodes(VqVae2Model model, Tensor x, DeadCodePolicy policy, Rng rng) =>
+            VqVae2TrainStep.DeadCodeRestart(model, x, Top.Current, Bottom.Current, policy, rng);
+
+        public void Stepped(VqVae2Model model, OptimizerState<VqVae2Model> state, bool last) { }
+
+        public void Cancelled(OptimizerState<VqVae2Model> state) { }
     }
 }

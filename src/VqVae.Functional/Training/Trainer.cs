@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Diagnostics;
 using VqVae.Functional.Codebooks;
 using VqVae.Functional.Optim;
 using VqVae.Tensors;
@@ -47,62 +46,63 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(state); ArgumentNullException.ThrowIfNull(batches);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        var metrics = ImmutableArray.CreateBuilder<StepMetrics>();
-        int k = model.Codebook.Size;
-        var all = new UsageWindow(k, 0);
-        var window = new UsageWindow(k, options.UsageWindow);
-        // A resumed run continues the window it was saved with, so dead codes are judged (and restarted) as if it never stopped.
-        if (options.Window is { } saved)
+        var levels = new SingleLevel(optimizer, model.Codebook.Size, options);
+        var r = Loop(levels, model, state, batches, options, model.Codebook.Size, onStep: null);
+        return new(r.Model, r.State, r.Metrics, levels.All.Current, levels.Window.Current, r.Outcome)
         {
-            try { window.AddRows(saved); }
-            catch (ArgumentException e) { throw new ArgumentException($"trainer: Window: {e.Message}", nameof(options), e); }
+            Divergence = r.Divergence, Warnings = r.Warnings, RestartedCodes = r.RestartedCodes,
+        };
+    }
+
+    /// <summary>
+    /// The single-level loop's windows (the whole run's and the sliding one) and its snapshot hooks: a checkpoint
+    /// every <see cref="TrainOptions.CheckpointEvery"/> steps, at the last step and on cancellation; an evaluation
+    /// every <see cref="TrainOptions.EvaluateEvery"/> steps and at the last.
+    /// </summary>
+    private sealed class SingleLevel : ILevels<VqVaeModel, StepMetrics>
+    {
+        private readonly IOptimizer optimizer;
+        private readonly TrainOptions options;
+        private Lazy<TrainSnapshot>? latest;
+        private int savedStep = -1;
+
+        public SingleLevel(IOptimizer optimizer, int codes, TrainOptions options)
+        {
+            (this.optimizer, this.options) = (optimizer, options);
+            All = new UsageWindow(codes, 0);
+            Window = new UsageWindow(codes, options.UsageWindow);
+            // A resumed run continues the window it was saved with, so dead codes are judged (and restarted) as if it never stopped.
+            if (options.Window is { } saved)
+            {
+                try { Window.AddRows(saved); }
+                catch (ArgumentException e) { throw new ArgumentException($"trainer: Window: {e.Message}", nameof(options), e); }
+            }
         }
-        var watch = new HealthWatch(k, options);
-        var outcome = TrainOutcome.Completed;
-        Divergence? divergence = null;
-        int done = 0, restartedTotal = 0, savedStep = -1;
-        Lazy<TrainSnapshot>? latest = null;
-        foreach (var x in Schedule(batches, options.Steps))
+
+        public UsageWindow All { get; }
+        public UsageWindow Window { get; }
+        public UsageWindow Watched => Window;
+
+        public (VqVaeModel, OptimizerState<VqVaeModel>, StepMetrics) Step(VqVaeModel model, OptimizerState<VqVaeModel> state, Tensor x) =>
+            TrainStep.Apply(optimizer, model, state, x);
+
+        public StepMetrics Combined(StepMetrics m) => m;
+
+        public void Count(StepMetrics m)
         {
-            if (options.Cancellation.IsCancellationRequested)
-            {
-                outcome = TrainOutcome.Cancelled;
-                // A cancelled run's last step is checkpointed too, so nothing done is lost.
-                if (options.OnCheckpoint is { } saveLast && latest is { } l && savedStep != state.Step) saveLast(l.Value);
-                break;
-            }
-            long t0 = Stopwatch.GetTimestamp();
-            var step = TryStep(() => TrainStep.Apply(optimizer, model, state, x), options.Divergence is not null);
-            if (step is null)
-            {
-                (outcome, divergence) = (TrainOutcome.Diverged, new Divergence(state.Step + 1, "encoder output", float.NaN, double.NaN));
-                break;
-            }
-            var (next, nextState, m) = step.Value;
-            double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            // The step's loss belongs to the model it started from: when it is bad, neither that model
-            // nor its update is kept, and the run ends with the last model whose loss was sane.
-            if (watch.Diverged(m) is { } d) { (outcome, divergence) = (TrainOutcome.Diverged, d); break; }
-            (model, state) = (next, nextState);
-            done++;
-            all.Add(m.CodeCounts);
-            window.Add(m.CodeCounts);
-            int restarted = 0;
-            // Periodic actions follow the optimizer's step count, not this call's: a resumed run keeps the same rhythm.
-            if (options.DeadCodes is { } policy && state.Step % policy.Every == 0)
-            {
-                var rows = CodebookOps.EncoderRows(model, [x]);
-                (model, var codes) = CodebookOps.DeadCodeRestart(model, rows, window.Current, policy, options.Rng.Fold(m.Step));
-                restarted = codes.Length;
-                restartedTotal += restarted;
-            }
-            metrics.Add(m);
-            var current = window.Current;
-            options.OnStep?.Invoke(new StepReport(m, seconds, current, x.Shape[0]) { RestartedCodes = restarted });
-            foreach (var w in watch.Warnings(m, current, window.Steps)) options.OnWarning?.Invoke(w);
-            bool last = done == options.Steps;
-            var (snapModel, snapState) = (model, state);
-            var snapshot = new Lazy<TrainSnapshot>(() => new TrainSnapshot(snapState.Step, snapModel, snapState) { Window = window.Rows });
+            All.Add(m.CodeCounts);
+            Window.Add(m.CodeCounts);
+        }
+
+        public (VqVaeModel, int) RestartDeadCodes(VqVaeModel model, Tensor x, DeadCodePolicy policy, Rng rng)
+        {
+            var (restarted, codes) = CodebookOps.DeadCodeRestart(model, CodebookOps.EncoderRows(model, [x]), Window.Current, policy, rng);
+            return (restarted, codes.Length);
+        }
+
+        public void Stepped(VqVaeModel model, OptimizerState<VqVaeModel> state, bool last)
+        {
+            var snapshot = new Lazy<TrainSnapshot>(() => new TrainSnapshot(state.Step, model, state) { Window = Window.Rows });
             latest = snapshot; // nothing moves until the next step, which cancellation is checked before
             if (options.OnCheckpoint is { } save && ((options.CheckpointEvery > 0 && state.Step % options.CheckpointEvery == 0) || last))
             {
@@ -112,19 +112,12 @@ public static partial class Trainer
             if (options.OnEvaluate is { } evaluate && options.EvaluateEvery > 0 && (state.Step % options.EvaluateEvery == 0 || last))
                 evaluate(snapshot.Value);
         }
-        return new(model, state, metrics.ToImmutable(), all.Current, window.Current, outcome)
-        {
-            Divergence = divergence, Warnings = watch.Issued, RestartedCodes = restartedTotal,
-        };
-    }
 
-    // One step, or null when it met a non-finite number and the run watches for divergence (the caller
-    // ends the run); both training loops use it. A helper returning a value rather than assignments inside
-    // try: a mutant that drops a statement then still compiles, so mutation testing keeps the mutants of Run.
-    private static T? TryStep<T>(Func<T> step, bool watching) where T : struct
-    {
-        try { return step(); }
-        catch (NotFiniteNumberException) when (watching) { return null; }
+        // A cancelled run's last step is checkpointed too, so nothing done is lost.
+        public void Cancelled(OptimizerState<VqVaeModel> state)
+        {
+            if (options.OnCheckpoint is { } save && latest is { } l && savedStep != state.Step) save(l.Value);
+        }
     }
 
     /// <summary>
@@ -167,23 +160,5 @@ public static partial class Trainer
             model = CodebookOps.KMeansInit(model, batches, plan.Rng.Fold(2));
         }
         return Run(plan.Optimizer, model, plan.State ?? plan.Optimizer.Init(model), batches, options);
-    }
-
-    internal static IEnumerable<Tensor> Schedule(IEnumerable<Tensor> batches, int? steps)
-    {
-        if (steps is null) { foreach (var b in batches) yield return b; yield break; }
-        int done = 0;
-        while (done < steps)
-        {
-            bool any = false;
-            foreach (var b in batches)
-            {
-                if (done == steps) yield break;
-                any = true;
-                done++;
-                yield return b;
-            }
-            if (!any) throw new ArgumentException($"trainer: {steps} steps were asked for but the batch sequence is empty.", nameof(batches));
-        }
     }
 }
