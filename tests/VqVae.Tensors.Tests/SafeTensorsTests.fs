@@ -247,3 +247,137 @@ let ``an atomic write names bad arguments, a folder it cannot create, and leaves
         Assert.Equal<byte[]>([| 7uy; 8uy |], File.ReadAllBytes file)
         Assert.Equal<string[]>([| file |], Directory.GetFiles dir)
     finally Directory.Delete(dir, true)
+
+// ---- the reader's and writer's every check, message by message (survivors of mutation testing) ----
+
+let private one = SafeTensorEntry("x", [| 1 |], [| 0f |])
+
+[<Fact>]
+let ``the writer names each bad argument and says what is wrong`` () =
+    Assert.Equal("path", nullArgumentOf (fun () -> SafeTensors.Write(Unchecked.defaultof<string>, [| one |])))
+    refusedNaming "path" [] (fun () -> SafeTensors.Write("", [| one |])) |> ignore
+    Assert.Equal("file", nullArgumentOf (fun () -> SafeTensors.Write("x.safetensors", Unchecked.defaultof<SafeTensorsFile>)))
+    Assert.Equal("entries", nullArgumentOf (fun () -> SafeTensors.Encode(Unchecked.defaultof<SafeTensorEntry[]>)))
+    let entries text (es: SafeTensorEntry[]) = refusedAs<ArgumentException> "entries" text (fun () -> SafeTensors.Encode es) |> ignore
+    entries "An entry is null." [| one; Unchecked.defaultof<SafeTensorEntry> |]
+    entries "'__metadata__' is reserved and cannot name a tensor." [| SafeTensorEntry("__metadata__", [| 1 |], [| 0f |]) |]
+    entries "Tensor name 'x' appears more than once." [| one; one |]
+    // Lone surrogates built from chars: the compiler would not keep one in a string literal.
+    let a_, _k, v_ = String [| 'a'; char 0xD800 |], String [| char 0xDC00; 'k' |], String [| 'v'; char 0xD800 |]
+    entries $"A tensor name ('{a_}') holds an unpaired UTF-16 surrogate at index 1; it cannot be written as UTF-8." [| SafeTensorEntry(a_, [| 1 |], [| 0f |]) |]
+    let metadata text (m: Collections.Generic.IReadOnlyDictionary<string, string>) =
+        refusedAs<ArgumentException> "metadata" text (fun () -> SafeTensors.Encode([| one |], m)) |> ignore
+    metadata "The metadata value for 'k' is null." (readOnlyDict [ "k", Unchecked.defaultof<string> ])
+    metadata $"A metadata key ('{_k}') holds an unpaired UTF-16 surrogate at index 0" (readOnlyDict [ _k, "v" ])
+    metadata $"The metadata value for 'k' ('{v_}') holds an unpaired UTF-16 surrogate at index 1" (readOnlyDict [ "k", v_ ])
+    // A paired surrogate is fine: it is one code point in UTF-8.
+    Assert.Equal("😀", SafeTensors.Read(SafeTensors.Encode([| one |], readOnlyDict [ "k", "😀" ])).Metadata["k"])
+    // The length check behind "more than one array can hold", at its bound (a real file that size would need 2 GiB).
+    Assert.Equal(Array.MaxLength, SafeTensors.FileLength(int64 Array.MaxLength - 18L, 10L))
+    refusedAs<ArgumentException> "entries" $"The file would hold {int64 Array.MaxLength + 1L} bytes, more than one array can."
+        (fun () -> SafeTensors.FileLength(int64 Array.MaxLength - 17L, 10L)) |> ignore
+
+[<Fact>]
+let ``the header's bytes: raw UTF-8 names, metadata sorted by key and only when present, padding under 8 bytes`` () =
+    let header (bytes: byte[]) = Encoding.UTF8.GetString(bytes, 8, int (BitConverter.ToUInt64(bytes, 0)))
+    let e = [| SafeTensorEntry("gewicht.é", [| 1 |], [| 1f |]) |]
+    let plain = SafeTensors.Encode e
+    Assert.Contains("\"gewicht.é\"", header plain)   // not escaped as \u00e9: readable, as the PyTorch writer leaves it
+    Assert.Equal<byte[]>(plain, SafeTensors.Encode(e, readOnlyDict []))
+    Assert.DoesNotContain("__metadata__", header plain)
+    let ba = SafeTensors.Encode(e, readOnlyDict [ "b", "2"; "a", "1" ])
+    Assert.Equal<byte[]>(ba, SafeTensors.Encode(e, readOnlyDict [ "a", "1"; "b", "2" ]))
+    Assert.Contains("{\"__metadata__\":{\"a\":\"1\",\"b\":\"2\"}", header ba)
+    for bytes in [ plain; ba ] do
+        let n = int (BitConverter.ToUInt64(bytes, 0))
+        Assert.Equal(0, n % 8)
+        let json = bytes[8 .. 8 + n - 1] |> Array.rev |> Array.skipWhile ((=) (byte ' ')) |> Array.length
+        Assert.InRange(n - json, 0, 7)
+
+/// A stream that can only be read forward, as a pipe or a network stream.
+type private ForwardOnly(bytes: byte[]) =
+    inherit Stream()
+    let inner = new MemoryStream(bytes)
+    override _.CanRead = true
+    override _.CanSeek = false
+    override _.CanWrite = false
+    override _.Length = raise (NotSupportedException())
+    override _.Position with get () = raise (NotSupportedException()) and set _ = raise (NotSupportedException())
+    override _.Flush() = ()
+    override _.Read(buffer, offset, count) = inner.Read(buffer, offset, count)
+    override _.Seek(_, _) = raise (NotSupportedException())
+    override _.SetLength _ = raise (NotSupportedException())
+    override _.Write(_, _, _) = raise (NotSupportedException())
+
+[<Fact>]
+let ``the reader refuses a file or stream by its size before reading it, and names a bad argument`` () =
+    let good = SafeTensors.Encode([| SafeTensorEntry("w", [| 2 |], [| 1f; 2f |]) |])
+    let n = good.Length
+    let dir = Directory.CreateTempSubdirectory("st-").FullName
+    try
+        let path = Path.Combine(dir, "w.safetensors")
+        File.WriteAllBytes(path, good)
+        Assert.Equal<float32[]>([| 1f; 2f |], (SafeTensors.Read(path, int64 n)).["w"].Data)
+        expectFormatError $"the file holds {n} bytes; this reader reads files of at most {n - 1} bytes." (fun () -> SafeTensors.Read(path, int64 n - 1L)) |> ignore
+        File.WriteAllBytes(path, [| 1uy; 2uy; 3uy |])
+        expectFormatError "truncated: 3 bytes, fewer than the 8-byte header length." (fun () -> SafeTensors.Read path) |> ignore
+    finally
+        Directory.Delete(dir, true)
+    Assert.Equal("path", nullArgumentOf (fun () -> SafeTensors.Read(Unchecked.defaultof<string>)))
+    refusedNaming "path" [] (fun () -> SafeTensors.Read "") |> ignore
+    Assert.Equal("stream", nullArgumentOf (fun () -> SafeTensors.Read(Unchecked.defaultof<Stream>)))
+    Assert.Equal("bytes", nullArgumentOf (fun () -> SafeTensors.Read(Unchecked.defaultof<byte[]>)))
+    // A seekable stream is measured from its position: 5 bytes before the file do not count.
+    let shifted () =
+        let s = new MemoryStream(Array.append (Array.zeroCreate 5) good)
+        s.Position <- 5L
+        s
+    Assert.Equal<float32[]>([| 1f; 2f |], (SafeTensors.Read(shifted (), "s", int64 n)).["w"].Data)
+    expectFormatError $"'s': the stream holds {n} bytes; this reader reads at most {n - 1}." (fun () -> SafeTensors.Read(shifted (), "s", int64 n - 1L)) |> ignore
+    // A forward-only stream is counted as it is read.
+    Assert.Equal<float32[]>([| 1f; 2f |], (SafeTensors.Read(new ForwardOnly(good), "p", int64 n)).["w"].Data)
+    expectFormatError $"'p': the stream holds more than {n - 1} bytes, the most this reader reads." (fun () -> SafeTensors.Read(new ForwardOnly(good), "p", int64 n - 1L)) |> ignore
+    // Exactly 8 bytes is a complete (empty) header length; its empty header is not JSON.
+    expectFormatError "the header is not valid JSON" (fun () -> SafeTensors.Read(Array.zeroCreate<byte> 8)) |> ignore
+    // The header cap, at its bound.
+    SafeTensors.CheckHeaderLength(100_000_000UL, 200_000_000L, "h")
+    expectFormatError "'h': corrupt: the header length 100000001 exceeds the 100000000-byte limit." (fun () -> SafeTensors.CheckHeaderLength(100_000_001UL, 200_000_000L, "h")) |> ignore
+
+[<Fact>]
+let ``every malformed header is named in full: what, where and what was expected`` () =
+    let bad (header: string) (dataBytes: int) (problem: string) =
+        expectFormatError $"'h.st': {problem}" (fun () -> SafeTensors.Read(rawFile header (Array.zeroCreate dataBytes), "h.st")) |> ignore
+    bad """{"__metadata__":[1]}""" 0 "'__metadata__' must be an object of strings, not Array."
+    bad """{"x":5}""" 0 "tensor 'x': its description must be an object, not Number."
+    bad """{"x":{"shape":[1],"data_offsets":[0,4]}}""" 4 "tensor 'x': \"dtype\" is missing or not a string."
+    bad """{"x":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}}""" 1 "tensor 'x': unknown dtype 'F8' (expected one of F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL)."
+    bad """{"x":{"dtype":"F32","data_offsets":[0,4]}}""" 4 "tensor 'x': \"shape\" is missing or not an array."
+    bad """{"x":{"dtype":"F32","shape":3,"data_offsets":[0,4]}}""" 4 "tensor 'x': \"shape\" is missing or not an array."
+    bad """{"x":{"dtype":"U8","shape":[2147483647,2147483647,2147483647],"data_offsets":[0,8]}}""" 8 "tensor 'x': shape [2147483647, 2147483647, 2147483647] has too many elements."
+    bad """{"x":{"dtype":"U8","shape":[2147483592],"data_offsets":[0,8]}}""" 8 "tensor 'x': shape [2147483592] has 2147483592 elements, more than one array can hold."
+    // One element fewer fits in an array, so the next check (its bytes) is what fails.
+    bad """{"x":{"dtype":"U8","shape":[2147483591],"data_offsets":[0,8]}}""" 8 "tensor 'x': shape [2147483591] of U8 needs 2147483591 bytes but data_offsets [0, 8] span 8."
+    bad """{"x":{"dtype":"F32","shape":[1]}}""" 4 "tensor 'x': \"data_offsets\" is missing or not a [begin, end] pair."
+    bad """{"x":{"dtype":"F32","shape":[1],"data_offsets":5}}""" 4 "tensor 'x': \"data_offsets\" is missing or not a [begin, end] pair."
+    bad """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,8]}}""" 8
+        "tensor 'b': shape [2] of F32 needs 8 bytes but data_offsets [4, 8] span 4."
+    bad """{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""" 8 "unused bytes 0..4 between the start of the data and tensor 'x'."
+    bad """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""" 12
+        "unused bytes 4..8 between tensor 'a' and tensor 'b'."
+    bad """{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""" 8
+        "tensor 'y' (bytes 4..8) overlaps tensor 'x' (ending at 8)."
+    bad """{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""" 8 "the tensors cover 4 data bytes but the file holds 8 after the header."
+
+[<Fact>]
+let ``the integer and boolean dtypes are read from their little-endian bytes`` () =
+    let i16 = Array.concat [ BitConverter.GetBytes -2s; BitConverter.GetBytes 300s ]
+    let data = Array.concat [ i16; [| 0xFBuy; 7uy |]; [| 200uy; 1uy |]; [| 0uy; 1uy; 2uy |] ]
+    let header =
+        """{"a":{"dtype":"I16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"I8","shape":[2],"data_offsets":[4,6]},"""
+        + """"c":{"dtype":"U8","shape":[2],"data_offsets":[6,8]},"d":{"dtype":"BOOL","shape":[3],"data_offsets":[8,11]}}"""
+    let f = SafeTensors.Read(rawFile header data)
+    Assert.Equal<float32[]>([| -2f; 300f |], f["a"].Data)
+    Assert.Equal<float32[]>([| -5f; 7f |], f["b"].Data)
+    Assert.Equal<float32[]>([| 200f; 1f |], f["c"].Data)
+    Assert.Equal<float32[]>([| 0f; 1f; 1f |], f["d"].Data)
+    refusedAs<ArgumentException> "dtype" "Unknown dtype 'C64'." (fun () -> SafeTensorsDType.ToFloat32("C64", ReadOnlySpan(Array.zeroCreate<byte> 8))) |> ignore

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -53,7 +54,7 @@ public static class SafeTensors
         {
             if (e is null) throw new ArgumentException("An entry is null.", nameof(entries));
             if (e.Name == MetadataKey) throw new ArgumentException($"'{MetadataKey}' is reserved and cannot name a tensor.", nameof(entries));
-            CheckWellFormed(e.Name, nameof(entries));
+            CheckWellFormed(e.Name, "A tensor name", nameof(entries));
             if (!seen.Add(e.Name)) throw new ArgumentException($"Tensor name '{e.Name}' appears more than once.", nameof(entries));
             if (SafeTensorEntry.ElementCount(e.Shape) != e.Data.Length)
                 throw new ArgumentException($"Tensor '{e.Name}': shape [{string.Join(", ", e.Shape)}] does not hold {e.Data.Length} elements.", nameof(entries));
@@ -62,29 +63,33 @@ public static class SafeTensors
         if (metadata is not null)
             foreach (var (k, v) in metadata)
             {
-                CheckWellFormed(k, nameof(metadata));
-                CheckWellFormed(v ?? throw new ArgumentException($"Metadata value for '{k}' is null.", nameof(metadata)), nameof(metadata));
+                CheckWellFormed(k, "A metadata key", nameof(metadata));
+                CheckWellFormed(v, $"The metadata value for '{k}'", nameof(metadata));
             }
 
         byte[] header = BuildHeader(entries, metadata);
-        long total = 8 + header.Length + dataBytes;
-        if (total > Array.MaxLength) throw new ArgumentException($"The file would hold {total} bytes, more than one array can.", nameof(entries));
-
-        var bytes = new byte[total];
+        var bytes = new byte[FileLength(header.Length, dataBytes)];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
         header.CopyTo(bytes, 8);
         int at = 8 + header.Length;
         foreach (var e in entries)
         {
             var dst = bytes.AsSpan(at, 4 * e.Data.Length);
-            if (BitConverter.IsLittleEndian)
-                System.Runtime.InteropServices.MemoryMarshal.AsBytes(e.Data.AsSpan()).CopyTo(dst); // keeps NaN payloads bit for bit
-            else
-                for (int i = 0; i < e.Data.Length; i++)
-                    BinaryPrimitives.WriteInt32LittleEndian(dst[(4 * i)..], BitConverter.SingleToInt32Bits(e.Data[i]));
+            MemoryMarshal.AsBytes(e.Data.AsSpan()).CopyTo(dst); // bit patterns, NaN payloads included
+            var words = MemoryMarshal.Cast<byte, int>(dst);
+            // Stryker disable once Statement : runs on big-endian hardware only (the file is little-endian)
+            if (!BitConverter.IsLittleEndian) BinaryPrimitives.ReverseEndianness(words, words);
             at += dst.Length;
         }
         return bytes;
+    }
+
+    /// <summary>The length of a file with this header and data, refused when one array cannot hold it.</summary>
+    internal static int FileLength(long headerBytes, long dataBytes)
+    {
+        long total = 8 + headerBytes + dataBytes;
+        if (total > Array.MaxLength) throw new ArgumentException($"The file would hold {total} bytes, more than one array can.", "entries");
+        return (int)total;
     }
 
     private static byte[] BuildHeader(IReadOnlyList<SafeTensorEntry> entries, IReadOnlyDictionary<string, string>? metadata)
@@ -124,20 +129,24 @@ public static class SafeTensors
         return ms.ToArray();
     }
 
-    private static void CheckWellFormed(string s, string param)
+    // A string the header can hold: not null, and UTF-16 that converts to UTF-8 (no unpaired surrogate).
+    private static void CheckWellFormed(string? s, string what, string param)
     {
-        ArgumentNullException.ThrowIfNull(s, param);
+        if (s is null) throw new ArgumentException($"{what} is null.", param);
         for (int i = 0; i < s.Length; i++)
         {
             if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) { i++; continue; }
             if (char.IsSurrogate(s[i]))
-                throw new ArgumentException($"'{s}' holds an unpaired UTF-16 surrogate at index {i}; it cannot be written as UTF-8.", param);
+                throw new ArgumentException($"{what} ('{s}') holds an unpaired UTF-16 surrogate at index {i}; it cannot be written as UTF-8.", param);
         }
     }
 
     /// <summary>Reads the safetensors file at <paramref name="path"/>.</summary>
     /// <exception cref="SafeTensorsFormatException">The file is missing, truncated or corrupt.</exception>
-    public static SafeTensorsFile Read(string path)
+    public static SafeTensorsFile Read(string path) => Read(path, MaxFileBytes);
+
+    // The size limit as a parameter, so that tests can reach the refusals without gigabyte files.
+    internal static SafeTensorsFile Read(string path, long maxBytes)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] bytes;
@@ -147,13 +156,16 @@ public static class SafeTensors
             // refused by its size, and the header length is compared with the file before reading.
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
             long length = stream.Length;
-            if (length > MaxFileBytes)
-                throw new SafeTensorsFormatException(path, $"the file holds {length} bytes; this reader reads files of at most {MaxFileBytes} bytes.");
+            if (length > maxBytes)
+                throw new SafeTensorsFormatException(path, $"the file holds {length} bytes; this reader reads files of at most {maxBytes} bytes.");
+            // An early refusal only: Read(bytes) below makes the same check, with the same message, after reading.
             if (length >= 8)
             {
                 Span<byte> prefix = stackalloc byte[8];
+                // Stryker disable once Statement : the early check then passes and Read(bytes) refuses with the same message
                 stream.ReadExactly(prefix);
                 ulong headerLen = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
+                // Stryker disable once Statement : Read(bytes) makes this check with the same message
                 CheckHeaderLength(headerLen, length, path);
                 stream.Position = 0;
             }
@@ -172,7 +184,7 @@ public static class SafeTensors
     /// </summary>
     public static long MaxFileBytes => Array.MaxLength;
 
-    private static void CheckHeaderLength(ulong headerLen, long fileLength, string source)
+    internal static void CheckHeaderLength(ulong headerLen, long fileLength, string source)
     {
         if (headerLen > (ulong)Math.Max(0, fileLength - 8))
             throw new SafeTensorsFormatException(source, $"truncated or corrupt: the header length {headerLen} goes beyond the end of the file ({fileLength} bytes).");
@@ -182,18 +194,20 @@ public static class SafeTensors
 
     /// <summary>Reads a safetensors file from <paramref name="stream"/> (to its end).
     /// <paramref name="source"/> names it in error messages.</summary>
-    public static SafeTensorsFile Read(Stream stream, string source = "<stream>")
+    public static SafeTensorsFile Read(Stream stream, string source = "<stream>") => Read(stream, source, MaxFileBytes);
+
+    internal static SafeTensorsFile Read(Stream stream, string source, long maxBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (stream.CanSeek && stream.Length - stream.Position > MaxFileBytes)
-            throw new SafeTensorsFormatException(source, $"the stream holds {stream.Length - stream.Position} bytes; this reader reads at most {MaxFileBytes}.");
+        if (stream.CanSeek && stream.Length - stream.Position > maxBytes)
+            throw new SafeTensorsFormatException(source, $"the stream holds {stream.Length - stream.Position} bytes; this reader reads at most {maxBytes}.");
         using var ms = new MemoryStream();
         var buffer = new byte[81920];
         int n;
         while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
         {
-            if (ms.Length + n > MaxFileBytes)
-                throw new SafeTensorsFormatException(source, $"the stream holds more than {MaxFileBytes} bytes, the most this reader reads.");
+            if (ms.Length + n > maxBytes)
+                throw new SafeTensorsFormatException(source, $"the stream holds more than {maxBytes} bytes, the most this reader reads.");
             ms.Write(buffer, 0, n);
         }
         return Read(ms.ToArray(), source);

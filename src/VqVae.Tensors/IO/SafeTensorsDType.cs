@@ -20,7 +20,9 @@ internal static class SafeTensorsDType
     /// <summary>Little-endian elements of <paramref name="dtype"/> as float32 (F32 bit patterns kept exactly).</summary>
     public static float[] ToFloat32(string dtype, ReadOnlySpan<byte> raw)
     {
-        int n = raw.Length / SizeOf(dtype);
+        int size = SizeOf(dtype);
+        if (size == 0) throw new ArgumentException($"Unknown dtype '{dtype}'.", nameof(dtype));
+        int n = raw.Length / size;
         var r = new float[n];
         switch (dtype)
         {
@@ -54,8 +56,6 @@ internal static class SafeTensorsDType
             case "BOOL":
                 for (int i = 0; i < n; i++) r[i] = raw[i] != 0 ? 1f : 0f;
                 break;
-            default:
-                throw new ArgumentException($"Unknown dtype '{dtype}'.", nameof(dtype));
         }
         return r;
     }
