@@ -58,12 +58,16 @@ public static partial class ArchitectureInference
         var reconstruction = arch == Architecture.Reference ? ReconstructionLoss.Mse : ReconstructionLoss.MseOverVariance;
         var config = new VqVaeConfig(channels, hidden, k, d, beta ?? 0.25f, reconstruction,
             hasSize ? QuantizerKind.Ema : QuantizerKind.Straight, layers, "custom", Architecture: arch, ResidualHidden: residualHidden);
+        // The input range is the architecture's usual one too: [0, 1] for a sigmoid output, [-0.5, 0.5] otherwise.
+        config = config with { InputShift = config.ImpliedInputShift };
         config = config with { Preset = PresetName(config) };
 
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
         var assumptions = new List<string>();
         if (beta is null) assumptions.Add("beta: not stored in the tensors; using 0.25 (pass beta to choose).");
         assumptions.Add($"reconstruction: not stored in the tensors; using {reconstruction} (the {arch} architecture's usual loss).");
-        if (hasSize) assumptions.Add($"EMA decay and epsilon: not stored in the tensors; using {config.EmaDecay} and {config.EmaEpsilon}.");
+        assumptions.Add(string.Create(inv, $"input shift: not stored in the tensors; using {config.InputShift} (the {arch} architecture's usual input range, [{config.InputShift}, {1 + config.InputShift}])."));
+        if (hasSize) assumptions.Add(string.Create(inv, $"EMA decay and epsilon: not stored in the tensors; using {config.EmaDecay} and {config.EmaEpsilon}."));
         return new(config, assumptions);
     }
 
