@@ -262,6 +262,11 @@ let ``the writer names each bad argument and says what is wrong`` () =
     entries "An entry is null." [| one; Unchecked.defaultof<SafeTensorEntry> |]
     entries "'__metadata__' is reserved and cannot name a tensor." [| SafeTensorEntry("__metadata__", [| 1 |], [| 0f |]) |]
     entries "Tensor name 'x' appears more than once." [| one; one |]
+    // An entry whose Data was replaced after construction, as C#'s `entry with { Data = … }` can (an init setter
+    // skips the constructor's check; F# reaches the setter by reflection).
+    let swapped = SafeTensorEntry("w", [| 2; 1 |], [| 1f; 2f |])
+    (nonNull (typeof<SafeTensorEntry>.GetProperty "Data")).SetValue(swapped, [| 1f; 2f; 3f |])
+    entries "Tensor 'w': shape [2, 1] does not hold 3 elements." [| swapped |]
     // Lone surrogates built from chars: the compiler would not keep one in a string literal.
     let a_, _k, v_ = String [| 'a'; char 0xD800 |], String [| char 0xDC00; 'k' |], String [| 'v'; char 0xD800 |]
     entries $"A tensor name ('{a_}') holds an unpaired UTF-16 surrogate at index 1; it cannot be written as UTF-8." [| SafeTensorEntry(a_, [| 1 |], [| 0f |]) |]
@@ -319,6 +324,12 @@ let ``the reader refuses a file or stream by its size before reading it, and nam
         File.WriteAllBytes(path, good)
         Assert.Equal<float32[]>([| 1f; 2f |], (SafeTensors.Read(path, int64 n)).["w"].Data)
         expectFormatError $"the file holds {n} bytes; this reader reads files of at most {n - 1} bytes." (fun () -> SafeTensors.Read(path, int64 n - 1L)) |> ignore
+        // A SafeTensorsFile is written whole: entries in order and metadata.
+        SafeTensors.Write(path, SafeTensorsFile([| SafeTensorEntry("b", [| 1 |], [| 3f |]); SafeTensorEntry("a", [| 1 |], [| 4f |]) |], readOnlyDict [ "k", "v" ]))
+        let back = SafeTensors.Read path
+        Assert.Equal<string list>([ "b"; "a" ], List.ofSeq back.Names)
+        Assert.Equal("v", back.Metadata["k"])
+        expectFormatError "the folder does not exist." (fun () -> SafeTensors.Read(Path.Combine(dir, "no-folder", "w.safetensors"))) |> ignore
         File.WriteAllBytes(path, [| 1uy; 2uy; 3uy |])
         expectFormatError "truncated: 3 bytes, fewer than the 8-byte header length." (fun () -> SafeTensors.Read path) |> ignore
     finally
@@ -355,12 +366,16 @@ let ``every malformed header is named in full: what, where and what was expected
     bad """{"x":{"dtype":"F32","shape":3,"data_offsets":[0,4]}}""" 4 "tensor 'x': \"shape\" is missing or not an array."
     bad """{"x":{"dtype":"U8","shape":[2147483647,2147483647,2147483647],"data_offsets":[0,8]}}""" 8 "tensor 'x': shape [2147483647, 2147483647, 2147483647] has too many elements."
     bad """{"x":{"dtype":"U8","shape":[2147483592],"data_offsets":[0,8]}}""" 8 "tensor 'x': shape [2147483592] has 2147483592 elements, more than one array can hold."
+    bad """{"x":{"dtype":"U8","shape":[46341,46341],"data_offsets":[0,8]}}""" 8 "tensor 'x': shape [46341, 46341] has 2147488281 elements, more than one array can hold."
     // One element fewer fits in an array, so the next check (its bytes) is what fails.
     bad """{"x":{"dtype":"U8","shape":[2147483591],"data_offsets":[0,8]}}""" 8 "tensor 'x': shape [2147483591] of U8 needs 2147483591 bytes but data_offsets [0, 8] span 8."
     bad """{"x":{"dtype":"F32","shape":[1]}}""" 4 "tensor 'x': \"data_offsets\" is missing or not a [begin, end] pair."
     bad """{"x":{"dtype":"F32","shape":[1],"data_offsets":5}}""" 4 "tensor 'x': \"data_offsets\" is missing or not a [begin, end] pair."
-    bad """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,8]}}""" 8
-        "tensor 'b': shape [2] of F32 needs 8 bytes but data_offsets [4, 8] span 4."
+    bad """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1,2],"data_offsets":[4,8]}}""" 8
+        "tensor 'b': shape [1, 2] of F32 needs 8 bytes but data_offsets [4, 8] span 4."
+    bad """{"__metadata__":{"k":"a","k":"b"}}""" 0 "'__metadata__' names 'k' twice."
+    bad """{"x":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}""" 4 "tensor 'x': its description names \"dtype\" twice."
+    bad """{"x":{"dtype":5,"shape":[1],"data_offsets":[0,4]}}""" 4 "tensor 'x': \"dtype\" is missing or not a string."
     bad """{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}""" 8 "unused bytes 0..4 between the start of the data and tensor 'x'."
     bad """{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}""" 12
         "unused bytes 4..8 between tensor 'a' and tensor 'b'."
