@@ -22,6 +22,7 @@ public static class GradientsFile
         foreach (var term in LossTerms.Names)
         {
             var (_, t, grads) = Grad.ValueAndGradWithAux(p => { var lt = VqVaeModel.LossTerms(p, x); return (lt.Term(term), lt); }, model);
+            // Stryker disable once Assignment : every pass computes the same terms; the first is kept
             terms ??= t;
             foreach (var leaf in grads)
                 if (leaf.Gradient is { } g) entries.Add(new SafeTensorEntry($"{term}/{leaf.Name}", g.Shape, g.ToArray()));
