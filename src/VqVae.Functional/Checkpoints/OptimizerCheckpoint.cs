@@ -104,6 +104,7 @@ public static class OptimizerCheckpoint
         var missing = leaves.Where(l => !byName.ContainsKey(l.Name)).Select(l => l.Name).ToList();
         if (missing.Count > 0)
             throw new CheckpointException(path, $"lacks the state '{missing[0]}'{More(missing.Count)}; it was saved for another model (the model's parameters are {Tree.Leaves(model).Count}).");
+        // Stryker disable once Linq : equivalent, the names only fill a set; Prepend and Append give the same set
         var known = leaves.Select(l => l.Name).Append(WindowKey).ToHashSet(StringComparer.Ordinal);
         var extra = file.Entries.Where(e => !known.Contains(e.Name)).Select(e => e.Name).ToList();
         if (extra.Count > 0)
