@@ -411,3 +411,16 @@ let ``TrainingCheckpoint.Load pairs a model only with an optimizer state of its 
                  problemOf mp (fun () -> TrainingCheckpoint.Load(mp, adam)))
     OptimizerCheckpoint.Save(pp, adam, a.State, extraMetadata = runTag "r")
     Assert.Equal(pp, TrainingCheckpoint.Load(mp, adam).OptimizerPath)
+
+[<Fact>]
+let ``a training checkpoint into a folder that cannot be created says so, naming the file it was writing`` () =
+    let a, _, _ = trained.Force()
+    let blocker = Path.Combine(tempDir (), "f")
+    File.WriteAllText(blocker, "a file where the folder should be")
+    let folder = Path.Combine(blocker, "run")
+    let e = Assert.Throws<IOException>(fun () -> TrainingCheckpoint.Save(folder, adam, snap a, "r"))
+    Assert.StartsWith($"cannot write '{Path.Combine(folder, O)}': its folder cannot be created (", e.Message)
+    // A folder that does not exist yet is created.
+    let fresh = Path.Combine(tempDir (), "new", "run")
+    TrainingCheckpoint.Save(fresh, adam, snap a, "r")
+    Assert.True(File.Exists(Path.Combine(fresh, M)))

@@ -57,8 +57,8 @@ public static class TrainingCheckpoint
         var window = snapshot.Window.Select(r => (IReadOnlyList<long>)r).ToList();
         byte[] opt = OptimizerCheckpoint.Encode(optimizer, snapshot.State, window, optTag);
         byte[] model = Checkpoint.Encode(snapshot.Model, new Dictionary<string, string>(tag) { [StepKey] = snapshot.State.Step.ToString(CultureInfo.InvariantCulture) });
+        // No folder yet means no files to move aside; AtomicFile creates it, or says why it cannot.
         string optPath = Path.Combine(folder, OptimizerFileName), prevPath = Path.Combine(folder, PreviousOptimizerFileName);
-        Directory.CreateDirectory(folder);
         // The model now in the folder keeps its optimizer state under the previous name until the new model
         // replaces it. A previous file left by a save that was killed may be that state already: it is then kept.
         if (File.Exists(optPath) && (!File.Exists(prevPath) || Pairs(Path.Combine(folder, ModelFileName), optPath)))
