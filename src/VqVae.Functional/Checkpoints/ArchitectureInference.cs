@@ -56,6 +56,7 @@ public static partial class ArchitectureInference
         }
 
         var reconstruction = arch == Architecture.Reference ? ReconstructionLoss.Mse : ReconstructionLoss.MseOverVariance;
+        // Stryker disable once String : the preset name is replaced just below (PresetName ignores it)
         var config = new VqVaeConfig(channels, hidden, k, d, beta ?? 0.25f, reconstruction,
             hasSize ? QuantizerKind.Ema : QuantizerKind.Straight, layers, "custom", Architecture: arch, ResidualHidden: residualHidden);
         // The input range is the architecture's usual one too: [0, 1] for a sigmoid output, [-0.5, 0.5] otherwise.
