@@ -105,3 +105,37 @@ let ``a state dict entry that is null counts as missing, by name`` () =
     let d = Dictionary<string, Tensor>(m.ToStateDict())
     d["decoder.2.bias"] <- Unchecked.defaultof<Tensor>
     refusedAs<ArgumentException> "stateDict" "state dict: missing key 'decoder.2.bias'." (fun () -> VqVaeModel.FromStateDict(tiny, d)) |> ignore
+
+[<Fact>]
+let ``a state dict's missing and unexpected keys are listed in the message, one or many`` () =
+    let ema = tiny.With(quantizer = QuantizerKind.Ema)
+    let m = VqVaeModel.Init(ema, Rng.Seed 5L)
+    let edit (f: Dictionary<string, Tensor> -> unit) = let d = Dictionary<string, Tensor>(m.ToStateDict()) in f d; d
+    let refused text strict (d: Dictionary<string, Tensor>) =
+        refusedAs<ArgumentException> "stateDict" text (fun () -> VqVaeModel.FromStateDict(ema, d, strict = strict)) |> ignore
+    refused "state dict: missing key 'decoder.2.bias'." true (edit (fun d -> d.Remove "decoder.2.bias" |> ignore))
+    refused "state dict: missing keys 'encoder.0.bias', 'decoder.2.bias'." true (edit (fun d -> d.Remove "decoder.2.bias" |> ignore; d.Remove "encoder.0.bias" |> ignore))
+    // Without strict, missing EMA buffers alone are allowed; with any other key missing they are listed too.
+    refused "state dict: missing keys 'vq.ema_w', 'decoder.2.bias'." false (edit (fun d -> d.Remove "decoder.2.bias" |> ignore; d.Remove "vq.ema_w" |> ignore))
+    refused "state dict: unexpected key 'extra' (pass strict: false to ignore)." true (edit (fun d -> d["extra"] <- Tensor.Zeros 1))
+    refused "state dict: unexpected keys 'x0', 'x1' (pass strict: false to ignore)." true (edit (fun d -> for i in 0 .. 1 do d[$"x{i}"] <- Tensor.Zeros 1))
+    let eleven = String.Join(", ", [ for i in 0 .. 9 -> $"'x{i}'" ])
+    refused $"state dict: unexpected keys {eleven}, … (pass strict: false to ignore)." true (edit (fun d -> for i in 0 .. 10 do d[$"x{i}"] <- Tensor.Zeros 1))
+    refused $"state dict: unexpected keys {eleven} (pass strict: false to ignore)." true (edit (fun d -> for i in 0 .. 9 do d[$"x{i}"] <- Tensor.Zeros 1))
+    Assert.Equal("config", nullArgumentOf (fun () -> VqVaeModel.FromStateDict(Unchecked.defaultof<VqVaeConfig>, m.ToStateDict())))
+    Assert.Equal("stateDict", nullArgumentOf (fun () -> VqVaeModel.FromStateDict(ema, Unchecked.defaultof<IReadOnlyDictionary<string, Tensor>>)))
+
+[<Fact>]
+let ``a model names a leaf it does not have, replaces only the parts With is given, and refuses a null writer or reader`` () =
+    let m = VqVaeModel.Init(tiny, Rng.Seed 6L)
+    Assert.Equal(ParameterGroup.Codebook, m.GroupOf VqVaeModel.CodebookName)
+    Assert.Equal(ParameterGroup.Decoder, m.GroupOf "decoder.2.bias")
+    refusedAs<ArgumentException> "name" "model: no leaf is called 'decoder.9.bias'." (fun () -> m.GroupOf "decoder.9.bias") |> ignore
+    Assert.Null(m.Ema)
+    let e = EmaState.Init m.Codebook
+    let withEma = m.With(ema = e)
+    Assert.Same(e, withEma.Ema)
+    Assert.Same(e, withEma.With().Ema)
+    Assert.Same(m.Encoder, withEma.Encoder)
+    Assert.Equal("writer", nullArgumentOf (fun () -> m.Flatten(Unchecked.defaultof<TreeWriter>)))
+    Assert.Equal("reader", nullArgumentOf (fun () -> m.Unflatten(Unchecked.defaultof<TreeReader>)))
