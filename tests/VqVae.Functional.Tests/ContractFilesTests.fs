@@ -139,3 +139,37 @@ let ``a model names a leaf it does not have, replaces only the parts With is giv
     Assert.Same(m.Encoder, withEma.Encoder)
     Assert.Equal("writer", nullArgumentOf (fun () -> m.Flatten(Unchecked.defaultof<TreeWriter>)))
     Assert.Equal("reader", nullArgumentOf (fun () -> m.Unflatten(Unchecked.defaultof<TreeReader>)))
+
+[<Fact>]
+let ``images are checked for rank, batch, channels and sides that are positive multiples of 4, naming the argument`` () =
+    let c = tiny
+    let accepts (x: Tensor) = VqVaeModel.CheckImages(c, x, "x")
+    accepts (Tensor.Zeros(1, 1, 4, 4))                    // the smallest sides allowed
+    accepts (Tensor.Zeros(2, 1, 8, 12))
+    let refused (shape: string) (x: Tensor) =
+        refusedAs<ArgumentException> "batch" $"batch must be [B, C=1, H, W] with H and W positive multiples of 4 (e.g. [B, 1, 28, 28]), got {shape}."
+            (fun () -> VqVaeModel.CheckImages(c, x, "batch")) |> ignore
+    refused "[1, 1, 28]" (Tensor.Zeros(1, 1, 28))          // rank 3: refused in words, not by an index out of range
+    refused "[0, 1, 4, 4]" (Tensor.Zeros(0, 1, 4, 4))
+    refused "[1, 2, 4, 4]" (Tensor.Zeros(1, 2, 4, 4))
+    refused "[1, 1, 0, 4]" (Tensor.Zeros(1, 1, 0, 4))
+    refused "[1, 1, 4, 6]" (Tensor.Zeros(1, 1, 4, 6))
+    Assert.Equal("config", nullArgumentOf (fun () -> VqVaeModel.CheckImages(Unchecked.defaultof<VqVaeConfig>, Tensor.Zeros(1, 1, 4, 4), "x")))
+    Assert.Equal("pixels", nullArgumentOf (fun () -> VqVaeModel.CheckImages(c, Unchecked.defaultof<Tensor>, "pixels")))
+    // A model whose encoder does not give the codebook's D: Encode names the encoder output.
+    let m = VqVaeModel.Init(tiny, Rng.Seed 7L)
+    let misfit = VqVaeModel(m.Config, m.Encoder, Codebook.Init(Rng.Seed 2L, 8, 3), m.Decoder)
+    refusedNaming "encoder output" [] (fun () -> VqVaeModel.Encode(misfit, Tensor.Zeros(1, 1, 8, 8))) |> ignore
+
+[<Fact>]
+let ``the input range is applied in one place: no copy without a shift, the shift added in and taken back out`` () =
+    let x = Tensor.FromArray([| 0f; 0.25f; 1f; -0f |], 1, 1, 2, 2)
+    Assert.Same(x, VqVaeModel.ToModelRange(tiny, x))
+    Assert.Same(x, VqVaeModel.ToPixels(tiny, x))
+    let shifted = tiny.With(inputShift = -0.5f)
+    Assert.Equal<float32[]>([| -0.5f; -0.25f; 0.5f; -0.5f |], (VqVaeModel.ToModelRange(shifted, x)).ToArray())
+    Assert.Equal<float32[]>([| 0.5f; 0.75f; 1.5f; 0.5f |], (VqVaeModel.ToPixels(shifted, x)).ToArray())
+    Assert.Equal("config", nullArgumentOf (fun () -> VqVaeModel.ToModelRange(Unchecked.defaultof<VqVaeConfig>, x)))
+    Assert.Equal("pixels", nullArgumentOf (fun () -> VqVaeModel.ToModelRange(tiny, Unchecked.defaultof<Tensor>)))
+    Assert.Equal("config", nullArgumentOf (fun () -> VqVaeModel.ToPixels(Unchecked.defaultof<VqVaeConfig>, x)))
+    Assert.Equal("modelValues", nullArgumentOf (fun () -> VqVaeModel.ToPixels(tiny, Unchecked.defaultof<Tensor>)))
