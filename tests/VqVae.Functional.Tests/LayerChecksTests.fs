@@ -65,3 +65,28 @@ let ``batch norm writes its five tensors under PyTorch's names, buffers listed, 
     Assert.Equal<string list>([ "weight"; "bias"; "running_mean"; "running_var"; "num_batches_tracked" ], w.Leaves |> Seq.map _.Name |> List.ofSeq)
     Assert.Equal<string list>([ "running_mean"; "running_var"; "num_batches_tracked" ], List.ofSeq bn.BufferNames)
     Assert.Equal("writer", nullArgumentOf (fun () -> bn.Flatten(Unchecked.defaultof<TreeWriter>)))
+
+[<Fact>]
+let ``the small layers and model parts: bad sizes and kinds named, null writers refused, nothing rebuilt that did not change`` () =
+    refusedAs<ArgumentOutOfRangeException> "count" "residualStack: count must be ≥ 0, got -1." (fun () -> ResidualStack.Init(Rng.Seed 1L, -1, 4, 4)) |> ignore
+    let stack = ResidualStack.Init(Rng.Seed 1L, 1, 4, 2)
+    Assert.Equal("writer", nullArgumentOf (fun () -> stack.Flatten(Unchecked.defaultof<TreeWriter>)))
+    Assert.Equal("writer", nullArgumentOf (fun () -> stack.Blocks[0].Flatten(Unchecked.defaultof<TreeWriter>)))
+    let e = Assert.Throws<InvalidOperationException>(fun () -> Activation(enum<ActivationKind> 9).Apply(Tensor.Zeros 1) |> ignore)
+    Assert.Equal("activation: unknown kind 9.", e.Message)
+    let odd = VqVae.Functional.Model.VqVaeConfig.Small.With(architecture = enum<VqVae.Functional.Model.Architecture> 9)
+    refusedAs<ArgumentException> "config" "config: unknown architecture 9." (fun () -> VqVae.Functional.Model.ModelSize.Values odd) |> ignore
+    refusedAs<ArgumentException> "c" "config: unknown architecture 9." (fun () -> VqVae.Functional.Model.Architectures.Build(odd, Rng.Seed 1L, Rng.Seed 2L)) |> ignore
+    // A model too large to count in 64 bits saturates.
+    let huge = VqVae.Functional.Model.VqVaeConfig.Small.With(hidden = Int32.MaxValue, codebookSize = Int32.MaxValue, codeDim = Int32.MaxValue)
+    Assert.Equal(Int64.MaxValue, VqVae.Functional.Model.ModelSize.ValuesSaturated huge)
+    Assert.Throws<OverflowException>(fun () -> VqVae.Functional.Model.ModelSize.Values huge |> ignore) |> ignore
+    // A decoder without batch norm has no buffers to move: training mode gives back the same decoder.
+    let m = VqVae.Functional.Model.VqVaeModel.Init(VqVae.Functional.Model.VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2), Rng.Seed 3L)
+    let struct (_, d) = m.Decoder.ApplyTraining(Tensor.Zeros(1, 2, 2, 2))
+    Assert.Same(m.Decoder, d)
+    // The rows of z_e: one per position, channel last.
+    let ze = Tensor.FromArray(Array.init 8 float32, 1, 2, 2, 2)
+    let q = VqVae.Functional.Quantization.Quantizer.Quantize(Tensor.Zeros(3, 2), ze)
+    Assert.Equal<int[]>([| 4; 2 |], q.Rows().Shape)
+    Assert.Equal<float32[]>([| 0f; 4f; 1f; 5f; 2f; 6f; 3f; 7f |], q.Rows().ToArray())
