@@ -47,7 +47,7 @@ public sealed record DivergenceGuard(double Factor = 100, int Window = 50, int M
     /// <summary>Throws naming the bad field.</summary>
     public DivergenceGuard Validate()
     {
-        if (!(Factor > 1) || double.IsInfinity(Factor)) throw new ArgumentOutOfRangeException(nameof(Factor), Factor, $"divergence: Factor must be finite and > 1, got {Factor}.");
+        if (!(Factor > 1) || double.IsInfinity(Factor)) throw new ArgumentOutOfRangeException(nameof(Factor), Factor, string.Create(CultureInfo.InvariantCulture, $"divergence: Factor must be finite and > 1, got {Factor}."));
         if (Window < 1) throw new ArgumentOutOfRangeException(nameof(Window), Window, $"divergence: Window must be ≥ 1, got {Window}.");
         if (MinSteps < 1) throw new ArgumentOutOfRangeException(nameof(MinSteps), MinSteps, $"divergence: MinSteps must be ≥ 1, got {MinSteps}.");
         return this;
