@@ -120,3 +120,33 @@ let ``a divergence guard refuses a factor, window or minimum out of range by nam
     Assert.Equal("training diverged at step 2: the encoder output became NaN; lower the learning rate", Divergence(2, "encoder output", nanf, nan).Message)
     for t in [ "recon"; "codebook"; "commitment"; "total" ] do
         Assert.Contains($"the {t} loss became", Divergence(2, t, nanf, nan).Message)
+
+[<Fact>]
+let ``a step report's throughput is images over seconds, 0 for no time; metrics rows read back only under their header`` () =
+    let m = metrics 1 1f 1f 1f
+    let u = CodeUsage.FromCounts [ 1L; 0L ]
+    Assert.Equal(32.0, StepReport(m, 0.5, u, 16).ImagesPerSecond)
+    Assert.Equal(0.0, StepReport(m, 0.0, u, 16).ImagesPerSecond)
+    Assert.Equal(0.0, StepReport(m, -1.0, u, 16).ImagesPerSecond)
+    let dir = IO.Directory.CreateTempSubdirectory("csv-").FullName
+    try
+        let path = IO.Path.Combine(dir, "metrics.csv")
+        let row s = MetricsCsv.Row(StepReport(metrics s 1f 1f 1f, 1.0, u, 8))
+        MetricsCsv.Write(path, [ row 1; row 2; row 3 ])
+        Assert.Equal<string list>([ row 1; row 2 ], List.ofSeq (MetricsCsv.ReadRows(path, 2)))
+        IO.File.WriteAllText(path, "")
+        Assert.Empty(MetricsCsv.ReadRows(path, 2))                       // an empty file: no rows, no error
+        IO.File.WriteAllText(path, "step,other\n1,2\n")
+        Assert.Empty(MetricsCsv.ReadRows(path, 2))                       // another header
+        Assert.Empty(MetricsCsv.ReadRows(IO.Path.Combine(dir, "none.csv"), 2))
+        refusedNaming "path" [] (fun () -> MetricsCsv.ReadRows("", 2)) |> ignore
+        refusedNaming "path" [] (fun () -> MetricsCsv.Write("", [])) |> ignore
+        Assert.Equal("rows", nullArgumentOf (fun () -> MetricsCsv.Write(path, Unchecked.defaultof<string seq>)))
+    finally
+        IO.Directory.Delete(dir, true)
+    // A run asked for more steps than an empty sequence can give says so; a run of exactly its steps stops there.
+    refusedNaming "batches" [ "trainer: 3 steps were asked for but the batch sequence is empty." ] (fun () -> Trainer.Schedule([], Nullable 3) |> List.ofSeq) |> ignore
+    let t = VqVae.Tensors.Tensor.Zeros 1
+    Assert.Equal(5, Trainer.Schedule([ t; t ], Nullable 5) |> Seq.length)
+    Assert.Equal(2, Trainer.Schedule([ t; t ], Nullable()) |> Seq.length)
+    Assert.Empty(Trainer.Schedule([ t ], Nullable 0))
