@@ -1,8 +1,8 @@
-/// The trainer's health watch on hand-made metrics: divergence by a non-finite term (from the first step) or
-/// by a total above Factor× its running median (after MinSteps, over the last Window steps, blamed on the
-/// term that rose most), the collapse and saturation warnings at their thresholds, once each, and the
-/// messages in full (survivors of the training-files mutation run).
-module VqVae.Functional.Tests.HealthWatchTests
+/// The training loop's small contracts on hand-made inputs: the health watch (divergence by a non-finite term
+/// or by a total above Factor× its running median, blamed on the term that rose most; the collapse and
+/// saturation warnings at their thresholds, once each; every message in full), step reports and metrics rows,
+/// the batch schedule, and the trainer's argument checks (survivors of the training-files mutation run).
+module VqVae.Functional.Tests.TrainingContractTests
 
 open System
 open System.Collections.Immutable
@@ -150,3 +150,23 @@ let ``a step report's throughput is images over seconds, 0 for no time; metrics 
     Assert.Equal(5, Trainer.Schedule([ t; t ], Nullable 5) |> Seq.length)
     Assert.Equal(2, Trainer.Schedule([ t; t ], Nullable()) |> Seq.length)
     Assert.Empty(Trainer.Schedule([ t ], Nullable 0))
+
+[<Fact>]
+let ``the trainer names a null argument or a negative step count, and evaluates nothing when EvaluateEvery is 0`` () =
+    let cfg = VqVae.Functional.Model.VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
+    let m = VqVae.Functional.Model.VqVaeModel.Init(cfg, VqVae.Tensors.Rng.Seed 1L)
+    let adam = VqVae.Functional.Optim.Adam.Create 1e-3f
+    let batches = [ VqVae.Tensors.Tensor.Uniform(VqVae.Tensors.Rng.Seed 2L, 0f, 1f, 2, 1, 8, 8) ]
+    let state = (adam :> VqVae.Functional.Optim.IOptimizer).Init m
+    let o = TrainOptions(Steps = 1)
+    Assert.Equal("optimizer", nullArgumentOf (fun () -> Trainer.Run(Unchecked.defaultof<VqVae.Functional.Optim.IOptimizer>, m, state, batches, o)))
+    Assert.Equal("model", nullArgumentOf (fun () -> Trainer.Run(adam, Unchecked.defaultof<VqVae.Functional.Model.VqVaeModel>, state, batches, o)))
+    Assert.Equal("state", nullArgumentOf (fun () -> Trainer.Run(adam, m, Unchecked.defaultof<VqVae.Functional.Optim.OptimizerState<VqVae.Functional.Model.VqVaeModel>>, batches, o)))
+    Assert.Equal("batches", nullArgumentOf (fun () -> Trainer.Run(adam, m, state, Unchecked.defaultof<VqVae.Tensors.Tensor seq>, o)))
+    Assert.Equal("options", nullArgumentOf (fun () -> Trainer.Run(adam, m, state, batches, Unchecked.defaultof<TrainOptions>)))
+    refusedAs<ArgumentOutOfRangeException> "steps" "trainer: steps must be ≥ 0." (fun () -> Trainer.Run(adam, m, state, batches, Nullable -1)) |> ignore
+    Assert.Empty((Trainer.Run(adam, m, state, batches, Nullable 0)).Metrics)
+    let evaluated = ResizeArray<int>()
+    let run = Trainer.Run(adam, m, state, batches, TrainOptions(Steps = 2, EvaluateEvery = 0, OnEvaluate = Action<_>(fun s -> evaluated.Add s.Step)))
+    Assert.Equal(2, run.Metrics.Length)
+    Assert.Empty(evaluated)
