@@ -136,6 +136,10 @@ let ``a model names a leaf it does not have, replaces only the parts With is giv
     let withEma = m.With(ema = e)
     Assert.Same(e, withEma.Ema)
     Assert.Same(e, withEma.With().Ema)
+    let e2 = EmaState.Init m.Codebook
+    Assert.Same(e2, withEma.With(ema = e2).Ema)                 // a given state replaces the one there
+    let cb = Codebook.Init(Rng.Seed 9L, 8, 2)
+    Assert.Same(cb, m.With(codebook = cb).Codebook)
     Assert.Same(m.Encoder, withEma.Encoder)
     Assert.Equal("writer", nullArgumentOf (fun () -> m.Flatten(Unchecked.defaultof<TreeWriter>)))
     Assert.Equal("reader", nullArgumentOf (fun () -> m.Unflatten(Unchecked.defaultof<TreeReader>)))
