@@ -18,7 +18,7 @@ open VqVae.Functional.Optim
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Training
 
-let private cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
+let private cfg = ModelTests.tiny
 let private model () = VqVaeModel.Init(cfg, Rng.Seed 3L)
 let private adam = Adam.Create 2e-2f
 let private batches = [ for i in 0L .. 2L -> Tensor.Uniform(Rng.Seed(20L + i), 0f, 1f, 2, 1, 8, 8) ]

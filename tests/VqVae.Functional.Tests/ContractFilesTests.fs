@@ -15,7 +15,7 @@ open VqVae.Functional.Model
 open VqVae.Functional.Routing
 open VqVae.Tensors.Tests.Refusals
 
-let private tiny = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
+let private tiny = ModelTests.tiny
 
 let private inTemp (f: string -> unit) =
     let dir = Directory.CreateTempSubdirectory("contract-").FullName

@@ -82,7 +82,7 @@ let ``the small layers and model parts: bad sizes and kinds named, null writers 
     Assert.Equal(Int64.MaxValue, VqVae.Functional.Model.ModelSize.ValuesSaturated huge)
     Assert.Throws<OverflowException>(fun () -> VqVae.Functional.Model.ModelSize.Values huge |> ignore) |> ignore
     // A decoder without batch norm has no buffers to move: training mode gives back the same decoder.
-    let m = VqVae.Functional.Model.VqVaeModel.Init(VqVae.Functional.Model.VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2), Rng.Seed 3L)
+    let m = VqVae.Functional.Model.VqVaeModel.Init(ModelTests.tiny, Rng.Seed 3L)
     let struct (_, d) = m.Decoder.ApplyTraining(Tensor.Zeros(1, 2, 2, 2))
     Assert.Same(m.Decoder, d)
     // The rows of z_e: one per position, channel last.

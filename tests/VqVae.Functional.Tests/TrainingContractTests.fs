@@ -153,7 +153,7 @@ let ``a step report's throughput is images over seconds, 0 for no time; metrics 
 
 [<Fact>]
 let ``the trainer names a null argument or a negative step count, and evaluates nothing when EvaluateEvery is 0`` () =
-    let cfg = VqVae.Functional.Model.VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
+    let cfg = ModelTests.tiny
     let m = VqVae.Functional.Model.VqVaeModel.Init(cfg, VqVae.Tensors.Rng.Seed 1L)
     let adam = VqVae.Functional.Optim.Adam.Create 1e-3f
     let batches = [ VqVae.Tensors.Tensor.Uniform(VqVae.Tensors.Rng.Seed 2L, 0f, 1f, 2, 1, 8, 8) ]

@@ -41,11 +41,11 @@ public static partial class Trainer
     /// <see cref="DeadCodePolicy.Every"/> optimizer steps, OnStep and warnings called after each step.
     /// </summary>
     private static LoopResult<TModel, TMetrics> Loop<TModel, TMetrics>(ILevels<TModel, TMetrics> levels, TModel model,
-        OptimizerState<TModel> state, IEnumerable<Tensor> batches, TrainOptions options, int watchedCodes, Action<TMetrics>? onStep)
+        OptimizerState<TModel> state, IEnumerable<Tensor> batches, TrainOptions options, Action<TMetrics>? onStep)
         where TModel : class, IParameterTree<TModel>
     {
         var metrics = ImmutableArray.CreateBuilder<TMetrics>();
-        var watch = new HealthWatch(watchedCodes, options);
+        var watch = new HealthWatch(levels.Watched.Current.Codes, options);
         var outcome = TrainOutcome.Completed;
         Divergence? divergence = null;
         int done = 0, restartedTotal = 0;

@@ -51,7 +51,7 @@ public static partial class Trainer
             throw new ArgumentException("trainer: Window holds one level's saved usage; a VQ-VAE-2 run starts its two windows empty.", nameof(options));
         state ??= optimizer.Init(model);
         var levels = new TwoLevels(optimizer, model.Config, options);
-        var r = Loop(levels, model, state, batches, options, model.Config.BottomCodebookSize, onStep);
+        var r = Loop(levels, model, state, batches, options, onStep);
         return new(r.Model, r.State, r.Metrics, levels.Top.Current, levels.Bottom.Current, r.Outcome)
         {
             Divergence = r.Divergence, Warnings = r.Warnings, RestartedCodes = r.RestartedCodes,

@@ -47,7 +47,7 @@ public static partial class Trainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var levels = new SingleLevel(optimizer, model.Codebook.Size, options);
-        var r = Loop(levels, model, state, batches, options, model.Codebook.Size, onStep: null);
+        var r = Loop(levels, model, state, batches, options, onStep: null);
         return new(r.Model, r.State, r.Metrics, levels.All.Current, levels.Window.Current, r.Outcome)
         {
             Divergence = r.Divergence, Warnings = r.Warnings, RestartedCodes = r.RestartedCodes,
