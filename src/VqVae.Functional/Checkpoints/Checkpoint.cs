@@ -127,7 +127,7 @@ public static class Checkpoint
         catch (ArgumentException e)
         {
             var source = fromMetadata ? "read from its metadata" : "inferred from its tensors";
-            var problem = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            var problem = ArgumentMessages.Bare(e);
             throw new CheckpointException(path, $"{problem} The config ({source}) is {ConfigJson.Write(config)}.", e);
         }
     }

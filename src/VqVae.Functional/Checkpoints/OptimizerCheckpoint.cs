@@ -122,7 +122,7 @@ public static class OptimizerCheckpoint
         }
         OptimizerState<VqVaeModel> state;
         try { state = Tree.FromLeaves(template, values); }
-        catch (ArgumentException e) { throw new CheckpointException(path, e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal), e); }
+        catch (ArgumentException e) { throw new CheckpointException(path, ArgumentMessages.Bare(e), e); }
         return new(state, ReadWindow(path, byName.GetValueOrDefault(WindowKey), model.Codebook.Size), meta);
     }
 

@@ -68,7 +68,7 @@ public static class VqVae2Checkpoint
             if (beta is { } b) config = config with { Beta = b };
             config.Validate();
         }
-        catch (ArgumentException e) { throw new CheckpointException(path, Problem(e), e); }
+        catch (ArgumentException e) { throw new CheckpointException(path, ArgumentMessages.Bare(e), e); }
         // The config must describe about the values the file holds before a model of its size is built.
         long held = file.Entries.Sum(e => (long)e.Data.Length);
         double needed = ParameterCount(config);
@@ -80,11 +80,8 @@ public static class VqVae2Checkpoint
                 throw new CheckpointException(path, $"tensor '{e.Name}' holds non-finite values; a checkpoint must hold finite weights.");
         var dict = file.Entries.ToDictionary(e => e.Name, e => Tensor.FromArray(e.Data, e.Shape), StringComparer.Ordinal);
         try { return VqVae2Model.FromStateDict(config, dict); }
-        catch (ArgumentException e) { throw new CheckpointException(path, Problem(e), e); }
+        catch (ArgumentException e) { throw new CheckpointException(path, ArgumentMessages.Bare(e), e); }
     }
-
-    // An argument error as a problem of the file: without the " (Parameter 'x')" that ArgumentException appends.
-    private static string Problem(ArgumentException e) => e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
 
     /// <summary>The config as the JSON stored in checkpoints (enums by name).</summary>
     public static string ConfigToJson(VqVae2Config config)

@@ -75,7 +75,7 @@ public static partial class Trainer
             if (options.Window is { } saved)
             {
                 try { Window.AddRows(saved); }
-                catch (ArgumentException e) { throw new ArgumentException($"trainer: Window: {e.Message}", nameof(options), e); }
+                catch (ArgumentException e) { throw new ArgumentException($"trainer: Window: {ArgumentMessages.Bare(e)}", nameof(options), e); }
             }
         }
 
