@@ -318,6 +318,8 @@ let ``the VQ-VAE-2 loop keeps the trainer's rules: snapshot hooks and a saved wi
     refused "trainer: OnCheckpoint and OnEvaluate take single-level snapshots" (TrainOptions(OnCheckpoint = Action<_>(ignore)))
     refused "trainer: OnCheckpoint and OnEvaluate take single-level snapshots" (TrainOptions(OnEvaluate = Action<_>(ignore)))
     refused "trainer: Window holds one level's saved usage" (TrainOptions(Window = [| [| 1L |] :> Collections.Generic.IReadOnlyList<int64> |]))
+    // The options are validated as in the single-level trainer.
+    refusedAs<ArgumentOutOfRangeException> "CheckpointEvery" "trainer: CheckpointEvery must be ≥ 0" (fun () -> run (TrainOptions(CheckpointEvery = -1)) None [ x ]) |> ignore
     // Every code is dead under this threshold, so a restart happens exactly when the optimizer's step is a multiple of 2:
     // not after a fresh run's first step, but after the first step of a run resumed from step 1.
     let expiry = TrainOptions(Steps = 1, DeadCodes = DeadCodePolicy(Every = 2, Threshold = 1_000_000))

@@ -17,7 +17,7 @@ public static class CodebookOps
             return ze.Permute(0, 2, 3, 1).Reshape(-1, ze.Shape[1]);
         }).ToArray();
         if (parts.Length == 0) throw new ArgumentException("encoderRows: no batches were given.", nameof(batches));
-        return parts.Length == 1 ? parts[0] : Tensor.Cat(parts);
+        return Tensor.Cat(parts);
     }
 
     /// <summary>

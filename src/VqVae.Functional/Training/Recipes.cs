@@ -31,8 +31,10 @@ public static class Recipes
         int pretrainSteps, int trainSteps, Rng rng, int kmeansIterations = 10, Action<StepMetrics>? onStep = null)
     {
         ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(batches);
-        if (model.Config.Quantizer != QuantizerKind.Ema || model.Ema is null)
+        if (model.Config.Quantizer != QuantizerKind.Ema)
             throw new ArgumentException($"pretrainKMeansEma: the model must use the EMA quantizer (config Quantizer = Ema), got {model.Config.Quantizer}.", nameof(model));
+        if (model.Ema is null)
+            throw new ArgumentException("pretrainKMeansEma: the model's config uses the EMA quantizer but the model holds no EMA statistics (Ema is null); build it with VqVaeModel.Init or give it some with model.With(ema: Ema.UnitCounts(model.Codebook.Embedding)).", nameof(model));
         if (batches.Count == 0) throw new ArgumentException("pretrainKMeansEma: no batches were given.", nameof(batches));
 
         var (pretrained, losses) = PretrainAutoencoder(model, optimizer, batches, pretrainSteps);
