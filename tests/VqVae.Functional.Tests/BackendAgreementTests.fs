@@ -15,6 +15,7 @@ open VqVae.Functional.Model
 open VqVae.Functional.Optim
 open VqVae.Functional.Training
 open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Tensors.Tests
 
 let private torch () = Backend.Get "torch"
 
@@ -112,7 +113,7 @@ let private trainBytes (backend: Backend) (seed: int64) =
         let x = Tensor.Uniform(Rng.Seed(100L + int64 i), 0f, 1f, 8, 1, 28, 28)
         let struct (m, s, _) = TrainStep.Apply(adam, model, state, x)
         model <- m; state <- s
-    let path = Path.Combine(Path.GetTempPath(), sprintf "vqvae-backend-%s-%s.safetensors" backend.Name (Guid.NewGuid().ToString("N")))
+    let path = Scratch.path $"vqvae-backend-{backend.Name}.safetensors"
     try
         Checkpoint.Save(path, model)
         File.ReadAllBytes path
@@ -125,7 +126,7 @@ let ``same seed, same checkpoint bytes on libtorch; files read back on either ba
     Assert.Equal<byte[]>(a, b)
     Assert.NotEqual<byte[]>(a, trainBytes (torch ()) 6L)
     // a checkpoint written from libtorch loads on the CPU backend and writes back the same bytes
-    let path = Path.Combine(Path.GetTempPath(), sprintf "vqvae-backend-rt-%s.safetensors" (Guid.NewGuid().ToString("N")))
+    let path = Scratch.path "vqvae-backend-rt.safetensors"
     let path2 = path + ".2.safetensors"
     try
         File.WriteAllBytes(path, a)

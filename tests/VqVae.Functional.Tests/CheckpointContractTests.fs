@@ -17,12 +17,13 @@ open VqVae.Functional.Model
 open VqVae.Functional.Optim
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Training
+open VqVae.Tensors.Tests
 
 let private cfg = ModelTests.tiny
 let private model () = VqVaeModel.Init(cfg, Rng.Seed 3L)
 let private adam = Adam.Create 2e-2f
 let private batches = [ for i in 0L .. 2L -> Tensor.Uniform(Rng.Seed(20L + i), 0f, 1f, 2, 1, 8, 8) ]
-let private tempDir () = Directory.CreateTempSubdirectory("ckpt-contract-").FullName
+let private tempDir () = Scratch.dir "ckpt-contract"
 let private nil<'T> = Unchecked.defaultof<'T>
 let private M, O, P = TrainingCheckpoint.ModelFileName, TrainingCheckpoint.OptimizerFileName, TrainingCheckpoint.PreviousOptimizerFileName
 

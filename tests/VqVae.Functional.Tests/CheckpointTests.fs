@@ -16,8 +16,9 @@ open VqVae.Functional.Routing
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Tests.ModelGenerators
 open VqVae.Tensors.Tests.Properties
+open VqVae.Tensors.Tests
 
-let private tempDir () = Directory.CreateTempSubdirectory("ckpt-").FullName
+let private tempDir () = Scratch.dir "ckpt"
 
 let private bits (t: Tensor | null) =
     match t with

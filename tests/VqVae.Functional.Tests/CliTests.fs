@@ -12,6 +12,7 @@ open VqVae.Data.Images
 open VqVae.Tensors
 open VqVae.Tensors.IO
 open VqVae.Functional.Training
+open VqVae.Tensors.Tests
 
 type Run = { Code: int; Out: string; Err: string }
 
@@ -30,10 +31,7 @@ let repoRoot =
         | d -> up d.Parent
     up (DirectoryInfo AppContext.BaseDirectory)
 
-let tempDir () =
-    let d = Path.Combine(Path.GetTempPath(), "vqvae-cli-" + Guid.NewGuid().ToString("N"))
-    Directory.CreateDirectory d |> ignore
-    d
+let tempDir () = Scratch.dir "vqvae-cli"
 
 let tiny = [ "--hidden"; "8"; "--codebook"; "16"; "--dim"; "4"; "--batch"; "8" ]
 

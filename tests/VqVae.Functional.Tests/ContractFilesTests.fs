@@ -14,11 +14,12 @@ open VqVae.Functional.Losses
 open VqVae.Functional.Model
 open VqVae.Functional.Routing
 open VqVae.Tensors.Tests.Refusals
+open VqVae.Tensors.Tests
 
 let private tiny = ModelTests.tiny
 
 let private inTemp (f: string -> unit) =
-    let dir = Directory.CreateTempSubdirectory("contract-").FullName
+    let dir = Scratch.dir "contract"
     try f dir finally Directory.Delete(dir, true)
 
 [<Fact>]

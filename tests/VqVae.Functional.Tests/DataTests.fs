@@ -10,10 +10,11 @@ open VqVae.Tensors
 open VqVae.Data.Datasets
 open VqVae.Data.Images
 open VqVae.Tensors.Tests.Properties
+open VqVae.Tensors.Tests
 
 let private config n = Config.QuickThrowOnFailure.WithMaxTest(n)
 
-let private tempDir () = Directory.CreateTempSubdirectory("vqdata-").FullName
+let private tempDir () = Scratch.dir "vqdata"
 
 let private withDir f =
     let dir = tempDir ()

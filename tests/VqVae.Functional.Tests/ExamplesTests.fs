@@ -8,6 +8,7 @@ open System.Diagnostics
 open System.IO
 open Xunit
 open VqVae.FSharp
+open VqVae.Tensors.Tests
 
 let private repoRoot = CliTests.repoRoot
 
@@ -46,7 +47,7 @@ let ``generate.fsx runs with dotnet fsi after a Release build: prior figures pri
     let root = repoRoot |> Option.defaultWith (fun () -> failwith "repository root (VqVae.Functional.sln) not found")
     let built = Path.Combine(root, "src", "VqVae.Cli", "bin", "Release", "net10.0", "VqVae.Functional.dll")
     if File.Exists built then
-        let out = Path.Combine(Path.GetTempPath(), $"vqvae-generate-{Guid.NewGuid():N}")
+        let out = Scratch.path "vqvae-generate"
         let psi = ProcessStartInfo("dotnet", "fsi examples/generate.fsx", WorkingDirectory = root,
                                    RedirectStandardOutput = true, RedirectStandardError = true)
         // The script's small-size switch (its header): the whole pipeline, 20 steps each, in well under a minute.

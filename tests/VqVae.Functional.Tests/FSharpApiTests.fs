@@ -10,6 +10,7 @@ open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Functional.Routing
 open VqVae.FSharp
+open VqVae.Tensors.Tests
 
 let private tinyBatch seed =
     // Soft blobs in [0,1] so the reconstruction has something to learn.
@@ -74,7 +75,7 @@ let ``tensor functions pipe`` () =
 let ``Checkpoint.load is a Result: Ok after save, Error naming a missing file`` () =
     let cfg = VqVaeConfig.small
     let model = VqVae.init cfg (Rng.seed 11)
-    let path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"fsharp-api-{System.Guid.NewGuid():N}.safetensors")
+    let path = Scratch.path "fsharp-api.safetensors"
     Checkpoint.save path model
     match Checkpoint.load path with
     | Ok loaded -> Assert.Equal<float32[]>(model.Codebook.Embedding.ToArray(), loaded.Codebook.Embedding.ToArray())
@@ -116,7 +117,7 @@ let ``the F# Trainer, CodeUsage and Codebook modules call the library's training
     let more = Trainer.resume adam run.State (Trainer.steps 2) batches run.Model
     Assert.Equal<int list>([ 7; 8 ], [ for m in more.Metrics -> m.Step ])
     // A training checkpoint through the F# surface: saved by the trainer's hook, read back with its step and state.
-    let dir = System.IO.Directory.CreateTempSubdirectory("fsharp-ckpt-").FullName
+    let dir = Scratch.dir "fsharp-ckpt"
     Trainer.run adam (VqVae.Functional.Training.TrainOptions(Steps = System.Nullable 3, OnCheckpoint = fun s -> Checkpoint.saveTraining dir adam "run-f" s)) batches model0 |> ignore
     match Checkpoint.loadTraining adam (System.IO.Path.Combine(dir, "model.safetensors")) with
     | Ok point -> Assert.Equal(3, point.Step); Assert.NotNull(point.Optimizer)

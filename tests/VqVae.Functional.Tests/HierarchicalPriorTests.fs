@@ -11,6 +11,7 @@ open VqVae.Tensors
 open VqVae.Functional.Prior
 open VqVae.Functional.Quantization
 open VqVae.Functional.Hierarchical
+open VqVae.Tensors.Tests
 
 type HierCase =
     { Config: VqVae2Config; Side: int; Channels: int; Seed: int; Batch: int }
@@ -116,7 +117,7 @@ let ``encode, fit, evaluate and sample top then bottom, decoded to images of the
 let ``a hierarchical prior checkpoint round-trips both priors; the single-prior loader refuses it saying what it is`` () =
     let cfg = VqVae2Config(1, 4, 3, 5, 2, 0.25f)
     let prior = VqVae.FSharp.HierarchicalPrior.init cfg 28 28 4 3 (Rng.Seed 1L)
-    let path = IO.Path.Combine(IO.Path.GetTempPath(), "hprior-" + Guid.NewGuid().ToString("N") + ".safetensors")
+    let path = Scratch.path "hprior.safetensors"
     HierarchicalPriorCheckpoint.Save(path, prior, "m", 28, 28)
     let back = HierarchicalPriorCheckpoint.Load path
     Assert.Equal(Nullable 28, back.ImageHeight)

@@ -13,8 +13,9 @@ open VqVae.Tensors.IO
 open VqVae.Functional.Model
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Tests.CliTests
+open VqVae.Tensors.Tests
 
-let private dir () = Directory.CreateTempSubdirectory("hostile-").FullName
+let private dir () = Scratch.dir "hostile"
 
 /// Bytes allocated by this thread while f runs (the readers are single-threaded here).
 let private allocated (f: unit -> unit) =

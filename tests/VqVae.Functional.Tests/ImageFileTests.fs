@@ -9,6 +9,7 @@ open FsCheck
 open FsCheck.FSharp
 open VqVae.Data.Images
 open VqVae.Tensors.Tests.Properties
+open VqVae.Tensors.Tests
 
 // Image files through SkiaSharp. An independent little PNG builder (own CRC, own filters, framework
 // zlib) makes exact files: well-formed ones of every colour type, and malformed ones.
@@ -275,13 +276,13 @@ let ``BMP, lossless WebP and JPEG files read as images`` () =
     Assert.Throws<ImageFormatException>(fun () -> ImageFile.Decode((bmp24 5 3 rgb)[.. 70], "cut.bmp") |> ignore) |> ignore
 [<Fact>]
 let ``reading a missing file is a format error naming it`` () =
-    let path = Path.Combine(Path.GetTempPath(), $"missing-{Guid.NewGuid()}.png")
+    let path = Scratch.path "missing.png"
     let e = Assert.Throws<ImageFormatException>(fun () -> ImageFile.Read path |> ignore)
     Assert.Contains(path, e.Message)
 
 [<Fact>]
 let ``write then read a file, atomically replacing what was there`` () =
-    let dir = Directory.CreateTempSubdirectory("png-").FullName
+    let dir = Scratch.dir "png"
     try
         let path = Path.Combine(dir, "a.png")
         ImageFile.WritePng(path, Image(1, 1, 1, [| 3uy |]))

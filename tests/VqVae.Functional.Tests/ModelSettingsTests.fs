@@ -10,6 +10,7 @@ open VqVae.Functional.Model
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Training
 open VqVae.Functional.Optim
+open VqVae.Tensors.Tests
 
 let private small = VqVaeConfig.MnistSmall.With(hidden = 8, codebookSize = 16, codeDim = 4)
 let private pixels seed = Tensor.Uniform(Rng.Seed seed, 0f, 1f, 3, 1, 8, 8)
@@ -52,7 +53,7 @@ let ``beta comes from the model's config: changing it on the model changes total
 [<Fact>]
 let ``checkpoints store the input shift; a file without it gets the range the command line used`` () =
     let m = VqVaeModel.Init(small.With(inputShift = -0.25f), Rng.Seed 1L)
-    let path = IO.Path.Combine(IO.Path.GetTempPath(), $"shift-{Guid.NewGuid():N}.safetensors")
+    let path = Scratch.path "shift.safetensors"
     try
         Checkpoint.Save(path, m)
         Assert.Equal(-0.25f, Checkpoint.Load(path).Config.InputShift)

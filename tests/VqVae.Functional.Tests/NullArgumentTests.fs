@@ -19,8 +19,9 @@ open VqVae.Functional.Optim
 open VqVae.Functional.Prior
 open VqVae.Functional.Quantization
 open VqVae.Functional.Training
+open VqVae.Tensors.Tests
 
-let private dir = Path.Combine(Path.GetTempPath(), "vqvae-null-" + string (Guid.NewGuid()))
+let private dir = Scratch.path "vqvae-null"
 
 /// One valid value per parameter type the library's public API takes (those missing from here are
 /// not tested, and listed by the coverage test below).

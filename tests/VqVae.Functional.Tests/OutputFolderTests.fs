@@ -15,8 +15,9 @@ open VqVae.Cli
 open VqVae.Cli.Output
 open Spectre.Console
 open VqVae.Functional.Tests.CliTests
+open VqVae.Tensors.Tests
 
-let private dir () = Directory.CreateTempSubdirectory("outdir-").FullName
+let private dir () = Scratch.dir "outdir"
 
 [<Fact>]
 let ``two runs cannot hold one folder; the lock goes with the first`` () =

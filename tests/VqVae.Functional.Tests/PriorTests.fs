@@ -11,6 +11,7 @@ open VqVae.Functional.Optim
 open VqVae.Functional.Prior
 open VqVae.Functional.Quantization
 open VqVae.Tensors.Tests.Refusals
+open VqVae.Tensors.Tests
 
 let private k, h, w = 4, 3, 3
 
@@ -86,7 +87,7 @@ let ``low temperature concentrates on the most likely code`` () =
 let ``a prior checkpoint round-trips and names its VQ-VAE`` () =
     let cfg = PriorConfig(5, 2, 2, 4, 2, 3, Classes = 3)
     let prior = PriorModel.Init(cfg, Rng.Seed(4L))
-    let path = Path.Combine(Path.GetTempPath(), $"prior-{Guid.NewGuid():N}.safetensors")
+    let path = Scratch.path "prior.safetensors"
     try
         PriorCheckpoint.Save(path, prior, "model.safetensors sha256:abc")
         let loaded = PriorCheckpoint.Load(path)

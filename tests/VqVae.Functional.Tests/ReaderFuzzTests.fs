@@ -17,6 +17,7 @@ open VqVae.Tensors.IO
 open VqVae.Functional.Model
 open VqVae.Functional.Checkpoints
 open VqVae.Data.Datasets
+open VqVae.Tensors.Tests
 
 let private inputs =
     match Environment.GetEnvironmentVariable "VQVAE_FUZZ_INPUTS" with
@@ -96,12 +97,12 @@ let private run (name: string) (seeds: byte[][]) (mutate: Random -> byte[] -> by
             ok <- ok + 1
         with e when documented e -> refused <- refused + 1
            | e ->
-               let file = Path.Combine(Path.GetTempPath(), $"fuzz-{name}-{seed}-{i}.bin")
+               let file = Scratch.path $"fuzz-{name}-{seed}-{i}.bin"
                File.WriteAllBytes(file, input)
                failwith $"{name} input {i} (seed {seed}, saved to {file}) raised {e.GetType().Name}: {e.Message}"
         let cost = GC.GetAllocatedBytesForCurrentThread() - before
         if cost > capFor input then
-            let file = Path.Combine(Path.GetTempPath(), $"fuzz-{name}-{seed}-{i}.bin")
+            let file = Scratch.path $"fuzz-{name}-{seed}-{i}.bin"
             File.WriteAllBytes(file, input)
             failwith $"{name} input {i} ({input.Length} bytes, saved to {file}) allocated {cost} bytes, above the cap {capFor input}"
     // The fuzzer must reach both outcomes, or it is not exercising the reader.
@@ -109,7 +110,7 @@ let private run (name: string) (seeds: byte[][]) (mutate: Random -> byte[] -> by
     Assert.True(ok > 0 || inputs < 200, $"{name}: no input was read")
 
 let private checkpointSeed () =
-    let dir = Directory.CreateTempSubdirectory("fuzz-").FullName
+    let dir = Scratch.dir "fuzz"
     let path = Path.Combine(dir, "m.safetensors")
     Checkpoint.Save(path, VqVaeModel.Init(VqVaeConfig.Small.With(hidden = 8, codebookSize = 4, codeDim = 2), Rng.Seed 0))
     File.ReadAllBytes path
@@ -126,7 +127,7 @@ let ``safetensors reader: every mutated file reads or is refused with SafeTensor
 [<Fact>]
 let ``checkpoint reader: every mutated checkpoint loads or is refused with CheckpointException, within the memory cap`` () =
     let seeds = [| checkpointSeed () |]
-    let dir = Directory.CreateTempSubdirectory("fuzz-ckpt-").FullName
+    let dir = Scratch.dir "fuzz-ckpt"
     let path = Path.Combine(dir, "m.safetensors")
     let mutate rng b = if (rng: Random).Next 3 = 0 then mutateBytes rng b else (try mutateHeader rng b with _ -> mutateBytes rng b)
     run "checkpoint" seeds mutate (fun b -> File.WriteAllBytes(path, b); Checkpoint.Load path |> ignore) (fun e -> e :? CheckpointException)

@@ -12,13 +12,14 @@ open VqVae.Functional.Model
 open VqVae.Functional.Optim
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Training
+open VqVae.Tensors.Tests
 
 let private cfg = VqVaeConfig.Small.With(hidden = 4, codebookSize = 8, codeDim = 2)
 let private model () = VqVaeModel.Init(cfg, Rng.Seed 3L)
 let private batches = [ for i in 0L .. 4L -> Tensor.Uniform(Rng.Seed(20L + i), 0f, 1f, 2, 1, 8, 8) ]
 /// The batches a run that has taken `n` of the cycled list takes next.
 let private from n = [ for i in 0 .. batches.Length - 1 -> batches[(n + i) % batches.Length] ]
-let private tempDir () = Directory.CreateTempSubdirectory("resume-").FullName
+let private tempDir () = Scratch.dir "resume"
 
 let private bits (leaves: seq<TreeLeaf>) =
     leaves |> Seq.map (fun l -> l.Name, l.Value.ToArray() |> Array.map BitConverter.SingleToInt32Bits) |> List.ofSeq

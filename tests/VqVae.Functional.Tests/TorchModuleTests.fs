@@ -15,6 +15,7 @@ open VqVae.Tensors.IO
 open VqVae.Functional.Model
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Tests.ModelGenerators
+open VqVae.Tensors.Tests
 
 /// (config name, [(key, shape)]) from the fixture, in the module's state_dict order.
 let private moduleKeys () =
@@ -33,7 +34,7 @@ let private configOf (name: string) =
 
 /// The (key, shape) list of a checkpoint file as we write it.
 let private checkpointKeys (model: VqVaeModel) =
-    let path = Path.Combine(Path.GetTempPath(), $"vqvae-torchkeys-{System.Guid.NewGuid():N}.safetensors")
+    let path = Scratch.path "vqvae-torchkeys.safetensors"
     try
         Checkpoint.Save(path, model)
         [ for e in (SafeTensors.Read path).Entries -> e.Name, List.ofArray e.Shape ]

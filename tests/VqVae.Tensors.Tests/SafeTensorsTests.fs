@@ -77,7 +77,7 @@ let ``header is padded to a multiple of 8 and data follows in the given order`` 
 
 [<Fact>]
 let ``write is atomic: replaces the file and leaves no temporary files`` () =
-    let dir = Directory.CreateTempSubdirectory("st-").FullName
+    let dir = Scratch.dir "st"
     try
         let path = Path.Combine(dir, "m.safetensors")
         SafeTensors.Write(path, [| SafeTensorEntry("x", [| 1 |], [| 1f |]) |])
@@ -116,7 +116,7 @@ let private eight = Array.zeroCreate<byte> 8
 
 [<Fact>]
 let ``a missing file is a format error naming the file`` () =
-    let path = Path.Combine(Path.GetTempPath(), "no-such-file-" + string (Guid.NewGuid()) + ".safetensors")
+    let path = Scratch.path "no-such-file.safetensors"
     let e = expectFormatError "does not exist" (fun () -> SafeTensors.Read path)
     Assert.Contains(path, e.Message)
 
@@ -222,7 +222,7 @@ let ``a file refuses null or repeated entries, and a missing name lists up to 20
 
 [<Fact>]
 let ``an atomic write names bad arguments, a folder it cannot create, and leaves no temporary file when the writer fails`` () =
-    let dir = Path.Combine(Path.GetTempPath(), $"atomic-{Guid.NewGuid():N}")
+    let dir = Scratch.path "atomic"
     Directory.CreateDirectory dir |> ignore
     try
         Assert.Equal("path", Assert.ThrowsAny<ArgumentException>(fun () -> AtomicFile.Write(Unchecked.defaultof<string>, fun _ -> ())).ParamName)
@@ -318,7 +318,7 @@ type private ForwardOnly(bytes: byte[]) =
 let ``the reader refuses a file or stream by its size before reading it, and names a bad argument`` () =
     let good = SafeTensors.Encode([| SafeTensorEntry("w", [| 2 |], [| 1f; 2f |]) |])
     let n = good.Length
-    let dir = Directory.CreateTempSubdirectory("st-").FullName
+    let dir = Scratch.dir "st"
     try
         let path = Path.Combine(dir, "w.safetensors")
         File.WriteAllBytes(path, good)
