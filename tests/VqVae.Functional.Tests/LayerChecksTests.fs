@@ -90,3 +90,15 @@ let ``the small layers and model parts: bad sizes and kinds named, null writers 
     let q = VqVae.Functional.Quantization.Quantizer.Quantize(Tensor.Zeros(3, 2), ze)
     Assert.Equal<int[]>([| 4; 2 |], q.Rows().Shape)
     Assert.Equal<float32[]>([| 0f; 4f; 1f; 5f; 2f; 6f; 3f; 7f |], q.Rows().ToArray())
+
+[<Fact>]
+let ``a decoder's training pass hands back its batch-norm statistics, and itself when no layer holds any`` () =
+    let z = Tensor.Uniform(Rng.Seed 3L, -1f, 1f, 2, 2, 3, 3)
+    let withNorm = VqVae.Functional.Model.Decoder(Sequential.Of(BatchNorm2d.Init 2))
+    let struct (_, after) = withNorm.ApplyTraining z
+    let stats (d: VqVae.Functional.Model.Decoder) = (d.Layers.Layers[0] :?> BatchNorm2d).RunningMean.ToArray()
+    Assert.Equal<float32[]>([| 0f; 0f |], stats withNorm)
+    Assert.NotEqual<float32[]>(stats withNorm, stats after)
+    let convOnly = VqVae.Functional.Model.Decoder(Sequential.Of(Conv2dLayer.Init(Rng.Seed 1L, 2, 1, 1)))
+    let struct (_, same) = convOnly.ApplyTraining z
+    Assert.Same(convOnly, same)

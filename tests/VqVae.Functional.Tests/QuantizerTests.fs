@@ -55,3 +55,9 @@ let ``codes to latents inverts encoding to codes`` (backend: string) = onBackend
     let q = VqVaeModel.Quantize(model, VqVaeModel.Encode(model, x))
     Assert.Equal<float32[]>(q.ZQ.ToArray(), zq.ToArray())
     Assert.Equal<float32[]>(VqVaeModel.Decode(model, zq).ToArray(), VqVaeModel.DecodeCodes(model, codes).ToArray())
+
+[<Fact>]
+let ``codes used counts the codes with at least one row`` () =
+    let z = Tensor.Zeros(1, 1, 1, 1)
+    let q = Quantized(z, z, z, CodeIndices.Of([| 0 |], 1, 1, 1), 1.0, Collections.Immutable.ImmutableArray.Create(2, 0, 1, 0))
+    Assert.Equal(2, q.CodesUsed)

@@ -10,6 +10,7 @@ open Xunit
 open VqVae.Functional.Codebooks
 open VqVae.Functional.Training
 open VqVae.Tensors.Tests.Refusals
+open VqVae.Tensors.Tests
 
 let private metrics step recon codebook commitment =
     StepMetrics(step, recon, codebook, commitment, recon + codebook + commitment, 1.0, 1, 0.0, ImmutableArray.Create<int>())
@@ -73,6 +74,41 @@ let ``the median is over the last Window steps: the middle value, or the mean of
     Assert.Equal(2.0, (nonNull (w.Diverged(metrics 4 80f 1f 1f))).Median)
 
 [<Fact>]
+let ``the history keeps exactly Window steps, a zero median checks nothing, and a total that overflows is blamed on the total`` () =
+    let totals (w: HealthWatch) (ts: float32 list) = ts |> List.iteri (fun i t -> Assert.Null(w.Diverged(metrics (i + 1) t 0f 0f)))
+    // Window 2 after totals 1, 1, 1, 1, 10: the median is of (1, 10) = 5.5, so 80 > 10 × 5.5 diverges
+    // (a window of one step would see 10 and let it pass).
+    let w = HealthWatch(4, guarded 10.0 2 1)
+    totals w [ 1f; 1f; 1f; 1f; 10f ]
+    Assert.Equal(5.5, (nonNull (w.Diverged(metrics 6 80f 0f 0f))).Median)
+    // After 1, 1, 1, 10, 10 it is 10, so 50 passes (a history that never forgot would have median 1).
+    let w = HealthWatch(4, guarded 10.0 2 1)
+    totals w [ 1f; 1f; 1f; 10f; 10f ]
+    Assert.Null(w.Diverged(metrics 6 50f 0f 0f))
+    // A zero median (a perfect fit so far) has no multiple to exceed: nothing is checked.
+    let w = HealthWatch(4, guarded 10.0 50 1)
+    totals w [ 0f; 0f; 0f ]
+    Assert.Null(w.Diverged(metrics 4 1f 0f 0f))
+    // Finite terms whose float sum overflows: the total is the non-finite one.
+    let d = nonNull (HealthWatch(4, guarded 10.0 50 1).Diverged(metrics 1 3e38f 3e38f 0f))
+    Assert.Equal("total", d.Term)
+
+[<Fact>]
+let ``the term blamed is the one with the largest rise above its own median, the first of equal rises`` () =
+    // Medians 1 each (three steps of 1, 1, 1; total median 3); Factor 2.
+    let blamed recon codebook commitment =
+        let w = HealthWatch(4, guarded 2.0 50 3)
+        for s in 1 .. 3 do Assert.Null(w.Diverged(metrics s 1f 1f 1f))
+        (nonNull (w.Diverged(metrics 4 recon codebook commitment))).Term
+    Assert.Equal("codebook", blamed 1f 101f 100f)                                     // rises 0, 100, 99
+    Assert.Equal("commitment", blamed 1f 100f 101f)                                   // rises 0, 99, 100
+    Assert.Equal("recon", blamed 51f 51f 1f)                                          // equal rises: the first
+    // The rise is value − median, not value + median: a term with a large median and a small rise is not blamed.
+    let w = HealthWatch(4, guarded 2.0 50 3)
+    for s in 1 .. 3 do Assert.Null(w.Diverged(metrics s 1f 1f 50f))
+    Assert.Equal("codebook", (nonNull (w.Diverged(metrics 4 1f 100f 60f))).Term)       // rises 0, 99, 10; sums 2, 101, 110
+
+[<Fact>]
 let ``collapse is warned once a full window uses fewer than max(2, K/10) codes, saturation after ten flat steps`` () =
     let usage used total = CodeUsage.FromCounts [ for i in 0 .. total - 1 -> if i < used then 5L else 0L ]
     let m s = metrics s 1f 1f 1f
@@ -101,7 +137,8 @@ let ``collapse is warned once a full window uses fewer than max(2, K/10) codes, 
     Assert.Equal("reconstructions saturated at step 20: the output is nearly constant (mean 0.010, spread 0.0150 against the images' 0.300), all black; lower the learning rate", sat.Message)
     let grey = HealthWatch(40, TrainOptions())
     for s in 1 .. 9 do grey.Warnings(flat s 0.05, u, 1) |> ignore
-    Assert.DoesNotContain("all black", (grey.Warnings(flat 10 0.05, u, 1) |> Seq.exactlyOne).Message)
+    Assert.Equal("reconstructions saturated at step 10: the output is nearly constant (mean 0.050, spread 0.0150 against the images' 0.300); lower the learning rate",
+                 (grey.Warnings(flat 10 0.05, u, 1) |> Seq.exactlyOne).Message)
     // No input spread (blank images): never saturated.
     let blank = HealthWatch(40, TrainOptions())
     for s in 1 .. 12 do Assert.Empty(blank.Warnings(stats s 0.0 0.0 0.0, u, 1))
@@ -128,7 +165,7 @@ let ``a step report's throughput is images over seconds, 0 for no time; metrics 
     Assert.Equal(32.0, StepReport(m, 0.5, u, 16).ImagesPerSecond)
     Assert.Equal(0.0, StepReport(m, 0.0, u, 16).ImagesPerSecond)
     Assert.Equal(0.0, StepReport(m, -1.0, u, 16).ImagesPerSecond)
-    let dir = IO.Directory.CreateTempSubdirectory("csv-").FullName
+    let dir = Scratch.dir "csv"
     try
         let path = IO.Path.Combine(dir, "metrics.csv")
         let row s = MetricsCsv.Row(StepReport(metrics s 1f 1f 1f, 1.0, u, 8))
@@ -142,6 +179,7 @@ let ``a step report's throughput is images over seconds, 0 for no time; metrics 
         refusedNaming "path" [] (fun () -> MetricsCsv.ReadRows("", 2)) |> ignore
         refusedNaming "path" [] (fun () -> MetricsCsv.Write("", [])) |> ignore
         Assert.Equal("rows", nullArgumentOf (fun () -> MetricsCsv.Write(path, Unchecked.defaultof<string seq>)))
+        Assert.Equal("r", nullArgumentOf (fun () -> MetricsCsv.Row(Unchecked.defaultof<StepReport>)))
     finally
         IO.Directory.Delete(dir, true)
     // A run asked for more steps than an empty sequence can give says so; a run of exactly its steps stops there.

@@ -56,7 +56,8 @@ internal sealed class HealthWatch(int codes, TrainOptions options)
         if (windowSteps >= full && window.Used < floor && codes > 2)
             Add(due, m.Step, TrainWarningKind.CodebookCollapse, string.Create(CultureInfo.InvariantCulture,
                 $"codebook collapse at step {m.Step}: only {window.Used} of {codes} codes used over the last {windowSteps} steps (perplexity {window.Perplexity:F1}); {(options.DeadCodes is null ? "turn dead-code restart on" : "try the EMA codebook or a smaller learning rate")}"));
-        flatSteps = m.InputStd > 0 && m.OutputStd < SaturationRatio * m.InputStd ? flatSteps + 1 : 0;
+        // Images without spread (InputStd 0) never count: no spread is below 5% of none.
+        flatSteps = m.OutputStd < SaturationRatio * m.InputStd ? flatSteps + 1 : 0;
         if (flatSteps >= SaturationSteps)
             Add(due, m.Step, TrainWarningKind.SaturatedOutput, string.Create(CultureInfo.InvariantCulture,
                 $"reconstructions saturated at step {m.Step}: the output is nearly constant (mean {m.OutputMean:F3}, spread {m.OutputStd:F4} against the images' {m.InputStd:F3}){(m.OutputMean < 0.05 ? ", all black" : "")}; lower the learning rate"));
@@ -73,6 +74,7 @@ internal sealed class HealthWatch(int codes, TrainOptions options)
 
     private double Median(int term)
     {
+        // Stryker disable once Linq : the median of a list sorted descending is the same middle value (or pair)
         var v = history.Select(h => (double)h[term]).Order().ToArray();
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
