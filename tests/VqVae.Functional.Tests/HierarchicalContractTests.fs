@@ -1,0 +1,152 @@
+/// The VQ-VAE-2 files' small contracts: loss terms by name, the priors' grids, encoding in chunks, the latents a
+/// decoder takes, state dicts, the EMA step, evaluation, and both checkpoint readers' refusals (each one the
+/// problem in words, named), pinned before the first mutation run of the Hierarchical folder.
+module VqVae.Functional.Tests.HierarchicalContractTests
+
+open System
+open System.Collections.Generic
+open Xunit
+open VqVae.Tensors
+open VqVae.Tensors.IO
+open VqVae.Tensors.Tests
+open VqVae.Functional.Checkpoints
+open VqVae.Functional.Model
+open VqVae.Functional.Prior
+open VqVae.Functional.Hierarchical
+open VqVae.Tensors.Tests.Refusals
+
+let private tiny = VqVae2Config(1, 8, 6, 10, 3, 0.25f, ResidualLayers = 1, ResidualHidden = 4)
+let private model () = VqVae2Model.Init(tiny, Rng.Seed 1L)
+let private images seed n = Tensor.Uniform(Rng.Seed seed, 0f, 1f, n, 1, 16, 16)
+
+/// The problem a loader reports for a file written with `entries` and `meta`.
+let private problemOf (load: string -> obj) (entries: SafeTensorEntry seq) (meta: (string * string) list) =
+    let path = Scratch.path "v2.safetensors"
+    SafeTensors.Write(path, Array.ofSeq entries, Dictionary(dict meta))
+    (Assert.Throws<CheckpointException>(fun () -> load path |> ignore)).Problem
+
+let private entriesOf (d: IReadOnlyDictionary<string, Tensor>) =
+    [ for kv in d -> SafeTensorEntry(kv.Key, kv.Value.Shape, kv.Value.ToArray()) ]
+
+[<Fact>]
+let ``loss terms are read by their names, an unknown name is refused with the list`` () =
+    let t = VqVae2Model.LossTerms(model (), images 2L 2)
+    for name, expected in [ "recon", t.Recon; "codebook_t", t.CodebookTop; "codebook_b", t.CodebookBottom
+                            "commitment_t", t.CommitmentTop; "commitment_b", t.CommitmentBottom; "total", t.Total ] do
+        Assert.Same(expected, t.Term name)
+    refusedAs<ArgumentException> "name" "vqvae2 loss terms: unknown term 'kl'; expected recon, codebook_t, codebook_b, commitment_t, commitment_b, total."
+        (fun () -> t.Term "kl") |> ignore
+
+[<Fact>]
+let ``the two priors' configs follow the padded grids, the bottom conditioned on the top; a side below 1 is refused`` () =
+    let struct (top, bottom) = HierarchicalPriors.Configs(tiny, 28, 13, 8, 2)
+    Assert.Equal(PriorConfig(6, 4, 2, 8, 2), top)
+    Assert.Equal(PriorConfig(10, 8, 4, 8, 2, ConditionCodes = 6, ConditionHeight = 4, ConditionWidth = 2), bottom)
+    for h, w in [ 0, 28; 28, 0 ] do
+        refusedAs<ArgumentOutOfRangeException> "height" $"hierarchical prior: image sides must be ≥ 1, got {h}×{w}." (fun () -> HierarchicalPriors.Configs(tiny, h, w)) |> ignore
+    Assert.Equal("config", nullArgumentOf (fun () -> HierarchicalPriors.Configs(Unchecked.defaultof<VqVae2Config>, 28, 28)))
+
+[<Fact>]
+let ``encoding in chunks gives the codes of one pass, in order; bad images or chunk sizes are refused by name`` () =
+    let m = model ()
+    let x = images 3L 3
+    let whole = HierarchicalPriors.EncodeAll(m, x)
+    let chunked = HierarchicalPriors.EncodeAll(m, x, 2)
+    let one = VqVae2Model.Encode(m, x)
+    for c in [ whole; chunked ] do
+        Assert.Equal<int[]>(one.Top.ToArray(), c.Top.ToArray())
+        Assert.Equal<int[]>(one.Bottom.ToArray(), c.Bottom.ToArray())
+        Assert.Equal<int[]>([| 3; 2; 2 |], c.Top.Shape)
+        Assert.Equal<int[]>([| 3; 4; 4 |], c.Bottom.Shape)
+    refusedAs<ArgumentException> "images" "encodeAll: images must be [N,C,H,W] with N ≥ 1, got [1,16,16]." (fun () -> HierarchicalPriors.EncodeAll(m, Tensor.Zeros(1, 16, 16))) |> ignore
+    refusedAs<ArgumentOutOfRangeException> "batch" "encodeAll: batch must be ≥ 1." (fun () -> HierarchicalPriors.EncodeAll(m, x, 0)) |> ignore
+    Assert.Equal("model", nullArgumentOf (fun () -> HierarchicalPriors.EncodeAll(Unchecked.defaultof<VqVae2Model>, x)))
+    Assert.Equal("images", nullArgumentOf (fun () -> HierarchicalPriors.EncodeAll(m, Unchecked.defaultof<Tensor>)))
+
+[<Fact>]
+let ``the decoder takes top latents [B, D, h, w] and bottom latents on twice that grid, and says which is wrong`` () =
+    let m = model ()
+    let top, bottom = Tensor.Zeros(2, 3, 2, 2), Tensor.Zeros(2, 3, 4, 4)
+    Assert.Equal<int[]>([| 2; 1; 16; 16 |], (VqVae2Model.Decode(m, top, bottom)).Shape)
+    refusedAs<ArgumentException> "top" "vqvae2 decode: top latents must be [B, D=3, h, w], got [2, 3, 2]." (fun () -> VqVae2Model.Decode(m, Tensor.Zeros(2, 3, 2), bottom)) |> ignore
+    refusedAs<ArgumentException> "top" "vqvae2 decode: top latents must be [B, D=3, h, w], got [2, 4, 2, 2]." (fun () -> VqVae2Model.Decode(m, Tensor.Zeros(2, 4, 2, 2), bottom)) |> ignore
+    for b in [ Tensor.Zeros(2, 3, 4); Tensor.Zeros(1, 3, 4, 4); Tensor.Zeros(2, 2, 4, 4); Tensor.Zeros(2, 3, 2, 4); Tensor.Zeros(2, 3, 4, 2) ] do
+        refusedAs<ArgumentException> "bottom" "vqvae2 decode: bottom latents must be [B=2, D=3, 4, 4] (twice the top grid 2×2), got [" (fun () -> VqVae2Model.Decode(m, top, b)) |> ignore
+    Assert.Equal("top", nullArgumentOf (fun () -> VqVae2Model.Decode(m, Unchecked.defaultof<Tensor>, bottom)))
+    Assert.Equal("bottom", nullArgumentOf (fun () -> VqVae2Model.Decode(m, top, Unchecked.defaultof<Tensor>)))
+
+[<Fact>]
+let ``a state dict names its missing or unexpected keys, one or many, and an unknown leaf name is refused`` () =
+    let m = model ()
+    let edit (f: Dictionary<string, Tensor> -> unit) =
+        let d = Dictionary<string, Tensor>(m.ToStateDict())
+        f d
+        d :> IReadOnlyDictionary<_, _>
+    let keys = m.ToStateDict().Keys |> Array.ofSeq
+    refusedAs<ArgumentException> "stateDict" $"state dict: missing key '{keys[0]}'." (fun () -> VqVae2Model.FromStateDict(tiny, edit (fun d -> d.Remove keys[0] |> ignore))) |> ignore
+    refusedAs<ArgumentException> "stateDict" $"state dict: missing keys '{keys[0]}', '{keys[1]}'." (fun () -> VqVae2Model.FromStateDict(tiny, edit (fun d -> d.Remove keys[0] |> ignore; d.Remove keys[1] |> ignore))) |> ignore
+    refusedAs<ArgumentException> "stateDict" "state dict: unexpected key 'junk'." (fun () -> VqVae2Model.FromStateDict(tiny, edit (fun d -> d["junk"] <- Tensor.Zeros 1))) |> ignore
+    let many = edit (fun d -> for i in 1 .. 12 do d[$"junk{i:D2}"] <- Tensor.Zeros 1)
+    let e = refusedAs<ArgumentException> "stateDict" "state dict: unexpected keys 'junk01', 'junk02'," (fun () -> VqVae2Model.FromStateDict(tiny, many))
+    Assert.Contains("'junk10'.", e.Message)
+    Assert.DoesNotContain("junk11", e.Message)                      // the first ten
+    Assert.Equal("config", nullArgumentOf (fun () -> VqVae2Model.FromStateDict(Unchecked.defaultof<VqVae2Config>, m.ToStateDict())))
+    Assert.Equal("stateDict", nullArgumentOf (fun () -> VqVae2Model.FromStateDict(tiny, Unchecked.defaultof<IReadOnlyDictionary<string, Tensor>>)))
+    refusedAs<ArgumentException> "name" "vqvae2: no leaf is called 'junk.weight'." (fun () -> VqVae2Model.GroupOf "junk.weight") |> ignore
+
+[<Fact>]
+let ``the EMA step needs EMA state; evaluation needs at least one image`` () =
+    let m = model ()
+    let t = VqVae2Model.LossTerms(m, images 2L 2)
+    refusedAs<ArgumentException> "level" "emaStep: the VQ-VAE-2 has no EMA state; build it with Quantizer = Ema." (fun () -> VqVae2TrainStep.EmaStep(m, t.TopQuantized, t.BottomQuantized)) |> ignore
+    refusedAs<ArgumentException> "batches" "batches must hold at least one image." (fun () -> VqVae2Evaluation.Evaluate(m, [])) |> ignore
+
+[<Fact>]
+let ``the VQ-VAE-2 reader refuses a file without a config or of a later format, and bad config JSON, in words`` () =
+    let entries = entriesOf ((model ()).ToStateDict())
+    let config = VqVae2Checkpoint.ConfigToJson tiny
+    let load p = VqVae2Checkpoint.Load p :> obj
+    Assert.Equal("has no config in its metadata.", problemOf load entries [ "model", "vqvae2" ])
+    Assert.Equal($"format version '99' is not one this library reads (1 to {Checkpoint.FormatVersion}).",
+                 problemOf load entries [ "model", "vqvae2"; "format_version", "99"; "config", config ])
+    for v in [ "0"; "x" ] do
+        Assert.StartsWith($"format version '{v}' is not one", problemOf load entries [ "model", "vqvae2"; "format_version", v; "config", config ])
+    refusedAs<ArgumentException> "json" "vqvae2 config: the JSON is null." (fun () -> VqVae2Checkpoint.ConfigFromJson "null") |> ignore
+    refusedAs<ArgumentException> "json" "vqvae2 config: not valid JSON (" (fun () -> VqVae2Checkpoint.ConfigFromJson "{") |> ignore
+    // Not a VQ-VAE-2 file, or no file at all: false, not an exception.
+    Assert.False(VqVae2Checkpoint.IsVqVae2(Scratch.path "none.safetensors"))
+    let garbage = Scratch.path "garbage.safetensors"
+    IO.File.WriteAllText(garbage, "not a checkpoint")
+    Assert.False(VqVae2Checkpoint.IsVqVae2 garbage)
+
+[<Fact>]
+let ``the hierarchical prior reader refuses another file, a missing, misshapen, non-finite or extra tensor, and a bottom prior on another grid`` () =
+    let prior = HierarchicalPriors.Init(tiny, 16, 16, Rng.Seed 1L, 4, 2)
+    let saved = Scratch.path "hprior.safetensors"
+    HierarchicalPriorCheckpoint.Save(saved, prior, "m", 13, 16)
+    let file = SafeTensors.Read saved
+    let meta = [ for kv in file.Metadata -> kv.Key, kv.Value ]
+    let entries = List.ofSeq file.Entries
+    let load p = HierarchicalPriorCheckpoint.Load p :> obj
+    let first = entries.Head.Name
+    let notOne = "is not a hierarchical (VQ-VAE-2) prior checkpoint (its metadata lacks format = vqvae-functional-hierarchical-prior and the two prior configs)."
+    for drop in [ "format"; "prior_config_top"; "prior_config_bottom" ] do
+        Assert.Equal(notOne, problemOf load entries (meta |> List.filter (fun (k, _) -> k <> drop)))
+    Assert.Equal(notOne, problemOf load entries (meta |> List.map (fun (k, v) -> if k = "format" then k, "other" else k, v)))
+    Assert.Equal($"lacks the parameter '{first}' its configs need.", problemOf load entries.Tail meta)
+    Assert.Equal("has tensors its configs do not use: junk.", problemOf load (entries @ [ SafeTensorEntry("junk", [| 1 |], [| 0f |]) ]) meta)
+    let e0 = entries.Head
+    Assert.StartsWith($"parameter '{first}' has shape [{e0.Data.Length}], its config needs [", problemOf load (SafeTensorEntry(first, [| e0.Data.Length |], e0.Data) :: entries.Tail) meta)
+    Assert.Equal($"parameter '{first}' holds non-finite values.", problemOf load (SafeTensorEntry(first, e0.Shape, Array.create e0.Data.Length nanf) :: entries.Tail) meta)
+    let struct (_, otherBottom) = HierarchicalPriors.Configs(tiny, 32, 32, 4, 2)
+    let swapped = meta |> List.map (fun (k, v) -> if k = "prior_config_bottom" then k, otherBottom.ToJson() else k, v)
+    Assert.StartsWith("the bottom prior must be conditioned on the top grid (6 codes, 2×2), but its config says 6 codes, 4×4.", problemOf load entries swapped)
+    // Recorded sides count only when they pad to the top grid × 8: 13 and 16 do for a 2×2 top grid; 0, 17 and words do not.
+    let back = HierarchicalPriorCheckpoint.Load saved
+    Assert.Equal((Nullable 13, Nullable 16, "m"), (back.ImageHeight, back.ImageWidth, back.VqVae))
+    for side in [ "0"; "17"; "x"; "+9" ] do
+        let path = Scratch.path "sides.safetensors"
+        SafeTensors.Write(path, Array.ofList entries, Dictionary(dict (meta |> List.map (fun (k, v) -> if k = "image_height" then k, side else k, v))))
+        Assert.Equal(Nullable(), (HierarchicalPriorCheckpoint.Load path).ImageHeight)
+    Assert.True(HierarchicalPriorCheckpoint.IsHierarchical saved)
+    Assert.False(HierarchicalPriorCheckpoint.IsHierarchical(Scratch.path "none.safetensors"))
