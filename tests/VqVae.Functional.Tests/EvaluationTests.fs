@@ -91,3 +91,10 @@ let ``eval --json prints exactly the seven keys; train writes the same figures t
     Assert.True((table.Code = 0), table.Err)
     Assert.Contains("PSNR", table.Out)
     Assert.Contains("held-out images   2000", table.Out)
+
+[<Fact>]
+let ``a blank set has no pixel variance: MSE over variance is NaN rather than infinite`` () =
+    let r = Evaluator.Evaluate(model (), [ Tensor.Zeros(2, 1, 28, 28) ])
+    Assert.True(Double.IsNaN r.MseOverVar)
+    Assert.Equal((2, 16), (r.Count, r.CodebookSize))
+    Assert.True(r.Mse > 0.0 && Double.IsFinite r.Psnr)

@@ -12,6 +12,7 @@ open VqVae.Tensors.Tests
 open VqVae.Functional.Checkpoints
 open VqVae.Functional.Model
 open VqVae.Functional.Prior
+open VqVae.Functional.Quantization
 open VqVae.Functional.Hierarchical
 open VqVae.Tensors.Tests.Refusals
 
@@ -150,3 +151,22 @@ let ``the hierarchical prior reader refuses another file, a missing, misshapen, 
         Assert.Equal(Nullable(), (HierarchicalPriorCheckpoint.Load path).ImageHeight)
     Assert.True(HierarchicalPriorCheckpoint.IsHierarchical saved)
     Assert.False(HierarchicalPriorCheckpoint.IsHierarchical(Scratch.path "none.safetensors"))
+
+[<Fact>]
+let ``VQ-VAE-2 evaluation gives the set's figures whatever the batching, each matching its definition`` () =
+    let m = model ()
+    let x = images 4L 3
+    let r = VqVae2Evaluation.Evaluate(m, [ x.Narrow(0, 0, 1); x.Narrow(0, 1, 2) ])
+    let xs = x.ToArray() |> Array.map float
+    let xh = (VqVae2Model.Reconstruct(m, x)).ToArray() |> Array.map float
+    let mse = Array.map2 (fun a b -> (a - b) ** 2.0) xs xh |> Array.average
+    let mean = Array.average xs
+    let var = xs |> Array.averageBy (fun v -> (v - mean) ** 2.0)
+    Assert.Equal(3, r.Count)
+    Assert.Equal(mse, r.Mse, 6)
+    Assert.Equal(mse / var, r.MseOverVar, 5)
+    Assert.Equal(10.0 * log10 (1.0 / mse), r.Psnr, 4)
+    let codes = VqVae2Model.Encode(m, x)
+    let counts (c: CodeIndices) k = Array.init k (fun i -> c.ToArray() |> Array.filter ((=) i) |> Array.length |> int64)
+    Assert.Equal<int64[]>(counts codes.Top 6, Array.ofSeq r.Top.Counts)
+    Assert.Equal<int64[]>(counts codes.Bottom 10, Array.ofSeq r.Bottom.Counts)

@@ -21,10 +21,8 @@ public static class Evaluator
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batches);
         var cfg = model.Config;
-        int k = cfg.CodebookSize;
-        var counts = new long[k];
-        double sumSq = 0, sum = 0, sumX2 = 0;
-        long pixels = 0;
+        var usage = CodeUsage.Empty(cfg.CodebookSize);
+        var errors = new PixelErrors();
         int images = 0, index = 0;
         using (NoGradScope.Begin())
         {
@@ -33,30 +31,13 @@ public static class Evaluator
                 VqVaeModel.CheckImages(cfg, x, $"batches[{index}]");
                 // Encode applies the model's input range itself (pixels in, as for every surface).
                 var q = VqVaeModel.Quantize(model, VqVaeModel.Encode(model, x));
-                var xHat = VqVaeModel.ToPixels(cfg, model.Decoder.Apply(q.DecoderInput));
-                float[] a = x.ToArray(), b = xHat.ToArray();
-                for (int i = 0; i < a.Length; i++)
-                {
-                    double d = (double)b[i] - a[i];
-                    sumSq += d * d;
-                    sum += a[i];
-                    sumX2 += (double)a[i] * a[i];
-                }
-                foreach (int code in q.Indices.Values) counts[code]++;
-                pixels += a.Length;
+                errors = errors.Add(x, VqVaeModel.ToPixels(cfg, model.Decoder.Apply(q.DecoderInput)));
+                usage = usage.Add(q.Indices.ToArray());
                 images += x.Shape[0];
                 index++;
             }
         }
         if (images == 0) throw new ArgumentException("batches must hold at least one image.", nameof(batches));
-
-        double mse = sumSq / pixels;
-        double mean = sum / pixels, variance = sumX2 / pixels - mean * mean;
-        long rows = counts.Sum();
-        double entropy = 0;
-        foreach (long c in counts)
-            if (c > 0) { double p = (double)c / rows; entropy -= p * Math.Log(p); }
-        return new EvalReport(images, mse, variance > 0 ? mse / variance : double.NaN, 10 * Math.Log10(1 / mse),
-            Math.Exp(entropy), counts.Count(c => c > 0), k);
+        return new EvalReport(images, errors.Mse, errors.MseOverVariance, errors.Psnr, usage.Perplexity, usage.Used, usage.Codes);
     }
 }

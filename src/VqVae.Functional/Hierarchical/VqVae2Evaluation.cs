@@ -1,4 +1,5 @@
 using VqVae.Functional.Codebooks;
+using VqVae.Functional.Evaluation;
 using VqVae.Tensors;
 
 namespace VqVae.Functional.Hierarchical;
@@ -26,8 +27,7 @@ public static class VqVae2Evaluation
         ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(batches);
         var top = CodeUsage.Empty(model.Config.TopCodebookSize);
         var bottom = CodeUsage.Empty(model.Config.BottomCodebookSize);
-        double sumSq = 0, sum = 0, sumX2 = 0;
-        long pixels = 0;
+        var errors = new PixelErrors();
         int images = 0, index = 0;
         using (NoGradScope.Begin())
         {
@@ -35,19 +35,13 @@ public static class VqVae2Evaluation
             {
                 VqVae2Model.CheckImages(model.Config, x, $"batches[{index}]");
                 var t = VqVae2Model.LossTerms(model, x);
-                float[] a = x.ToArray(), b = t.XHat.ToArray();
-                for (int i = 0; i < a.Length; i++)
-                {
-                    double d = (double)b[i] - a[i];
-                    sumSq += d * d; sum += a[i]; sumX2 += (double)a[i] * a[i];
-                }
+                errors = errors.Add(x, t.XHat);
                 top = top.Add(t.TopQuantized.Indices.ToArray());
                 bottom = bottom.Add(t.BottomQuantized.Indices.ToArray());
-                pixels += a.Length; images += x.Shape[0]; index++;
+                images += x.Shape[0]; index++;
             }
         }
         if (images == 0) throw new ArgumentException("batches must hold at least one image.", nameof(batches));
-        double mse = sumSq / pixels, mean = sum / pixels, variance = sumX2 / pixels - mean * mean;
-        return new(images, mse, variance > 0 ? mse / variance : double.NaN, 10 * Math.Log10(1 / mse), top, bottom);
+        return new(images, errors.Mse, errors.MseOverVariance, errors.Psnr, top, bottom);
     }
 }
