@@ -40,7 +40,6 @@ public sealed record CodebookAtlas(int[] Codes, Tensor Tiles)
             for (int i = 0; i < n; i++) foreach (var cell in block) codes[i * cells + cell] = order[start + i];
             parts.Add(VqVaeModel.DecodeCodes(model, CodeIndices.Of(codes, n, latentHeight, latentWidth)));
         }
-        var tiles = parts.Count == 1 ? parts[0] : Tensor.Cat(parts.ToArray());
-        return new(order, tiles);
+        return new(order, Tensor.Cat(parts));
     }
 }
