@@ -170,3 +170,16 @@ let ``VQ-VAE-2 evaluation gives the set's figures whatever the batching, each ma
     let counts (c: CodeIndices) k = Array.init k (fun i -> c.ToArray() |> Array.filter ((=) i) |> Array.length |> int64)
     Assert.Equal<int64[]>(counts codes.Top 6, Array.ofSeq r.Top.Counts)
     Assert.Equal<int64[]>(counts codes.Bottom 10, Array.ofSeq r.Bottom.Counts)
+
+[<Fact>]
+let ``a VQ-VAE-2 metrics row holds each level's terms, perplexity and codes used; the file is the header and the rows`` () =
+    let m = VqVae2StepMetrics(3, 0.5f, 0.25f, 0.125f, 1.5f, 2.5f, 4.875f, 2.0, 3.25, Collections.Immutable.ImmutableArray.Create(1, 0, 2),
+                              Collections.Immutable.ImmutableArray.Create(0, 0, 4, 1, 1), 0.7)
+    let row = VqVae2MetricsCsv.Row(m, 12.34)
+    Assert.Equal("3,0.5,0.25,0.125,1.5,2.5,4.875,2.0000,3.2500,2,3,12.3", row)
+    let path = Scratch.path "metrics.csv"
+    VqVae2MetricsCsv.Write(path, [ row; row ])
+    Assert.Equal($"{VqVae2MetricsCsv.Header}\n{row}\n{row}\n", IO.File.ReadAllText path)
+    Assert.Equal("m", nullArgumentOf (fun () -> VqVae2MetricsCsv.Row(Unchecked.defaultof<VqVae2StepMetrics>, 1.0)))
+    Assert.Equal("rows", nullArgumentOf (fun () -> VqVae2MetricsCsv.Write(path, Unchecked.defaultof<string seq>)))
+    refusedNaming "path" [] (fun () -> VqVae2MetricsCsv.Write("", [])) |> ignore

@@ -1,6 +1,5 @@
 using System.Globalization;
-using System.Text;
-using VqVae.Tensors.IO;
+using VqVae.Functional.Training;
 
 namespace VqVae.Functional.Hierarchical;
 
@@ -19,11 +18,5 @@ public static class VqVae2MetricsCsv
     }
 
     /// <summary>Writes the header and rows atomically.</summary>
-    public static void Write(string path, IEnumerable<string> rows)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(rows);
-        var sb = new StringBuilder(Header).Append('\n');
-        foreach (var row in rows) sb.Append(row).Append('\n');
-        AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(sb.ToString()));
-    }
+    public static void Write(string path, IEnumerable<string> rows) => MetricsCsv.Write(path, Header, rows);
 }

@@ -45,12 +45,15 @@ public static class MetricsCsv
     }
 
     /// <summary>Writes the header and rows atomically (a reader never sees half a file).</summary>
-    public static void Write(string path, IEnumerable<string> rows)
+    public static void Write(string path, IEnumerable<string> rows) => Write(path, Header, rows);
+
+    /// <summary>A metrics file: <paramref name="header"/> and <paramref name="rows"/>, one per line, written atomically (both model kinds' files).</summary>
+    internal static void Write(string path, string header, IEnumerable<string> rows)
     {
         // Stryker disable once Statement : equivalent, AtomicFile.WriteAllBytes refuses a null or empty path the same way, named "path"
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(rows);
-        var sb = new StringBuilder(Header).Append('\n');
+        var sb = new StringBuilder(header).Append('\n');
         foreach (var row in rows) sb.Append(row).Append('\n');
         AtomicFile.WriteAllBytes(path, Encoding.UTF8.GetBytes(sb.ToString()));
     }
