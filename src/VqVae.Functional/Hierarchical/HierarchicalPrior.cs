@@ -71,16 +71,9 @@ public static class HierarchicalPriors
     /// <summary>Both code grids of all images [N,C,H,W] (pixels), encoded in batches with no tape.</summary>
     public static HierarchicalCodes EncodeAll(VqVae2Model model, Tensor images, int batch = 256)
     {
-        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(images);
-        if (images.Rank != 4 || images.Shape[0] < 1)
-            throw new ArgumentException($"encodeAll: images must be [N,C,H,W] with N ≥ 1, got {ShapeUtil.Format(images.Shape)}.", nameof(images));
-        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "encodeAll: batch must be ≥ 1.");
-        int n = images.Shape[0];
-        var parts = new List<HierarchicalCodes>();
-        for (int s = 0; s < n; s += batch) parts.Add(VqVae2Model.Encode(model, images.Narrow(0, s, Math.Min(batch, n - s))));
-        static CodeIndices Join(IEnumerable<CodeIndices> ps, int n, CodeIndices first) =>
-            CodeIndices.Of([.. ps.SelectMany(p => p.Values)], n, first.Height, first.Width);
-        return new(Join(parts.Select(p => p.Top), n, parts[0].Top), Join(parts.Select(p => p.Bottom), n, parts[0].Bottom));
+        ArgumentNullException.ThrowIfNull(model);
+        var parts = PriorFitting.InChunks(images, batch, x => VqVae2Model.Encode(model, x));
+        return new(PriorFitting.Join([.. parts.Select(p => p.Top)]), PriorFitting.Join([.. parts.Select(p => p.Bottom)]));
     }
 
     /// <summary>

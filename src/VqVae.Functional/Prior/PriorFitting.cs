@@ -23,14 +23,28 @@ public static class PriorFitting
     /// <summary>Code grids of all images x [N,C,H,W] (pixels, as Encode takes them), encoded in batches with no tape.</summary>
     public static CodeIndices EncodeAll(VqVaeModel model, Tensor images, int batch = 256)
     {
-        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(images);
-        if (images.Rank != 4 || images.Shape[0] < 1) throw new ArgumentException($"encodeAll: images must be [N,C,H,W] with N ≥ 1, got {ShapeUtil.Format(images.Shape)}.", nameof(images));
-        int n = images.Shape[0];
-        var parts = new List<CodeIndices>();
-        for (int s = 0; s < n; s += batch)
-            parts.Add(VqVaeModel.EncodeToCodes(model, images.Narrow(0, s, Math.Min(batch, n - s))));
-        return CodeIndices.Of([.. parts.SelectMany(p => p.Values)], n, parts[0].Height, parts[0].Width);
+        ArgumentNullException.ThrowIfNull(model);
+        return Join(InChunks(images, batch, x => VqVaeModel.EncodeToCodes(model, x)));
     }
+
+    /// <summary>
+    /// <paramref name="encode"/> of the images [N,C,H,W] in chunks of <paramref name="batch"/> along N, in order: the
+    /// shared part of both model kinds' EncodeAll (so a large set never holds all its activations at once).
+    /// </summary>
+    internal static List<T> InChunks<T>(Tensor images, int batch, Func<Tensor, T> encode)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Rank != 4 || images.Shape[0] < 1) throw new ArgumentException($"encodeAll: images must be [N,C,H,W] with N ≥ 1, got {ShapeUtil.Format(images.Shape)}.", nameof(images));
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "encodeAll: batch must be ≥ 1.");
+        int n = images.Shape[0];
+        var parts = new List<T>();
+        for (int s = 0; s < n; s += batch) parts.Add(encode(images.Narrow(0, s, Math.Min(batch, n - s))));
+        return parts;
+    }
+
+    /// <summary>Grids of the same height and width, one after another along the batch.</summary>
+    internal static CodeIndices Join(IReadOnlyList<CodeIndices> parts) =>
+        CodeIndices.Of([.. parts.SelectMany(p => p.Values)], parts.Sum(p => p.Batch), parts[0].Height, parts[0].Width);
 
     /// <summary>
     /// Fits <paramref name="prior"/> to <paramref name="codes"/> with Adam: each epoch visits the grids
