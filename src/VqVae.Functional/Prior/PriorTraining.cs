@@ -29,6 +29,7 @@ public static class PriorTraining
     public static double MeanNats(PixelCnnPrior prior, CodeIndices codes, PriorCondition? condition = null, int batch = 64)
     {
         ArgumentNullException.ThrowIfNull(prior); ArgumentNullException.ThrowIfNull(codes);
+        if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "meanNats: batch must be ≥ 1.");
         double sum = 0; long n = 0;
         for (int s = 0; s < codes.Batch; s += batch)
         {
