@@ -183,3 +183,39 @@ let ``a VQ-VAE-2 metrics row holds each level's terms, perplexity and codes used
     Assert.Equal("m", nullArgumentOf (fun () -> VqVae2MetricsCsv.Row(Unchecked.defaultof<VqVae2StepMetrics>, 1.0)))
     Assert.Equal("rows", nullArgumentOf (fun () -> VqVae2MetricsCsv.Write(path, Unchecked.defaultof<string seq>)))
     refusedNaming "path" [] (fun () -> VqVae2MetricsCsv.Write("", [])) |> ignore
+
+[<Fact>]
+let ``model input pads each side to a multiple of 8 with black split evenly (the odd pixel after), then shifts the range`` () =
+    let x = Tensor.FromArray(Array.init (13 * 10) (fun i -> float32 (i + 1) / 200f), 1, 1, 13, 10)
+    let input = VqVae2Model.ModelInput(tiny, x)                          // InputShift −0.5
+    Assert.Equal<int[]>([| 1; 1; 16; 16 |], input.Shape)
+    // 13 → 16: one row before, two after; 10 → 16: three columns each side.
+    let padded =
+        Array.init 256 (fun i ->
+            let r, c = i / 16 - 1, i % 16 - 3
+            if r >= 0 && r < 13 && c >= 0 && c < 10 then float32 (r * 10 + c + 1) / 200f else 0f)
+    Assert.Equal<float32[]>(padded |> Array.map (fun v -> v - 0.5f), input.ToArray())
+    let unshifted = VqVae2Config(1, 8, 6, 10, 3, 0.25f, InputShift = 0f)
+    Assert.Equal<float32[]>(padded, (VqVae2Model.ModelInput(unshifted, x)).ToArray())
+    // A side already a multiple of 8 is left as it is.
+    let square = Tensor.Uniform(Rng.Seed 1L, 0f, 1f, 1, 1, 8, 16)
+    Assert.Equal<float32[]>((square - 0.5f).ToArray(), (VqVae2Model.ModelInput(tiny, square)).ToArray())
+    for bad, text in [ Tensor.Zeros(1, 2, 8, 8), "[1, 2, 8, 8]"; Tensor.Zeros(1, 8, 8), "[1, 8, 8]" ] do
+        refusedAs<ArgumentException> "x" $"x must be images [B, C=1, H, W] (e.g. [B, 1, 28, 28]; sides are padded to multiples of 8), got {text}." (fun () -> VqVae2Model.ModelInput(tiny, bad)) |> ignore
+
+[<Fact>]
+let ``decoding crops the centre of the padded output to the asked sides, which must pad back to it`` () =
+    let m = model ()
+    let top, bottom = Tensor.Uniform(Rng.Seed 2L, -1f, 1f, 1, 3, 2, 2), Tensor.Uniform(Rng.Seed 3L, -1f, 1f, 1, 3, 4, 4)
+    let full = VqVae2Model.Decode(m, top, bottom)
+    Assert.Equal<int[]>([| 1; 1; 16; 16 |], full.Shape)
+    let cropped = VqVae2Model.Decode(m, top, bottom, 13, 10)
+    let f = full.ToArray()
+    Assert.Equal<float32[]>(Array.init 130 (fun i -> f[(i / 10 + 1) * 16 + i % 10 + 3]), cropped.ToArray())
+    let refused name (h: int) (w: int) text =
+        refusedAs<ArgumentOutOfRangeException> name $"vqvae2 decode: the output side must be in (8, 16] for a decoded side of 16 (sides are padded to the next multiple of 8), got {text}."
+            (fun () -> VqVae2Model.Decode(m, top, bottom, h, w)) |> ignore
+    refused "height" 8 16 8
+    refused "height" 0 16 0
+    refused "width" 16 17 17
+    Assert.Equal<int[]>([| 1; 1; 9; 16 |], (VqVae2Model.Decode(m, top, bottom, 9, 16)).Shape)
