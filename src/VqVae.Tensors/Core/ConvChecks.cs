@@ -5,11 +5,11 @@ namespace VqVae.Tensors;
 /// <summary>Argument checks and geometry for the convolutions, with errors that name the argument.</summary>
 internal static class ConvChecks
 {
-    internal static ConvGeometry Forward(string op, Tensor x, Tensor w, Tensor? b, int sh, int sw, int ph, int pw, int dh, int dw)
+    internal static ConvGeometry Forward(string op, Tensor input, Tensor weight, Tensor? b, int sh, int sw, int ph, int pw, int dh, int dw)
     {
-        ArgumentNullException.ThrowIfNull(x); ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(input); ArgumentNullException.ThrowIfNull(weight);
         Hyper(op, sh, sw, ph, pw, dh, dw);
-        var xs = x.Raw.Shape; var ws = w.Raw.Shape;
+        var xs = input.Raw.Shape; var ws = weight.Raw.Shape;
         if (xs.Length != 4) throw new ArgumentException($"{op}: input must be [N,Cin,H,W], got {ShapeUtil.Format(xs)}.", "input");
         if (ws.Length != 4) throw new ArgumentException($"{op}: weight must be [Cout,Cin,Kh,Kw], got {ShapeUtil.Format(ws)}.", "weight");
         if (ws[1] != xs[1]) throw new ArgumentException($"{op}: weight must be [Cout,{xs[1]},Kh,Kw] for an input with {xs[1]} channels, got {ShapeUtil.Format(ws)}.", "weight");
@@ -20,14 +20,14 @@ internal static class ConvChecks
         return new ConvGeometry(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], sh, sw, ph, pw, dh, dw, ho, wo);
     }
 
-    internal static ConvGeometry Transposed(Tensor x, Tensor w, Tensor? b, int sh, int sw, int ph, int pw, int oph, int opw, int dh, int dw)
+    internal static ConvGeometry Transposed(Tensor input, Tensor weight, Tensor? b, int sh, int sw, int ph, int pw, int oph, int opw, int dh, int dw)
     {
         const string op = "convTranspose2d";
-        ArgumentNullException.ThrowIfNull(x); ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(input); ArgumentNullException.ThrowIfNull(weight);
         Hyper(op, sh, sw, ph, pw, dh, dw);
         if (oph < 0 || opw < 0 || (oph >= sh && oph >= dh) || (opw >= sw && opw >= dw))
             throw new ArgumentOutOfRangeException("outputPadding", $"{op}: outputPadding must be non-negative and smaller than stride or dilation, got ({oph},{opw}) with stride ({sh},{sw}) and dilation ({dh},{dw}).");
-        var xs = x.Raw.Shape; var ws = w.Raw.Shape;
+        var xs = input.Raw.Shape; var ws = weight.Raw.Shape;
         if (xs.Length != 4) throw new ArgumentException($"{op}: input must be [N,Cin,H,W], got {ShapeUtil.Format(xs)}.", "input");
         if (ws.Length != 4) throw new ArgumentException($"{op}: weight must be [Cin,Cout,Kh,Kw], got {ShapeUtil.Format(ws)}.", "weight");
         if (ws[0] != xs[1]) throw new ArgumentException($"{op}: weight must be [{xs[1]},Cout,Kh,Kw] for an input with {xs[1]} channels, got {ShapeUtil.Format(ws)}.", "weight");
