@@ -128,3 +128,32 @@ let ``convTranspose2d values match a naive loop`` (c: ConvTCase) = onEveryBacken
     Assert.Equal<int[]>([| c.N; c.Cout; c.Ho; c.Wo |], y.Shape)
     let expected = convTReference c x w b
     assertClose expected (y.ToArray())
+
+/// Each gradient alone: the input's with the weight held constant and the weight's and bias's with the input
+/// constant. On libtorch the taped forward pass then hands back a missing gradient for the constant side; the
+/// parts must equal those of the pass that tracks everything, on every backend.
+[<Theory>]
+[<MemberData(nameof Backends.All, MemberType = typeof<Backends>)>]
+let ``a convolution's gradients taken one side at a time equal those of the full pass`` (backend: string) =
+    onBackend backend (fun () ->
+        let x = Tensor.Uniform(Rng.Seed 1L, -1f, 1f, 2, 3, 5, 5)
+        let w = Tensor.Uniform(Rng.Seed 2L, -1f, 1f, 4, 3, 3, 3)
+        let wt = Tensor.Uniform(Rng.Seed 3L, -1f, 1f, 3, 4, 3, 3)
+        let b = Tensor.Uniform(Rng.Seed 4L, -1f, 1f, 4)
+        let r = Tensor.Uniform(Rng.Seed 5L, -1f, 1f, 2, 4, 5, 5)
+        let rt = Tensor.Uniform(Rng.Seed 6L, -1f, 1f, 2, 4, 9, 9)
+        let cases : (string * (Tensor -> Tensor -> Tensor -> Tensor) * Tensor * Tensor) list =
+            [ "conv2d", (fun x w b -> (Tensor.Conv2d(x, w, b, padding = 1) * r).Sum()), x, w
+              "convTranspose2d", (fun x w b -> (Tensor.ConvTranspose2d(x, w, b, stride = 2, padding = 1) * rt).Sum()), x, wt ]
+        for name, loss, x, w in cases do
+            let struct (_, all) = Grad.ValueAndGrad(System.Func<Tensor[], Tensor>(fun t -> loss t[0] t[1] t[2]), [| x; w; b |])
+            let values (t: Tensor | null) = (nonNull t).ToArray()
+            let struct (_, dx) = Grad.ValueAndGrad(System.Func<Tensor, Tensor>(fun x -> loss x w b), x)
+            let struct (_, dw) = Grad.ValueAndGrad(System.Func<Tensor, Tensor>(fun w -> loss x w b), w)
+            let struct (_, db) = Grad.ValueAndGrad(System.Func<Tensor, Tensor>(fun b -> loss x w b), b)
+            for part, alone, full in [ "input", dx, all[0]; "weight", dw, all[1]; "bias", db, all[2] ] do
+                let a, f = values alone, values full
+                Assert.True(Array.forall2 (fun (p: float32) q -> abs (p - q) <= 1e-5f * (1f + abs q)) a f, $"{name} {part} gradient alone differs from the full pass's")
+            // The bias does not enter the weight's gradient: without one it is the same.
+            let struct (_, dwNoBias) = Grad.ValueAndGrad(System.Func<Tensor, Tensor>(fun w -> loss x w (Unchecked.defaultof<Tensor>)), w)
+            Assert.True(Array.forall2 (fun (p: float32) q -> abs (p - q) <= 1e-5f * (1f + abs q)) (values dwNoBias) (values dw), $"{name}: the bias changed the weight's gradient"))

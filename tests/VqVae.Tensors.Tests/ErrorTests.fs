@@ -85,6 +85,13 @@ let ``matmul: inner dimensions differ`` () =
     refusedSaying [ "matmul"; "[3,2]ᵀ"; "[4,5]" ] (fun () -> Tensor.MatMulT(z [ 3; 2 ], z [ 4; 5 ], true, false)) |> ignore
     refusedSaying [ "matmul"; "a must be 2-D"; "[2,3,4]" ] (fun () -> Tensor.MatMul(z [ 2; 3; 4 ], z [ 4; 5 ])) |> ignore
     refusedSaying [ "matmul"; "b must be 2-D"; "[4]" ] (fun () -> Tensor.MatMul(z [ 2; 4 ], z [ 4 ])) |> ignore
+    // Whole sentences: the transposed side (and only it) marked ᵀ, the argument named.
+    refusedAs<ArgumentException> "b" "matmul: inner dimensions differ: a is [2,3], b is [2,4]ᵀ (3 vs 4)." (fun () -> Tensor.MatMulT(z [ 2; 3 ], z [ 2; 4 ], false, true)) |> ignore
+    refusedAs<ArgumentException> "b" "matmul: inner dimensions differ: a is [3,2]ᵀ, b is [4,5] (3 vs 4)." (fun () -> Tensor.MatMulT(z [ 3; 2 ], z [ 4; 5 ], true, false)) |> ignore
+    refusedAs<ArgumentException> "a" "matmul: a must be 2-D, got shape [2,3,4]." (fun () -> Tensor.MatMul(z [ 2; 3; 4 ], z [ 4; 5 ])) |> ignore
+    refusedAs<ArgumentException> "b" "matmul: b must be 2-D, got shape [4]." (fun () -> Tensor.MatMul(z [ 2; 4 ], z [ 4 ])) |> ignore
+    Assert.Equal("a", nullArgumentOf (fun () -> Tensor.MatMulT(Unchecked.defaultof<Tensor>, z [ 2; 2 ], false, false)))
+    Assert.Equal("b", nullArgumentOf (fun () -> Tensor.MatMulT(z [ 2; 2 ], Unchecked.defaultof<Tensor>, false, false)))
 
 [<Fact>]
 let ``broadcasting mismatch names both shapes`` () =

@@ -111,3 +111,30 @@ module OpProfilerTests =
         let x = Tensor.Ones(1, 1, 3, 3)
         let w = Tensor.Ones(1, 1, 3, 3)
         Assert.Equal<(string * int64) list>([ ("fwd maskedConv2d", 1L) ], rows (fun () -> Tensor.MaskedConv2d(x, w, Tensor.Ones(3, 3), padH = 1, padW = 1) |> ignore))
+
+    [<Fact>]
+    let ``convolutions are booked under their sizes, with each gradient part beneath its backward rule`` () =
+        let x = Tensor.Uniform(Rng.Seed 1L, -1f, 1f, 1, 3, 5, 5)
+        let w = Tensor.Uniform(Rng.Seed 2L, -1f, 1f, 2, 3, 3, 3)
+        let wt = Tensor.Uniform(Rng.Seed 3L, -1f, 1f, 3, 2, 4, 4)
+        let b = Tensor.Uniform(Rng.Seed 4L, -1f, 1f, 2)
+        let names (loss: Tensor[] -> Tensor) =
+            OpProfiler.Reset()
+            OpProfiler.Enabled <- true
+            try Grad.ValueAndGrad(System.Func<Tensor[], Tensor>(loss), [| x; b |]) |> ignore
+            finally OpProfiler.Enabled <- false
+            let r = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name) |> Set.ofSeq
+            OpProfiler.Reset()
+            r
+        let part = OpProfiler.PartPrefix
+        // 3→2 channels, 3×3 kernel, stride 1, 5×5 → 3×3; the weight is a constant here, so it has no part.
+        let conv = names (fun t -> Tensor.Conv2d(t[0], w, t[1]).Sum())
+        for n in [ "fwd conv2d 3→2 k3s1 5×5→3×3"; "bwd conv2d 3→2 k3s1 5×5→3×3"; part + "conv2d 3→2 k3s1 5×5→3×3 input grad"; part + "conv2d 3→2 k3s1 5×5→3×3 bias grad" ] do
+            Assert.Contains(n, conv)
+        Assert.DoesNotContain(part + "conv2d 3→2 k3s1 5×5→3×3 weight grad", conv)
+        // Transposed, in its own terms: 3→2 channels, 4×4 kernel, stride 2, 5×5 → 10×10 (padding 1).
+        let up = names (fun t -> Tensor.ConvTranspose2d(t[0], wt, t[1], stride = 2, padding = 1).Sum())
+        for n in [ "fwd convTranspose2d 3→2 k4s2 5×5→10×10"; "bwd convTranspose2d 3→2 k4s2 5×5→10×10"; part + "convTranspose2d 3→2 k4s2 5×5→10×10 input grad"; part + "convTranspose2d 3→2 k4s2 5×5→10×10 bias grad" ] do
+            Assert.Contains(n, up)
+        // With the profiler off the ops keep their plain names (nothing is booked).
+        Assert.Empty(OpProfiler.Snapshot())

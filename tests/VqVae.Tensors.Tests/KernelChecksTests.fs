@@ -1,0 +1,28 @@
+/// The kernels' shared argument checks (Backends/Cpu/Checks.cs) by their whole messages: each names the
+/// argument, the rule and the value, at the bounds where they start to refuse.
+module VqVae.Tensors.Tests.KernelChecksTests
+
+open System
+open Xunit
+open VqVae.Tensors.Backends.Cpu
+open VqVae.Tensors.Tests.Refusals
+
+/// `f` (a check returning nothing) refuses with an ArgumentException named `name` whose message starts with `text`.
+let private refused name text (f: unit -> unit) = refusedAs<ArgumentException> name text (fun () -> f (); obj ()) |> ignore
+
+[<Fact>]
+let ``counts, leading dimensions and lengths are refused in whole sentences, and accepted at their bounds`` () =
+    refused "m" "m must be non-negative; got -1." (fun () -> Checks.NonNegative(-1, "m"))
+    Checks.NonNegative(0, "m")
+    refused "k" "k must be at least 1; got 0." (fun () -> Checks.Positive(0, "k"))
+    Checks.Positive(1, "k")
+    // The leading dimension is at least the row length, and at least 1 for an empty row.
+    refused "lda" "lda must be at least 4 (the stored row length of a); got 3." (fun () -> Checks.Matrix(100, 2, 4, 3, "a", "lda"))
+    refused "lda" "lda must be at least 1 (the stored row length of a); got 0." (fun () -> Checks.Matrix(100, 2, 0, 0, "a", "lda"))
+    // (rows − 1)·ld + cols elements: 3 rows of 4 with ld 5 need 14.
+    refused "a" "a is too short for a 3×4 matrix with leading dimension 5: expected at least 14 elements, got 13." (fun () -> Checks.Matrix(13, 3, 4, 5, "a", "lda"))
+    Checks.Matrix(14, 3, 4, 5, "a", "lda")
+    Checks.Matrix(0, 0, 4, 4, "a", "lda")
+    Checks.Matrix(0, 3, 0, 1, "a", "lda")
+    refused "z" "z is too short for 2 rows of 3: expected at least 6 elements, got 5." (fun () -> Checks.Length(5, 6L, "z", "2 rows of 3"))
+    Checks.Length(6, 6L, "z", "2 rows of 3")
