@@ -37,15 +37,20 @@ module ArenaContractTests =
         Assert.Null(TensorArena.Adopt loose)
         let outer = TensorArena.Begin()
         let inner = TensorArena.Begin()
-        let r = new Resource()
-        Assert.Same(inner, TensorArena.Adopt r)
-        Assert.Equal(0, r.Disposed)
-        inner.Dispose()
-        Assert.Equal(1, r.Disposed)
-        outer.Dispose()
-        inner.Dispose() // a second end is a no-op
-        Assert.Equal(1, r.Disposed)
-        Assert.Equal(0, loose.Disposed)
+        try
+            let r = new Resource()
+            Assert.Same(inner, TensorArena.Adopt r)
+            Assert.Equal(0, r.Disposed)
+            inner.Dispose()
+            Assert.Equal(1, r.Disposed)
+            outer.Dispose()
+            inner.Dispose() // a second end is a no-op
+            Assert.Equal(1, r.Disposed)
+            Assert.Equal(0, loose.Disposed)
+        finally
+            // a failure must not leave a scope active on this thread for the next test
+            inner.Dispose()
+            outer.Dispose()
 
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let private adoptInto (scope: TensorArena) =
