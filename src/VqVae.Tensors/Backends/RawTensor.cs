@@ -179,10 +179,16 @@ public abstract class RawTensor
     public virtual (RawTensor P, RawTensor M, RawTensor V) AdamUpdate(RawTensor g, RawTensor m, RawTensor v,
         float lr, float beta1, float beta2, float epsilon, float weightDecay, float bc1, float sqrtBc2)
     {
+        // Stryker disable once Boolean : the scalar's side of a product or sum does not change its value (IEEE + and * commute)
         if (weightDecay != 0f) g = g.Binary(BinaryOp.Add, BinaryScalar(BinaryOp.Mul, weightDecay, false));
+        // Stryker disable once Boolean : the scalar's side of a product or sum does not change its value (IEEE + and * commute)
         var m2 = m.BinaryScalar(BinaryOp.Mul, beta1, false).Binary(BinaryOp.Add, g.BinaryScalar(BinaryOp.Mul, 1f - beta1, false));
+        // Stryker disable once Boolean : the scalar's side of a product or sum does not change its value (IEEE + and * commute)
         var v2 = v.BinaryScalar(BinaryOp.Mul, beta2, false).Binary(BinaryOp.Add, g.Unary(UnaryOp.Square).BinaryScalar(BinaryOp.Mul, 1f - beta2, false));
-        var denom = v2.Unary(UnaryOp.Sqrt).BinaryScalar(BinaryOp.Div, sqrtBc2, false).BinaryScalar(BinaryOp.Add, epsilon, false);
+        var scaledRoot = v2.Unary(UnaryOp.Sqrt).BinaryScalar(BinaryOp.Div, sqrtBc2, false);
+        // Stryker disable once Boolean : the scalar's side of a product or sum does not change its value (IEEE + and * commute)
+        var denom = scaledRoot.BinaryScalar(BinaryOp.Add, epsilon, false);
+        // Stryker disable once Boolean : the scalar's side of a product or sum does not change its value (IEEE + and * commute)
         var p2 = Binary(BinaryOp.Sub, m2.Binary(BinaryOp.Div, denom).BinaryScalar(BinaryOp.Mul, lr / bc1, false));
         return (p2, m2, v2);
     }

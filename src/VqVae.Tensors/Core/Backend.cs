@@ -147,6 +147,7 @@ public abstract class Backend
 
     private static bool LoadProvider(string name)
     {
+        // Stryker disable once Boolean : Get looks the factory up again after a true answer and finds none for a name no assembly registered, so it throws the same unknown-backend error
         if (!Known.TryGetValue(name, out var assemblyName)) return false;
         Assembly asm;
         try { asm = Assembly.Load(assemblyName); }

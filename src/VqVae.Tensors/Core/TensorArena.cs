@@ -122,10 +122,14 @@ internal static class FloatPool
 {
     /// <summary>Smaller results are ordinary arrays (cheap for the GC, not worth a lock).</summary>
     internal const int MinLength = 1024;
-    internal const long MaxPooledFloats = 128L << 20; // 512 MB
+    /// <summary>The most floats the pool holds at once (512 MB); settable only so that tests can reach the bound.</summary>
+    internal static long MaxPooledFloats = 128L << 20;
 
     private static readonly Dictionary<int, Stack<float[]>> free = new();
     private static long pooled;
+
+    /// <summary>Floats the pool holds now (diagnostics and tests).</summary>
+    internal static long PooledFloats { get { lock (free) return pooled; } }
 
     internal static float[] Rent(int length)
     {
