@@ -100,6 +100,7 @@ public static class PriorFitting
     public static double UnigramBits(CodeIndices train, CodeIndices heldOut, int codebookSize)
     {
         ArgumentNullException.ThrowIfNull(train); ArgumentNullException.ThrowIfNull(heldOut);
+        if (codebookSize < 1) throw new ArgumentOutOfRangeException(nameof(codebookSize), codebookSize, "unigram: codebookSize must be ≥ 1.");
         var counts = new double[codebookSize];
         foreach (var c in train.Values)
         {
