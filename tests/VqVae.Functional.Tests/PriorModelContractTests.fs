@@ -118,6 +118,9 @@ let ``the logits equal a plain-loop gated PixelCNN: masked stacks, the shifted l
           PriorConfig(4, 3, 4, 2, 2, 5), false, false
           // grid condition 1×3 on 2×3 (rows repeated), with classes
           PriorConfig(5, 2, 3, 2, 2, 3, Classes = 3, ConditionCodes = 4, ConditionHeight = 1, ConditionWidth = 3), true, true
+          // grid condition 2×3 on 4×3 and 2×2 on 2×4: repeated along one axis only, which broadcasting cannot do
+          PriorConfig(5, 4, 3, 2, 2, 3, ConditionCodes = 4, ConditionHeight = 2, ConditionWidth = 3), false, true
+          PriorConfig(5, 2, 4, 2, 2, 3, Classes = 3, ConditionCodes = 4, ConditionHeight = 2, ConditionWidth = 2), true, true
           // grid condition 2×1 on 2×3 (columns repeated)
           PriorConfig(5, 2, 3, 2, 2, 3, ConditionCodes = 4, ConditionHeight = 2, ConditionWidth = 1), false, true
           // grid condition as large as the grid (nothing to repeat)
