@@ -17,7 +17,9 @@ public static class PriorTraining
         OptimizerState<PixelCnnPrior> state, CodeIndices codes, PriorCondition? condition = null)
     {
         ArgumentNullException.ThrowIfNull(optimizer); ArgumentNullException.ThrowIfNull(prior);
-        ArgumentNullException.ThrowIfNull(state); ArgumentNullException.ThrowIfNull(codes);
+        ArgumentNullException.ThrowIfNull(state);
+        // Stryker disable once Statement : equivalent, the loss (computed next, before the state is used) refuses null codes with the same ArgumentNullException, named "codes"
+        ArgumentNullException.ThrowIfNull(codes);
         var (loss, grads) = Grad.ValueAndGrad(p => PriorModel.Loss(p, codes, condition).Nats, prior);
         double nats = loss.ToScalar();
         if (!double.IsFinite(nats)) throw new InvalidOperationException($"prior: the loss is {nats}; lower the learning rate.");
