@@ -146,3 +146,20 @@ let ``a set of one image is encoded, and an empty set is refused by name`` () =
     Assert.Equal<int[]>((VqVae.Functional.Model.VqVaeModel.EncodeToCodes(m, x)).ToArray(), c.ToArray())
     Assert.Equal<int[]>([| 1; 2; 2 |], c.Shape)
     refusedAs<ArgumentException> "images" "encodeAll: images must be [N,C,H,W] with N ≥ 1, got [0,1,8,8]." (fun () -> PriorFitting.EncodeAll(m, Tensor.Zeros(0, 1, 8, 8))) |> ignore
+
+[<Fact>]
+let ``fitting and mean nats refuse a condition whose labels or grids do not match the set one for one, by name`` () =
+    let codes = grids 1L 6 4 3 3
+    let classes = PriorModel.Init(PriorConfig(6, 3, 3, 4, 1, Classes = 4), Rng.Seed 3L)
+    let gridded = PriorModel.Init(PriorConfig(6, 3, 3, 4, 1, ConditionCodes = 5, ConditionHeight = 1, ConditionWidth = 3), Rng.Seed 3L)
+    let o = PriorFitOptions(Steps = 3, Batch = 2)
+    for labels in [ [| 1; 3 |]; [| 1; 3; 0; 2; 1 |] ] do
+        let text = $"prior: the condition has {labels.Length} labels for 4 code grids; give one per grid."
+        refusedAs<ArgumentException> "condition" text (fun () -> PriorFitting.Fit(classes, codes, o, condition = PriorCondition(labels))) |> ignore
+        refusedAs<ArgumentException> "condition" text (fun () -> PriorTraining.MeanNats(classes, codes, PriorCondition(labels), 3)) |> ignore
+        refusedAs<ArgumentException> "heldOutCondition" text (fun () -> PriorFitting.Evaluate(classes, codes, codes, PriorCondition(labels))) |> ignore
+    for n in [ 3; 5 ] do
+        let c = PriorCondition(Codes = grids 2L 5 n 1 3)
+        let text = $"prior: the condition has {n} code grids for 4 code grids; give one per grid."
+        refusedAs<ArgumentException> "condition" text (fun () -> PriorFitting.Fit(gridded, codes, o, condition = c)) |> ignore
+        refusedAs<ArgumentException> "condition" text (fun () -> PriorTraining.MeanNats(gridded, codes, c, 3)) |> ignore

@@ -57,6 +57,7 @@ public static class PriorFitting
         ArgumentNullException.ThrowIfNull(prior); ArgumentNullException.ThrowIfNull(codes); ArgumentNullException.ThrowIfNull(options);
         if (options.Steps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Steps, "prior fit: Steps must be ≥ 0.");
         if (options.Batch < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Batch, "prior fit: Batch must be ≥ 1.");
+        condition?.CheckOnePerGrid(codes.Batch, nameof(condition));
         IOptimizer adam = new Adam(options.LearningRate);
         var state = adam.Init(prior);
         int n = codes.Batch, batch = Math.Min(options.Batch, n), per = codes.Height * codes.Width;
@@ -95,6 +96,7 @@ public static class PriorFitting
         // Stryker disable once Statement : equivalent, UnigramBits (called before anything is returned) refuses a null train with the same ArgumentNullException, named "train"
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(heldOut);
+        heldOutCondition?.CheckOnePerGrid(heldOut.Batch, nameof(heldOutCondition));
         int k = prior.Config.CodebookSize;
         double nll = PriorTraining.MeanNats(prior, heldOut, heldOutCondition) / Math.Log(2);
         return new(nll, Math.Log2(k), UnigramBits(train, heldOut, k));

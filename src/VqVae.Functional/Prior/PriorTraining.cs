@@ -34,6 +34,7 @@ public static class PriorTraining
         ArgumentNullException.ThrowIfNull(prior);
         ArgumentNullException.ThrowIfNull(codes);
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), batch, "meanNats: batch must be ≥ 1.");
+        condition?.CheckOnePerGrid(codes.Batch, nameof(condition));
         double sum = 0; long n = 0;
         for (int s = 0; s < codes.Batch; s += batch)
         {
