@@ -14,6 +14,18 @@ public sealed record PriorCondition(int[]? Labels = null, CodeIndices? Codes = n
     /// <summary>No condition.</summary>
     public static readonly PriorCondition None = new();
 
+    /// <summary>
+    /// Throws (naming <paramref name="paramName"/>) unless the labels and the grids, where given, are one per code grid of a
+    /// set of <paramref name="batch"/>: fewer would fail deep inside with an index error, more would be silently misaligned.
+    /// </summary>
+    internal void CheckOnePerGrid(int batch, string paramName)
+    {
+        if (Labels is not null && Labels.Length != batch)
+            throw new ArgumentException($"prior: the condition has {Labels.Length} labels for {batch} code grids; give one per grid.", paramName);
+        if (Codes is not null && Codes.Batch != batch)
+            throw new ArgumentException($"prior: the condition has {Codes.Batch} code grids for {batch} code grids; give one per grid.", paramName);
+    }
+
     /// <summary>Samples [start, start+count) of this condition (for batching).</summary>
     public PriorCondition Slice(int start, int count) => new(
         Labels?[start..(start + count)],

@@ -63,6 +63,7 @@ public static class PriorModel
         Tensor v = x, h = x;
         for (int i = 0; i < prior.Layers.Length; i++)
             (v, h) = prior.Layers[i].Apply(v, h, i == 0, labels, map, fault);
+        // Stryker disable once Arithmetic,Boolean : equivalent for a teeth-only fault, subtracting the batch mean mixes the samples as much, and without keepDim the mean [F,H,W] broadcasts to the same sum
         if (fault == PriorFault.MixesSamples) h = h + h.Mean(0, keepDim: true);
         // The head is position-wise (1×1), so it cannot break causality; tanh rather than ReLU keeps
         // every dependence alive (a ReLU that is off at p would hide p's inputs from the reach proof).
