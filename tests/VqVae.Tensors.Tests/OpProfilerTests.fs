@@ -138,3 +138,22 @@ module OpProfilerTests =
             Assert.Contains(n, up)
         // With the profiler off the ops keep their plain names (nothing is booked).
         Assert.Empty(OpProfiler.Snapshot())
+
+    [<Fact>]
+    let ``matrix products and both convolution weights' gradient parts are booked; with the profiler off ops keep their plain names`` () =
+        let part = OpProfiler.PartPrefix
+        let a = Tensor.Uniform(Rng.Seed 1L, -1f, 1f, 2, 3)
+        let b = Tensor.Uniform(Rng.Seed 2L, -1f, 1f, 3, 4)
+        Assert.Equal<string list>([ "bwd matmul"; "bwd sum"; "fwd matmul"; "fwd sum" ], profileOf (fun t -> Tensor.MatMul(t, b)) a)
+        let x = Tensor.Uniform(Rng.Seed 3L, -1f, 1f, 1, 3, 5, 5)
+        let conv = profileOf (fun w -> Tensor.Conv2d(x, w)) (Tensor.Uniform(Rng.Seed 4L, -1f, 1f, 2, 3, 3, 3))
+        Assert.Contains(part + "conv2d 3→2 k3s1 5×5→3×3 weight grad", conv)
+        let up = profileOf (fun w -> Tensor.ConvTranspose2d(x, w, stride = 2, padding = 1)) (Tensor.Uniform(Rng.Seed 5L, -1f, 1f, 3, 2, 4, 4))
+        Assert.Contains(part + "convTranspose2d 3→2 k4s2 5×5→10×10 weight grad", up)
+        // Off, the sizes are not even formatted: the taped ops carry the plain names.
+        let tracked (t: Tensor) (f: Tensor -> Tensor) =
+            let mutable op = ""
+            Grad.ValueAndGrad(System.Func<Tensor, Tensor>(fun t -> let y = f t in op <- (nonNull y.Node).Op; y.Sum()), t) |> ignore
+            op
+        Assert.Equal("conv2d", tracked x (fun t -> Tensor.Conv2d(t, Tensor.Ones(2, 3, 3, 3))))
+        Assert.Equal("convTranspose2d", tracked x (fun t -> Tensor.ConvTranspose2d(t, Tensor.Ones(3, 2, 4, 4), stride = 2, padding = 1)))
