@@ -98,3 +98,12 @@ let ``a blank set has no pixel variance: MSE over variance is NaN rather than in
     Assert.True(Double.IsNaN r.MseOverVar)
     Assert.Equal((2, 16), (r.Count, r.CodebookSize))
     Assert.True(r.Mse > 0.0 && Double.IsFinite r.Psnr)
+
+[<Fact>]
+let ``evaluation names the batch the model cannot take by its index, and a null model or batch list`` () =
+    let m = model ()
+    let good = Tensor.Zeros(1, 1, 28, 28)
+    let e = Assert.Throws<ArgumentException>(fun () -> Evaluator.Evaluate(m, [ good; good; Tensor.Zeros(1, 3, 28, 28) ]) |> ignore)
+    Assert.Equal("batches[2]", e.ParamName)
+    Assert.Equal("model", VqVae.Tensors.Tests.Refusals.nullArgumentOf (fun () -> Evaluator.Evaluate(Unchecked.defaultof<VqVaeModel>, [ good ])))
+    Assert.Equal("batches", VqVae.Tensors.Tests.Refusals.nullArgumentOf (fun () -> Evaluator.Evaluate(m, Unchecked.defaultof<Tensor seq>)))

@@ -219,3 +219,59 @@ let ``decoding crops the centre of the padded output to the asked sides, which m
     refused "height" 0 16 0
     refused "width" 16 17 17
     Assert.Equal<int[]>([| 1; 1; 9; 16 |], (VqVae2Model.Decode(m, top, bottom, 9, 16)).Shape)
+
+[<Fact>]
+let ``the smallest images and sides are accepted: one pixel high, decoded back to one row; a rank-3 batch is refused in words`` () =
+    let m = model ()
+    let x = Tensor.Uniform(Rng.Seed 8L, 0f, 1f, 1, 1, 1, 8)
+    Assert.Equal<int[]>([| 1; 1; 8; 8 |], (VqVae2Model.ModelInput(tiny, x)).Shape)
+    Assert.Equal<int[]>([| 1; 1; 1; 8 |], (VqVae2Model.Reconstruct(m, x)).Shape)
+    Assert.Equal<int[]>([| 1; 1; 8; 1 |], (VqVae2Model.Reconstruct(m, Tensor.Uniform(Rng.Seed 9L, 0f, 1f, 1, 1, 8, 1))).Shape)
+    // Channels match in place 1 of this rank-3 batch: the rank alone must refuse it (not an index error).
+    refusedAs<ArgumentException> "x" "x must be images [B, C=1, H, W]" (fun () -> VqVae2Model.ModelInput(tiny, Tensor.Zeros(2, 1, 8))) |> ignore
+    let struct (top, bottom) = HierarchicalPriors.Configs(tiny, 1, 1, 8, 2)
+    Assert.Equal((1, 1, 2, 2), (top.Height, top.Width, bottom.Height, bottom.Width))
+
+[<Fact>]
+let ``every VQ-VAE-2 function names a null model, config or tensor`` () =
+    let m = model ()
+    let x = images 2L 1
+    let t = Tensor.Zeros(1, 3, 2, 2)
+    let b = Tensor.Zeros(1, 3, 4, 4)
+    let f = Tensor.Zeros(1, 8, 4, 4)
+    let nm = Unchecked.defaultof<VqVae2Model>
+    let nt = Unchecked.defaultof<Tensor>
+    let codes = VqVae2Model.Encode(m, x)
+    for name, call in
+        [ "config", (fun () -> VqVae2Model.Init(Unchecked.defaultof<VqVae2Config>, Rng.Seed 1L) |> box)
+          "config", (fun () -> VqVae2Model.ModelInput(Unchecked.defaultof<VqVae2Config>, x) |> box)
+          "model", (fun () -> VqVae2Model.BottomFeatures(nm, x) |> box)
+          "input", (fun () -> VqVae2Model.BottomFeatures(m, nt) |> box)
+          "model", (fun () -> VqVae2Model.TopLatents(nm, f) |> box)
+          "bottomFeatures", (fun () -> VqVae2Model.TopLatents(m, nt) |> box)
+          "model", (fun () -> VqVae2Model.QuantizeTop(nm, t) |> box)
+          "zeTop", (fun () -> VqVae2Model.QuantizeTop(m, nt) |> box)
+          "model", (fun () -> VqVae2Model.BottomLatents(nm, f, t) |> box)
+          "bottomFeatures", (fun () -> VqVae2Model.BottomLatents(m, nt, t) |> box)
+          "topDecoderInput", (fun () -> VqVae2Model.BottomLatents(m, f, nt) |> box)
+          "model", (fun () -> VqVae2Model.QuantizeBottom(nm, b) |> box)
+          "zeBottom", (fun () -> VqVae2Model.QuantizeBottom(m, nt) |> box)
+          "model", (fun () -> VqVae2Model.Decode(nm, t, b) |> box)
+          "model", (fun () -> VqVae2Model.CodesToLatents(nm, codes) |> box)
+          "codes", (fun () -> VqVae2Model.CodesToLatents(m, Unchecked.defaultof<HierarchicalCodes>) |> box)
+          "model", (fun () -> VqVae2Model.Encode(nm, x) |> box)
+          "model", (fun () -> VqVae2Model.Reconstruct(nm, x) |> box)
+          "model", (fun () -> VqVae2Model.LossTerms(nm, x) |> box)
+          "config", (fun () -> VqVae2Model.CheckImages(Unchecked.defaultof<VqVae2Config>, x, "x"); box 0)
+          "batches[3]", (fun () -> VqVae2Model.CheckImages(tiny, nt, "batches[3]"); box 0)
+          "model", (fun () -> VqVae2Evaluation.Evaluate(nm, [ x ]) |> box)
+          "batches", (fun () -> VqVae2Evaluation.Evaluate(m, Unchecked.defaultof<Tensor seq>) |> box)
+          "writer", (fun () -> m.Flatten(Unchecked.defaultof<VqVae.Tensors.TreeWriter>); box 0)
+          "reader", (fun () -> m.Unflatten(Unchecked.defaultof<VqVae.Tensors.TreeReader>) |> box) ] do
+        Assert.True((Some name = Option.ofObj (nullArgumentOf call)), $"expected the null argument {name}")
+
+[<Fact>]
+let ``VQ-VAE-2 evaluation names the batch the model cannot take by its index`` () =
+    let m = model ()
+    refusedNaming "batches[1]" [ "batches[1] must be images [B, C=1, H, W]" ] (fun () -> VqVae2Evaluation.Evaluate(m, [ images 1L 1; Tensor.Zeros(1, 2, 8, 8); images 2L 1 ])) |> ignore
+    refusedNaming "batches[2]" [ "batches[2] must be images" ] (fun () -> VqVae2Evaluation.Evaluate(m, [ images 1L 1; images 2L 1; Tensor.Zeros(1, 2, 8, 8) ])) |> ignore

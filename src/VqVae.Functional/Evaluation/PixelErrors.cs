@@ -16,9 +16,13 @@ internal readonly record struct PixelErrors(double SumSquaredError, double Sum, 
         for (int i = 0; i < a.Length; i++)
         {
             double d = (double)b[i] - a[i];
-            sq += d * d; sum += a[i]; x2 += (double)a[i] * a[i];
+            sq += d * d; x2 += (double)a[i] * a[i];
+            // Stryker disable once Assignment : equivalent, the sum enters only squared (the variance's mean²), so its sign is never seen
+            sum += a[i];
         }
-        return new(SumSquaredError + sq, Sum + sum, SumSquares + x2, Pixels + a.Length);
+        // Stryker disable once Arithmetic : equivalent, as above (Sum − sum only negates the mean)
+        double total = Sum + sum;
+        return new(SumSquaredError + sq, total, SumSquares + x2, Pixels + a.Length);
     }
 
     /// <summary>Mean squared error over every pixel.</summary>

@@ -28,6 +28,7 @@ public sealed partial record VqVae2Model
         CheckImages(config, x, nameof(x));
         var padded = Pad(x, 2, VqVae2Config.PaddedSide(x.Shape[2]));
         padded = Pad(padded, 3, VqVae2Config.PaddedSide(x.Shape[3]));
+        // Stryker disable once Conditional : equivalent, adding 0 changes no value (the branch only skips a copy)
         return config.InputShift == 0f ? padded : padded + config.InputShift;
     }
 
@@ -78,6 +79,7 @@ public sealed partial record VqVae2Model
         var y = model.Decoder.Apply(Tensor.Cat([model.UpsampleTop.Apply(top), bottom], dim: 1));
         y = Crop(y, 2, height ?? y.Shape[2], nameof(height));
         y = Crop(y, 3, width ?? y.Shape[3], nameof(width));
+        // Stryker disable once Conditional : equivalent, subtracting 0 changes no value (the branch only skips a copy)
         return model.Config.InputShift == 0f ? y : y - model.Config.InputShift;
     }
 
@@ -169,8 +171,10 @@ public sealed partial record VqVae2Model
         int before = (size - n) / 2, after = size - n - before;
         Tensor Zeros(int count) { var s = (int[])x.Shape.Clone(); s[dim] = count; return Tensor.Full(x.Backend, 0f, s); }
         var parts = new List<Tensor>(3);
+        // Stryker disable once Equality : equivalent, an empty part adds nothing to the concatenation
         if (before > 0) parts.Add(Zeros(before));
         parts.Add(x);
+        // Stryker disable once Equality : equivalent, as above
         if (after > 0) parts.Add(Zeros(after));
         return Tensor.Cat(parts, dim);
     }
@@ -179,9 +183,10 @@ public sealed partial record VqVae2Model
     private static Tensor Crop(Tensor y, int dim, int size, string argument)
     {
         int n = y.Shape[dim];
-        if (size < 1 || size > n || VqVae2Config.PaddedSide(size) != n)
+        // n is a positive multiple of 8, so this also refuses sizes below 1 (they pad to 0 or less) and above n.
+        if (VqVae2Config.PaddedSide(size) != n)
             throw new ArgumentOutOfRangeException(argument, size, string.Create(CultureInfo.InvariantCulture,
                 $"vqvae2 decode: the output side must be in ({n - 8}, {n}] for a decoded side of {n} (sides are padded to the next multiple of 8), got {size}."));
-        return size == n ? y : y.Narrow(dim, (n - size) / 2, size);
+        return y.Narrow(dim, (n - size) / 2, size); // the whole side is y itself
     }
 }
