@@ -275,3 +275,40 @@ let ``VQ-VAE-2 evaluation names the batch the model cannot take by its index`` (
     let m = model ()
     refusedNaming "batches[1]" [ "batches[1] must be images [B, C=1, H, W]" ] (fun () -> VqVae2Evaluation.Evaluate(m, [ images 1L 1; Tensor.Zeros(1, 2, 8, 8); images 2L 1 ])) |> ignore
     refusedNaming "batches[2]" [ "batches[2] must be images" ] (fun () -> VqVae2Evaluation.Evaluate(m, [ images 1L 1; images 2L 1; Tensor.Zeros(1, 2, 8, 8) ])) |> ignore
+
+[<Fact>]
+let ``the hierarchical prior's two levels draw from their own seeds, in fitting and in sampling, and name null arguments`` () =
+    let prior = HierarchicalPriors.Init(tiny, 16, 16, Rng.Seed 1L, 4, 2)
+    let codes = HierarchicalPriors.EncodeAll(model (), images 3L 4)
+    let options = PriorFitOptions(2, 2, 1e-2f, 7L)
+    // Fit is the two single-level fits: the top on its grids (seed s), the bottom given the true top grids (seed s + 1);
+    // without onStep nothing is reported and nothing fails.
+    let both = HierarchicalPriors.Fit(prior, codes, options)
+    let top = PriorFitting.Fit(prior.Top, codes.Top, options)
+    let bottom = PriorFitting.Fit(prior.Bottom, codes.Bottom, PriorFitOptions(2, 2, 1e-2f, 8L), condition = PriorCondition(Codes = codes.Top))
+    let values (p: PixelCnnPrior) = Tree.Leaves(p) |> Seq.collect (fun l -> l.Value.ToArray()) |> Array.ofSeq
+    Assert.Equal<float32[]>(values top, values both.Top)
+    Assert.Equal<float32[]>(values bottom, values both.Bottom)
+    // Sampling: the top grids with the options' seed, the bottom with seed + 1 given them; no options means the defaults.
+    let drawn = HierarchicalPriors.Sample(prior, 2, SamplingOptions(Seed = 4L))
+    Assert.Equal<int[]>((PriorSampling.Sample(prior.Top, 2, SamplingOptions(Seed = 4L))).ToArray(), drawn.Top.ToArray())
+    Assert.Equal<int[]>((PriorSampling.Sample(prior.Bottom, 2, SamplingOptions(Seed = 5L), PriorCondition(Codes = drawn.Top))).ToArray(), drawn.Bottom.ToArray())
+    Assert.Equal<int[]>((HierarchicalPriors.Sample(prior, 2, SamplingOptions())).Top.ToArray(), (HierarchicalPriors.Sample(prior, 2)).Top.ToArray())
+    let np = Unchecked.defaultof<HierarchicalPrior>
+    let nc = Unchecked.defaultof<HierarchicalCodes>
+    for name, call in
+        [ "prior", (fun () -> HierarchicalPriors.Fit(np, codes, options) |> box)
+          "codes", (fun () -> HierarchicalPriors.Fit(prior, nc, options) |> box)
+          "options", (fun () -> HierarchicalPriors.Fit(prior, codes, Unchecked.defaultof<PriorFitOptions>) |> box)
+          "prior", (fun () -> HierarchicalPriors.Evaluate(np, codes, codes) |> box)
+          "train", (fun () -> HierarchicalPriors.Evaluate(prior, nc, codes) |> box)
+          "heldOut", (fun () -> HierarchicalPriors.Evaluate(prior, codes, nc) |> box)
+          "prior", (fun () -> HierarchicalPriors.Sample(np, 1) |> box)
+          "model", (fun () -> HierarchicalPriors.SampleImages(Unchecked.defaultof<VqVae2Model>, prior, 1, null, 16, 16) |> box)
+          "writer", (fun () -> prior.Flatten(Unchecked.defaultof<VqVae.Tensors.TreeWriter>); box 0)
+          "reader", (fun () -> prior.Unflatten(Unchecked.defaultof<VqVae.Tensors.TreeReader>) |> box) ] do
+        Assert.True((Some name = Option.ofObj (nullArgumentOf call)), $"expected the null argument {name}")
+    // The levels are saved under "top." and "bottom.".
+    let names = Tree.Leaves(prior) |> Seq.map (fun l -> l.Name) |> Array.ofSeq
+    Assert.True(names |> Array.forall (fun n -> n.StartsWith "top." || n.StartsWith "bottom."), String.Join(", ", names))
+    Assert.Equal(Tree.Leaves(prior.Top).Count, names |> Array.filter (fun n -> n.StartsWith "top.") |> Array.length)
