@@ -153,6 +153,37 @@ let ``the hierarchical prior reader refuses another file, a missing, misshapen, 
     Assert.False(HierarchicalPriorCheckpoint.IsHierarchical(Scratch.path "none.safetensors"))
 
 [<Fact>]
+let ``a hierarchical prior file's metadata: its keys and version, nothing recorded read as nothing, each grid mismatch and a bad config named`` () =
+    let prior = HierarchicalPriors.Init(tiny, 16, 16, Rng.Seed 1L, 4, 2)
+    let saved = Scratch.path "hprior-bare.safetensors"
+    HierarchicalPriorCheckpoint.Save(saved, prior, Unchecked.defaultof<string>)   // a caller that ignores nullability
+    let meta = (SafeTensors.Read saved).Metadata
+    let expected =
+        [ "format", "vqvae-functional-hierarchical-prior"; "format_version", "1"; "prior_config_top", prior.Top.Config.ToJson()
+          "prior_config_bottom", prior.Bottom.Config.ToJson(); "vqvae", ""; "image_height", ""; "image_width", "" ]
+    Assert.Equal<(string * string) list>(List.sort expected, [ for kv in meta -> kv.Key, kv.Value ] |> List.sort)
+    let back = HierarchicalPriorCheckpoint.Load saved
+    Assert.Equal(("", Nullable(), Nullable()), (back.VqVae, back.ImageHeight, back.ImageWidth))
+    let entries = List.ofSeq (SafeTensors.Read saved).Entries
+    let load p = HierarchicalPriorCheckpoint.Load p :> obj
+    let withBottom (bottom: PriorConfig) (drop: string) =
+        [ for kv in meta do if kv.Key <> drop then kv.Key, (if kv.Key = "prior_config_bottom" then bottom.ToJson() else kv.Value) ]
+    // No "vqvae" key at all reads as "".
+    let noName = Scratch.path "hprior-noname.safetensors"
+    SafeTensors.Write(noName, Array.ofList entries, Dictionary(dict (withBottom prior.Bottom.Config "vqvae")))
+    Assert.Equal("", (HierarchicalPriorCheckpoint.Load noName).VqVae)
+    // The bottom prior conditioned on another top codebook, or on a grid that differs in width alone.
+    let struct (_, sevenCodes) = HierarchicalPriors.Configs(tiny.With(topCodebookSize = 7), 16, 16, 4, 2)
+    Assert.Equal("the bottom prior must be conditioned on the top grid (6 codes, 2×2), but its config says 7 codes, 2×2.", problemOf load entries (withBottom sevenCodes ""))
+    let struct (_, wider) = HierarchicalPriors.Configs(tiny, 16, 32, 4, 2)
+    Assert.StartsWith("the bottom prior must be conditioned on the top grid (6 codes, 2×2), but its config says 6 codes, 2×4.", problemOf load entries (withBottom wider ""))
+    let badJson = [ for kv in meta -> kv.Key, (if kv.Key = "prior_config_top" then "{" else kv.Value) ]
+    Assert.StartsWith("prior config: not valid JSON", problemOf load entries badJson)
+    let garbage = Scratch.path "hprior-garbage.safetensors"
+    IO.File.WriteAllText(garbage, "not a checkpoint")
+    Assert.False(HierarchicalPriorCheckpoint.IsHierarchical garbage)
+
+[<Fact>]
 let ``VQ-VAE-2 evaluation gives the set's figures whatever the batching, each matching its definition`` () =
     let m = model ()
     let x = images 4L 3
