@@ -298,7 +298,12 @@ let ``every VQ-VAE-2 function names a null model, config or tensor`` () =
           "model", (fun () -> VqVae2Evaluation.Evaluate(nm, [ x ]) |> box)
           "batches", (fun () -> VqVae2Evaluation.Evaluate(m, Unchecked.defaultof<Tensor seq>) |> box)
           "writer", (fun () -> m.Flatten(Unchecked.defaultof<VqVae.Tensors.TreeWriter>); box 0)
-          "reader", (fun () -> m.Unflatten(Unchecked.defaultof<VqVae.Tensors.TreeReader>) |> box) ] do
+          "reader", (fun () -> m.Unflatten(Unchecked.defaultof<VqVae.Tensors.TreeReader>) |> box)
+          "writer", (fun () -> m.Top.Flatten(Unchecked.defaultof<VqVae.Tensors.TreeWriter>); box 0)
+          "name", (fun () -> VqVae2Model.GroupOf(Unchecked.defaultof<string>) |> box)
+          "model", (fun () -> VqVae2Routes.Reach(Func<VqVae2Model, Tensor>(fun p -> VqVae2Model.LossTerms(p, x).Total), nm) |> box)
+          "gradients", (fun () -> VqVae2Routes.GroupNorms(Unchecked.defaultof<Gradients<VqVae2Model>>) |> box)
+          "gradients", (fun () -> VqVae2Routes.ReachOf(Unchecked.defaultof<Gradients<VqVae2Model>>) |> box) ] do
         Assert.True((Some name = Option.ofObj (nullArgumentOf call)), $"expected the null argument {name}")
 
 [<Fact>]
@@ -310,16 +315,19 @@ let ``VQ-VAE-2 evaluation names the batch the model cannot take by its index`` (
 [<Fact>]
 let ``the hierarchical prior's two levels draw from their own seeds, in fitting and in sampling, and name null arguments`` () =
     let prior = HierarchicalPriors.Init(tiny, 16, 16, Rng.Seed 1L, 4, 2)
-    let codes = HierarchicalPriors.EncodeAll(model (), images 3L 4)
-    let options = PriorFitOptions(2, 2, 1e-2f, 7L)
+    let codes = HierarchicalPriors.EncodeAll(model (), images 3L 8)
+    let options = PriorFitOptions(3, 2, 1e-2f, 7L)
     // Fit is the two single-level fits: the top on its grids (seed s), the bottom given the true top grids (seed s + 1);
     // without onStep nothing is reported and nothing fails.
     let both = HierarchicalPriors.Fit(prior, codes, options)
     let top = PriorFitting.Fit(prior.Top, codes.Top, options)
-    let bottom = PriorFitting.Fit(prior.Bottom, codes.Bottom, PriorFitOptions(2, 2, 1e-2f, 8L), condition = PriorCondition(Codes = codes.Top))
+    let bottomWith seed = PriorFitting.Fit(prior.Bottom, codes.Bottom, PriorFitOptions(3, 2, 1e-2f, seed), condition = PriorCondition(Codes = codes.Top))
     let values (p: PixelCnnPrior) = Tree.Leaves(p) |> Seq.collect (fun l -> l.Value.ToArray()) |> Array.ofSeq
     Assert.Equal<float32[]>(values top, values both.Top)
-    Assert.Equal<float32[]>(values bottom, values both.Bottom)
+    Assert.Equal<float32[]>(values (bottomWith 8L), values both.Bottom)
+    // Eight grids in batches of two: seeds s − 1 and s draw other batches, so the equality above pins s + 1.
+    for other in [ 6L; 7L ] do
+        Assert.NotEqual<float32[]>(values (bottomWith other), values both.Bottom)
     // Sampling: the top grids with the options' seed, the bottom with seed + 1 given them; no options means the defaults.
     let drawn = HierarchicalPriors.Sample(prior, 2, SamplingOptions(Seed = 4L))
     Assert.Equal<int[]>((PriorSampling.Sample(prior.Top, 2, SamplingOptions(Seed = 4L))).ToArray(), drawn.Top.ToArray())

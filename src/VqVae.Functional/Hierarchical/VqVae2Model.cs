@@ -124,7 +124,9 @@ public sealed partial record VqVae2Model(
     /// </summary>
     public static VqVae2Model FromStateDict(VqVae2Config config, IReadOnlyDictionary<string, Tensor> stateDict)
     {
-        ArgumentNullException.ThrowIfNull(config); ArgumentNullException.ThrowIfNull(stateDict);
+        // Stryker disable once Statement : equivalent, Init (next) refuses a null config with the same exception and name
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(stateDict);
         var template = Init(config, Rng.Seed(0));
         var leaves = Tree.Leaves(template);
         var (values, missing) = StateDicts.Take(leaves, stateDict);
