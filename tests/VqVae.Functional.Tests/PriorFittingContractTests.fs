@@ -101,6 +101,9 @@ let ``the unigram baseline is the held-out cross-entropy of add-one smoothed tra
     refused "heldOut" "unigram: a held-out code is 3, outside [0, 2]." (fun () -> PriorFitting.UnigramBits(train, CodeIndices.Of([| 3 |], 1, 1, 1), 3))
     for k in [ 0; -1 ] do
         refused "codebookSize" "unigram: codebookSize must be ≥ 1." (fun () -> PriorFitting.UnigramBits(train, heldOut, k))
+    // One code is the smallest codebook: every code is that one, certain, 0 bits.
+    let zeros n = CodeIndices.Of(Array.zeroCreate n, 1, 1, n)
+    Assert.Equal(0.0, PriorFitting.UnigramBits(zeros 3, zeros 2, 1), 12)
 
 [<Fact>]
 let ``evaluation gives the prior's mean nats in bits beside log2 K and the unigram baseline`` () =

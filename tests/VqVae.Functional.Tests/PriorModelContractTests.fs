@@ -222,6 +222,8 @@ let ``flattening and unflattening a prior or a layer refuse a null writer or rea
     Assert.Equal("writer", nullArgumentOf (fun () -> prior.Layers[0].Flatten(Unchecked.defaultof<TreeWriter>)))
     Assert.Equal("reader", nullArgumentOf (fun () -> prior.Layers[0].Unflatten(Unchecked.defaultof<TreeReader>)))
     Assert.Equal("config", nullArgumentOf (fun () -> PriorModel.Init(Unchecked.defaultof<PriorConfig>, Rng.Seed 1L)))
+    // Init validates the config first: an even kernel is refused in words, not built with no centre tap.
+    refusedAs<ArgumentException> "Kernel" "prior config: Kernel must be odd (a centre tap), got 4." (fun () -> PriorModel.Init(PriorConfig(5, 2, 3, 2, 2, 4), Rng.Seed 1L)) |> ignore
 
 // ---------------------------------------------------------------------------------------------------------------
 // Refusals of the forward pass

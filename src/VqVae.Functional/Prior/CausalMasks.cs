@@ -40,6 +40,7 @@ public static class CausalMasks
         if (x.Rank != 4) throw new ArgumentException($"shiftDown: expected [B,C,H,W], got {ShapeUtil.Format(x.Shape)}.", nameof(x));
         var s = x.Shape;
         var zeros = Tensor.Full(x.Backend, 0f, s[0], s[1], 1, s[3]);
+        // Stryker disable once Conditional : equivalent, with one row the concatenation adds an empty slice to the zeros (the branch only skips it)
         return s[2] == 1 ? zeros : Tensor.Cat([zeros, x.Narrow(2, 0, s[2] - 1)], 2);
     }
 }
