@@ -154,11 +154,11 @@ let ``images are checked for rank, batch, channels and sides that are positive m
     let refused (shape: string) (x: Tensor) =
         refusedAs<ArgumentException> "batch" $"batch must be [B, C=1, H, W] with H and W positive multiples of 4 (e.g. [B, 1, 28, 28]), got {shape}."
             (fun () -> VqVaeModel.CheckImages(c, x, "batch")) |> ignore
-    refused "[1, 1, 28]" (Tensor.Zeros(1, 1, 28))          // rank 3: refused in words, not by an index out of range
-    refused "[0, 1, 4, 4]" (Tensor.Zeros(0, 1, 4, 4))
-    refused "[1, 2, 4, 4]" (Tensor.Zeros(1, 2, 4, 4))
-    refused "[1, 1, 0, 4]" (Tensor.Zeros(1, 1, 0, 4))
-    refused "[1, 1, 4, 6]" (Tensor.Zeros(1, 1, 4, 6))
+    refused "[1,1,28]" (Tensor.Zeros(1, 1, 28))          // rank 3: refused in words, not by an index out of range
+    refused "[0,1,4,4]" (Tensor.Zeros(0, 1, 4, 4))
+    refused "[1,2,4,4]" (Tensor.Zeros(1, 2, 4, 4))
+    refused "[1,1,0,4]" (Tensor.Zeros(1, 1, 0, 4))
+    refused "[1,1,4,6]" (Tensor.Zeros(1, 1, 4, 6))
     Assert.Equal("config", nullArgumentOf (fun () -> VqVaeModel.CheckImages(Unchecked.defaultof<VqVaeConfig>, Tensor.Zeros(1, 1, 4, 4), "x")))
     Assert.Equal("pixels", nullArgumentOf (fun () -> VqVaeModel.CheckImages(c, Unchecked.defaultof<Tensor>, "pixels")))
     // A model whose encoder does not give the codebook's D: Encode names the encoder output.

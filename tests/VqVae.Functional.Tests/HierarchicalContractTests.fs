@@ -69,8 +69,8 @@ let ``the decoder takes top latents [B, D, h, w] and bottom latents on twice tha
     let m = model ()
     let top, bottom = Tensor.Zeros(2, 3, 2, 2), Tensor.Zeros(2, 3, 4, 4)
     Assert.Equal<int[]>([| 2; 1; 16; 16 |], (VqVae2Model.Decode(m, top, bottom)).Shape)
-    refusedAs<ArgumentException> "top" "vqvae2 decode: top latents must be [B, D=3, h, w], got [2, 3, 2]." (fun () -> VqVae2Model.Decode(m, Tensor.Zeros(2, 3, 2), bottom)) |> ignore
-    refusedAs<ArgumentException> "top" "vqvae2 decode: top latents must be [B, D=3, h, w], got [2, 4, 2, 2]." (fun () -> VqVae2Model.Decode(m, Tensor.Zeros(2, 4, 2, 2), bottom)) |> ignore
+    refusedAs<ArgumentException> "top" "vqvae2 decode: top latents must be [B, D=3, h, w], got [2,3,2]." (fun () -> VqVae2Model.Decode(m, Tensor.Zeros(2, 3, 2), bottom)) |> ignore
+    refusedAs<ArgumentException> "top" "vqvae2 decode: top latents must be [B, D=3, h, w], got [2,4,2,2]." (fun () -> VqVae2Model.Decode(m, Tensor.Zeros(2, 4, 2, 2), bottom)) |> ignore
     for b in [ Tensor.Zeros(2, 3, 4); Tensor.Zeros(1, 3, 4, 4); Tensor.Zeros(2, 2, 4, 4); Tensor.Zeros(2, 3, 2, 4); Tensor.Zeros(2, 3, 4, 2) ] do
         refusedAs<ArgumentException> "bottom" "vqvae2 decode: bottom latents must be [B=2, D=3, 4, 4] (twice the top grid 2×2), got [" (fun () -> VqVae2Model.Decode(m, top, b)) |> ignore
     Assert.Equal("top", nullArgumentOf (fun () -> VqVae2Model.Decode(m, Unchecked.defaultof<Tensor>, bottom)))
@@ -231,7 +231,7 @@ let ``model input pads each side to a multiple of 8 with black split evenly (the
     // A side already a multiple of 8 is left as it is.
     let square = Tensor.Uniform(Rng.Seed 1L, 0f, 1f, 1, 1, 8, 16)
     Assert.Equal<float32[]>((square - 0.5f).ToArray(), (VqVae2Model.ModelInput(tiny, square)).ToArray())
-    for bad, text in [ Tensor.Zeros(1, 2, 8, 8), "[1, 2, 8, 8]"; Tensor.Zeros(1, 8, 8), "[1, 8, 8]" ] do
+    for bad, text in [ Tensor.Zeros(1, 2, 8, 8), "[1,2,8,8]"; Tensor.Zeros(1, 8, 8), "[1,8,8]" ] do
         refusedAs<ArgumentException> "x" $"x must be images [B, C=1, H, W] (e.g. [B, 1, 28, 28]; sides are padded to multiples of 8), got {text}." (fun () -> VqVae2Model.ModelInput(tiny, bad)) |> ignore
 
 [<Fact>]

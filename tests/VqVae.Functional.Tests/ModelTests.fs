@@ -97,11 +97,11 @@ let ``bad configs are rejected naming the field and the value`` (backend: string
 let ``bad input shapes are rejected naming the argument, the expected and the actual shape`` (backend: string) = onBackend backend <| fun () ->
     let m = VqVaeModel.Init(tiny, Rng.Seed 0L)
     let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.Encode(m, Tensor.Zeros(2, 3, 28, 28)) |> ignore)
-    Assert.Equal("x", ex.ParamName); Assert.Contains("[2, 3, 28, 28]", ex.Message); Assert.Contains("C=1", ex.Message)
+    Assert.Equal("x", ex.ParamName); Assert.Contains("[2,3,28,28]", ex.Message); Assert.Contains("C=1", ex.Message)
     let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.LossTerms(m, Tensor.Zeros(1, 1, 10, 10)) |> ignore)
     Assert.Contains("multiples of 4", ex.Message)
     let ex = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.Decode(m, Tensor.Zeros(1, 5, 2, 2)) |> ignore)
-    Assert.Contains("D=2", ex.Message); Assert.Contains("[1, 5, 2, 2]", ex.Message)
+    Assert.Contains("D=2", ex.Message); Assert.Contains("[1,5,2,2]", ex.Message)
     let ex = Assert.Throws<ArgumentException>(fun () -> Quantizer.Quantize(Tensor.Zeros(4, 3), Tensor.Zeros(1, 2, 2, 2)) |> ignore)
     Assert.Equal("ze", ex.ParamName)
     Assert.Throws<ArgumentOutOfRangeException>(fun () -> VqVaeModel.CodesToLatents(m, CodeIndices.Of([| 8 |], 1, 1, 1)) |> ignore) |> ignore
@@ -189,7 +189,7 @@ let ``the loss terms name an encoder whose output does not fit the codebook, and
     let x = Tensor.Uniform(Rng.Seed 3L, 0f, 1f, 2, 1, 8, 8)
     let e = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.LossTerms(misfit, x) |> ignore)
     Assert.Equal("encoder output", e.ParamName)
-    Assert.StartsWith("encoder output must be latents [B, D=3, H, W], got [2, 2, ", e.Message)
+    Assert.StartsWith("encoder output must be latents [B, D=3, H, W], got [2,2,", e.Message)
     let ema = VqVaeModel.Init(tiny.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
     let n, nEma = (Tree.Leaves m).Count, (Tree.Leaves ema).Count
     let e = Assert.Throws<ArgumentException>(fun () -> VqVaeModel.WithBuffersFrom(m, ema) |> ignore)

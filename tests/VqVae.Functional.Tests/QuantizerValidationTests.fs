@@ -85,7 +85,7 @@ let private ze () = Tensor.FromArray(Array.init 8 (fun i -> float32 i / 8f), 1, 
 [<InlineData(1, 2, 1)>]
 let ``quantizing with chosen indices rejects indices of another grid, each dimension on its own`` (b: int, h: int, w: int) =
     let idx = CodeIndices.Of(Array.zeroCreate (b * h * w), b, h, w)
-    throwsArg "indices" "indices must be [1, 2, 2]" (fun () -> ignore (Quantizer.FromIndices(codebook (), ze (), idx)))
+    throwsArg "indices" "indices must be [1,2,2]" (fun () -> ignore (Quantizer.FromIndices(codebook (), ze (), idx)))
 
 [<Fact>]
 let ``quantizer inputs are checked: codebook rank and size, z_e rank, channels and each spatial size`` () =

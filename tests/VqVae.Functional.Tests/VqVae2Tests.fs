@@ -62,7 +62,7 @@ let ``leaves carry the PyTorch port's module names, in module order, and each be
 let ``bad inputs are refused naming the argument, what was expected and what came`` () =
     let m = VqVae2Model.Init(tiny, Rng.Seed 1L)
     let e = Assert.Throws<ArgumentException>(fun () -> VqVae2Model.LossTerms(m, Tensor.Zeros(2, 3, 28, 28)) |> ignore)
-    Assert.Contains("C=1", e.Message); Assert.Contains("[2, 3, 28, 28]", e.Message)
+    Assert.Contains("C=1", e.Message); Assert.Contains("[2,3,28,28]", e.Message)
     let codes = VqVae2Model.Encode(m, Tensor.Zeros(1, 1, 28, 28))
     let e2 = Assert.Throws<ArgumentOutOfRangeException>(fun () -> VqVae2Model.DecodeCodes(m, codes, 20, 28) |> ignore)
     Assert.Contains("(24, 32]", e2.Message)

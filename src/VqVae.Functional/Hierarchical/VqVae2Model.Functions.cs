@@ -152,7 +152,7 @@ public sealed partial record VqVae2Model
         var s = x.Shape;
         if (s.Length != 4 || s[0] < 1 || s[1] != config.Channels || s[2] < 1 || s[3] < 1)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"{argument} must be images [B, C={config.Channels}, H, W] (e.g. [B, {config.Channels}, 28, 28]; sides are padded to multiples of 8), got {VqVaeModel.Format(s)}."), argument);
+                $"{argument} must be images [B, C={config.Channels}, H, W] (e.g. [B, {config.Channels}, 28, 28]; sides are padded to multiples of 8), got {ShapeUtil.Format(s)}."), argument);
     }
 
     private static void CheckLatents(VqVae2Model model, Tensor top, Tensor bottom)
@@ -161,10 +161,10 @@ public sealed partial record VqVae2Model
         int d = model.Config.CodeDim;
         var (t, b) = (top.Shape, bottom.Shape);
         if (t.Length != 4 || t[1] != d)
-            throw new ArgumentException($"vqvae2 decode: top latents must be [B, D={d}, h, w], got {VqVaeModel.Format(t)}.", nameof(top));
+            throw new ArgumentException($"vqvae2 decode: top latents must be [B, D={d}, h, w], got {ShapeUtil.Format(t)}.", nameof(top));
         if (b.Length != 4 || b[0] != t[0] || b[1] != d || b[2] != 2 * t[2] || b[3] != 2 * t[3])
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"vqvae2 decode: bottom latents must be [B={t[0]}, D={d}, {2 * t[2]}, {2 * t[3]}] (twice the top grid {t[2]}×{t[3]}), got {VqVaeModel.Format(b)}."), nameof(bottom));
+                $"vqvae2 decode: bottom latents must be [B={t[0]}, D={d}, {2 * t[2]}, {2 * t[3]}] (twice the top grid {t[2]}×{t[3]}), got {ShapeUtil.Format(b)}."), nameof(bottom));
     }
 
     // Black (0) pixels appended to reach `size` along `dim`, split evenly with the odd one at the end.

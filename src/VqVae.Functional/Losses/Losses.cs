@@ -17,7 +17,7 @@ public static class Loss
     {
         ArgumentNullException.ThrowIfNull(xHat); ArgumentNullException.ThrowIfNull(x);
         if (!xHat.Shape.AsSpan().SequenceEqual(x.Shape))
-            throw new ArgumentException($"reconstruction: x̂ {VqVaeModel.Format(xHat.Shape)} and x {VqVaeModel.Format(x.Shape)} must have the same shape.", nameof(xHat));
+            throw new ArgumentException($"reconstruction: x̂ {ShapeUtil.Format(xHat.Shape)} and x {ShapeUtil.Format(x.Shape)} must have the same shape.", nameof(xHat));
         return kind switch
         {
             ReconstructionLoss.Mse => Mse(xHat, x),

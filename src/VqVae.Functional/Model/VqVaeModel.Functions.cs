@@ -112,7 +112,7 @@ public sealed partial record VqVaeModel
         int f = config.Downsampling;
         if (s.Length != 4 || s[0] < 1 || s[1] != config.Channels || s[2] < f || s[3] < f || s[2] % f != 0 || s[3] % f != 0)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"{argument} must be [B, C={config.Channels}, H, W] with H and W positive multiples of {f} (e.g. [B, {config.Channels}, 28, 28]), got {Format(s)}."), argument);
+                $"{argument} must be [B, C={config.Channels}, H, W] with H and W positive multiples of {f} (e.g. [B, {config.Channels}, 28, 28]), got {ShapeUtil.Format(s)}."), argument);
     }
 
     private static Tensor CheckLatents(VqVaeModel model, Tensor z, string argument)
@@ -121,9 +121,7 @@ public sealed partial record VqVaeModel
         var s = z.Shape;
         if (s.Length != 4 || s[1] != model.Codebook.Dim)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"{argument} must be latents [B, D={model.Codebook.Dim}, H, W], got {Format(s)}."), argument);
+                $"{argument} must be latents [B, D={model.Codebook.Dim}, H, W], got {ShapeUtil.Format(s)}."), argument);
         return z;
     }
-
-    internal static string Format(int[] shape) => "[" + string.Join(", ", shape) + "]";
 }

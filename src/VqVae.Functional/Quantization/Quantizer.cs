@@ -31,7 +31,7 @@ public static class Quantizer
         ArgumentNullException.ThrowIfNull(indices);
         var (b, _, h, w) = CheckInputs(codebook, ze);
         if (indices.Batch != b || indices.Height != h || indices.Width != w)
-            throw new ArgumentException($"quantize: indices must be [{b}, {h}, {w}] for z_e {VqVaeModel.Format(ze.Shape)}, got {VqVaeModel.Format(indices.Shape)}.", nameof(indices));
+            throw new ArgumentException($"quantize: indices must be {ShapeUtil.Format([b, h, w])} for z_e {ShapeUtil.Format(ze.Shape)}, got {ShapeUtil.Format(indices.Shape)}.", nameof(indices));
         var zq = Lookup(codebook, indices);
         var decoderInput = ze + (zq - ze).NoDiff();
         var counts = indices.Counts(codebook.Shape[0]);
@@ -44,7 +44,7 @@ public static class Quantizer
         ArgumentNullException.ThrowIfNull(codebook); ArgumentNullException.ThrowIfNull(indices);
         var cs = codebook.Shape;
         if (cs.Length != 2 || cs[0] < 1 || cs[1] < 1)
-            throw new ArgumentException($"quantize: codebook must be [K, D] with K, D ≥ 1, got {VqVaeModel.Format(cs)}.", nameof(codebook));
+            throw new ArgumentException($"quantize: codebook must be [K, D] with K, D ≥ 1, got {ShapeUtil.Format(cs)}.", nameof(codebook));
         foreach (var v in indices.Values)
             if (v >= cs[0]) throw new ArgumentOutOfRangeException(nameof(indices), v, $"codes to latents: index {v} is outside [0, {cs[0] - 1}] for a codebook of {cs[0]} codes.");
         return codebook.GatherRows(indices.ToArray()).Reshape(indices.Batch, indices.Height, indices.Width, cs[1]).Permute(0, 3, 1, 2);
@@ -62,11 +62,11 @@ public static class Quantizer
         ArgumentNullException.ThrowIfNull(codebook); ArgumentNullException.ThrowIfNull(ze);
         var cs = codebook.Shape;
         if (cs.Length != 2 || cs[0] < 1 || cs[1] < 1)
-            throw new ArgumentException($"quantize: codebook must be [K, D] with K, D ≥ 1, got {VqVaeModel.Format(cs)}.", nameof(codebook));
+            throw new ArgumentException($"quantize: codebook must be [K, D] with K, D ≥ 1, got {ShapeUtil.Format(cs)}.", nameof(codebook));
         var s = ze.Shape;
         if (s.Length != 4 || s[1] != cs[1] || s[0] < 1 || s[2] < 1 || s[3] < 1)
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"quantize: z_e must be [B, D={cs[1]}, H, W] to match the codebook {VqVaeModel.Format(cs)}, got {VqVaeModel.Format(s)}."), nameof(ze));
+                $"quantize: z_e must be [B, D={cs[1]}, H, W] to match the codebook {ShapeUtil.Format(cs)}, got {ShapeUtil.Format(s)}."), nameof(ze));
         return (s[0], s[1], s[2], s[3]);
     }
 }
