@@ -75,7 +75,7 @@ public sealed partial class Tensor
     // True when Record will tape an op on these inputs (so a taped forward pass is worth making).
     private static bool WillRecord(Tensor[] inputs)
     {
-        // Stryker disable once Boolean,Negate : equivalent in values, the taped forward pass gives the same output and gradients as the plain one (it only spares libtorch a second pass)
+        // Stryker disable once Boolean : equivalent in values, the taped forward pass gives the same output and gradients as the plain one (it only spares libtorch a second pass)
         if (NoGradScope.Active) return false;
         foreach (var t in inputs) if (t.Node is not null) return true;
         // Stryker disable once Boolean : equivalent in values, as above
