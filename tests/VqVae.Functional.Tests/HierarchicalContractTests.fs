@@ -16,7 +16,7 @@ open VqVae.Functional.Quantization
 open VqVae.Functional.Hierarchical
 open VqVae.Tensors.Tests.Refusals
 
-let private tiny = VqVae2Config(1, 8, 6, 10, 3, 0.25f, ResidualLayers = 1, ResidualHidden = 4)
+let tiny = VqVae2Config(1, 8, 6, 10, 3, 0.25f, ResidualLayers = 1, ResidualHidden = 4)
 let private model () = VqVae2Model.Init(tiny, Rng.Seed 1L)
 let private images seed n = Tensor.Uniform(Rng.Seed seed, 0f, 1f, n, 1, 16, 16)
 

@@ -16,7 +16,7 @@ open VqVae.Functional.Training
 open VqVae.Functional.Hierarchical
 open VqVae.Tensors.Tests.Refusals
 
-let private tiny = VqVae2Config(1, 8, 6, 10, 3, 0.25f, ResidualLayers = 1, ResidualHidden = 4)
+let private tiny = HierarchicalContractTests.tiny
 let private images seed = Tensor.Uniform(Rng.Seed seed, 0f, 1f, 4, 1, 16, 16)
 let private leaves (m: VqVae2Model) = Tree.Leaves(m) |> Seq.map (fun l -> l.Value.ToArray()) |> Array.ofSeq
 
@@ -63,6 +63,7 @@ let ``a step reports the terms it differentiated, both levels' usage, the gradie
 
 [<Fact>]
 let ``the EMA update moves each level by its own assignments with the config's decay and epsilon`` () =
+    // tiny with EMA quantizers, decay 0.5 and ε 0.25 (VqVae2Config.With has no EMA settings).
     let cfg = VqVae2Config(1, 8, 6, 10, 3, 0.25f, ResidualLayers = 1, ResidualHidden = 4, Quantizer = QuantizerKind.Ema, EmaDecay = 0.5f, EmaEpsilon = 0.25f)
     let m0 = VqVae2Model.Init(cfg, Rng.Seed 6L)
     let t = VqVae2Model.LossTerms(m0, images 2L)
