@@ -2,6 +2,7 @@
 /// thread-safe (one nesting depth for all threads), so its tests run alone.
 namespace VqVae.Tensors.Tests
 
+open System
 open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Diagnostics
@@ -157,3 +158,76 @@ module OpProfilerTests =
             op
         Assert.Equal("conv2d", tracked x (fun t -> Tensor.Conv2d(t, Tensor.Ones(2, 3, 3, 3))))
         Assert.Equal("convTranspose2d", tracked x (fun t -> Tensor.ConvTranspose2d(t, Tensor.Ones(3, 2, 4, 4), stride = 2, padding = 1)))
+
+    /// Spins for at least `ms` milliseconds of wall time, using the CPU all along.
+    let private busy (ms: float) =
+        let sw = System.Diagnostics.Stopwatch.StartNew()
+        let mutable x = 0.0
+        while sw.Elapsed.TotalMilliseconds < ms do x <- x + sqrt (float sw.ElapsedTicks)
+        x
+
+    /// What a profile measures (wide bounds: a shared machine can only make a measurement longer, never shorter
+    /// than the work): wall and CPU milliseconds, bytes allocated, calls summed over repeats, most expensive first.
+    [<Fact>]
+    let ``a phase's wall and CPU milliseconds, its allocations and its calls are summed, most expensive first`` () =
+        OpProfiler.Reset()
+        OpProfiler.Enabled <- true
+        try
+            for _ in 1 .. 2 do
+                use _ = OpProfiler.TimePhase "slow"
+                System.Threading.Thread.Sleep 60
+            use _ = OpProfiler.TimePhase "busy"
+            busy 40.0 |> ignore
+            GC.KeepAlive(Array.zeroCreate<byte> 1_000_000)
+        finally OpProfiler.Enabled <- false
+        let rows = OpProfiler.Snapshot()
+        OpProfiler.Reset()
+        Assert.Equal<string list>([ "slow"; "busy" ], [ for r in rows -> r.Name ])
+        let slow, spin = rows[0], rows[1]
+        Assert.Equal((2L, 1L), (slow.Calls, spin.Calls))
+        Assert.InRange(slow.WallMs, 115.0, 60_000.0)
+        Assert.InRange(spin.WallMs, 39.0, 60_000.0)
+        Assert.InRange(spin.AllocatedBytes, 1_000_000L, 100_000_000L)
+        // CPU time: the spin used the CPU for its whole wall time (less only if the machine took the core away), the sleeps hardly.
+        if OperatingSystem.IsLinux() then
+            Assert.InRange(spin.CpuMs, 1.0, 60_000.0)
+            Assert.InRange(slow.CpuMs, 0.0, slow.WallMs)
+
+    [<Fact>]
+    let ``the process CPU clock counts nanoseconds forward on Linux, and is 0 elsewhere`` () =
+        let t0 = OpProfiler.CpuNow()
+        busy 30.0 |> ignore
+        let t1 = OpProfiler.CpuNow()
+        if OperatingSystem.IsLinux() then
+            Assert.True(t0 > 0L, $"CpuNow() = {t0}")
+            // 30 ms of spinning is at least a millisecond of CPU (nanoseconds, not seconds) and under a minute.
+            Assert.InRange(t1 - t0, 1_000_000L, 60_000_000_000L)
+            // The same clock the process's own CPU time reads (to its tick), whole seconds included (so spin past 1.5 s first).
+            let cpu () = Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds
+            while cpu () < 1500.0 do busy 20.0 |> ignore
+            let total = cpu ()
+            let mine = float (OpProfiler.CpuNow()) / 1e6
+            Assert.InRange(mine, total - 250.0, total + 250.0)
+        else
+            Assert.Equal((0L, 0L), (t0, t1))
+
+    [<Fact>]
+    let ``off, nothing is booked; a part leaves the nesting as it found it`` () =
+        OpProfiler.Reset()
+        OpProfiler.Enabled <- false
+        (use _ = OpProfiler.Time "a" in ())
+        (use _ = OpProfiler.TimeBackward "b" in ())
+        (use _ = OpProfiler.TimePhase "c" in ())
+        (use _ = OpProfiler.TimePart "d" in ())
+        Assert.Empty(OpProfiler.Snapshot())
+        OpProfiler.Enabled <- true
+        try
+            (use _ = OpProfiler.Time "outer"
+             (use _ = OpProfiler.TimePart "piece" in ()))
+            // After the part the next op is outermost again, and an op inside it is still counted there.
+            use _ = OpProfiler.TimeBackward "next"
+            (use _ = OpProfiler.Time "inner" in ())
+        finally OpProfiler.Enabled <- false
+        let names = OpProfiler.Snapshot() |> Seq.map (fun t -> t.Name) |> Seq.sort |> List.ofSeq
+        OpProfiler.Reset()
+        Assert.Equal<string list>([ OpProfiler.PartPrefix + "piece"; "bwd next"; "fwd outer" ] |> List.sort, names)
