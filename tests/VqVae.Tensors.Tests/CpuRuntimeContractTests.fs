@@ -78,6 +78,14 @@ let ``the pool refuses a nested loop (which then runs serially) and hands back a
         Assert.True(WorkerPool.TryRun(2, 1, fun _ -> ())))
 
 [<Fact>]
+let ``a scratch slot grows by half again, so a slightly larger request does not reallocate at once`` () =
+    let address (p: nativeptr<float32>) = NativePtr.toNativeInt p
+    let a = Scratch.Get(Scratch.GemmB, 20_000_000L)
+    let b = Scratch.Get(Scratch.GemmB, 20_000_001L)   // grows to at least 30,000,000 floats
+    Assert.NotEqual(address a, address b)
+    Assert.Equal(address b, address (Scratch.Get(Scratch.GemmB, 29_000_000L)))
+
+[<Fact>]
 let ``scratch buffers are 64-byte aligned, reused while large enough, grown when not, and refused past the largest array`` () =
     let address (p: nativeptr<float32>) = NativePtr.toNativeInt p
     // Sizes far above anything a test's kernel asks for, and the second more than 1.5 times the first (the growth step).
@@ -94,3 +102,38 @@ let ``scratch buffers are 64-byte aligned, reused while large enough, grown when
     Assert.NotEqual(address b, address (Scratch.Get(Scratch.Out, 13_000_000L)))
     refusedNaming "size" [ $"Scratch request of {Array.MaxLength} floats exceeds the largest array." ]
         (fun () -> Scratch.Get(Scratch.Cols, int64 Array.MaxLength) |> ignore) |> ignore
+
+[<Fact>]
+let ``a pooled loop runs on the caller and a named background worker at once, and returns only when every index has finished`` () =
+    let caller = Environment.CurrentManagedThreadId
+    let started = [| new ManualResetEventSlim(false); new ManualResetEventSlim(false) |]
+    let finished = Array.zeroCreate<bool> 2
+    let workers = Collections.Concurrent.ConcurrentBag<string * bool>()
+    let ran =
+        WorkerPool.TryRun(2, 1, fun i ->
+            // Each index waits for the other to start: both must run at the same time, one of them on a worker.
+            started[i].Set()
+            let together = started[1 - i].Wait(TimeSpan.FromSeconds 20.0)
+            if Environment.CurrentManagedThreadId <> caller then
+                workers.Add((nonNull Thread.CurrentThread.Name, Thread.CurrentThread.IsBackground))
+                Thread.Sleep 100   // the caller must wait for this index, not return when its own is done
+            if not together then invalidOp $"index {i} ran alone"
+            Volatile.Write(&finished[i], true))
+    Assert.True(ran)
+    Assert.Equal<bool[]>([| true; true |], finished)
+    let name, background = Assert.Single(workers)
+    Assert.True(background, "pool workers are background threads (they must not keep a process alive)")
+    Assert.Matches("^VqVae worker [1-9][0-9]*$", name)
+
+[<Fact>]
+let ``an ISA level outside the enumeration is refused by name, unsupported, and has no name`` () =
+    let bad = enum<IsaLevel> 9
+    let saved = CpuIsa.Level
+    let e = Assert.Throws<ArgumentOutOfRangeException>(fun () -> CpuIsa.Level <- bad)
+    Assert.Equal("value", e.ParamName)
+    Assert.StartsWith("Not an ISA level.", e.Message)
+    Assert.Equal(saved, CpuIsa.Level)
+    Assert.False(CpuIsa.Supports bad)
+    let n = Assert.Throws<ArgumentOutOfRangeException>(fun () -> CpuIsa.Name bad |> ignore)
+    Assert.Equal("isa", n.ParamName)
+    Assert.StartsWith("Not an ISA level.", n.Message)

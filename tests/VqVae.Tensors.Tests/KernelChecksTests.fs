@@ -26,3 +26,21 @@ let ``counts, leading dimensions and lengths are refused in whole sentences, and
     Checks.Matrix(0, 3, 0, 1, "a", "lda")
     refused "z" "z is too short for 2 rows of 3: expected at least 6 elements, got 5." (fun () -> Checks.Length(5, 6L, "z", "2 rows of 3"))
     Checks.Length(6, 6L, "z", "2 rows of 3")
+
+[<Fact>]
+let ``the nearest-code search refuses bad sizes, short spans, an empty codebook and a NaN, each by name`` () =
+    let search (z: float32[]) n d (c: float32[]) k (idx: int[]) () = NearestCode.Argmin(ReadOnlySpan z, n, d, ReadOnlySpan c, k, Span idx)
+    let z, c = Array.create 6 1f, Array.create 4 0f
+    refused "n" "n must be non-negative; got -1." (search z -1 3 c 2 (Array.zeroCreate 2))
+    refused "d" "d must be non-negative; got -1." (search z 2 -1 c 2 (Array.zeroCreate 2))
+    refused "k" "k must be non-negative; got -1." (search z 2 3 c -1 (Array.zeroCreate 2))
+    refused "z" "z is too short for 3 rows of 3: expected at least 9 elements, got 6." (search z 3 3 c 2 (Array.zeroCreate 3))
+    refused "codebook" "codebook is too short for 2 codes of 3: expected at least 6 elements, got 4." (search z 2 3 c 2 (Array.zeroCreate 2))
+    refused "indices" "indices is too short for 2 rows: expected at least 2 elements, got 1." (search z 2 3 (Array.create 6 0f) 2 (Array.zeroCreate 1))
+    refused "k" "The codebook must have at least one code to search (k = 0) for 2 rows." (search z 2 3 [||] 0 (Array.zeroCreate 2))
+    let withNaN = Array.init 9 (fun i -> if i = 7 then nanf else 0f)
+    refused "z" "z holds NaN at element 7 (row 2); nearest codes are undefined." (search withNaN 3 3 (Array.create 6 0f) 2 (Array.zeroCreate 3))
+    // No rows: nothing to search, even with no codes; the indices are left alone.
+    let untouched = [| 5 |]
+    search [||] 0 3 [||] 0 untouched ()
+    Assert.Equal<int[]>([| 5 |], untouched)

@@ -396,3 +396,11 @@ let ``the integer and boolean dtypes are read from their little-endian bytes`` (
     Assert.Equal<float32[]>([| 200f; 1f |], f["c"].Data)
     Assert.Equal<float32[]>([| 0f; 1f; 1f |], f["d"].Data)
     refusedAs<ArgumentException> "dtype" "Unknown dtype 'C64'." (fun () -> SafeTensorsDType.ToFloat32("C64", ReadOnlySpan(Array.zeroCreate<byte> 8))) |> ignore
+
+[<Fact>]
+let ``a format error keeps its source and its problem apart, and says both`` () =
+    let inner = IOException "disk"
+    let e = SafeTensorsFormatException("model.safetensors", "the header is truncated.", inner)
+    Assert.Equal(("model.safetensors", "the header is truncated."), (e.Source, e.Problem))
+    Assert.Equal("Safetensors 'model.safetensors': the header is truncated.", e.Message)
+    Assert.Same(inner, e.InnerException)

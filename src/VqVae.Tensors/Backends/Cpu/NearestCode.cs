@@ -50,12 +50,15 @@ internal static unsafe class NearestCode
                 SquaredNorms(pc, k, d, pn);
                 var job = new Job(kern, pz, n, d, pc, pb, pn, k, pi);
                 int blocks = (n + RowBlock - 1) / RowBlock;
+                // Stryker disable once Equality,Arithmetic : equivalent in results, the threshold only decides whether the row blocks run on several threads
                 Threading.For(blocks, (long)n * k * d >= Gemm.ParallelThreshold, job.Block);
             }
         }
         finally
         {
+            // Stryker disable once Statement : equivalent in results, an array not returned to the pool is only collected instead
             ArrayPool<float>.Shared.Return(packed);
+            // Stryker disable once Statement : equivalent in results, as above
             ArrayPool<float>.Shared.Return(eNorm);
         }
     }
