@@ -202,6 +202,9 @@ let ``the trainer names a null argument or a negative step count, and evaluates 
     Assert.Equal("state", nullArgumentOf (fun () -> Trainer.Run(adam, m, Unchecked.defaultof<VqVae.Functional.Optim.OptimizerState<VqVae.Functional.Model.VqVaeModel>>, batches, o)))
     Assert.Equal("batches", nullArgumentOf (fun () -> Trainer.Run(adam, m, state, Unchecked.defaultof<VqVae.Tensors.Tensor seq>, o)))
     Assert.Equal("options", nullArgumentOf (fun () -> Trainer.Run(adam, m, state, batches, Unchecked.defaultof<TrainOptions>)))
+    // With no batches no step runs to trip over a null optimizer or state: the trainer itself must refuse them.
+    Assert.Equal("optimizer", nullArgumentOf (fun () -> Trainer.Run(Unchecked.defaultof<VqVae.Functional.Optim.IOptimizer>, m, state, [], o)))
+    Assert.Equal("state", nullArgumentOf (fun () -> Trainer.Run(adam, m, Unchecked.defaultof<VqVae.Functional.Optim.OptimizerState<VqVae.Functional.Model.VqVaeModel>>, [], o)))
     refusedAs<ArgumentOutOfRangeException> "steps" "trainer: steps must be ≥ 0." (fun () -> Trainer.Run(adam, m, state, batches, Nullable -1)) |> ignore
     Assert.Empty((Trainer.Run(adam, m, state, batches, Nullable 0)).Metrics)
     let evaluated = ResizeArray<int>()

@@ -84,6 +84,8 @@ let ``the pretrain-k-means-EMA recipe refuses a model without the EMA quantizer 
         (fun () -> Recipes.PretrainKMeansEma(ema, adam, [], 1, 1, Rng.Seed 0L)) |> ignore
     Assert.Equal("model", nullArgumentOf (fun () -> Recipes.PretrainKMeansEma(Unchecked.defaultof<VqVaeModel>, adam, batches, 1, 1, Rng.Seed 0L)))
     Assert.Equal("optimizer", nullArgumentOf (fun () -> Recipes.PretrainKMeansEma(ema, Unchecked.defaultof<IOptimizer>, batches, 1, 1, Rng.Seed 0L)))
+    // A null optimizer is named before the model's kind or the batches are judged.
+    Assert.Equal("optimizer", nullArgumentOf (fun () -> Recipes.PretrainKMeansEma(ema, Unchecked.defaultof<IOptimizer>, [], 1, 1, Rng.Seed 0L)))
     Assert.Equal("batches", nullArgumentOf (fun () -> Recipes.PretrainKMeansEma(ema, adam, Unchecked.defaultof<Collections.Generic.IReadOnlyList<Tensor>>, 1, 1, Rng.Seed 0L)))
 
 [<Fact>]

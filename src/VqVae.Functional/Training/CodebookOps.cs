@@ -70,7 +70,9 @@ public static class CodebookOps
     /// </summary>
     public static (VqVaeModel Model, int[] Restarted) DeadCodeRestart(VqVaeModel model, Tensor rows, CodeUsage usage, DeadCodePolicy policy, Rng rng)
     {
-        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(policy); ArgumentNullException.ThrowIfNull(usage);
+        ArgumentNullException.ThrowIfNull(model); ArgumentNullException.ThrowIfNull(policy);
+        // Stryker disable once Statement : equivalent, policy.ThresholdFor (next) refuses a null usage with the same exception and name
+        ArgumentNullException.ThrowIfNull(usage);
         var (codebook, ema, restarted) = DeadCodes.Restart(model.Codebook.Embedding, model.Ema, rows, usage, policy.ThresholdFor(usage), rng);
         return (restarted.Length == 0 ? model : model with { Codebook = new Codebook(codebook), Ema = ema }, restarted);
     }

@@ -146,7 +146,11 @@ public static partial class Trainer
     /// </summary>
     public static TrainResult Fit(TrainPlan plan, IEnumerable<Tensor> batches, TrainOptions options)
     {
-        ArgumentNullException.ThrowIfNull(plan); ArgumentNullException.ThrowIfNull(batches); ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(plan);
+        // Stryker disable once Statement : equivalent, every phase (pretraining, k-means, then Run) refuses null batches with the same exception and name
+        ArgumentNullException.ThrowIfNull(batches);
+        // Stryker disable once Statement : equivalent, Run refuses null options with the same exception and name, and nothing before it reads them
+        ArgumentNullException.ThrowIfNull(options);
         var model = plan.Model;
         if (plan.PretrainSteps > 0)
         {
