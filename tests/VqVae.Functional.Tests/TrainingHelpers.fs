@@ -18,6 +18,12 @@ type Pair =
 
 let tensor (rng: Rng) (lo: float32) (hi: float32) (shape: int[]) = Tensor.Uniform(rng, lo, hi, shape)
 
+/// Mean and population standard deviation of every element, in double, written out independently of the library's.
+let meanStd (t: Tensor) =
+    let a = t.ToArray() |> Array.map float
+    let mean = Array.average a
+    mean, sqrt (Array.averageBy (fun v -> (v - mean) * (v - mean)) a)
+
 /// A random pair: A of shape [m], B of shape [n,2], values in [-1, 1).
 let randomPair (rng: Rng) m n =
     let struct (r1, r2) = rng.Split()

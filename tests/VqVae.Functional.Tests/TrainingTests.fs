@@ -138,12 +138,8 @@ let ``a step reports the reconstruction's mean and standard deviation and the ba
     let model, x = modelOf c, batchOf c
     let terms = VqVaeModel.LossTerms(model, x)
     let struct (_, _, m) = TrainStep.Apply(Sgd.Create 0.05f, model, (Sgd.Create 0.05f).Init model, x)
-    let meanStd (t: Tensor) =
-        let a = t.ToArray() |> Array.map float
-        let mean = Array.average a
-        mean, sqrt (Array.averageBy (fun v -> (v - mean) * (v - mean)) a)
-    let outMean, outStd = meanStd terms.XHat
-    let _, inStd = meanStd x
+    let outMean, outStd = TrainingHelpers.meanStd terms.XHat
+    let _, inStd = TrainingHelpers.meanStd x
     Assert.True(abs (m.OutputMean - outMean) <= 1e-9 * (1.0 + abs outMean), $"output mean {m.OutputMean} vs {outMean}")
     Assert.True(abs (m.OutputStd - outStd) <= 1e-6 * (1.0 + outStd), $"output std {m.OutputStd} vs {outStd}")
     Assert.True(abs (m.InputStd - inStd) <= 1e-6 * (1.0 + inStd), $"input std {m.InputStd} vs {inStd}")

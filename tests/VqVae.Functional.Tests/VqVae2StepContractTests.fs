@@ -20,11 +20,6 @@ let private tiny = HierarchicalContractTests.tiny
 let private images seed = Tensor.Uniform(Rng.Seed seed, 0f, 1f, 4, 1, 16, 16)
 let private leaves (m: VqVae2Model) = Tree.Leaves(m) |> Seq.map (fun l -> l.Value.ToArray()) |> Array.ofSeq
 
-let private meanStd (t: Tensor) =
-    let a = t.ToArray() |> Array.map float
-    let mean = Array.average a
-    mean, sqrt (Array.averageBy (fun v -> (v - mean) * (v - mean)) a)
-
 let private emaOf (l: QuantizerLevel) = match l.Ema with | null -> failwith "the level has no EMA state" | e -> e
 let private sizes (state: EmaState | null) = match state with | null -> [||] | e -> e.ClusterSize.ToArray()
 
@@ -55,10 +50,10 @@ let ``a step reports the terms it differentiated, both levels' usage, the gradie
     close "gradient norm" (grads.GlobalNorm()) metrics.GradientNorm
     let struct (expected, _) = adam.Update(grads, adam.Init m0, m0)
     Assert.Equal<float32[][]>(leaves expected, leaves m1)
-    let outMean, outStd = meanStd t.XHat
+    let outMean, outStd = TrainingHelpers.meanStd t.XHat
     close "output mean" outMean metrics.OutputMean
     close "output std" outStd metrics.OutputStd
-    close "input std" (snd (meanStd x)) metrics.InputStd
+    close "input std" (snd (TrainingHelpers.meanStd x)) metrics.InputStd
     Assert.True(metrics.InputStd > 0.0 && metrics.OutputStd > 0.0)
 
 [<Fact>]
