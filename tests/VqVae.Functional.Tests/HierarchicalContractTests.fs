@@ -240,6 +240,9 @@ let ``decoding crops the centre of the padded output to the asked sides, which m
     let top, bottom = Tensor.Uniform(Rng.Seed 2L, -1f, 1f, 1, 3, 2, 2), Tensor.Uniform(Rng.Seed 3L, -1f, 1f, 1, 3, 4, 4)
     let full = VqVae2Model.Decode(m, top, bottom)
     Assert.Equal<int[]>([| 1; 1; 16; 16 |], full.Shape)
+    // Back in pixels: the decoder's output with the input shift (−0.5) taken off again, i.e. raised by 0.5.
+    let raw = m.Decoder.Apply(Tensor.Cat([| m.UpsampleTop.Apply top; bottom |], dim = 1))
+    Assert.Equal<float32[]>((raw + 0.5f).ToArray(), full.ToArray())
     let cropped = VqVae2Model.Decode(m, top, bottom, 13, 10)
     let f = full.ToArray()
     Assert.Equal<float32[]>(Array.init 130 (fun i -> f[(i / 10 + 1) * 16 + i % 10 + 3]), cropped.ToArray())

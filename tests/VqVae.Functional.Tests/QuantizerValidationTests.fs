@@ -17,7 +17,8 @@ open VqVae.Functional.Codebooks
 open VqVae.Tensors.Tests.Refusals
 let private throwsArg (paramName: string) (messagePart: string) (f: unit -> unit) = refusedNaming paramName [ messagePart ] f |> ignore
 
-let private throwsNull (f: unit -> unit) = Assert.Throws<ArgumentNullException>(fun () -> f ()) |> ignore
+/// A null argument refused by its own name (not by whichever callee happens to touch it first).
+let private throwsNull (name: string) (f: unit -> unit) = Assert.Equal(name, nullArgumentOf f)
 
 let private nul<'T when 'T: not struct> = Unchecked.defaultof<'T>
 
@@ -35,7 +36,7 @@ let ``code indices reject a value count that does not fill the grid, and negativ
     throwsArg "values" "expected 24 values for shape [2, 3, 4], got 23" (fun () -> ignore (CodeIndices.Of(Array.zeroCreate 23, 2, 3, 4)))
     throwsArg "values" "got 0" (fun () -> ignore (CodeIndices(ImmutableArray<int>.Empty, 1, 1, 1)))
     throwsArg "values" "must be ≥ 0" (fun () -> ignore (CodeIndices.Of([| 0; -1 |], 1, 1, 2)))
-    throwsNull (fun () -> ignore (CodeIndices.Of(nul<int[]>, 1, 1, 1)))
+    throwsNull "values" (fun () -> ignore (CodeIndices.Of(nul<int[]>, 1, 1, 1)))
 
 [<Fact>]
 let ``code indices are row-major over batch, height and width`` () =
@@ -94,9 +95,9 @@ let ``quantizer inputs are checked: codebook rank and size, z_e rank, channels a
     throwsArg "codebook" "codebook must be [K, D]" (fun () -> ignore (Quantizer.Quantize(Tensor.Zeros(3, 0), Tensor.Zeros(1, 0, 2, 2))))
     for bad in [ Tensor.Zeros(2, 2, 2); Tensor.Zeros(1, 3, 2, 2); Tensor.Zeros(0, 2, 2, 2); Tensor.Zeros(1, 2, 0, 2); Tensor.Zeros(1, 2, 2, 0) ] do
         throwsArg "ze" "z_e must be [B, D=2, H, W]" (fun () -> ignore (Quantizer.Quantize(codebook (), bad)))
-    throwsNull (fun () -> ignore (Quantizer.Quantize(nul<Tensor>, ze ())))
-    throwsNull (fun () -> ignore (Quantizer.Quantize(codebook (), nul<Tensor>)))
-    throwsNull (fun () -> ignore (Quantizer.FromIndices(codebook (), ze (), nul<CodeIndices>)))
+    throwsNull "codebook" (fun () -> ignore (Quantizer.Quantize(nul<Tensor>, ze ())))
+    throwsNull "ze" (fun () -> ignore (Quantizer.Quantize(codebook (), nul<Tensor>)))
+    throwsNull "indices" (fun () -> ignore (Quantizer.FromIndices(codebook (), ze (), nul<CodeIndices>)))
 
 [<Fact>]
 let ``codes to latents rejects an index equal to the codebook size and a codebook that is not [K, D]`` () =
@@ -107,14 +108,14 @@ let ``codes to latents rejects an index equal to the codebook size and a codeboo
     Assert.Equal<float32[]>([| -1f; 1f; 0f; -1f; 2f; 1f; 0f; 2f |], ok.ToArray())
     throwsArg "codebook" "codebook must be [K, D]" (fun () -> ignore (Quantizer.Lookup(Tensor.Zeros(3, 2, 1), idx)))
     throwsArg "codebook" "codebook must be [K, D]" (fun () -> ignore (Quantizer.Lookup(Tensor.Zeros(3, 0), idx)))
-    throwsNull (fun () -> ignore (Quantizer.Lookup(nul<Tensor>, idx)))
-    throwsNull (fun () -> ignore (Quantizer.Lookup(codebook (), nul<CodeIndices>)))
+    throwsNull "codebook" (fun () -> ignore (Quantizer.Lookup(nul<Tensor>, idx)))
+    throwsNull "indices" (fun () -> ignore (Quantizer.Lookup(codebook (), nul<CodeIndices>)))
 
 [<Fact>]
 let ``perplexity of no rows is 1 and counts only used codes`` () =
     Assert.Equal(1.0, Quantizer.Perplexity([| 0; 0 |]), 12)
     Assert.Equal(Quantizer.Perplexity([| 0; 0 |]), (CodeUsage.Empty 2).Perplexity)
-    throwsNull (fun () -> ignore (Quantizer.Perplexity(nul<Collections.Generic.IReadOnlyList<int>>)))
+    Assert.Equal("counts", nullArgumentOf (fun () -> Quantizer.Perplexity(nul<Collections.Generic.IReadOnlyList<int>>)))
     Assert.Equal(1.0, Quantizer.Perplexity([| 0; 5; 0 |]), 12)
     Assert.Equal(2.0, Quantizer.Perplexity([| 3; 0; 3 |]), 12)
     let q = Quantizer.FromIndices(codebook (), ze (), CodeIndices.Of([| 0; 0; 2; 0 |], 1, 2, 2))
@@ -123,15 +124,18 @@ let ``perplexity of no rows is 1 and counts only used codes`` () =
 [<Fact>]
 let ``losses and loss terms reject null arguments with ArgumentNullException`` () =
     let t = Tensor.Zeros(1, 1, 4, 4)
-    throwsNull (fun () -> ignore (Loss.Reconstruction(ReconstructionLoss.Mse, nul<Tensor>, t)))
-    throwsNull (fun () -> ignore (Loss.Reconstruction(ReconstructionLoss.Mse, t, nul<Tensor>)))
-    throwsNull (fun () -> ignore (Loss.Bce(nul<Tensor>, t)))
-    throwsNull (fun () -> ignore (Loss.Bce(t, nul<Tensor>)))
+    throwsNull "xHat" (fun () -> ignore (Loss.Reconstruction(ReconstructionLoss.Mse, nul<Tensor>, t)))
+    throwsNull "x" (fun () -> ignore (Loss.Reconstruction(ReconstructionLoss.Mse, t, nul<Tensor>)))
+    throwsNull "xHat" (fun () -> ignore (Loss.Bce(nul<Tensor>, t)))
+    throwsNull "x" (fun () -> ignore (Loss.Bce(t, nul<Tensor>)))
+    // Checked before the batch's variance: a null x̂ with a constant batch (variance 0) is the null, not the variance.
+    throwsNull "xHat" (fun () -> ignore (Loss.MseOverVariance(nul<Tensor>, t)))
+    throwsNull "x" (fun () -> ignore (Loss.MseOverVariance(t, nul<Tensor>)))
     let model = VqVaeModel.Init(VqVaeConfig.Small, Rng.Seed 3L)
-    throwsNull (fun () -> ignore (VqVaeModel.LossTerms(model, nul<Tensor>)))
-    throwsNull (fun () -> ignore (VqVaeModel.LossTerms(nul<VqVaeModel>, t)))
-    throwsNull (fun () -> ignore (VqVaeModel.WithBuffersFrom(nul<VqVaeModel>, model)))
-    throwsNull (fun () -> ignore (VqVaeModel.WithBuffersFrom(model, nul<VqVaeModel>)))
+    throwsNull "x" (fun () -> ignore (VqVaeModel.LossTerms(model, nul<Tensor>)))
+    throwsNull "model" (fun () -> ignore (VqVaeModel.LossTerms(nul<VqVaeModel>, t)))
+    throwsNull "model" (fun () -> ignore (VqVaeModel.WithBuffersFrom(nul<VqVaeModel>, model)))
+    throwsNull "source" (fun () -> ignore (VqVaeModel.WithBuffersFrom(model, nul<VqVaeModel>)))
 
 [<Fact>]
 let ``an unknown reconstruction kind is rejected by name`` () =
