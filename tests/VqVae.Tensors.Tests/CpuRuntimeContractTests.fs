@@ -13,11 +13,7 @@ open Microsoft.FSharp.NativeInterop
 open Xunit
 open VqVae.Tensors.Backends.Cpu
 open VqVae.Tensors.Tests.Refusals
-
-let private withThreads n f =
-    let saved = Threading.Threads
-    Threading.Threads <- n
-    try f () finally Threading.Threads <- saved
+open VqVae.Tensors.Tests.ThreadCount
 
 [<Fact>]
 let ``the thread count refuses fewer than one, by name, and keeps its value`` () =

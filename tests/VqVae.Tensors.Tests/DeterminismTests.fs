@@ -10,6 +10,7 @@ open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Backends
 open VqVae.Tensors.Backends.Cpu
+open VqVae.Tensors.Tests.ThreadCount
 
 /// A small conv net's parameters: conv 1→16 (4×4, s2, p1), conv 16→16 (3×3, p1), convT 16→8 (4×4, s2, p1), conv 8→1.
 let private parameters () =
@@ -49,11 +50,6 @@ let private runMatMul () =
     let struct (v, gs) = Grad.ValueAndGrad(Func<Tensor[], Tensor>(fun ts -> Tensor.MatMul(ts[0], ts[1]).Square().Sum()), [| a; b |])
     Array.append [| BitConverter.SingleToInt32Bits(v.ToScalar()) |]
         (gs |> Array.collect (fun g -> (nonNull g).ToArray() |> Array.map BitConverter.SingleToInt32Bits))
-
-let private withThreads (n: int) (f: unit -> 'a) =
-    let saved = Threading.Threads
-    Threading.Threads <- n
-    try f () finally Threading.Threads <- saved
 
 [<Fact>]
 let ``a conv net forward and backward twice gives identical bits`` () =

@@ -1,6 +1,9 @@
 /// The fused kernels (ReLU and sigmoid backward, transposed conv with bias, channel sums, Adam)
 /// against the unfused compositions they replace — bit for bit — with finite-difference checks
-/// through them, and TensorArena: same bits with and without it, nothing recycled leaks.
+/// through them, and TensorArena: same bits with and without it, nothing recycled leaks. Shares the
+/// "Threading.Threads" collection: it sets the global thread count (before, it ran beside the runtime tests that
+/// read the count back).
+[<Xunit.Collection("Threading.Threads")>]
 module VqVae.Tensors.Tests.FusedAndArenaTests
 
 open System
@@ -8,13 +11,9 @@ open Xunit
 open VqVae.Tensors
 open VqVae.Tensors.Backends
 open VqVae.Tensors.Backends.Cpu
+open VqVae.Tensors.Tests.ThreadCount
 
 let private bits (t: Tensor) = t.ToArray() |> Array.map BitConverter.SingleToInt32Bits
-
-let private withThreads (n: int) (f: unit -> 'a) =
-    let saved = Threading.Threads
-    Threading.Threads <- n
-    try f () finally Threading.Threads <- saved
 
 /// Values with exact zeros (both signs), negatives and positives, large enough to be split over threads.
 let private mixed (seed: int64) (n: int) =

@@ -9,6 +9,7 @@ open FsCheck.FSharp
 open VqVae.Tensors.Backends
 open VqVae.Tensors.Backends.Cpu
 open VqVae.Tensors.Tests.KernelsReference
+open VqVae.Tensors.Tests.ThreadCount
 open VqVae.Tensors.Tests.Properties
 open VqVae.Tensors.Tests.Refusals
 

@@ -93,12 +93,6 @@ let assertClose (what: string) (tol: float) (expected: float[]) (scale: float[])
         if not (err <= tol * scale.[i] + 1e-30) then
             failwithf "%s: element %d is %g, expected %g (error %g > %g·%g)" what i actual.[i] expected.[i] err tol scale.[i]
 
-/// Runs f with Threading.Threads set to t, restoring the previous value.
-let withThreads t f =
-    let old = Threading.Threads
-    Threading.Threads <- t
-    try f () finally Threading.Threads <- old
-
 /// Runs f with the CPU backend forced to an ISA level (CpuIsa.Level), restoring the previous level after.
 let withIsa (level: IsaLevel) f =
     let old = CpuIsa.Level

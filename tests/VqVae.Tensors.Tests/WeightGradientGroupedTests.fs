@@ -12,6 +12,7 @@ open Xunit
 open VqVae.Tensors.Backends
 open VqVae.Tensors.Backends.Cpu
 open VqVae.Tensors.Tests.KernelsReference
+open VqVae.Tensors.Tests.ThreadCount
 open VqVae.Tensors.Tests.Properties
 
 /// The switch is process-wide and changes which path (and so which rounding) every weight gradient
