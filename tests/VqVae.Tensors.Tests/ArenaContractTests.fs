@@ -156,6 +156,40 @@ module ArenaContractTests =
             finally next.Dispose()
         finally FloatPool.MaxPooledFloats <- saved
 
+    /// Leaves `count` arrays of `len` NaNs in the pool, as a scope whose results held them would at its end.
+    let private dirtyPool (len: int) (count: int) =
+        let scope = TensorArena.Begin()
+        for _ in 1 .. count do
+            let a, _ = TensorArena.Alloc(len, false)
+            Array.fill a 0 len nanf
+        scope.Dispose()
+
+    [<Fact>]
+    let ``ops that write only some elements of their result start from zeros, also on storage the pool hands back dirty`` () =
+        // Lengths no other test uses (the pool is exact-length): 37·41, 43·37 and 39·41 floats.
+        dirtyPool 1517 2
+        dirtyPool 1591 2
+        dirtyPool 1599 2
+        let scope = TensorArena.Begin()
+        try
+            let idx = Array.init 37 (fun i -> i * 5 % 41)
+            let oneHot = Tensor.OneHot(idx, 41)
+            Assert.True(TensorArena.IsArenaStorage oneHot)
+            Assert.Equal<float32[]>(Array.init 1517 (fun j -> if j % 41 = idx[j / 41] then 1f else 0f), oneHot.ToArray())
+            let rows = Tensor.Uniform(Rng.Seed 1L, -1f, 1f, 5, 37)
+            let into = [| 3; 0; 3; 42; 7 |]
+            let scattered = rows.ScatterAddRows(into, 43)
+            Assert.True(TensorArena.IsArenaStorage scattered)
+            let r = rows.ToArray()
+            let expected = Array.zeroCreate<float32> 1591
+            into |> Array.iteri (fun i t -> for j in 0 .. 36 do expected[t * 37 + j] <- expected[t * 37 + j] + r[i * 37 + j])
+            Assert.Equal<float32[]>(expected, scattered.ToArray())
+            // An empty inner dimension: the product is all zeros.
+            let empty = Tensor.MatMul(Tensor.Zeros(39, 0), Tensor.Zeros(0, 41))
+            Assert.True(TensorArena.IsArenaStorage empty)
+            Assert.Equal<float32[]>(Array.zeroCreate 1599, empty.ToArray())
+        finally scope.Dispose()
+
     [<MethodImpl(MethodImplOptions.NoInlining)>]
     let private dropGarbage (len: int) =
         let junk = GC.AllocateUninitializedArray<float32>(len)

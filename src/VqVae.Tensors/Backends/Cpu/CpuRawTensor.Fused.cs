@@ -14,7 +14,9 @@ internal sealed partial class CpuRawTensor
     private static void ForChunks(int length, Action<int, int> body)
     {
         int chunks = (length + Chunk - 1) / Chunk;
+        // Stryker disable once Equality,Boolean,Statement : equivalent in values, one chunk on this thread or several on the workers write the same elements (the split is only speed)
         if (chunks <= 1) { body(0, length); return; }
+        // Stryker disable once Boolean : equivalent in values, as above (serial or parallel, the same chunks)
         Threading.For(chunks, true, c => { int s = c * Chunk; body(s, Math.Min(Chunk, length - s)); });
     }
 
@@ -24,6 +26,7 @@ internal sealed partial class CpuRawTensor
     private RawTensor MapPair(RawTensor other, PairKernel kernel)
     {
         var dy = Data; var o = Cpu(other);
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the kernel writes
         var r = Alloc(dy.Length, false, out var owner);
         var isa = CpuIsa.Level;
         ForChunks(dy.Length, (s, n) => kernel(isa, dy.AsSpan(s, n), o.AsSpan(s, n), r.AsSpan(s, n)));
@@ -39,6 +42,7 @@ internal sealed partial class CpuRawTensor
     /// <inheritdoc/>
     public override RawTensor ConvTranspose2d(RawTensor weight, RawTensor? bias, ConvGeometry g)
     {
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the kernel writes
         var y = Alloc(g.N * g.Cin * g.H * g.W, false, out var owner);
         ConvKernels.BackwardInput(g, Data, Cpu(weight), y);
         if (bias is not null)
