@@ -183,6 +183,13 @@ module BackendContractTests =
         let e = Assert.Throws<ArgumentException>(fun () -> Backend.CheckSame("add", x, y))
         Assert.Equal("add: the operands are on different backends, cpu and fake-check; move one with Tensor.To(backend) (or a model with Tree.To).", e.Message)
 
+    [<Fact>]
+    let ``a cpu op refuses an operand of another backend with CheckSame's message, naming the op`` () =
+        let x = Backend.Cpu.Create([| 1f; 2f |], [| 2 |])
+        let y = wrapped (FakeBackend "fake-operand") [| 1f; 2f |] [| 2 |]
+        let e = Assert.Throws<ArgumentException>(fun () -> x.Binary(BinaryOp.Add, y) |> ignore)
+        Assert.Equal("Binary: the operands are on different backends, cpu and fake-operand; move one with Tensor.To(backend) (or a model with Tree.To).", e.Message)
+
     // ------------------------------------------------------------------ RawTensor's defaults
 
     let private fake = FakeBackend "fake-raw"

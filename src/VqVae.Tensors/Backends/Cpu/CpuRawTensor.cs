@@ -73,8 +73,8 @@ internal sealed partial class CpuRawTensor : RawTensor
     private float[] Cpu(RawTensor t, [System.Runtime.CompilerServices.CallerMemberName] string op = "")
     {
         if (t is CpuRawTensor c) return c.Data;
-        Backend.CheckSame(op, this, t);
-        throw new ArgumentException($"{op}: expected a tensor of the cpu backend, got {t.GetType().Name}.");
+        Backend.CheckSame(op, this, t);   // throws: t is on another backend
+        return ((CpuRawTensor)t).Data;    // not reached: every tensor of the cpu backend is a CpuRawTensor
     }
 
     private static CpuRawTensor Make(float[] d, int[] s, TensorArena? owner) => new(d, s, owner);
@@ -82,10 +82,13 @@ internal sealed partial class CpuRawTensor : RawTensor
     /// <inheritdoc/>
     public override RawTensor Unary(UnaryOp op)
     {
-        var x = Data; var r = Alloc(x.Length, false, out var owner);
-        if (x.Length >= 2 * Chunk && op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Relu or UnaryOp.Sqrt or UnaryOp.Square)
+        var x = Data;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
+        var r = Alloc(x.Length, false, out var owner);
+        // Stryker disable once Equality,Arithmetic : equivalent in values, only the size from which the exact ops go over threads
+        bool large = x.Length >= 2 * Chunk;
+        if (large && ExactPerElement(op))
         {
-            // Correctly rounded per element, so splitting over threads cannot change a bit.
             ForChunks(x.Length, (s, n) =>
             {
                 ReadOnlySpan<float> xs = x.AsSpan(s, n); var rs = r.AsSpan(s, n);
@@ -118,9 +121,14 @@ internal sealed partial class CpuRawTensor : RawTensor
         return Make(r, shape, owner);
     }
 
+    /// <summary>The unary ops correctly rounded per element: a split over threads cannot change a bit of theirs.</summary>
+    // Stryker disable once Logical : equivalent in values, an op dropped from the list only stays serial
+    private static bool ExactPerElement(UnaryOp op) => op is UnaryOp.Neg or UnaryOp.Abs or UnaryOp.Relu or UnaryOp.Sqrt or UnaryOp.Square;
+
     /// <inheritdoc/>
     public override RawTensor Clamp(float lo, float hi)
     {
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(Data.Length, false, out var owner);
         TensorPrimitives.Max(Data, lo, r);
         TensorPrimitives.Min(r, hi, r);
@@ -130,7 +138,9 @@ internal sealed partial class CpuRawTensor : RawTensor
     /// <inheritdoc/>
     public override RawTensor InRange(float lo, float hi)
     {
-        var x = Data; var r = Alloc(x.Length, false, out var owner);
+        var x = Data;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
+        var r = Alloc(x.Length, false, out var owner);
         for (int i = 0; i < r.Length; i++) r[i] = x[i] >= lo && x[i] <= hi ? 1f : 0f;
         return Make(r, shape, owner);
     }
@@ -138,8 +148,12 @@ internal sealed partial class CpuRawTensor : RawTensor
     /// <inheritdoc/>
     public override RawTensor BinaryScalar(BinaryOp op, float s, bool scalarOnLeft)
     {
-        var x = Data; var r = Alloc(x.Length, false, out var owner);
-        if (x.Length >= 2 * Chunk && op != BinaryOp.Pow)
+        var x = Data;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
+        var r = Alloc(x.Length, false, out var owner);
+        // Stryker disable once Equality,Arithmetic : equivalent in values, only the size from which + − × ÷ (correctly rounded per element) go over threads
+        bool large = x.Length >= 2 * Chunk;
+        if (large && op != BinaryOp.Pow)
         {
             ForChunks(x.Length, (st, n) => ScalarOp(op, s, x.AsSpan(st, n), r.AsSpan(st, n), scalarOnLeft));
             return Make(r, shape, owner);
@@ -169,11 +183,14 @@ internal sealed partial class CpuRawTensor : RawTensor
     {
         var a = Data; var b = Cpu(other);
         var os = ShapeUtil.Broadcast(op.ToString(), shape, other.Shape);
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(ShapeUtil.Size(os), false, out var owner);
         if (ShapeUtil.SameShape(shape, other.Shape))
         {
             // + − × ÷ are correctly rounded per element: a split over threads cannot change a bit.
-            if (r.Length >= 2 * Chunk && op != BinaryOp.Pow) ForChunks(r.Length, (s, n) => SpanOp(op, a.AsSpan(s, n), b.AsSpan(s, n), r.AsSpan(s, n)));
+            // Stryker disable once Equality,Arithmetic : equivalent in values, as above (the size only)
+            bool large = r.Length >= 2 * Chunk;
+            if (large && op != BinaryOp.Pow) ForChunks(r.Length, (s, n) => SpanOp(op, a.AsSpan(s, n), b.AsSpan(s, n), r.AsSpan(s, n)));
             else SpanOp(op, a, b, r);
             return Make(r, os, owner);
         }
@@ -211,12 +228,15 @@ internal sealed partial class CpuRawTensor : RawTensor
     // span op (both operands contiguous, or one of them a repeated scalar).
     private static void BroadcastOp(BinaryOp op, float[] a, int[] sa, float[] b, int[] sb, float[] r, int[] os)
     {
+        // rank ≥ 1: two rank-0 operands have the same shape, and a single value against any shape is a scalar op,
+        // both handled before (Binary; Expand fills).
         int rank = os.Length;
         var stA = BroadcastStrides(sa, os); var stB = BroadcastStrides(sb, os);
-        int inner = rank == 0 ? 1 : os[rank - 1];
-        int ia = rank == 0 ? 0 : stA[rank - 1], ib = rank == 0 ? 0 : stB[rank - 1];
+        int inner = os[rank - 1];
+        int ia = stA[rank - 1], ib = stB[rank - 1];
         int outer = r.Length / Math.Max(inner, 1);
-        var idx = new int[Math.Max(rank - 1, 0)];
+        // Stryker disable once Arithmetic : equivalent, a longer index array whose extra places the walk never visits
+        var idx = new int[rank - 1];
         int offA = 0, offB = 0;
         Span<float> one = stackalloc float[1];
         for (int o = 0; o < outer; o++)
@@ -248,6 +268,7 @@ internal sealed partial class CpuRawTensor : RawTensor
     /// <inheritdoc/>
     public override RawTensor Expand(int[] os)
     {
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(ShapeUtil.Size(os), false, out var owner);
         if (Data.Length == 1) { r.AsSpan().Fill(Data[0]); return Make(r, os, owner); }
         var zeros = new float[1];
