@@ -96,3 +96,57 @@ let ``broadcasting keeps the operands' order for subtraction, division and Pow``
     for op, f in [ BinaryOp.Sub, (fun x y -> x - y); BinaryOp.Div, (fun x y -> x / y); BinaryOp.Pow, (fun x y -> MathF.Pow(x, y)) ] do
         Assert.Equal<float32[]>(expect f, ra.Binary(op, rb).ToArray())
         Assert.Equal<float32[]>(expect (fun x y -> f y x), rb.Binary(op, ra).ToArray())
+
+/// Σ over o of one channel's runs in ElementwiseKernels.ChannelSum's order: eight lanes over each run's first
+/// ⌊run/8⌋·8 values, a ninth chain over the rest, then ((0+1)+(2+3))+((4+5)+(6+7)) + the ninth.
+let private laneSum (x: float32[]) (outer: int) (stride: int) (start: int) (run: int) =
+    let lanes = Array.zeroCreate<float32> 8
+    let mutable tail = 0f
+    let body = run / 8 * 8
+    for o in 0 .. outer - 1 do
+        let b = start + o * stride
+        for j in 0 .. 8 .. body - 1 do
+            for l in 0 .. 7 do lanes[l] <- lanes[l] + x[b + j + l]
+        for j in body .. run - 1 do tail <- tail + x[b + j]
+    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])) + tail
+
+[<Fact>]
+let ``a sum over all dimensions but one takes the channel-sum order from runs of 16, and one pass a dimension below`` () =
+    // [O, C, R] summed over dims 0 and 2: from R = 16 up each channel is one ChannelSum; below, a pass per
+    // dimension, last first (each run's library sum, then the rows added in order onto zeros).
+    for o, c, r in [ 3, 4, 16; 2, 3, 40; 2, 3, 15; 2, 3, 4 ] do
+        let x = Tensor.Uniform(Rng.Seed(int64 (o * 100 + r)), -1f, 1f, o * c * r).ToArray()
+        let expected =
+            Array.init c (fun ch ->
+                if r >= 16 then laneSum x o (c * r) (ch * r) r
+                else
+                    let mutable acc = 0f
+                    for i in 0 .. o - 1 do acc <- acc + TensorPrimitives.Sum(ReadOnlySpan(x, (i * c + ch) * r, r))
+                    acc)
+        let t = raw x [| o; c; r |]
+        Assert.Equal<int[]>(bits expected, bits (t.Sum([| 0; 2 |], false).ToArray()))
+        let kept = t.Sum([| 0; 2 |], true)
+        Assert.Equal<int[]>([| 1; c; 1 |], kept.Shape)
+        Assert.Equal<int[]>(bits expected, bits (kept.ToArray()))
+    // Rank 2, summing the rows' values (dims [1]): runs of 20, one ChannelSum each.
+    let x = Tensor.Uniform(Rng.Seed 9L, -1f, 1f, 5 * 20).ToArray()
+    Assert.Equal<int[]>(bits (Array.init 5 (fun row -> laneSum x 1 100 (row * 20) 20)), bits ((raw x [| 5; 20 |]).Sum([| 1 |], false).ToArray()))
+
+[<Fact>]
+let ``a sum over a leading dimension adds onto zeros, also on storage the pool hands back dirty`` () =
+    let len = 1109 // a length no other test uses: the pool is exact-length
+    let scope = TensorArena.Begin()
+    let dirty, _ = TensorArena.Alloc(len, false)
+    Array.fill dirty 0 len nanf
+    scope.Dispose()
+    use _ = TensorArena.Begin()
+    let x = Tensor.Uniform(Rng.Seed 10L, -1f, 1f, 2 * len).ToArray()
+    let summed = (raw x [| 2; len |]).Sum([| 0 |], false)
+    Assert.True(summed.IsScoped)
+    Assert.Equal<int[]>(bits (Array.init len (fun j -> (0f + x[j]) + x[len + j])), bits (summed.ToArray()))
+
+[<Fact>]
+let ``a scalar permuted by the empty permutation is itself`` () =
+    let p = (raw [| 5f |] [||]).Permute([||])
+    Assert.Empty(p.Shape)
+    Assert.Equal<float32[]>([| 5f |], p.ToArray())

@@ -27,7 +27,12 @@ internal sealed partial class CpuRawTensor
             }
             cur = r; cs[d] = 1;
         }
-        if (cur == Data) { cur = Alloc(Data.Length, false, out owner); Data.CopyTo(cur, 0); }
+        if (cur == Data)
+        {
+            // Stryker disable once Boolean : equivalent, zeroing storage the copy then fills
+            cur = Alloc(Data.Length, false, out owner);
+            Data.CopyTo(cur, 0);
+        }
         if (keepDim) return Make(cur, cs, owner);
         var outShape = new List<int>();
         for (int i = 0; i < cs.Length; i++) if (Array.IndexOf(dims, i) < 0) outShape.Add(cs[i]);
@@ -48,9 +53,12 @@ internal sealed partial class CpuRawTensor
         for (int i = c + 1; i < rank; i++) inner *= shape[i];
         if (inner < 16) return null;
         var x = Data;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(n, false, out var owner);
         var isa = CpuIsa.Level;
-        Threading.For(n, (long)outer * n * inner >= 1 << 18, ch =>
+        // Stryker disable once Equality,Arithmetic,Bitwise : equivalent in values, only the size from which the channels go over threads (each channel's sum is one thread's)
+        bool parallel = (long)outer * n * inner >= 1 << 18;
+        Threading.For(n, parallel, ch =>
         {
             unsafe
             {
@@ -72,9 +80,11 @@ internal sealed partial class CpuRawTensor
         var st = new int[rank];
         for (int i = 0; i < rank; i++) { os[i] = shape[perm[i]]; st[i] = inSt[perm[i]]; }
         var x = Data;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(x.Length, false, out var owner);
         if (r.Length == 0) return Make(r, os, owner);
         int inner = rank == 0 ? 1 : os[rank - 1], sIn = rank == 0 ? 1 : st[rank - 1];
+        // Stryker disable once Arithmetic : equivalent, a longer index array whose extra places the walk never visits
         var idx = new int[Math.Max(rank - 1, 0)];
         int off = 0, outer = r.Length / inner;
         for (int o = 0; o < outer; o++)
@@ -95,8 +105,9 @@ internal sealed partial class CpuRawTensor
     /// <inheritdoc/>
     public override RawTensor Narrow0(int start, int count)
     {
-        int row = shape.Length == 0 ? 1 : Data.Length / Math.Max(shape[0], 1);
+        int row = Data.Length / Math.Max(shape[0], 1);   // rank ≥ 1: Tensor.Narrow refuses a scalar
         var os = (int[])shape.Clone(); os[0] = count;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(count * row, false, out var owner);
         Data.AsSpan(start * row, count * row).CopyTo(r);
         return Make(r, os, owner);
@@ -108,6 +119,7 @@ internal sealed partial class CpuRawTensor
         var os = (int[])shape.Clone();
         os[0] = 0;
         foreach (var p in parts) os[0] += p.Shape[0];
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(ShapeUtil.Size(os), false, out var owner);
         int at = 0;
         foreach (var p in parts) { var d = Cpu(p); d.CopyTo(r, at); at += d.Length; }
@@ -132,6 +144,7 @@ internal sealed partial class CpuRawTensor
         int n = shape[dim], run = length * inner;
         var os = (int[])shape.Clone(); os[dim] = length;
         var x = Data;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(outer * run, false, out var owner);
         for (int o = 0; o < outer; o++) x.AsSpan((o * n + start) * inner, run).CopyTo(r.AsSpan(o * run, run));
         return Make(r, os, owner);
@@ -146,6 +159,7 @@ internal sealed partial class CpuRawTensor
         os[dim] = 0;
         foreach (var p in parts) os[dim] += p.Shape[dim];
         int outRun = os[dim] * inner;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(ShapeUtil.Size(os), false, out var owner);
         int at = 0;
         foreach (var p in parts)
@@ -164,6 +178,7 @@ internal sealed partial class CpuRawTensor
         var (outer, inner) = AroundDim(shape, dim);
         int n = shape[dim];
         var x = Data;
+        // Stryker disable once Boolean : equivalent, zeroing storage whose every element the op writes
         var r = Alloc(outer * inner, false, out var owner);
         for (int o = 0; o < outer; o++)
         {
