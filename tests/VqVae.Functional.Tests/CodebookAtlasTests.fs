@@ -11,7 +11,13 @@ open VqVae.Functional.Model
 open VqVae.Functional.Quantization
 open VqVae.Tensors.Tests.Refusals
 
-let private model (k: int) = VqVaeModel.Init(ModelTests.tiny.With(codebookSize = Nullable k), Rng.Seed 2L)
+/// A tiny model whose decoder draws each code differently. (With seed 2 the tiny decoder's ReLUs are all dead at
+/// init and every grid decodes to the same constant image, so tiles compared by value would prove nothing.)
+let private model (k: int) =
+    let m = VqVaeModel.Init(ModelTests.tiny.With(codebookSize = Nullable k), Rng.Seed 3L)
+    let decode (codes: int[]) = VqVaeModel.DecodeCodes(m, CodeIndices.Of(codes, 1, 2, 2)).ToArray()
+    Assert.NotEqual<float32[]>(decode [| 0; 0; 0; 0 |], decode [| 0; 0; 0; 1 |])
+    m
 
 [<Fact>]
 let ``tiles are the used codes, most used first (ties by index), each a 3×3 block on the most used code`` () =
@@ -43,6 +49,24 @@ let ``more than 64 codes are decoded in chunks and joined in order`` () =
     Assert.Equal(70, atlas.Tiles.Shape[0])
     // On a 2×2 grid the block covers every cell: tile 69 is code 69 alone.
     Assert.Equal<float32[]>(VqVaeModel.DecodeCodes(m, CodeIndices.Of(Array.create 4 69, 1, 2, 2)).ToArray(), atlas.Tiles.Narrow(0, 69, 1).ToArray())
+
+[<Fact>]
+let ``exactly 64 codes are one chunk: no empty chunk after it`` () =
+    let m = model 64
+    let atlas = CodebookAtlas.Of(m, CodeUsage.FromCounts [ for i in 0 .. 63 -> int64 (100 - i) ], 3, 3)
+    Assert.Equal<int[]>([| 0 .. 63 |], atlas.Codes)
+    Assert.Equal<int[]>([| 64; 1; 12; 12 |], atlas.Tiles.Shape)
+
+[<Fact>]
+let ``every tile of a chunk has its own code's block on the background, on a grid wider than high`` () =
+    // 3×6: the block is rows 0..2 × columns 2..4 (3/2 − 1 = 0, 6/2 − 1 = 2); background code 4 (the most used).
+    let m = model 6
+    let usage = CodeUsage.FromCounts [ 1L; 2L; 0L; 3L; 9L; 0L ]
+    let atlas = CodebookAtlas.Of(m, usage, 3, 6)
+    Assert.Equal<int[]>([| 4; 3; 1; 0 |], atlas.Codes)
+    for tile, code in Array.indexed atlas.Codes do
+        let grid = Array.init 18 (fun i -> let r, c = i / 6, i % 6 in if c >= 2 && c <= 4 && r <= 2 then code else 4)
+        Assert.Equal<float32[]>(VqVaeModel.DecodeCodes(m, CodeIndices.Of(grid, 1, 3, 6)).ToArray(), atlas.Tiles.Narrow(0, tile, 1).ToArray())
 
 [<Fact>]
 let ``usage of another codebook size, a grid below 1×1 and null arguments are refused by name`` () =

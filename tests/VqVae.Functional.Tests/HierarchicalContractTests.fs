@@ -136,9 +136,12 @@ let ``the hierarchical prior reader refuses another file, a missing, misshapen, 
     Assert.Equal(notOne, problemOf load entries (meta |> List.map (fun (k, v) -> if k = "format" then k, "other" else k, v)))
     Assert.Equal($"lacks the parameter '{first}' its configs need.", problemOf load entries.Tail meta)
     Assert.Equal("has tensors its configs do not use: junk.", problemOf load (entries @ [ SafeTensorEntry("junk", [| 1 |], [| 0f |]) ]) meta)
+    Assert.Equal("has tensors its configs do not use: junk, junk2.", problemOf load (entries @ [ SafeTensorEntry("junk", [| 1 |], [| 0f |]); SafeTensorEntry("junk2", [| 1 |], [| 0f |]) ]) meta)
     let e0 = entries.Head
     Assert.StartsWith($"parameter '{first}' has shape [{e0.Data.Length}], its config needs [", problemOf load (SafeTensorEntry(first, [| e0.Data.Length |], e0.Data) :: entries.Tail) meta)
-    Assert.Equal($"parameter '{first}' holds non-finite values.", problemOf load (SafeTensorEntry(first, e0.Shape, Array.create e0.Data.Length nanf) :: entries.Tail) meta)
+    // One infinity among finite values is enough.
+    let oneInfinite = e0.Data |> Array.mapi (fun i v -> if i = e0.Data.Length - 1 then infinityf else v)
+    Assert.Equal($"parameter '{first}' holds non-finite values.", problemOf load (SafeTensorEntry(first, e0.Shape, oneInfinite) :: entries.Tail) meta)
     let struct (_, otherBottom) = HierarchicalPriors.Configs(tiny, 32, 32, 4, 2)
     let swapped = meta |> List.map (fun (k, v) -> if k = "prior_config_bottom" then k, otherBottom.ToJson() else k, v)
     Assert.StartsWith("the bottom prior must be conditioned on the top grid (6 codes, 2×2), but its config says 6 codes, 4×4.", problemOf load entries swapped)
@@ -151,6 +154,19 @@ let ``the hierarchical prior reader refuses another file, a missing, misshapen, 
         Assert.Equal(Nullable(), (HierarchicalPriorCheckpoint.Load path).ImageHeight)
     Assert.True(HierarchicalPriorCheckpoint.IsHierarchical saved)
     Assert.False(HierarchicalPriorCheckpoint.IsHierarchical(Scratch.path "none.safetensors"))
+    let other = Scratch.path "other-format.safetensors"
+    SafeTensors.Write(other, Array.ofList entries, Dictionary(dict (meta |> List.map (fun (k, v) -> if k = "format" then k, "vqvae-functional-prior" else k, v))))
+    Assert.False(HierarchicalPriorCheckpoint.IsHierarchical other)
+    // The smallest side: one pixel pads to 8, a 1×1 top grid.
+    let small = HierarchicalPriors.Init(tiny, 8, 8, Rng.Seed 1L, 4, 2)
+    let onePixel = Scratch.path "hprior-1px.safetensors"
+    HierarchicalPriorCheckpoint.Save(onePixel, small, "m", 1, 8)
+    let back1 = HierarchicalPriorCheckpoint.Load onePixel
+    Assert.Equal((Nullable 1, Nullable 8), (back1.ImageHeight, back1.ImageWidth))
+    // Null and empty arguments, by name.
+    Assert.Equal("prior", nullArgumentOf (fun () -> HierarchicalPriorCheckpoint.Save(Scratch.path "n.safetensors", Unchecked.defaultof<HierarchicalPrior>)))
+    refusedNaming "path" [] (fun () -> HierarchicalPriorCheckpoint.Save("", small)) |> ignore
+    refusedNaming "path" [] (fun () -> HierarchicalPriorCheckpoint.Load "" |> ignore) |> ignore
 
 [<Fact>]
 let ``a hierarchical prior file's metadata: its keys and version, nothing recorded read as nothing, each grid mismatch and a bad config named`` () =

@@ -8,6 +8,7 @@ open System
 open Xunit
 open VqVae.Functional.Model
 open VqVae.Functional.Resources
+open VqVae.Tensors.Tests
 open VqVae.Tensors.Tests.Refusals
 
 let private cfg = VqVaeConfig(1, 8, 16, 4, 0.25f)
@@ -23,6 +24,13 @@ let ``activations per image follow the layer outputs of each architecture`` () =
     Assert.Equal(2092L, MemoryPlan.ForTraining(cfg.With(architecture = Architecture.Residual, residualLayers = 2, residualHidden = 3), 1, 8, 8).ActivationValuesPerImage)
     // Non-square: 8×16 gives img 128, half 33, quarter 9: 2·8·33·2 + 2·8·9·2 + 9·4·9 + 12·128 = 1056 + 288 + 324 + 1536.
     Assert.Equal(3204L, MemoryPlan.ForTraining(cfg, 1, 8, 16).ActivationValuesPerImage)
+    // Three channels: the image term is 12·3·64 = 2304 instead of 768.
+    Assert.Equal(3188L, MemoryPlan.ForTraining(cfg.With(channels = 3), 1, 8, 8).ActivationValuesPerImage)
+    // Residual layers count only in the residual architecture.
+    Assert.Equal(1652L, MemoryPlan.ForTraining(cfg.With(residualLayers = 2, residualHidden = 3), 1, 8, 8).ActivationValuesPerImage)
+    // Sides too large to count saturate instead of wrapping round.
+    let huge = MemoryPlan.ForTraining(cfg, 1, Int32.MaxValue, Int32.MaxValue)
+    Assert.Equal((Int64.MaxValue, Int64.MaxValue), (huge.ActivationValuesPerImage, huge.Bytes))
 
 [<Fact>]
 let ``the bytes are the base plus four bytes per live value: ten per model value, five per activation value and image`` () =
@@ -44,3 +52,19 @@ let ``a batch or side below 1 and a null config are refused by name`` () =
                      "width", (fun () -> MemoryPlan.ForTraining(cfg, 1, 8, 0)) ] do
         refusedNaming name [] f |> ignore
     Assert.Equal("config", nullArgumentOf (fun () -> MemoryPlan.ForTraining(Unchecked.defaultof<VqVaeConfig>, 1, 8, 8)))
+
+[<Fact>]
+let ``available memory is MemAvailable plus this process's bytes, capped by the runtime's limit, else the limit`` () =
+    let limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes
+    let file (text: string) =
+        let path = Scratch.path "meminfo"
+        IO.File.WriteAllText(path, text)
+        path
+    Assert.Equal(2048L * 1024L + 5L, MemoryPlan.AvailableBytes(file "MemTotal:  100 kB\nMemAvailable:    2048 kB\nCached: 7 kB\n", 5L))
+    Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemTotal:  100 kB\n", 5L))                       // no MemAvailable line
+    Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemAvailable: lots kB\n", 5L))                  // not a number
+    Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemAvailable: 99999999999999999999 kB\n", 5L))  // past a long
+    Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemAvailable: 9000000000000000 kB\n", 5L))      // its bytes past a long
+    Assert.Equal(limit, MemoryPlan.AvailableBytes(Scratch.path "no-such-meminfo", 5L))
+    Assert.Equal(limit, MemoryPlan.AvailableBytes(Scratch.dir "meminfo-folder", 5L))   // a folder
+    Assert.True(MemoryPlan.AvailableBytes() <= limit)

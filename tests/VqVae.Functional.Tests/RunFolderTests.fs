@@ -25,6 +25,11 @@ let ``each stage writes the manifest: writing at open, then a checkpoint with it
     let m = manifestOf d
     Assert.Equal(("vqvae-run", run.RunId, "writing"), (text m "format", text m "run", text m "status"))
     Assert.False(m.TryGetProperty("step") |> fst)
+    // Indented for people reading it, and stamped with the time it was written (UTC, round-trip format).
+    Assert.Contains("{\n  \"format\": \"vqvae-run\",\n", File.ReadAllText(Path.Combine(d, RunFolder.ManifestName)).Replace("\r\n", "\n"))
+    let written = DateTime.Parse(text m "written_utc", Globalization.CultureInfo.InvariantCulture, Globalization.DateTimeStyles.RoundtripKind)
+    Assert.Equal(DateTimeKind.Utc, written.Kind)
+    Assert.InRange(DateTime.UtcNow - written, TimeSpan.Zero, TimeSpan.FromMinutes 10.0)
     File.WriteAllText(run.PathOf "a.txt", "hello")
     run.Checkpoint([ "a.txt" ], 7)
     let m = manifestOf d
@@ -86,4 +91,14 @@ let ``a folder that cannot be created is refused in words; the lock goes with it
     Assert.StartsWith("another run is writing to it (the lock .vqvae.lock is held)", problem (fun () -> RunFolder.Open d |> ignore))
     run.Dispose()
     Assert.False(File.Exists(Path.Combine(d, RunFolder.LockName)))
+    (RunFolder.Open d).Dispose()
+
+[<Fact>]
+let ``a folder whose manifest cannot be written is refused in words, and its lock is let go`` () =
+    let d = Scratch.dir "run"
+    let manifest = Path.Combine(d, RunFolder.ManifestName)
+    Directory.CreateDirectory manifest |> ignore   // a folder where the manifest goes
+    Assert.StartsWith("cannot be written (", problem (fun () -> RunFolder.Open d |> ignore))
+    Assert.False(File.Exists(Path.Combine(d, RunFolder.LockName)))
+    Directory.Delete manifest
     (RunFolder.Open d).Dispose()

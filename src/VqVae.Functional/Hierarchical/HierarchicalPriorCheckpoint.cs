@@ -27,7 +27,8 @@ public static class HierarchicalPriorCheckpoint
     /// <summary>Writes both priors to one file (temporary file, then rename); <paramref name="height"/>×<paramref name="width"/> is the image size the codes came from.</summary>
     public static void Save(string path, HierarchicalPrior prior, string vqvae = "", int? height = null, int? width = null)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path); ArgumentNullException.ThrowIfNull(prior);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(prior);
         var entries = Tree.Leaves(prior).Select(l => new SafeTensorEntry(l.Name, l.Value.Shape, l.Value.ToArray())).ToArray();
         SafeTensors.Write(path, entries, new Dictionary<string, string>
         {

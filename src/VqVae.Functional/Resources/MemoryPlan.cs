@@ -31,6 +31,7 @@ public sealed record MemoryPlan(long ModelValues, long ActivationValuesPerImage,
     /// <summary>The plan for train steps of <paramref name="batch"/> images of <paramref name="height"/>×<paramref name="width"/>.</summary>
     public static MemoryPlan ForTraining(VqVaeConfig config, int batch, int height, int width)
     {
+        // Stryker disable once Statement : equivalent, ModelSize refuses a null config by the same name
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
@@ -43,17 +44,20 @@ public sealed record MemoryPlan(long ModelValues, long ActivationValuesPerImage,
 
     /// <summary>The memory this process may plan to use: the smaller of the memory available now (Linux
     /// <c>MemAvailable</c>, plus what this process already holds) and the runtime's limit (container or machine).</summary>
-    public static long AvailableBytes()
+    public static long AvailableBytes() => AvailableBytes("/proc/meminfo", Environment.WorkingSet);
+
+    /// <summary><see cref="AvailableBytes()"/> from a given meminfo file and bytes this process holds: the runtime's
+    /// limit when the file cannot be read or has no readable <c>MemAvailable</c> line.</summary>
+    internal static long AvailableBytes(string meminfoPath, long ownBytes)
     {
         long limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         try
         {
-            foreach (var line in File.ReadLines("/proc/meminfo"))
+            foreach (var line in File.ReadLines(meminfoPath))
                 if (line.StartsWith("MemAvailable:", StringComparison.Ordinal))
                 {
                     var kb = long.Parse(line["MemAvailable:".Length..].Replace("kB", "", StringComparison.Ordinal).Trim(), CultureInfo.InvariantCulture);
-                    long own = Environment.WorkingSet;
-                    return Math.Min(limit, kb * 1024 + own);
+                    return Math.Min(limit, Saturating(() => checked(kb * 1024 + ownBytes)));
                 }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException) { }
@@ -71,17 +75,21 @@ public sealed record MemoryPlan(long ModelValues, long ActivationValuesPerImage,
     // image or per block, so they do not grow with the batch and sit in the base).
     private static long ActivationsPerImage(VqVaeConfig c, int height, int width)
     {
-        return Saturating(() => checked(Compute()));
+        return Saturating(Compute);
         long Compute()
         {
-            long C = c.Channels, h = c.Hidden, D = c.CodeDim, L = c.ResidualLayers, r = c.ResidualChannels;
-            long img = (long)height * width, half = img / 4 + 1, quarter = img / 16 + 1;
-            long first = c.Architecture == Architecture.Compact ? h / 2 : h;
-            return 2 * first * half * 2          // encoder conv 1 and its ReLU, the decoder's mirror
-                + 2 * h * quarter * 2            // encoder conv 2 / decoder conv 1 and their ReLUs
-                + 9 * D * quarter                // z_e, z_q, the straight-through sum, the loss differences and their gradients
-                + 12 * C * img                   // input, output, activation, reconstruction difference, normalisation
-                + (c.Architecture == Architecture.Residual ? 2 * L * (2 * h + 2 * r) * quarter : 0);
+            // checked inside the body: a checked(...) around the call would not reach the local function's arithmetic
+            checked
+            {
+                long C = c.Channels, h = c.Hidden, D = c.CodeDim, L = c.ResidualLayers, r = c.ResidualChannels;
+                long img = (long)height * width, half = img / 4 + 1, quarter = img / 16 + 1;
+                long first = c.Architecture == Architecture.Compact ? h / 2 : h;
+                return 2 * first * half * 2          // encoder conv 1 and its ReLU, the decoder's mirror
+                    + 2 * h * quarter * 2            // encoder conv 2 / decoder conv 1 and their ReLUs
+                    + 9 * D * quarter                // z_e, z_q, the straight-through sum, the loss differences and their gradients
+                    + 12 * C * img                   // input, output, activation, reconstruction difference, normalisation
+                    + (c.Architecture == Architecture.Residual ? 2 * L * (2 * h + 2 * r) * quarter : 0);
+            }
         }
     }
 

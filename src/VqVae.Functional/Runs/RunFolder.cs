@@ -43,6 +43,7 @@ public sealed class RunFolder : IDisposable
     /// <exception cref="RunFolderException">The folder cannot be created or written, or another run holds it.</exception>
     public static RunFolder Open(string path)
     {
+        // Stryker disable once Statement : equivalent, GetFullPath refuses a null or empty path by the same name
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = System.IO.Path.GetFullPath(path);
         FileStream lockStream;
@@ -54,6 +55,7 @@ public sealed class RunFolder : IDisposable
             lockStream = new FileStream(System.IO.Path.Combine(full, LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None,
                 bufferSize: 1, FileOptions.DeleteOnClose);
         }
+        // Stryker disable once Logical : equivalent, a folder that exists has neither a missing part nor a path too long, so the first two tests agree
         catch (IOException e) when (e is not (DirectoryNotFoundException or PathTooLongException) && Directory.Exists(full) && IsLocked(full))
         {
             throw new RunFolderException(path, $"another run is writing to it (the lock {LockName} is held); use another folder or wait for that run.", e);
