@@ -81,6 +81,14 @@ let ``Sgemm with k = 0 scales C by beta and beta = 0 clears NaNs`` () =
     Assert.Equal<float32[]>([| 0.5f; 1.0f |], c2)
 
 [<Fact>]
+let ``Sgemm with no rows or no columns does nothing, whatever k, alpha and beta`` () =
+    let a, b = Array.create 6 1f, Array.create 6 1f
+    let c = [| nanf; 7f |]
+    Gemm.Sgemm(false, false, 0, 2, 3, 1f, ReadOnlySpan a, 3, ReadOnlySpan b, 2, 0f, Span c, 2)   // m = 0
+    Gemm.Sgemm(false, false, 2, 0, 3, 1f, ReadOnlySpan a, 3, ReadOnlySpan b, 1, 0f, Span c, 1)   // n = 0
+    Assert.Equal<int[]>([| BitConverter.SingleToInt32Bits nanf; BitConverter.SingleToInt32Bits 7f |], c |> Array.map BitConverter.SingleToInt32Bits)
+
+[<Fact>]
 let ``Sgemm gives identical bits for 1 and 2 threads and run to run`` () =
     for (ta, tb) in [ false, false; true, true; false, true ] do
         let m, n, k = 203, 517, 901

@@ -35,8 +35,8 @@ let caseGen = gen {
     let! seed = Gen.choose (0, 1_000_000)
     return { N = n; D = d; K = k; Seed = seed } }
 
-[<PropertyTest(100)>]
-let ``Argmin picks a nearest code (brute force in double)`` (c: NearestCase) =
+/// The property's check for one case (also run on cases too large to draw).
+let checkNearest (c: NearestCase) =
     let n, d, k, seed = c.N, c.D, c.K, c.Seed
     let z, e = randomArray seed (n * d), randomArray (seed + 1) (k * d)
     let idx = argmin z n d e k
@@ -53,6 +53,14 @@ let ``Argmin picks a nearest code (brute force in double)`` (c: NearestCase) =
         let clear = dists |> Array.indexed |> Array.forall (fun (j, v) -> j = first || v > best + 2.0 * tol)
         if clear && idx.[i] <> first then failwithf "row %d: picked %d, clear minimum at %d" i idx.[i] first
     true
+
+[<PropertyTest(100)>]
+let ``Argmin picks a nearest code (brute force in double)`` (c: NearestCase) = checkNearest c
+
+[<Fact>]
+let ``Argmin over codes longer than one packed depth chunk (two chunks and a short third)`` () =
+    // Gemm.KC = 384: the codebook is packed in depth chunks of ChunkDepth(773) = 258.
+    Assert.True(checkNearest { N = 40; D = 2 * Gemm.KC + 5; K = 12; Seed = 7 })
 
 [<Fact>]
 let ``ties go to the lowest index`` () =

@@ -42,9 +42,10 @@ internal static unsafe class Gemm
     {
         var kern = GemmKernels.Current;
         Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+        // Stryker disable once Equality,Arithmetic : equivalent in values, the threshold only decides whether tiles run on several threads
+        bool parallel = (long)m * n * k >= ParallelThreshold;
         fixed (float* pa = a, pb = b, pc = c)
-            Run(kern, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc,
-                parallel: (long)m * n * k >= ParallelThreshold);
+            Run(kern, transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, parallel);
     }
 
     internal static void Validate(bool transA, bool transB, int m, int n, int k,
@@ -78,7 +79,11 @@ internal static unsafe class Gemm
         int ncMax = Math.Max(nr, 256 / nr * nr);
         int nTiles = (n + ncMax - 1) / ncMax;
         int slivers = (m + mr - 1) / mr;
+        // How many row tiles the work is cut into changes no value: every tile is whole slivers from the origin and
+        // sums all of K in the same order (pinned by the thread-count tests).
+        // Stryker disable once Conditional,Linq : equivalent in values, as above
         int workers = parallel ? Math.Max(1, Threading.Threads) : 1;
+        // Stryker disable once Linq,Arithmetic : equivalent in values, as above
         int mTiles = workers == 1 ? 1 : Math.Min(slivers, Math.Max(1, (8 * workers + nTiles - 1) / nTiles));
         int sliversPerTile = (slivers + mTiles - 1) / mTiles;
         mTiles = (slivers + sliversPerTile - 1) / sliversPerTile;
@@ -92,9 +97,12 @@ internal static unsafe class Gemm
             PackedB = packedB, NPadded = (n + nr - 1) / nr * nr,
         };
         int tiles = mTiles * nTiles;
+        // Stryker disable once Equality : equivalent in values, serial or parallel runs the same tiles
         if (workers == 1 || tiles == 1)
+            // Stryker disable once Equality : equivalent, a tile past the last covers no element (Tile returns at once)
             for (int t = 0; t < tiles; t++) job.Tile(t);
         else
+            // Stryker disable once Boolean : equivalent in values, as above
             Threading.For(tiles, true, job.Tile);
     }
 
@@ -172,6 +180,7 @@ internal static unsafe class Gemm
         {
             int i0 = (t % MTiles) * RowsPerTile, j0 = (t / MTiles) * ColsPerTile;
             int rows = Math.Min(RowsPerTile, M - i0), cols = Math.Min(ColsPerTile, N - j0);
+            // Stryker disable once Statement : equivalent, the tile count is exact so no tile lies past the edge (a guard)
             if (rows <= 0 || cols <= 0) return;
             int mr = Kern.MR, nr = Kern.NR;
             int bSlivers = (cols + nr - 1) / nr;

@@ -91,7 +91,7 @@ internal static unsafe class GemmKernels
             { var ai = Vector512.Create(a[7]); c70 = Avx512F.FusedMultiplyAdd(b0, ai, c70); c71 = Avx512F.FusedMultiplyAdd(b1, ai, c71); c72 = Avx512F.FusedMultiplyAdd(b2, ai, c72); }
         }
         var vb = Vector512.Create(beta);
-        Store512(c + 0 * ldc, c00, mode, vb); Store512(c + 0 * ldc + 16, c01, mode, vb); Store512(c + 0 * ldc + 32, c02, mode, vb);
+        Store512(c, c00, mode, vb); Store512(c + 16, c01, mode, vb); Store512(c + 32, c02, mode, vb);
         Store512(c + 1 * ldc, c10, mode, vb); Store512(c + 1 * ldc + 16, c11, mode, vb); Store512(c + 1 * ldc + 32, c12, mode, vb);
         Store512(c + 2 * ldc, c20, mode, vb); Store512(c + 2 * ldc + 16, c21, mode, vb); Store512(c + 2 * ldc + 32, c22, mode, vb);
         Store512(c + 3 * ldc, c30, mode, vb); Store512(c + 3 * ldc + 16, c31, mode, vb); Store512(c + 3 * ldc + 32, c32, mode, vb);
@@ -117,7 +117,7 @@ internal static unsafe class GemmKernels
             { var ai = Vector256.Create(a[5]); c50 = Fma.MultiplyAdd(b0, ai, c50); c51 = Fma.MultiplyAdd(b1, ai, c51); }
         }
         var vb = Vector256.Create(beta);
-        Store256(c + 0 * ldc, c00, mode, vb); Store256(c + 0 * ldc + 8, c01, mode, vb);
+        Store256(c, c00, mode, vb); Store256(c + 8, c01, mode, vb);
         Store256(c + 1 * ldc, c10, mode, vb); Store256(c + 1 * ldc + 8, c11, mode, vb);
         Store256(c + 2 * ldc, c20, mode, vb); Store256(c + 2 * ldc + 8, c21, mode, vb);
         Store256(c + 3 * ldc, c30, mode, vb); Store256(c + 3 * ldc + 8, c31, mode, vb);
@@ -145,7 +145,7 @@ internal static unsafe class GemmKernels
             { var ai = Vector128.Create(a[5]); c50 = Vector128.FusedMultiplyAdd(b0, ai, c50); c51 = Vector128.FusedMultiplyAdd(b1, ai, c51); }
         }
         var vb = Vector128.Create(beta);
-        Store128(c + 0 * ldc, c00, mode, vb); Store128(c + 0 * ldc + 4, c01, mode, vb);
+        Store128(c, c00, mode, vb); Store128(c + 4, c01, mode, vb);
         Store128(c + 1 * ldc, c10, mode, vb); Store128(c + 1 * ldc + 4, c11, mode, vb);
         Store128(c + 2 * ldc, c20, mode, vb); Store128(c + 2 * ldc + 4, c21, mode, vb);
         Store128(c + 3 * ldc, c30, mode, vb); Store128(c + 3 * ldc + 4, c31, mode, vb);
