@@ -6,6 +6,7 @@
 module VqVae.Tensors.Tests.KernelsIsa
 
 open System
+open System.Runtime.Intrinsics
 open Xunit
 open FsCheck
 open FsCheck.FSharp
@@ -125,6 +126,12 @@ let ``conv kernels (lowering, scatter, GEMM) at this ISA level give the scalar l
         for s, k in [ 1, 3; 2, 4 ] do
             let h = (wo - 1) * s + k - 2
             check (geometry 3 2 h h 5 k k s s 1 1 1 1, wo) |> ignore
+    // The AVX-512 window's edges: a row spanning 30 (applies), exactly 32 or 33 (does not); 64 rows (a plan that
+    // fits) and 65 (does not).
+    for s, wo in [ 3, 11; 4, 9; 3, 12 ] do
+        let w = (wo - 1) * s + 4
+        check (geometry 2 2 12 w 3 4 4 s s 0 0 1 1, 9) |> ignore
+    for h in [ 64; 65 ] do check (geometry 1 2 h 8 3 3 3 1 1 1 1 1 1, 5) |> ignore
     for g in KernelsConv.modelLayers 5 do check (g, 7) |> ignore
     // And against the double reference at this level.
     let g = geometry 9 3 16 16 5 4 4 2 2 1 1 1 1
@@ -259,3 +266,8 @@ let ``VQVAE_ISA values parse case-insensitively, blank means the best level, any
             Assert.Equal(before, CpuIsa.Level)
     Assert.True(CpuIsa.Supports IsaLevel.Scalar)
     Assert.Equal(CpuIsa.All |> Seq.find CpuIsa.Supports, CpuIsa.Best)
+
+[<Fact>]
+let ``the portable even-lane gather (a CPU with neither SSE nor AdvSimd) takes lanes 0 and 2 of each register`` () =
+    let lo, hi = Vector128.Create(1f, 2f, 3f, 4f), Vector128.Create(5f, 6f, 7f, 8f)
+    Assert.Equal(Vector128.Create(1f, 3f, 5f, 7f), Vector128Rows.EvenLanes(lo, hi))

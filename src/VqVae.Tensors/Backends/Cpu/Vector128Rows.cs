@@ -66,11 +66,16 @@ internal static unsafe class Vector128Rows
         if (!stride2) return Vector128.Load(src);
         var lo = Vector128.Load(src);
         var hi = Vector128.Load(src + 4);
+        // Stryker disable once Boolean : equivalent in values, the portable shuffle takes the same lanes
         if (Sse.IsSupported) return Sse.Shuffle(lo, hi, 0b10_00_10_00);
         if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.UnzipEven(lo, hi);
-        return Vector128.ConditionalSelect(Vector128.Create(0, 0, -1, -1).AsSingle(),
-            Vector128.Shuffle(hi, Vector128.Create(0, 0, 0, 2)), Vector128.Shuffle(lo, Vector128.Create(0, 2, 0, 0)));
+        return EvenLanes(lo, hi);
     }
+
+    /// <summary>Lanes 0 and 2 of lo, then of hi, without SSE or AdvSimd (a CPU with neither).</summary>
+    internal static Vector128<float> EvenLanes(Vector128<float> lo, Vector128<float> hi) =>
+        Vector128.ConditionalSelect(Vector128.Create(0, 0, -1, -1).AsSingle(),
+            Vector128.Shuffle(hi, Vector128.Create(0, 0, 0, 2)), Vector128.Shuffle(lo, Vector128.Create(0, 2, 0, 0)));
 
     /// <summary>One tap's rows of the lowering into its packed panel row (dst = panel + (r − p0)·nr).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -80,6 +85,7 @@ internal static unsafe class Vector128Rows
         {
             ref readonly var t = ref plan[i];
             var v = Gather(tap + t.Src, stride2);
+            // Stryker disable once Logical,Equality : equivalent in values, a lane-by-lane store where a whole register would fit writes the same lanes
             if (!lastRow || t.Col + 4 <= nr) Vector128.Store(v, dst + t.Dst);
             else
                 for (int l = 0; l < t.Lanes; l++) dst[t.Dst + l] = v.GetElement(l);

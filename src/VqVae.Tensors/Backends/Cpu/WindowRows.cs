@@ -25,12 +25,14 @@ internal static unsafe class WindowRows
     /// (a load over a just-stored, partly overlapping register stalls until the store retires).
     /// </summary>
     public static bool ScatterApplies(ConvGeometry g) =>
+        // Stryker disable once Equality,Arithmetic : equivalent in values, overlapping rows only stall (they are still scattered one after another)
         Applies(g) && (long)g.StrideH * (g.W + 2 * g.PadW) >= ScatterWidth(g);
 
     /// <summary>Floats one row's scatter spans: 8 (one ymm, e.g. 3×3 stride-1 rows of 7), 16 or 32.</summary>
     private static int ScatterWidth(ConvGeometry g)
     {
         long span = (long)g.StrideW * (g.Wo - 1);
+        // Stryker disable once Conditional : equivalent in values, a wider register under the same lane masks
         return span < 8 ? 8 : span < 16 ? 16 : 32;
     }
 
@@ -38,12 +40,13 @@ internal static unsafe class WindowRows
     public static bool Applies(ConvGeometry g) =>
         g.Wo is > 0 and <= 16 && (long)g.StrideW * (g.Wo - 1) < 32 && g.Ho <= 64;
 
-    /// <summary>Lane ow ← window offset ow·s; lanes past Wo pick anything (they are never stored).</summary>
+    /// <summary>Lane ow ← window offset ow·s; lanes past Wo pick anything (they are never stored; the permute reads
+    /// only an index's low five bits, so any value stays inside the two registers).</summary>
     public static Vector512<int> PickIndices(ConvGeometry g)
     {
-        var lanes = stackalloc int[16];
-        for (int ow = 0; ow < 16; ow++) lanes[ow] = Math.Min(ow, g.Wo - 1) * g.StrideW;
-        return Vector512.Load(lanes);
+        Span<int> lanes = stackalloc int[16];
+        for (int ow = 0; ow < 16; ow++) lanes[ow] = ow * g.StrideW;
+        return Vector512.Create<int>(lanes);
     }
 
     /// <summary>
@@ -68,6 +71,7 @@ internal static unsafe class WindowRows
             {
                 First = sliver * sliverStride + col,
                 FirstMask = LaneMask(first),
+                // Stryker disable once Conditional : equivalent in values, a second store under an empty mask writes nothing
                 Second = first < wo ? (sliver + 1) * sliverStride : -1,
                 SecondMask = LaneMask(wo - first),
                 Shift = Vector512.Create(first) + Vector512<int>.Indices,
@@ -91,6 +95,7 @@ internal static unsafe class WindowRows
             var v = Avx512F.PermuteVar16x32x2(Avx512F.LoadVector512(tap), pick, Avx512F.LoadVector512(tap + 16));
             ref readonly var t = ref plan[oh];
             Avx512F.MaskStore(dst + t.First, t.FirstMask, v);
+            // Stryker disable once Equality : equivalent, a second target is never at 0 (it starts a sliver after the first)
             if (t.Second >= 0) Avx512F.MaskStore(dst + t.Second, t.SecondMask, Avx512F.PermuteVar16x32(v, t.Shift));
         }
     }
@@ -104,6 +109,7 @@ internal static unsafe class WindowRows
         {
             int pos = 16 * half + lane;
             bool hit = pos % g.StrideW == 0 && pos / g.StrideW < g.Wo;
+            // Stryker disable once Conditional : equivalent, a lane off the grid is masked out whatever it picks
             index[lane] = hit ? pos / g.StrideW : 0;
             mask[lane] = hit ? BitConverter.Int32BitsToSingle(-1) : 0f;
         }
