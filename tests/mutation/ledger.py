@@ -5,7 +5,8 @@ A whole-project Stryker run takes hours on two cores, so the score is built up f
 (mutate.sh). Each row records the file's git blob id when it was measured; a row whose blob no longer matches
 HEAD is stale and is left out of the project score until the file is measured again.
 
-    ledger.py ingest REPORT.json COMMIT [FILTER]   add/replace the rows of every file the report mutated, measured at COMMIT
+    ledger.py ingest REPORT.json COMMIT [FILTER [FILE...]]   add/replace the rows of every file the report mutated,
+                                                  measured at COMMIT (and of each FILE, even with nothing to mutate)
     ledger.py summary                       per project: files measured, mutants, score (fresh rows only)
     ledger.py next PROJECT N                N files to measure next (never measured, then stale), most source first
     ledger.py table                         every row as a Markdown table (score, mutants, filter, fresh or stale)
@@ -58,16 +59,18 @@ def counted(row):
     return detected, detected + int(row["survived"]) + int(row["nocoverage"])
 
 
-def ingest(report, commit, test_filter):
+def ingest(report, commit, test_filter, requested=()):
+    """Records the report's files into the ledger. REQUESTED (the files the run was asked to mutate) also records
+    those Stryker found nothing to mutate in (interfaces, plain records): measured, 0 of 0."""
     data = json.load(open(report))
     # COMMIT only labels the row ("-" when not known); whether a row counts is decided by its blob against HEAD.
     head, heads, rows = (git("rev-parse", "--short", commit) if commit != "-" else "-"), blobs(), read()
     date = subprocess.check_output(["date", "-u", "+%Y-%m-%d"], text=True).strip()
     for path, body in sorted(data["files"].items()):
         mutants = body["mutants"]
-        if not mutants:
-            continue
         rel = path[path.rindex("/src/") + 1:] if "/src/" in path else path   # reports name files by absolute path
+        if not mutants and rel not in requested:
+            continue   # a file of the project this run did not mutate (every file is in the report)
         if rel not in heads:   # e.g. a file since deleted or renamed
             print(f"ledger: {rel} is not a tracked source of a mutated project; skipped", file=sys.stderr)
             continue
@@ -83,7 +86,7 @@ def ingest(report, commit, test_filter):
         new = dict(file=rel, blob=blob, commit=head, date=date, killed=c["Killed"], timeout=c["Timeout"],
                    survived=c["Survived"], nocoverage=c["NoCoverage"],
                    compile_error=c["CompileError"] + c["RuntimeError"], ignored=c["Ignored"],
-                   filter=test_filter or "-")
+                   filter=(test_filter or "-") if mutants else "-")   # nothing to mutate: exact, whatever the filter
         if (test_filter and rel in rows and rows[rel]["blob"] == blob
                 and counted(new)[0] < counted(rows[rel])[0]):
             # Both are lower bounds of the same content (tests are only ever added): a narrower filter
@@ -153,8 +156,8 @@ def next_files(project, count):
 
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
-    if cmd == "ingest" and len(sys.argv) in (4, 5):
-        ingest(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) == 5 else "")
+    if cmd == "ingest" and len(sys.argv) >= 4:
+        ingest(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) >= 5 else "", set(sys.argv[5:]))
     elif cmd == "summary":
         summary()
     elif cmd == "table":
