@@ -97,12 +97,14 @@ internal static unsafe class Gemm
             PackedB = packedB, NPadded = (n + nr - 1) / nr * nr,
         };
         int tiles = mTiles * nTiles;
-        // Stryker disable once Equality : equivalent in values, serial or parallel runs the same tiles
-        if (workers == 1 || tiles == 1)
+        // Serial or parallel runs the same tiles, so the same values. (No delegate on the serial path: GEMMs run per step.)
+        // Stryker disable once Equality,Logical : equivalent in values, as above
+        bool serial = workers == 1 || tiles == 1;
+        // Stryker disable once Boolean : equivalent in values, as above (the negated test; the parallel loop told to run serially)
+        if (serial)
             // Stryker disable once Equality : equivalent, a tile past the last covers no element (Tile returns at once)
             for (int t = 0; t < tiles; t++) job.Tile(t);
         else
-            // Stryker disable once Boolean : equivalent in values, as above
             Threading.For(tiles, true, job.Tile);
     }
 
