@@ -67,7 +67,7 @@ case "${1:-}" in
     saved="$keep/$(date -u +%Y%m%dT%H%M%S)-$name.json"
     cp "$report" "$saved"
     echo "report: $saved"
-    python3 "$here/ledger.py" ingest "$saved" "$commit" "$filter"
+    python3 "$here/ledger.py" ingest "$saved" "$commit" "$filter" "$@"   # the files asked for: one with nothing to mutate is recorded 0 of 0
     ;;
   *) usage ;;
 esac
