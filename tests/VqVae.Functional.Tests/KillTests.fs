@@ -32,13 +32,18 @@ let private seed = int (env "VQVAE_KILL_SEED" (string (Environment.TickCount &&&
 
 type private Exit = { Code: int; Err: string; Killed: bool }
 
-/// Starts `dotnet vqvae.dll train …`; sends `signal` (KILL or INT), if it is still running, `delay` seconds after
-/// the start (KILL) or after its first progress line (INT: Ctrl-C is handled once training has started).
-let private train (out: string) (resume: bool) (signal: (string * float) option) =
+/// Sends a signal straight to a process (no `kill` process to start: under load that took long enough for a run to
+/// finish first).
+[<System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)>]
+extern int sendSignal(int pid, int signal)
+
+/// Starts `dotnet vqvae.dll train --steps n …`; sends `signal` (KILL or INT), if it is still running, `delay` seconds
+/// after the start (KILL) or after its first progress line (INT: Ctrl-C is handled once training has started).
+let private trainFor (n: int) (out: string) (resume: bool) (signal: (string * float) option) =
     let psi = ProcessStartInfo("dotnet", RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false)
     psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "vqvae.dll"))
     let model = Path.Combine(out, "model.safetensors")
-    for a in [ "train"; "--steps"; string steps; "--checkpoint-every"; "3"; "--out"; out ] @ modelArgs
+    for a in [ "train"; "--steps"; string n; "--checkpoint-every"; "3"; "--out"; out ] @ modelArgs
              @ (if resume then [ "--resume"; model ] else []) do
         psi.ArgumentList.Add a
     use started = new Threading.ManualResetEventSlim(false)
@@ -53,12 +58,15 @@ let private train (out: string) (resume: bool) (signal: (string * float) option)
         match signal with
         | Some ("KILL", delay) when not (p.WaitForExit(TimeSpan.FromSeconds delay)) -> p.Kill(); true
         | Some (name, delay) when name <> "KILL" && started.Wait(TimeSpan.FromSeconds 120.0) && not (p.WaitForExit(TimeSpan.FromSeconds delay)) ->
-            Process.Start("kill", $"-{name} {p.Id}").WaitForExit()
+            Assert.True((name = "INT"), $"unknown signal {name}")
+            Assert.Equal(0, sendSignal(p.Id, 2))   // SIGINT
             true
         | _ -> false
     Assert.True(p.WaitForExit(600_000), "vqvae train did not end within 10 minutes")
     p.WaitForExit()
     { Code = p.ExitCode; Err = stderr.Result; Killed = killed }
+
+let private train = trainFor steps
 
 /// Every file of the run folder is absent or whole: safetensors, JSON, CSV and PNG files parse, and the
 /// model is loadable with its own optimizer state. Temporary files (".NAME.GUID.tmp") are not the run's
@@ -103,18 +111,18 @@ let ``kill -9 at random moments never leaves a torn file, and --resume finishes 
             elif not r.Killed then fail $"round {i} ended with {r.Code} before it was killed: {r.Err}"
             let step = try checkFolder out with e -> fail $"after the kill of round {i} ({delay:F2} s): {e.Message}"
             say $"{delay:F2}s→{step}"
-    // Ctrl-C: stops after a step with exit 130, the checkpoint of that very step, and says where.
-    if not finished then
-        let r = train out (File.Exists(Path.Combine(out, "model.safetensors"))) (Some ("INT", 0.1))
-        if r.Killed then
-            Assert.True((r.Code = 130), $"exit {r.Code} after SIGINT: {r.Err}")
-            Assert.Contains("stopped by Ctrl-C after step", r.Err)
-            let step = (r.Err.Split("after step ")[1]).Split(' ')[0]
-            Assert.Equal(step, (SafeTensors.Read(Path.Combine(out, "model.safetensors"))).Metadata["step"])
-            Assert.Contains("--resume", r.Err)
-            checkFolder out |> ignore
-            say $"INT→{step}"
-        else Assert.Equal(0, r.Code)
+    // Ctrl-C: stops after a step with exit 130, the checkpoint of that very step, and says where. A run of its own,
+    // far too long to end by itself before the signal lands (a resumed run near its end could, under load).
+    let interrupted = tempDir ()
+    let r = trainFor 1_000_000 interrupted false (Some ("INT", 0.1))
+    Assert.True(r.Killed, $"the long run ended before its first progress line: {r.Err}")
+    Assert.True((r.Code = 130), $"exit {r.Code} after SIGINT: {r.Err}")
+    Assert.Contains("stopped by Ctrl-C after step", r.Err)
+    let step = (r.Err.Split("after step ")[1]).Split(' ')[0]
+    Assert.Equal(step, (SafeTensors.Read(Path.Combine(interrupted, "model.safetensors"))).Metadata["step"])
+    Assert.Contains("--resume", r.Err)
+    checkFolder interrupted |> ignore
+    say $"INT→{step}"
     let r = train out (File.Exists(Path.Combine(out, "model.safetensors"))) None
     if r.Code <> 0 then fail $"the final run failed: {r.Err}"
     for f in [ "model.safetensors"; "optimizer.safetensors" ] do

@@ -64,7 +64,7 @@ let ``available memory is MemAvailable plus this process's bytes, capped by the 
     Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemTotal:  100 kB\n", 5L))                       // no MemAvailable line
     Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemAvailable: lots kB\n", 5L))                  // not a number
     Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemAvailable: 99999999999999999999 kB\n", 5L))  // past a long
-    Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemAvailable: 9000000000000000 kB\n", 5L))      // its bytes past a long
+    Assert.Equal(limit, MemoryPlan.AvailableBytes(file "MemAvailable: 9100000000000000 kB\n", 5L))      // its bytes (9.3·10¹⁸) past a long
     Assert.Equal(limit, MemoryPlan.AvailableBytes(Scratch.path "no-such-meminfo", 5L))
     Assert.Equal(limit, MemoryPlan.AvailableBytes(Scratch.dir "meminfo-folder", 5L))   // a folder
     Assert.True(MemoryPlan.AvailableBytes() <= limit)
