@@ -1,8 +1,9 @@
 /// The CPU backend's runtime pieces beneath the kernels, before their first mutation run: the thread setting and its
 /// loop (every index exactly once, serially or on the worker pool), the pool's refusals of nested use and its error
 /// hand-back, and the per-thread scratch buffers (aligned, reused while large enough, grown when not, refused past the
-/// largest array). Shares the "Threading.Threads" collection: it sets the global thread count.
-[<Xunit.Collection("Threading.Threads")>]
+/// largest array). In the "Tensor globals" collection, which runs alone: it sets the global thread count, and its
+/// pool checks need the process-wide pool idle (a large op of another test running beside it had taken the pool).
+[<Xunit.Collection("Tensor globals")>]
 module VqVae.Tensors.Tests.CpuRuntimeContractTests
 
 #nowarn "9" // NativePtr: the scratch buffers are raw pointers
