@@ -95,6 +95,7 @@ internal sealed partial class TorchRawTensor
             result = y.detach();
             xr.MoveToOuterDisposeScope(); wr.MoveToOuterDisposeScope(); y.MoveToOuterDisposeScope(); result.MoveToOuterDisposeScope();
         }
+        GC.KeepAlive(this); GC.KeepAlive(w); // see Wrap
         var record = new TorchConvBackward(backend, y, inputGrad ? xr : null, weightGrad ? wr : null, [xr, wr]);
         return (new TorchRawTensor(result, backend), record);
     }
@@ -141,6 +142,7 @@ internal sealed class TorchConvBackward : ConvBackward, IDisposable
             gs = TorchRawTensor.Grads(y, inputs, d);
             foreach (var g in gs) g?.MoveToOuterDisposeScope();
         }
+        GC.KeepAlive(dy); // alive until libtorch's autograd has read it (see TorchRawTensor.Wrap)
         TorchRawTensor? Wrap(TT? g) => g is null ? null : new TorchRawTensor(g, backend);
         return x is null ? (null, Wrap(gs[0])) : w is null ? (Wrap(gs[0]), null) : (Wrap(gs[0]), Wrap(gs[1]));
     }

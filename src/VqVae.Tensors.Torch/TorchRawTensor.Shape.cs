@@ -46,30 +46,34 @@ internal sealed partial class TorchRawTensor
 
     /// <inheritdoc/>
     public override RawTensor ScatterAddRows(int[] indices, int rows) =>
-        Op(() => torch.zeros([rows, shape[1]], torch.float32, backend.Device).index_add_(0, Index(indices), T, 1));
+        Op(k => torch.zeros([rows, shape[1]], torch.float32, backend.Device).index_add_(0, Index(indices), T, k.Of(1f)));
 
     /// <inheritdoc/>
     public override int[] ArgMinRows()
     {
         using var scope = torch.NewDisposeScope();
-        return Ints(T.argmin(1)); // ties: the first minimal index, as on the CPU backend
+        var idx = Ints(T.argmin(1)); // ties: the first minimal index, as on the CPU backend
+        GC.KeepAlive(this); // see Wrap
+        return idx;
     }
 
     /// <inheritdoc/>
     public override int[] NearestRows(RawTensor codebook)
     {
         var e = Other(codebook);
+        using var k = new HeldScalars();
         using var scope = torch.NewDisposeScope();
         // (‖z‖² + ‖e‖²) − 2·z·e, the CPU kernel's formula and order; argmin keeps the first of ties.
         var zn = T.mul(T).sum(1, true);
         var en = e.mul(e).sum(1).unsqueeze(0);
-        var d = zn.add(en).sub(T.mm(e.t()).mul(2f));
+        var d = zn.add(en, k.Of(1f)).sub(T.mm(e.t()).mul(k.Of(2f)));
         var idx = Ints(d.argmin(1));
         // libtorch's GEMM may round identical codes' dot products differently (edge blocks take
         // another path), so a duplicated code could win over its first copy: map each index to the
         // first code with the same bits, as the contract (ties → lowest index) asks.
         var first = FirstCopies(((TorchRawTensor)codebook).ToArray(), codebook.Shape[0], shape[1]);
         if (first is not null) for (int i = 0; i < idx.Length; i++) idx[i] = first[idx[i]];
+        GC.KeepAlive(this); GC.KeepAlive(codebook); // see Wrap
         return idx;
     }
 

@@ -47,11 +47,25 @@ internal sealed partial class TorchRawTensor : RawTensor, IDisposable
     /// <inheritdoc/>
     public override int[] Shape => shape;
     /// <inheritdoc/>
-    public override int Length => (int)T.numel();
+    public override int Length
+    {
+        get
+        {
+            var n = T.numel();
+            GC.KeepAlive(this); // see Wrap
+            return (int)n;
+        }
+    }
     /// <inheritdoc/>
     public override bool IsScoped => owner is not null;
     /// <inheritdoc/>
-    public override RawTensor Unscoped() => owner is null ? this : new TorchRawTensor(T.clone(), backend, unscoped: true);
+    public override RawTensor Unscoped()
+    {
+        if (owner is null) return this;
+        var copy = new TorchRawTensor(T.clone(), backend, unscoped: true);
+        GC.KeepAlive(this); // alive until libtorch has copied it (see Wrap)
+        return copy;
+    }
 
     /// <inheritdoc/>
     public override float[] ToArray()
@@ -59,21 +73,27 @@ internal sealed partial class TorchRawTensor : RawTensor, IDisposable
         using var scope = torch.NewDisposeScope();
         var c = T.device_type == DeviceType.CPU ? T : T.cpu();
         if (!c.is_contiguous()) c = c.contiguous();
-        return c.data<float>().ToArray();
+        var values = c.data<float>().ToArray();
+        GC.KeepAlive(this); // alive until libtorch's storage has been read (see Wrap)
+        return values;
     }
 
     /// <inheritdoc/>
     public override float At(int flatIndex)
     {
         using var scope = torch.NewDisposeScope();
-        return T.reshape(-1)[flatIndex].item<float>();
+        var v = T.reshape(-1)[flatIndex].item<float>();
+        GC.KeepAlive(this);
+        return v;
     }
 
     /// <inheritdoc/>
     public override bool HasNonFinite()
     {
         using var scope = torch.NewDisposeScope();
-        return !T.isfinite().all().item<bool>();
+        var finite = T.isfinite().all().item<bool>();
+        GC.KeepAlive(this);
+        return !finite;
     }
 
     /// <inheritdoc/>
@@ -94,10 +114,26 @@ internal sealed partial class TorchRawTensor : RawTensor, IDisposable
     /// <summary>Runs <paramref name="f"/> in a dispose scope (its temporaries are freed at once) and wraps its result.</summary>
     private TorchRawTensor Op(Func<TT> f) => Wrap(backend, f);
 
+    /// <summary>
+    /// <see cref="Op(Func{TT})"/> for an op that passes scalars to libtorch: it makes each through
+    /// <see cref="HeldScalars.Of"/>, never by TorchSharp's implicit conversion (see HeldScalars for why).
+    /// </summary>
+    private TorchRawTensor Op(Func<HeldScalars, TT> f)
+    {
+        using var k = new HeldScalars();
+        return Wrap(backend, () => f(k));
+    }
+
     internal static TorchRawTensor Wrap(TorchBackend backend, Func<TT> f)
     {
         TT r;
         using (var scope = torch.NewDisposeScope()) r = f().MoveToOuterDisposeScope();
+        // TorchSharp reads a tensor's handle and then calls libtorch without keeping the tensor
+        // object alive; a tensor's finalizer frees its storage. The op's closure holds this tensor
+        // and its operands: keeping it reachable until libtorch has returned keeps them alive
+        // (without it a collection during the call freed an operand under libtorch: wrong values
+        // or a crash, TorchLifetimeTests).
+        GC.KeepAlive(f);
         return new TorchRawTensor(r, backend);
     }
 
