@@ -166,6 +166,8 @@ let ``the hierarchical prior reader refuses another file, a missing, misshapen, 
     // Null and empty arguments, by name.
     Assert.Equal("prior", nullArgumentOf (fun () -> HierarchicalPriorCheckpoint.Save(Scratch.path "n.safetensors", Unchecked.defaultof<HierarchicalPrior>)))
     refusedNaming "path" [] (fun () -> HierarchicalPriorCheckpoint.Save("", small)) |> ignore
+    // The path first, before anything else is looked at: both missing names the path.
+    Assert.Equal("path", nullArgumentOf (fun () -> HierarchicalPriorCheckpoint.Save(Unchecked.defaultof<string>, Unchecked.defaultof<HierarchicalPrior>)))
     refusedNaming "path" [] (fun () -> HierarchicalPriorCheckpoint.Load "" |> ignore) |> ignore
 
 [<Fact>]

@@ -53,6 +53,7 @@ public static class HierarchicalPriorCheckpoint
     /// <exception cref="CheckpointException">The file is missing or corrupt, not a hierarchical prior, or its tensors do not fit its configs.</exception>
     public static LoadedHierarchicalPrior Load(string path)
     {
+        // Stryker disable once Statement : equivalent, CheckpointFile.Read refuses a null or empty path the same way, by the same name
         ArgumentException.ThrowIfNullOrEmpty(path);
         var file = CheckpointFile.Read(path);
         if (!file.Metadata.TryGetValue("format", out var f) || f != FormatName
