@@ -283,6 +283,8 @@ let ``an optimizer state of the wrong shape, not finite or with a fractional ste
                  problemOf p (fun () -> OptimizerCheckpoint.Load(p, adam, m)))
     write p (replaced name (fun e -> SafeTensorEntry(e.Name, e.Shape, Array.updateAt 3 nanf e.Data)) good.Entries) good.Metadata |> ignore
     Assert.Equal($"'{name}' holds a non-finite value (NaN) at index 3.", problemOf p (fun () -> OptimizerCheckpoint.Load(p, adam, m)))
+    write p (replaced name (fun e -> SafeTensorEntry(e.Name, e.Shape, Array.updateAt 0 -infinityf e.Data)) good.Entries) good.Metadata |> ignore
+    Assert.Equal($"'{name}' holds a non-finite value (-Infinity) at index 0.", problemOf p (fun () -> OptimizerCheckpoint.Load(p, adam, m)))
     write p (replaced "step" (fun e -> SafeTensorEntry(e.Name, e.Shape, [| 1.5f |])) good.Entries) good.Metadata |> ignore
     Assert.Equal("optimizer state: 'step' must be a whole number in [0, 2^24], got 1.5.", problemOf p (fun () -> OptimizerCheckpoint.Load(p, adam, m)))
 
