@@ -166,3 +166,27 @@ let ``all three kernels match the reference when the batch spans several image g
                 let e, s = convForwardRef g x w bias in assertClose "Forward" 1e-5 e s y
                 let e, s = convBackwardInputRef g dy w in assertClose "BackwardInput" 1e-5 e s dx
                 let e, s = convBackwardWeightRef g x dy in assertClose "BackwardWeight" 1e-5 e s dw)
+
+/// Paths of Forward and BackwardInput the random geometries miss: more output channels than one GEMM K chunk
+/// (Gemm.KC: the backward input scatters the whole column matrix, not block by block); an output larger than the
+/// usual one, as a caller may ask (the window hangs past the padding: the range-checked lowering and raise); a
+/// kernel of more than 64 taps (its tap table on the heap). Each against the reference loops, at 1 and 2 threads.
+[<Fact>]
+let ``the wide, oversized-output and many-tap convolutions match the reference`` () =
+    let past (g: ConvGeometry) dh dw =
+        ConvGeometry(g.N, g.Cin, g.H, g.W, g.Cout, g.Kh, g.Kw, g.StrideH, g.StrideW, g.PadH, g.PadW, g.DilationH, g.DilationW, g.Ho + dh, g.Wo + dw)
+    let wide = geometry 2 2 5 5 (Gemm.KC + 5) 3 3 1 1 1 1 1 1
+    let oversized = past (geometry 2 2 6 7 3 3 3 2 1 1 0 1 1) 2 1
+    let manyTaps = geometry 1 1 12 11 2 9 9 1 1 4 4 1 1
+    Assert.False(Im2Col.FitsPadded oversized)
+    Assert.True(Im2Col.FitsPadded wide && Im2Col.FitsPadded manyTaps)
+    for g in [ wide; oversized; past manyTaps 1 0; manyTaps ] do
+        let xs, ws, ys = sizes g
+        let x, w, dy = randomArray 5 xs, randomArray 6 ws, randomArray 7 ys
+        for t in [ 1; 2 ] do
+            withThreads t (fun () ->
+                let y, dx = Array.create ys nanf, Array.create xs nanf
+                ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan<float32>.Empty, Span y)
+                ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
+                let e, s = convForwardRef g x w [||] in assertClose (sprintf "Forward %A" g) 1e-5 e s y
+                let e, s = convBackwardInputRef g dy w in assertClose (sprintf "BackwardInput %A" g) 1e-5 e s dx)

@@ -47,6 +47,15 @@ module WeightGradientGroupedTests =
     /// Not a few-tap geometry (those take WeightGradientFewTaps, forced or not).
     let private general (g: ConvGeometry) = not (WeightGradient.FewTaps g)
 
+    /// Kernel rows wider than 4 taps (the random geometries stop at 4): the transposed lowering copies an
+    /// interior pixel's kernel row as one run, 4 floats at once only when the row is exactly 4 wide.
+    [<Fact>]
+    let ``the grouped path matches the reference loops for kernel rows of 5 and 7 taps`` () =
+        for g in [ geometry 2 2 9 10 3 3 5 1 1 1 2 1 1; geometry 1 3 8 12 2 2 7 1 2 0 3 1 1 ] do
+            let x, dy = operands g 3
+            let e, s = convBackwardWeightRef g x dy
+            assertClose (sprintf "grouped BackwardWeight %A" g) 1e-5 e s (backwardWeight true g x dy)
+
     [<PropertyTest(200)>]
     let ``the grouped path matches the reference loops`` (c: KernelsConv.ConvKernelCase) =
         let g = c.Geometry

@@ -110,6 +110,7 @@ internal static unsafe class Im2Col
     public static void LowerPackedImages(IsaLevel isa, ConvGeometry g, float* xpad, long imgP, int count, int* idx, float* panel, int p0, int kc, int nr)
     {
         int pix = g.Ho * g.Wo;
+        // Stryker disable once Unary : equivalent, the 256-bit rows, the window rows and the plain loops give the same bits
         bool rows2 = isa == IsaLevel.Avx2 || (isa == IsaLevel.Avx512 && !WindowRows.Applies(g));
         if (rows2 && Avx2Rows.LowerApplies(g, nr, count))
         {
@@ -126,6 +127,7 @@ internal static unsafe class Im2Col
             }
             return;
         }
+        // Stryker disable once Equality : equivalent, the 128-bit rows run on every level and give the plain loops' bits
         if (isa == IsaLevel.Vector128 && Vector128Rows.LowerApplies(g, nr, count))
         {
             int taps = g.Kh * g.Kw, wp = g.W + 2 * g.PadW;
@@ -139,6 +141,7 @@ internal static unsafe class Im2Col
                 float* src = xpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
                 Vector128Rows.LowerTap(src, panel + (long)(r - p0) * nr, plan, segments, nr, stride2, lastRow: r == p0 + kc - 1);
             }
+            // Stryker disable once Statement : equivalent, without it the plain loops below write the same panel again, the same bits
             return;
         }
         for (int j = 0; j < count; j++)
@@ -168,6 +171,7 @@ internal static unsafe class Im2Col
                 float* src = xpad + ci * planeP + (long)kh * g.DilationH * wp + kw * g.DilationW;
                 WindowRows.LowerTap(g, src, wp, pick, panel + (long)(r - p0) * nr, plan);
             }
+            // Stryker disable once Statement : equivalent, without it the plain loops below write the same panel again, the same bits
             return;
         }
         for (int r = p0; r < p0 + kc; r++)

@@ -54,6 +54,7 @@ internal static unsafe class WeightGradientColumns
                 // Blocks of whole slivers, balanced, several per worker; the panel of one block ≤ PanelFloats.
                 int slivers = (k + nr - 1) / nr;
                 int maxPer = Math.Max(1, PanelFloats / (step * nr));
+                // Stryker disable once Conditional : equivalent, the worker count only sizes the blocks, and each dw column's sum is the same in any block
                 int workers = parallel ? Threading.Threads : 1;
                 int blocks = Math.Max((slivers + maxPer - 1) / maxPer, Math.Min(slivers, 4 * workers));
                 // A multiple of the worker count (equal shares; 9 blocks on 2 workers idled one for a ninth).
@@ -64,8 +65,11 @@ internal static unsafe class WeightGradientColumns
         }
         finally
         {
+            // Stryker disable once Statement : equivalent, a buffer not returned to the pool is only collected
             ArrayPool<float>.Shared.Return(dyPack);
+            // Stryker disable once Statement : equivalent, as above
             ArrayPool<float>.Shared.Return(xpad);
+            // Stryker disable once Statement : equivalent, as above
             ArrayPool<int>.Shared.Return(offs);
         }
     }
@@ -101,6 +105,7 @@ internal static unsafe class WeightGradientColumns
             {
                 int kc = Math.Min(step, p - p0);
                 float* dst = dyPack + rowsPadded * p0 + (long)co0 * kc;
+                // Stryker disable once Equality,Boolean : equivalent, the rows past Cout are products the merge drops (zeroed so stale scratch stays finite)
                 if (rows < mr) new Span<float>(dst, kc * mr).Clear();
                 int n = p0 / pix, q = p0 % pix;
                 for (int pp = 0; pp < kc; pp++)
@@ -118,6 +123,7 @@ internal static unsafe class WeightGradientColumns
         {
             int mr = kern.MR, nr = kern.NR, slivers = (k + nr - 1) / nr;
             int s0 = (int)((long)b * slivers / Blocks), s1 = (int)((long)(b + 1) * slivers / Blocks);
+            // Stryker disable once Statement : equivalent, an empty block has no columns (cols = 0), so it does no work either way
             if (s1 <= s0) return;
             int c0 = s0 * nr, cols = Math.Min(k, s1 * nr) - c0;
             float* panel = Scratch.Get(Scratch.GemmB, (long)step * (s1 - s0) * nr);
@@ -157,8 +163,10 @@ internal static unsafe class WeightGradientColumns
         private void Lower(int p0, int kc, int c0, int nsl, float* panel)
         {
             int nr = kern.NR;
-            // The scalar level copies float by float (the same values either way).
-            int run = kern.Isa != IsaLevel.Scalar && g.Kw <= 4 && g.DilationW == 1 && nr % g.Kw == 0 ? g.Kw : 0;
+            // A kernel row's taps as one vector copy needs these; the scalar level copies float by float (the same values).
+            bool rowRuns = g.Kw <= 4 && g.DilationW == 1 && nr % g.Kw == 0;
+            // Stryker disable once Equality : equivalent, which levels copy by vectors and which float by float changes no value
+            int run = kern.Isa != IsaLevel.Scalar && rowRuns ? g.Kw : 0;
             long sliverStride = (long)kc * nr;
             int n = p0 / pix, q = p0 % pix;
             for (int pp = 0; pp < kc; pp++)
@@ -172,6 +180,7 @@ internal static unsafe class WeightGradientColumns
                     if (run > 0 && w == nr)
                     {
                         int j = 0;
+                        // Stryker disable once Equality : equivalent, a vector copy skipped is done by the float loop below
                         for (; j + 4 <= nr; j += run) Vector128.Store(Vector128.Load(src + o[j]), d + j);
                         for (; j < nr; j++) d[j] = src[o[j]];
                     }
