@@ -56,6 +56,22 @@ module WeightGradientGroupedTests =
             let e, s = convBackwardWeightRef g x dy
             assertClose (sprintf "grouped BackwardWeight %A" g) 1e-5 e s (backwardWeight true g x dy)
 
+    /// Kernel rows of 8 taps: a whole number of rows per sliver at every vector level (NR 8, 16, 48), yet too wide
+    /// for the column path's 4-float row copies, which take rows of at most 4 taps; each level this CPU has.
+    [<Fact>]
+    let ``the column path matches the reference loops for kernel rows of 8 taps at every level`` () =
+        let g = geometry 2 1 6 12 3 3 8 1 1 1 2 1 1
+        Assert.True(general g && WeightGradientColumns.Applies g)
+        let x, dy = operands g 4
+        let e, s = convBackwardWeightRef g x dy
+        for level in CpuIsa.All |> Seq.filter CpuIsa.Supports do
+            let dw = Array.create (g.Cout * g.Cin * g.Kh * g.Kw) nanf
+            use px = fixed x
+            use pdy = fixed dy
+            use pdw = fixed dw
+            WeightGradientColumns.Run(GemmKernels.For level, g, px, pdy, pdw)
+            assertClose (sprintf "column path at %s, %A" (CpuIsa.Name level) g) 1e-5 e s dw
+
     [<PropertyTest(200)>]
     let ``the grouped path matches the reference loops`` (c: KernelsConv.ConvKernelCase) =
         let g = c.Geometry
