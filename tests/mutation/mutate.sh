@@ -13,7 +13,10 @@
 # 'FullyQualifiedName~Routing'): faster, but a mutant only tests outside it would kill counts as survived, so a
 # filtered score is a lower bound (the ledger says which rows are). -x (tensors only) runs the model library's
 # tests too: they exercise the autodiff's files reading and writing checkpoints and walking model trees, which
-# the autodiff's own tests touch only lightly. STRYKER_CONCURRENCY (default 1) sets -c.
+# the autodiff's own tests touch only lightly. STRYKER_CONCURRENCY (default 1) sets -c. STRYKER_COVERAGE (default
+# perTest) sets --coverage-analysis: `off` runs every test of the filter against every mutant, slower but immune to
+# a mis-attributed coverage (a survivor of perTest that the file's tests kill when run by hand was seen in
+# CpuRawTensor.Fused's worker-thread lambda); the ledger row then says so beside its filter.
 # The JSON report is kept in ${MUTATION_REPORTS:-/tmp/vqvae-mutation-reports}.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -61,6 +64,12 @@ case "${1:-}" in
     git -C "$root" archive "$commit" | tar -x -C "$work"
     cd "$work/tests/$proj.Tests"
     dotnet tool restore >/dev/null
+    coverage=${STRYKER_COVERAGE:-perTest}
+    if [ "$coverage" != perTest ]; then
+      # Only a config file sets it (no command-line option).
+      printf '{ "stryker-config": { "coverage-analysis": "%s" } }\n' "$coverage" > stryker-config.json
+      filter="${filter:-(unfiltered)} [coverage $coverage]"
+    fi
     dotnet stryker --configuration Release -p "$proj.csproj" -c "${STRYKER_CONCURRENCY:-1}" -r json -r progress "${args[@]}"
     report=$(ls -t StrykerOutput/*/reports/mutation-report.json | head -1)
     keep=${MUTATION_REPORTS:-/tmp/vqvae-mutation-reports}; mkdir -p "$keep"
