@@ -14,9 +14,8 @@
 # filtered score is a lower bound (the ledger says which rows are). -x (tensors only) runs the model library's
 # tests too: they exercise the autodiff's files reading and writing checkpoints and walking model trees, which
 # the autodiff's own tests touch only lightly. STRYKER_CONCURRENCY (default 1) sets -c. STRYKER_COVERAGE (default
-# perTest) sets --coverage-analysis: `off` runs every test of the filter against every mutant, slower but immune to
-# a mis-attributed coverage (a survivor of perTest that the file's tests kill when run by hand was seen in
-# CpuRawTensor.Fused's worker-thread lambda); the ledger row then says so beside its filter.
+# perTest) sets the coverage analysis: `off` runs every test of the filter against every mutant, slower, for a
+# survivor one suspects the per-test coverage of hiding; the ledger row then says so beside its filter.
 # The JSON report is kept in ${MUTATION_REPORTS:-/tmp/vqvae-mutation-reports}.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -14,7 +14,7 @@ internal sealed partial class CpuRawTensor
     private static void ForChunks(int length, Action<int, int> body)
     {
         int chunks = (length + Chunk - 1) / Chunk;
-        // Stryker disable once Equality,Boolean,Statement : equivalent in values, one chunk on this thread or several on the workers write the same elements (the split is only speed)
+        // Stryker disable once Equality,Boolean,Statement,Block : equivalent in values, one chunk on this thread or several on the workers write the same elements (the split is only speed)
         if (chunks <= 1) { body(0, length); return; }
         // Stryker disable once Boolean : equivalent in values, as above (serial or parallel, the same chunks)
         Threading.For(chunks, true, c => { int s = c * Chunk; body(s, Math.Min(Chunk, length - s)); });
