@@ -47,6 +47,19 @@ let ``k-means from batches reads the first batches until they hold 4K rows, and 
     Assert.Equal("model", nullArgumentOf (fun () -> CodebookOps.KMeansInit(Unchecked.defaultof<VqVaeModel>, [ b1 ], Rng.Seed 7L)))
     Assert.Equal("batches", nullArgumentOf (fun () -> CodebookOps.KMeansInit(m, Unchecked.defaultof<Tensor seq>, Rng.Seed 7L)))
 
+/// An EMA model's statistics restart from the k-means codebook (a count of 1 per code, sums equal to the codes), or its
+/// first EMA step would pull the codes back toward the old ones; a straight-through model gets none.
+[<Fact>]
+let ``k-means init restarts an EMA model's statistics from the new codebook`` () =
+    let ema = VqVaeModel.Init(ModelTests.tiny.With(quantizer = QuantizerKind.Ema), Rng.Seed 1L)
+    let b = images 4L 2 8 16
+    let started = CodebookOps.KMeansInit(ema, [ b ], Rng.Seed 7L)
+    let stats = match started.Ema with null -> failwith "k-means init dropped the EMA statistics" | s -> s
+    Assert.Equal<float32[]>(codebookOf started, stats.EmaW.ToArray())
+    Assert.Equal<float32[]>(Array.create 8 1f, stats.ClusterSize.ToArray())
+    Assert.NotEqual<float32[]>(codebookOf ema, codebookOf started)
+    Assert.Null((CodebookOps.KMeansInit(model (), [ b ], Rng.Seed 7L)).Ema)
+
 [<Fact>]
 let ``dead-code restart gives back the same model when no code was moved, and names a null argument`` () =
     let m = model ()
