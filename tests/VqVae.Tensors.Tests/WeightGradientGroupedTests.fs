@@ -31,14 +31,16 @@ module WeightGradientGroupedTests =
         finally WeightGradient.ForceGrouped <- false
         dw
 
-    /// dw for g straight from the column path (WeightGradientColumns), bypassing the choice of path.
-    let private columnPath (g: ConvGeometry) (x: float32[]) (dy: float32[]) =
+    /// dw for g straight from the column path (WeightGradientColumns) with the given level's kernel, bypassing the choice of path.
+    let private columnPathAt (kern: GemmKernels.Kernel) (g: ConvGeometry) (x: float32[]) (dy: float32[]) =
         let dw = Array.create (g.Cout * g.Cin * g.Kh * g.Kw) nanf
         use px = fixed x
         use pdy = fixed dy
         use pdw = fixed dw
-        WeightGradientColumns.Run(GemmKernels.Current, g, px, pdy, pdw)
+        WeightGradientColumns.Run(kern, g, px, pdy, pdw)
         dw
+
+    let private columnPath g x dy = columnPathAt GemmKernels.Current g x dy
 
     let private operands (g: ConvGeometry) seed =
         let xs, _, ys = KernelsConv.sizes g
@@ -65,12 +67,7 @@ module WeightGradientGroupedTests =
         let x, dy = operands g 4
         let e, s = convBackwardWeightRef g x dy
         for level in CpuIsa.All |> Seq.filter CpuIsa.Supports do
-            let dw = Array.create (g.Cout * g.Cin * g.Kh * g.Kw) nanf
-            use px = fixed x
-            use pdy = fixed dy
-            use pdw = fixed dw
-            WeightGradientColumns.Run(GemmKernels.For level, g, px, pdy, pdw)
-            assertClose (sprintf "column path at %s, %A" (CpuIsa.Name level) g) 1e-5 e s dw
+            assertClose (sprintf "column path at %s, %A" (CpuIsa.Name level) g) 1e-5 e s (columnPathAt (GemmKernels.For level) g x dy)
 
     [<PropertyTest(200)>]
     let ``the grouped path matches the reference loops`` (c: KernelsConv.ConvKernelCase) =
