@@ -42,8 +42,9 @@ public sealed class TorchBackend : Backend
         var dims = new long[shape.Length];
         for (int i = 0; i < shape.Length; i++) dims[i] = shape[i];
         var t = torch.tensor(data, dims, torch.float32);
-        if (Device.type != DeviceType.CPU) t = t.to(Device);
-        return new TorchRawTensor(t, this);
+        if (Device.type == DeviceType.CPU) return new TorchRawTensor(t, this);
+        // The host copy is only a staging buffer: free it now rather than when the GC finds it.
+        using (t) return new TorchRawTensor(t.to(Device), this);
     }
 
     /// <inheritdoc/>
