@@ -190,6 +190,27 @@ module BackendContractTests =
         let e = Assert.Throws<ArgumentException>(fun () -> x.Binary(BinaryOp.Add, y) |> ignore)
         Assert.Equal("Binary: the operands are on different backends, cpu and fake-operand; move one with Tensor.To(backend) (or a model with Tree.To).", e.Message)
 
+    [<Fact>]
+    let ``a libtorch convolution's backward refuses an output gradient of another backend with CheckSame's message`` () =
+        let torch = Backend.Get "torch"
+        let g = ConvGeometry(1, 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 1, 1, 2, 2)
+        let x = torch.Create(Array.init 9 float32, [| 1; 1; 3; 3 |])
+        let w = torch.Create([| 1f; 2f; 3f; 4f |], [| 1; 1; 2; 2 |])
+        let backward =
+            match x.Conv2dTaped(w, null, g, true, true) with
+            | struct (_, NonNull b) -> b
+            | _ -> failwith "a taped convolution asked for gradients records its backward"
+        let cpuDy = Backend.Cpu.Create(Array.create 4 1f, [| 1; 1; 2; 2 |])
+        let e = Assert.Throws<ArgumentException>(fun () -> backward.Run cpuDy |> ignore)
+        Assert.Equal("conv backward: the operands are on different backends, torch and cpu; move one with Tensor.To(backend) (or a model with Tree.To).", e.Message)
+        Assert.Equal("dy", nullArgumentOf (fun () -> backward.Run(Unchecked.defaultof<RawTensor>) |> ignore))
+        // A gradient of its own backend passes: dx is the kernel summed over the windows each input pixel is in.
+        match backward.Run(torch.Create(Array.create 4 1f, [| 1; 1; 2; 2 |])) with
+        | struct (NonNull dx, NonNull dw) ->
+            Assert.Equal<float32[]>([| 1f; 3f; 2f; 4f; 10f; 6f; 3f; 7f; 4f |], dx.ToArray())
+            Assert.Equal<float32[]>([| 8f; 12f; 20f; 24f |], dw.ToArray())
+        | _ -> failwith "both gradients were asked for"
+
     // ------------------------------------------------------------------ RawTensor's defaults
 
     let private fake = FakeBackend "fake-raw"
