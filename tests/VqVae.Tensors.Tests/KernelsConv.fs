@@ -185,8 +185,36 @@ let ``the wide, oversized-output and many-tap convolutions match the reference``
         let x, w, dy = randomArray 5 xs, randomArray 6 ws, randomArray 7 ys
         for t in [ 1; 2 ] do
             withThreads t (fun () ->
-                let y, dx = Array.create ys nanf, Array.create xs nanf
-                ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan<float32>.Empty, Span y)
-                ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span dx)
-                let e, s = convForwardRef g x w [||] in assertClose (sprintf "Forward %A" g) 1e-5 e s y
-                let e, s = convBackwardInputRef g dy w in assertClose (sprintf "BackwardInput %A" g) 1e-5 e s dx)
+                // Each result is the front of a longer array: the floats past it must keep their marker.
+                let y, dx = Array.create (ys + 4) nanf, Array.create (xs + 4) nanf
+                Array.fill y ys 4 7.5f
+                Array.fill dx xs 4 7.5f
+                ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan<float32>.Empty, Span(y, 0, ys))
+                ConvKernels.BackwardInput(g, ReadOnlySpan dy, ReadOnlySpan w, Span(dx, 0, xs))
+                let e, s = convForwardRef g x w [||] in assertClose (sprintf "Forward %A" g) 1e-5 e s y[.. ys - 1]
+                let e, s = convBackwardInputRef g dy w in assertClose (sprintf "BackwardInput %A" g) 1e-5 e s dx[.. xs - 1]
+                Assert.Equal<float32[]>(Array.create 4 7.5f, y[ys ..])
+                Assert.Equal<float32[]>(Array.create 4 7.5f, dx[xs ..]))
+
+/// An output with no pixels (a caller may ask for Wo = 0): Forward has nothing to write and BackwardInput
+/// overwrites the input gradient with zeros.
+[<Fact>]
+let ``an empty output gives an empty forward and a zero input gradient`` () =
+    for g in [ ConvGeometry(2, 3, 4, 5, 2, 3, 3, 1, 1, 0, 0, 1, 1, 2, 0); ConvGeometry(1, 2, 6, 6, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, 6) ] do
+        let xs, ws, _ = sizes g
+        let x, w = randomArray 1 xs, randomArray 2 ws
+        for t in [ 1; 2 ] do
+            withThreads t (fun () ->
+                ConvKernels.Forward(g, ReadOnlySpan x, ReadOnlySpan w, ReadOnlySpan<float32>.Empty, Span<float32>.Empty)
+                let dx = Array.create xs nanf
+                ConvKernels.BackwardInput(g, ReadOnlySpan<float32>.Empty, ReadOnlySpan w, Span dx)
+                Assert.Equal<float32[]>(Array.zeroCreate xs, dx))
+
+/// A geometry whose column matrix would pass the kernels' int index range is refused before any work, naming g.
+[<Fact>]
+let ``a geometry too large for the kernels' indices is refused naming g`` () =
+    for g in [ ConvGeometry(0, 1 <<< 16, 1, 1, 1, 128, 128, 1, 1, 0, 0, 1, 1, 1, 1); ConvGeometry(0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1 <<< 15, 1 <<< 15) ] do
+        let e = Assert.Throws<ArgumentException>(fun () ->
+            ConvKernels.Forward(g, ReadOnlySpan<float32>.Empty, ReadOnlySpan<float32>.Empty, ReadOnlySpan<float32>.Empty, Span<float32>.Empty))
+        Assert.Equal("g", e.ParamName)
+        Assert.StartsWith(sprintf "Convolution geometry too large: %O." g, e.Message)
