@@ -40,6 +40,8 @@ let ``the nearest-code search refuses bad sizes, short spans, an empty codebook 
     refused "k" "The codebook must have at least one code to search (k = 0) for 2 rows." (search z 2 3 [||] 0 (Array.zeroCreate 2))
     let withNaN = Array.init 9 (fun i -> if i = 7 then nanf else 0f)
     refused "z" "z holds NaN at element 7 (row 2); nearest codes are undefined." (search withNaN 3 3 (Array.create 6 0f) 2 (Array.zeroCreate 3))
+    // The first element too: the search's "found" test is index ≥ 0, not > 0.
+    refused "z" "z holds NaN at element 0 (row 0); nearest codes are undefined." (search (Array.init 9 (fun i -> if i = 0 then nanf else 0f)) 3 3 (Array.create 6 0f) 2 (Array.zeroCreate 3))
     // No rows: nothing to search, even with no codes; the indices are left alone.
     let untouched = [| 5 |]
     search [||] 0 3 [||] 0 untouched ()

@@ -151,6 +151,7 @@ internal static unsafe class NearestCode
     private static int ArgminLanes256(float zn, float* dots, float* eNorm, int k, ref float best, ref int bestIdx)
     {
         const int w = 8;
+        // Stryker disable once Equality,Boolean : equivalent, with fewer codes than lanes the loop below runs no vector and the scalar tail scans them all
         if (k < w) return 0;
         var vzn = Vector256.Create(zn);
         var minV = Vector256.Create(float.PositiveInfinity);
@@ -158,6 +159,7 @@ internal static unsafe class NearestCode
         var idx = Vector256<int>.Indices;
         var step = Vector256.Create(w);
         int j = 0;
+        // Stryker disable once Equality : equivalent, a vector the loop leaves out is scanned by the scalar tail (same minimum, same lowest index)
         for (; j + w <= k; j += w, idx += step)
         {
             var dist = vzn + Vector256.Load(eNorm + j) + Vector256.Load(dots + j);
@@ -174,6 +176,7 @@ internal static unsafe class NearestCode
     private static int ArgminLanes128(float zn, float* dots, float* eNorm, int k, ref float best, ref int bestIdx)
     {
         const int w = 4;
+        // Stryker disable once Equality,Boolean : equivalent, with fewer codes than lanes the loop below runs no vector and the scalar tail scans them all
         if (k < w) return 0;
         var vzn = Vector128.Create(zn);
         var minV = Vector128.Create(float.PositiveInfinity);
@@ -181,6 +184,7 @@ internal static unsafe class NearestCode
         var idx = Vector128<int>.Indices;
         var step = Vector128.Create(w);
         int j = 0;
+        // Stryker disable once Equality : equivalent, a vector the loop leaves out is scanned by the scalar tail (same minimum, same lowest index)
         for (; j + w <= k; j += w, idx += step)
         {
             var dist = vzn + Vector128.Load(eNorm + j) + Vector128.Load(dots + j);
