@@ -36,47 +36,39 @@ module Im2ColLayoutTests =
 
     let private isMarker (v: float32) = BitConverter.SingleToInt32Bits v = BitConverter.SingleToInt32Bits marker
 
-    /// Lower: rows of Ho·Wo floats, ld apart; the padding and the tail keep the marker.
+    /// Runs a lowering into `count` rows of `len` floats, ld = len + pad apart, in a buffer of marker floats; checks
+    /// element b of row a against expected a b, and that the row padding and the floats past the last row keep the marker.
+    let private checkRows what (g: ConvGeometry) count len pad (expected: int -> int -> float32) (lower: nativeptr<float32> -> int64 -> unit) =
+        let ld = len + pad
+        let out = Array.create (count * ld + tail) marker
+        do
+            use po = fixed out
+            lower po (int64 ld)
+        for a in 0 .. count - 1 do
+            for b in 0 .. ld - 1 do
+                let v = out[a * ld + b]
+                if b < len then
+                    let want = expected a b
+                    if v <> want then failwithf "%s %A: row %d, element %d is %g, expected %g" what g a b v want
+                elif not (isMarker v) then failwithf "%s %A: row %d's padding at %d was written (%g)" what g a b v
+        for i in count * ld .. out.Length - 1 do
+            if not (isMarker out[i]) then failwithf "%s %A: wrote %g at %d, past the last row" what g out[i] (i - count * ld)
+
+    /// Lower: one row per (ci, kh, kw), Ho·Wo floats.
     [<PropertyTest(200)>]
     let ``Lower writes every column element by definition and nothing in the row padding or past the end`` (c: KernelsConv.ConvKernelCase) =
         let g, x, pad = oneImage c
-        let rows, len = g.Cin * g.Kh * g.Kw, g.Ho * g.Wo
-        let ld = len + pad
-        let cols = Array.create (rows * ld + tail) marker
-        do
+        checkRows "Lower" g (g.Cin * g.Kh * g.Kw) (g.Ho * g.Wo) pad (fun r q -> column g x r (q / g.Wo) (q % g.Wo)) (fun cols ld ->
             use px = fixed x
-            use pc = fixed cols
-            Im2Col.Lower(g, px, pc, int64 ld)
-        for r in 0 .. rows - 1 do
-            for q in 0 .. ld - 1 do
-                let v = cols[r * ld + q]
-                if q < len then
-                    let want = column g x r (q / g.Wo) (q % g.Wo)
-                    if v <> want then failwithf "Lower %A: row %d, pixel %d is %g, expected %g" g r q v want
-                elif not (isMarker v) then failwithf "Lower %A: row %d's padding at %d was written (%g)" g r q v
-        for i in rows * ld .. cols.Length - 1 do
-            if not (isMarker cols[i]) then failwithf "Lower %A: wrote %g at %d, past the column matrix" g cols[i] (i - rows * ld)
+            Im2Col.Lower(g, px, cols, ld))
 
-    /// LowerTransposed: one row per output pixel, Cin·Kh·Kw floats, ld apart.
+    /// LowerTransposed: one row per output pixel, Cin·Kh·Kw floats.
     [<PropertyTest(200)>]
     let ``LowerTransposed writes every element by definition and nothing in the row padding or past the end`` (c: KernelsConv.ConvKernelCase) =
         let g, x, pad = oneImage c
-        let pixels, len = g.Ho * g.Wo, g.Cin * g.Kh * g.Kw
-        let ld = len + pad
-        let colsT = Array.create (pixels * ld + tail) marker
-        do
+        checkRows "LowerTransposed" g (g.Ho * g.Wo) (g.Cin * g.Kh * g.Kw) pad (fun q r -> column g x r (q / g.Wo) (q % g.Wo)) (fun colsT ld ->
             use px = fixed x
-            use pc = fixed colsT
-            Im2Col.LowerTransposed(g, px, pc, int64 ld)
-        for q in 0 .. pixels - 1 do
-            for r in 0 .. ld - 1 do
-                let v = colsT[q * ld + r]
-                if r < len then
-                    let want = column g x r (q / g.Wo) (q % g.Wo)
-                    if v <> want then failwithf "LowerTransposed %A: pixel %d, row %d is %g, expected %g" g q r v want
-                elif not (isMarker v) then failwithf "LowerTransposed %A: pixel %d's padding at %d was written (%g)" g q r v
-        for i in pixels * ld .. colsT.Length - 1 do
-            if not (isMarker colsT[i]) then failwithf "LowerTransposed %A: wrote %g at %d, past the matrix" g colsT[i] (i - pixels * ld)
+            Im2Col.LowerTransposed(g, px, colsT, ld))
 
     /// Raise, the adjoint: dx[pixel] = the sum of the column elements that read it, added in row order (as
     /// Raise documents, so the bits match a float32 sum in that order); the row padding holds values that
