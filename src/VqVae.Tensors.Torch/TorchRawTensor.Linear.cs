@@ -134,10 +134,8 @@ internal sealed class TorchConvBackward : ConvBackward, IDisposable
     /// <inheritdoc/>
     public override (RawTensor? Input, RawTensor? Weight) Run(RawTensor dy)
     {
-        // The check's message needs a tensor of ours; make one only when it is going to fail.
         ArgumentNullException.ThrowIfNull(dy);
-        if (!ReferenceEquals(dy.Backend, backend))
-            Backend.CheckSame("conv backward", new TorchRawTensor(y.detach(), backend, unscoped: true), dy);
+        Backend.CheckSame("conv backward", backend, dy);
         var d = ((TorchRawTensor)dy).T;
         TT?[] gs;
         using (var scope = torch.NewDisposeScope())

@@ -13,7 +13,7 @@ public enum UnaryOp { Neg, Exp, Log, Sqrt, Abs, Relu, Sigmoid, Tanh, Sign, Step,
 /// no autodiff. The AD layer (<see cref="VqVae.Tensors.Tensor"/>) only talks to this class, so the
 /// managed CPU kernels and libtorch sit under the same AD and model code. Arguments arrive already
 /// validated by the AD layer (and on one backend: an implementation reading another raw tensor
-/// calls <see cref="Backend.CheckSame"/> first); raw tensors never change after construction.
+/// calls <see cref="Backend.CheckSame(string, RawTensor, RawTensor)"/> first); raw tensors never change after construction.
 /// </summary>
 public abstract class RawTensor
 {

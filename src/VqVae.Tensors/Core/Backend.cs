@@ -166,8 +166,18 @@ public abstract class Backend
     /// </summary>
     public static void CheckSame(string op, RawTensor self, RawTensor other)
     {
+        ArgumentNullException.ThrowIfNull(self);
+        CheckSame(op, self.Backend, other);
+    }
+
+    /// <summary>
+    /// The same check against a backend, for a caller that holds no raw tensor of its own (a recorded
+    /// backward pass receiving its output gradient).
+    /// </summary>
+    public static void CheckSame(string op, Backend self, RawTensor other)
+    {
         ArgumentNullException.ThrowIfNull(self); ArgumentNullException.ThrowIfNull(other);
-        if (!ReferenceEquals(self.Backend, other.Backend))
-            throw new ArgumentException($"{op}: the operands are on different backends, {self.Backend.Name} and {other.Backend.Name}; move one with Tensor.To(backend) (or a model with Tree.To).");
+        if (!ReferenceEquals(self, other.Backend))
+            throw new ArgumentException($"{op}: the operands are on different backends, {self.Name} and {other.Backend.Name}; move one with Tensor.To(backend) (or a model with Tree.To).");
     }
 }
